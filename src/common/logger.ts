@@ -1,0 +1,14 @@
+import { pino, type Logger } from "pino";
+
+export type { Logger };
+
+export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+
+/** JSON lines on stderr, so stdout stays free for command output. */
+export function createLogger(level: LogLevel = "info", name = "horus"): Logger {
+  return pino({ name, level, base: { name } }, pino.destination(2));
+}
+
+export function silentLogger(): Logger {
+  return pino({ level: "silent" });
+}

@@ -1,0 +1,186 @@
+// The embedded store: everything in this process, nothing survives a
+// restart. It keeps the same contract as the Redis store (copies in and out,
+// ordered cursors, atomic commits) so the engine cannot tell them apart.
+import type { StoredEvent, WorkflowRecord } from "../../engine/model.js";
+import { isTerminalWorkflow } from "../../engine/states.js";
+import { InvalidCursorError, type ListQuery, type LogQuery, type LogRecord, type Store, type StoredLog, type WorkflowCommit, type WorkflowSummaryRecord } from "../store.js";
+import { summarize } from "../summary.js";
+
+export interface MemoryStoreOptions {
+  /** Log lines kept per step; later lines are dropped after one marker line (default 10,000). */
+  maxLogLinesPerStep?: number;
+  /** Finished workflows kept; the oldest finished ones are forgotten beyond it (default 10,000). */
+  maxFinishedWorkflows?: number;
+}
+
+interface Entry {
+  record: WorkflowRecord;
+  events: StoredEvent[];
+  logs: StoredLog[];
+  logCounts: Map<string, number>;
+}
+
+export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
+  const maxLogLines = options.maxLogLinesPerStep ?? 10_000;
+  const maxFinished = options.maxFinishedWorkflows ?? 10_000;
+  const entries = new Map<string, Entry>();
+  /** Ids in creation order; newest last. */
+  const order: string[] = [];
+  const finished: string[] = [];
+  const byKey = new Map<string, string>();
+  const listeners = { events: new Map<string, Set<() => void>>(), logs: new Map<string, Set<() => void>>() };
+
+  function notify(kind: "events" | "logs", id: string): void {
+    const set = listeners[kind].get(id);
+    if (set) for (const l of [...set]) l();
+  }
+
+  function entry(id: string): Entry {
+    const e = entries.get(id);
+    if (!e) throw new Error(`workflow ${id} not found`);
+    return e;
+  }
+
+  function parseCursor(cursor: string): number {
+    if (cursor === "") return 0;
+    const n = Number(cursor);
+    if (!Number.isSafeInteger(n) || n < 0) throw new InvalidCursorError(cursor);
+    return n;
+  }
+
+  function forgetOldFinished(): void {
+    while (finished.length > maxFinished) {
+      const id = finished.shift()!;
+      const e = entries.get(id);
+      entries.delete(id);
+      if (e?.record.idempotencyKey) byKey.delete(e.record.idempotencyKey);
+    }
+    // Forgotten ids are skipped when listing; compact once they dominate.
+    if (order.length > 2 * entries.size + 1024) {
+      const kept = order.filter((id) => entries.has(id));
+      order.length = 0;
+      order.push(...kept);
+    }
+  }
+
+  return {
+    kind: "memory",
+    durable: false,
+
+    async createWorkflow(record) {
+      if (record.idempotencyKey) {
+        const existing = byKey.get(record.idempotencyKey);
+        if (existing !== undefined) return { id: existing, existing: true };
+        byKey.set(record.idempotencyKey, record.id);
+      }
+      entries.set(record.id, { record: structuredClone(record), events: [], logs: [], logCounts: new Map() });
+      order.push(record.id);
+      return { id: record.id, existing: false };
+    },
+
+    async getWorkflow(id) {
+      const e = entries.get(id);
+      if (!e) return undefined;
+      return { record: structuredClone(e.record), cursor: String(e.events.length) };
+    },
+
+    async listWorkflows(query: ListQuery) {
+      const states = new Set(query.states);
+      // Page tokens are positions in creation order, so new submissions
+      // never shift a page that is being read.
+      let end = order.length;
+      if (query.pageToken) {
+        const at = order.lastIndexOf(query.pageToken);
+        if (at < 0) throw new InvalidCursorError(query.pageToken);
+        end = at;
+      }
+      const items: WorkflowSummaryRecord[] = [];
+      let next = "";
+      for (let i = end - 1; i >= 0; i--) {
+        const e = entries.get(order[i]!);
+        if (!e) continue;
+        if (states.size > 0 && !states.has(e.record.state)) continue;
+        if (query.name && e.record.name !== query.name) continue;
+        if (items.length === query.pageSize) {
+          next = items[items.length - 1]!.id;
+          break;
+        }
+        items.push(summarize(e.record));
+      }
+      return { items, nextPageToken: next };
+    },
+
+    async commit(id, commit: WorkflowCommit) {
+      const e = entry(id);
+      if (commit.header) {
+        const wasTerminal = isTerminalWorkflow(e.record.state);
+        Object.assign(e.record, commit.header);
+        if (!wasTerminal && isTerminalWorkflow(e.record.state)) {
+          finished.push(id);
+          forgetOldFinished();
+        }
+      }
+      for (const { index, record } of commit.steps) e.record.steps[index] = structuredClone(record);
+      const cursors: string[] = [];
+      for (const ev of commit.events) {
+        const cursor = String(e.events.length + 1);
+        e.events.push({ ...structuredClone(ev), cursor });
+        cursors.push(cursor);
+      }
+      if (cursors.length > 0) notify("events", id);
+      return cursors;
+    },
+
+    async readEvents(id, after, limit) {
+      const from = parseCursor(after);
+      const e = entries.get(id);
+      if (!e) return [];
+      return e.events.slice(from, from + limit);
+    },
+
+    async appendLogs(id, lines: LogRecord[]) {
+      const e = entries.get(id);
+      if (!e) return;
+      for (const line of lines) {
+        const key = `${line.stepId}\u0000${line.attempt}`;
+        const count = e.logCounts.get(key) ?? 0;
+        if (count > maxLogLines) continue;
+        e.logCounts.set(key, count + 1);
+        const record: LogRecord =
+          count === maxLogLines
+            ? { ...line, stream: "system", line: `[log truncated: more than ${maxLogLines} lines for this attempt]` }
+            : line;
+        e.logs.push({ ...record, cursor: String(e.logs.length + 1) });
+      }
+      notify("logs", id);
+    },
+
+    async readLogs(id, query: LogQuery) {
+      const from = parseCursor(query.after);
+      const e = entries.get(id);
+      if (!e) return [];
+      const out: StoredLog[] = [];
+      for (let i = from; i < e.logs.length && out.length < query.limit; i++) {
+        const l = e.logs[i]!;
+        if (!query.stepId || l.stepId === query.stepId) out.push(l);
+      }
+      return out;
+    },
+
+    subscribe(kind, id, listener) {
+      let set = listeners[kind].get(id);
+      if (!set) listeners[kind].set(id, (set = new Set()));
+      set.add(listener);
+      return () => {
+        set!.delete(listener);
+        if (set!.size === 0) listeners[kind].delete(id);
+      };
+    },
+
+    async close() {
+      for (const map of Object.values(listeners)) {
+        for (const set of map.values()) for (const l of [...set]) l();
+      }
+    },
+  };
+}

@@ -1,0 +1,100 @@
+// The Store interface: all workflow state goes through it. Shaped for an
+// atomic-transition backend (Redis, Lua): a commit carries the delta of one
+// engine transition (header, changed steps, events) and is applied all at
+// once; events get ordered cursors so watchers can resume.
+import type { DomainEvent, StepRecord, StoredEvent, WorkflowRecord } from "../engine/model.js";
+import type { WorkflowState } from "../engine/states.js";
+
+export interface WorkflowHeader {
+  state: WorkflowState;
+  startedAt?: number;
+  finishedAt?: number;
+  error?: string;
+}
+
+/** The persisted effect of one or more engine transitions. */
+export interface WorkflowCommit {
+  /** Present when the workflow's own fields changed. */
+  header?: WorkflowHeader;
+  /** Step records that changed, by index in the definition. */
+  steps: Array<{ index: number; record: StepRecord }>;
+  /** Appended to the event log in order. */
+  events: DomainEvent[];
+}
+
+export interface ListQuery {
+  /** Only these states; all when empty. */
+  states: WorkflowState[];
+  /** Exact name; all when empty. */
+  name: string;
+  pageSize: number;
+  pageToken: string;
+}
+
+export interface WorkflowSummaryRecord {
+  id: string;
+  name: string;
+  state: WorkflowState;
+  createdAt: number;
+  finishedAt?: number;
+  error?: string;
+  stepsTotal: number;
+  stepsSucceeded: number;
+  stepsFailed: number;
+  stepsRunning: number;
+}
+
+export type LogStreamName = "stdout" | "stderr" | "system";
+
+export interface LogRecord {
+  stepId: string;
+  attempt: number;
+  time: number;
+  stream: LogStreamName;
+  line: string;
+}
+
+export type StoredLog = LogRecord & { cursor: string };
+
+export interface LogQuery {
+  /** Lines after this cursor; "" for the beginning. */
+  after: string;
+  /** Only this step; all when "". */
+  stepId: string;
+  limit: number;
+}
+
+/** A cursor the store did not issue (or no longer understands). */
+export class InvalidCursorError extends Error {
+  constructor(cursor: string) {
+    super(`invalid cursor "${cursor}"`);
+  }
+}
+
+export interface Store {
+  /** Shown in logs and health: "memory" or "redis". */
+  readonly kind: string;
+  /** Whether state survives a restart of the coordinator. */
+  readonly durable: boolean;
+  /**
+   * Stores a new workflow. When its idempotencyKey was used before, nothing is
+   * stored and the existing workflow's id is returned.
+   */
+  createWorkflow(record: WorkflowRecord): Promise<{ id: string; existing: boolean }>;
+  /** A copy of the workflow and the cursor of its latest event. */
+  getWorkflow(id: string): Promise<{ record: WorkflowRecord; cursor: string } | undefined>;
+  /** Newest first. */
+  listWorkflows(query: ListQuery): Promise<{ items: WorkflowSummaryRecord[]; nextPageToken: string }>;
+  /** Applies a commit atomically; returns the cursors of its events. */
+  commit(id: string, commit: WorkflowCommit): Promise<string[]>;
+  /** Events after `after` ("" for all), at most `limit`. */
+  readEvents(id: string, after: string, limit: number): Promise<StoredEvent[]>;
+  appendLogs(id: string, lines: LogRecord[]): Promise<void>;
+  readLogs(id: string, query: LogQuery): Promise<StoredLog[]>;
+  /**
+   * Calls `listener` whenever events ("events") or log lines ("logs") are
+   * added to the workflow. Returns the unsubscribe function.
+   */
+  subscribe(kind: "events" | "logs", id: string, listener: () => void): () => void;
+  close(): Promise<void>;
+}
