@@ -1,0 +1,49 @@
+// Plain-text rendering shared by the CLI commands.
+import { timestampMs, type Timestamp } from "@bufbuild/protobuf/wkt";
+import type { Step, Workflow, WorkflowSummary } from "../../gen/horus/coordinator/v1/workflow_pb.js";
+import { fromValue } from "../common/json.js";
+import { stepStateName, workflowStateName } from "../engine/states.js";
+import { formatDuration } from "../workflow/duration.js";
+
+export function ms(t: Timestamp | undefined): number | undefined {
+  return t ? timestampMs(t) : undefined;
+}
+
+export function elapsed(from: Timestamp | undefined, to: Timestamp | undefined, now = Date.now()): string {
+  const a = ms(from);
+  if (a === undefined) return "";
+  return formatDuration(Math.max(0, (ms(to) ?? now) - a));
+}
+
+export function compactJson(value: unknown, max = 200): string {
+  const text = JSON.stringify(value);
+  if (text === undefined) return "null";
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+export function stepLine(s: Step): string {
+  const parts = [`${s.id.padEnd(16)} ${stepStateName(s.state).padEnd(10)}`];
+  if (s.attempts > 1) parts.push(`attempts=${s.attempts}`);
+  const d = elapsed(s.startedAt ?? s.readyAt, s.finishedAt);
+  if (d) parts.push(d);
+  if (s.error && s.error.code) parts.push(`${s.error.code}: ${s.error.message}`);
+  else if (s.output) parts.push(`→ ${compactJson(fromValue(s.output), 120)}`);
+  return parts.join("  ");
+}
+
+export function workflowText(wf: Workflow): string {
+  const lines = [
+    `${wf.name} (${wf.id})`,
+    `state: ${workflowStateName(wf.state)}${wf.error ? ` — ${wf.error}` : ""}`,
+    `elapsed: ${elapsed(wf.startedAt ?? wf.createdAt, wf.finishedAt) || "-"}`,
+    `steps:`,
+    ...wf.steps.map((s) => `  ${stepLine(s)}`),
+  ];
+  return lines.join("\n");
+}
+
+export function summaryLine(w: WorkflowSummary): string {
+  const created = ms(w.createdAt);
+  const when = created ? new Date(created).toISOString().replace("T", " ").slice(0, 19) : "";
+  return `${w.id}  ${workflowStateName(w.state).padEnd(9)}  ${`${w.stepsSucceeded}/${w.stepsTotal}`.padStart(9)}  ${when}  ${w.name}`;
+}

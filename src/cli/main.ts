@@ -1,0 +1,331 @@
+#!/usr/bin/env node
+// `horus`: run a coordinator or supervisor, or talk to a coordinator.
+// Thin by design: every command calls the generated client, and every
+// failure becomes one line on stderr and a non-zero exit.
+import { readFile } from "node:fs/promises";
+import { Command, Option } from "commander";
+import { create, toJson } from "@bufbuild/protobuf";
+import { planToProto, problemsToProto } from "../coordinator/convert.js";
+import { ListWorkflowsResponseSchema, SubmitWorkflowResponseSchema, ValidateWorkflowResponseSchema } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
+import { LogStream, WorkflowSchema } from "../../gen/horus/coordinator/v1/workflow_pb.js";
+import { toValueMap, type JsonMap, type JsonValue } from "../common/json.js";
+import { createLogger, type LogLevel } from "../common/logger.js";
+import { WorkflowState, parseWorkflowState, workflowStateName } from "../engine/states.js";
+import { parseWorkflowYaml } from "../workflow/parse.js";
+import { validateAndPlan } from "../workflow/plan.js";
+import { CliError, coordinatorClient, describeError } from "./client.js";
+import { followWorkflow } from "./follow.js";
+import { summaryLine, workflowText } from "./format.js";
+
+const DEFAULT_COORDINATOR = process.env.HORUS_COORDINATOR ?? "http://localhost:9090";
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+
+interface Globals {
+  coordinator: string;
+  json: boolean;
+}
+
+const program = new Command();
+program
+  .name("horus")
+  .description("Horus Coordinator: run DAG workflows on supervisors and runners.")
+  .option("--coordinator <url>", "coordinator to talk to (env HORUS_COORDINATOR)", DEFAULT_COORDINATOR)
+  .option("--json", "print machine-readable JSON", false)
+  .showHelpAfterError("(run `horus --help` for usage)")
+  .configureOutput({ outputError: (str, write) => write(str) })
+  .exitOverride();
+
+function globals(): Globals {
+  return program.opts<Globals>();
+}
+
+function print(text: string): void {
+  process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
+}
+
+function printJson(value: unknown): void {
+  print(JSON.stringify(value, null, 2));
+}
+
+async function readDefinition(file: string): Promise<string> {
+  try {
+    return await readFile(file, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new CliError(`cannot read ${file}: ${code === "ENOENT" ? "no such file" : code ?? String(err)}`);
+  }
+}
+
+/** `--input key=value` (value parsed as JSON when it is JSON) and `--inputs file.json`. */
+async function collectInputs(pairs: string[], file: string | undefined): Promise<JsonMap> {
+  const inputs: JsonMap = {};
+  if (file) {
+    const text = await readDefinition(file);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (err) {
+      throw new CliError(`${file} is not valid JSON: ${(err as Error).message}`);
+    }
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new CliError(`${file} must hold a JSON object`);
+    Object.assign(inputs, parsed);
+  }
+  for (const pair of pairs) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) throw new CliError(`--input expects key=value, got "${pair}"`);
+    const raw = pair.slice(eq + 1);
+    let value: JsonValue;
+    try {
+      value = JSON.parse(raw) as JsonValue;
+    } catch {
+      value = raw;
+    }
+    inputs[pair.slice(0, eq)] = value;
+  }
+  return inputs;
+}
+
+async function submit(file: string, opts: { input: string[]; inputs?: string; idempotencyKey?: string }) {
+  const yaml = await readDefinition(file);
+  const inputs = await collectInputs(opts.input, opts.inputs);
+  const client = coordinatorClient(globals().coordinator);
+  const res = await client.submitWorkflow({
+    definition: { case: "yaml", value: yaml },
+    inputs: toValueMap(inputs),
+    idempotencyKey: opts.idempotencyKey ?? "",
+  });
+  return { client, res };
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+program
+  .command("coordinator")
+  .description("Run a coordinator. Without --supervisor it runs the reference supervisor in-process; without --redis-url state lives in memory.")
+  .option("-p, --port <port>", "port for Connect, gRPC and gRPC-web (HTTP/1.1 and h2c)", "9090")
+  .option("--host <host>", "interface to bind", "127.0.0.1")
+  .option("--supervisor <url>", "supervisor base URL (repeatable)", collect, [])
+  .option("--max-steps <n>", "most steps one workflow may have", "10000")
+  .option("--max-payload-bytes <n>", "largest step payload in bytes", String(256 * 1024))
+  .addOption(new Option("--log-level <level>", "log level").choices(LOG_LEVELS).default("info"))
+  .action(async (opts) => {
+    const { startCoordinator } = await import("../coordinator/app.js");
+    const logger = createLogger(opts.logLevel as LogLevel, "coordinator");
+    const running = await startCoordinator({
+      port: parsePort(opts.port),
+      host: opts.host,
+      supervisors: opts.supervisor,
+      limits: { maxSteps: parsePositive(opts.maxSteps, "--max-steps"), maxPayloadBytes: parsePositive(opts.maxPayloadBytes, "--max-payload-bytes") },
+      logger,
+    }).catch((err) => {
+      throw new CliError(`cannot start the coordinator: ${(err as Error).message}`);
+    });
+    process.stderr.write(`horus coordinator listening on ${running.url}\n`);
+    await untilSignal(async () => {
+      logger.info("shutting down");
+      await running.close();
+    });
+  });
+
+program
+  .command("supervisor")
+  .description("Run the reference supervisor with the built-in runners (js, shell, noop).")
+  .option("-p, --port <port>", "port to serve SupervisorService on", "8080")
+  .option("--host <host>", "interface to bind", "127.0.0.1")
+  .option("--name <name>", "name reported to coordinators")
+  .option("--capacity <n>", "jobs each runner may run at once")
+  .addOption(new Option("--log-level <level>", "log level").choices(LOG_LEVELS).default("info"))
+  .action(async (opts) => {
+    const { startSupervisorServer } = await import("../server/supervisor-server.js");
+    const logger = createLogger(opts.logLevel as LogLevel, "supervisor");
+    const running = await startSupervisorServer({
+      port: parsePort(opts.port),
+      host: opts.host,
+      logger,
+      supervisor: {
+        ...(opts.name ? { name: opts.name } : {}),
+        ...(opts.capacity ? { capacity: parsePositive(opts.capacity, "--capacity") } : {}),
+      },
+    }).catch((err) => {
+      throw new CliError(`cannot start the supervisor: ${(err as Error).message}`);
+    });
+    process.stderr.write(`horus supervisor ${running.name} listening on ${running.url}\n`);
+    await untilSignal(async () => {
+      logger.info("shutting down");
+      await running.close();
+    });
+  });
+
+program
+  .command("run")
+  .description("Submit a workflow file and follow it live until it ends. Exit 0 when it succeeds, 1 when it fails or is cancelled.")
+  .argument("<file>", "workflow YAML file")
+  .option("--input <key=value>", "a workflow input; value parsed as JSON when it is JSON (repeatable)", collect, [])
+  .option("--inputs <file>", "workflow inputs from a JSON object file")
+  .option("--idempotency-key <key>", "submit at most once per key")
+  .action(async (file, opts) => {
+    const { client, res } = await submit(file, opts);
+    const final = await followWorkflow(client, res.workflowId, { live: !globals().json && process.stdout.isTTY === true, json: globals().json, out: process.stdout });
+    process.exitCode = final.state === WorkflowState.SUCCEEDED ? 0 : 1;
+  });
+
+program
+  .command("watch")
+  .description("Follow a workflow live until it ends (exit code as for run).")
+  .argument("<id>", "workflow id")
+  .action(async (id) => {
+    const client = coordinatorClient(globals().coordinator);
+    const final = await followWorkflow(client, id, { live: !globals().json && process.stdout.isTTY === true, json: globals().json, out: process.stdout });
+    process.exitCode = final.state === WorkflowState.SUCCEEDED ? 0 : 1;
+  });
+
+program
+  .command("submit")
+  .description("Submit a workflow file and print its id.")
+  .argument("<file>", "workflow YAML file")
+  .option("--input <key=value>", "a workflow input (repeatable)", collect, [])
+  .option("--inputs <file>", "workflow inputs from a JSON object file")
+  .option("--idempotency-key <key>", "submit at most once per key")
+  .action(async (file, opts) => {
+    const { res } = await submit(file, opts);
+    if (globals().json) printJson(toJson(SubmitWorkflowResponseSchema, res));
+    else print(res.workflowId);
+  });
+
+program
+  .command("status")
+  .description("Show a workflow and its steps.")
+  .argument("<id>", "workflow id")
+  .action(async (id) => {
+    const res = await coordinatorClient(globals().coordinator).getWorkflow({ workflowId: id });
+    if (globals().json) printJson(toJson(WorkflowSchema, res.workflow!));
+    else print(workflowText(res.workflow!));
+  });
+
+program
+  .command("list")
+  .description("List workflows, newest first.")
+  .option("--state <state>", "only this state: pending, running, succeeded, failed, cancelled (repeatable)", collect, [])
+  .option("--name <name>", "only workflows with this name")
+  .option("--limit <n>", "how many", "50")
+  .option("--page-token <token>", "continue a previous listing")
+  .action(async (opts) => {
+    const states = (opts.state as string[]).map((s) => {
+      const st = parseWorkflowState(s);
+      if (st === undefined) throw new CliError(`unknown state "${s}" (use pending, running, succeeded, failed or cancelled)`);
+      return st;
+    });
+    const res = await coordinatorClient(globals().coordinator).listWorkflows({
+      states,
+      name: opts.name ?? "",
+      pageSize: parsePositive(opts.limit, "--limit"),
+      pageToken: opts.pageToken ?? "",
+    });
+    if (globals().json) return printJson(toJson(ListWorkflowsResponseSchema, res));
+    if (res.workflows.length === 0) return print("no workflows");
+    print(res.workflows.map(summaryLine).join("\n"));
+    if (res.nextPageToken) print(`more: --page-token ${res.nextPageToken}`);
+  });
+
+program
+  .command("cancel")
+  .description("Cancel a workflow; running jobs are asked to stop.")
+  .argument("<id>", "workflow id")
+  .option("--reason <text>", "why, recorded with the workflow")
+  .action(async (id, opts) => {
+    const res = await coordinatorClient(globals().coordinator).cancelWorkflow({ workflowId: id, reason: opts.reason ?? "" });
+    if (globals().json) printJson({ state: workflowStateName(res.state) });
+    else print(`workflow ${id} ${workflowStateName(res.state)}`);
+  });
+
+program
+  .command("logs")
+  .description("Print the log lines of a workflow's steps.")
+  .argument("<id>", "workflow id")
+  .option("-f, --follow", "keep printing new lines until the workflow ends", false)
+  .option("--step <id>", "only this step")
+  .action(async (id, opts) => {
+    const client = coordinatorClient(globals().coordinator);
+    for await (const res of client.getWorkflowLogs({ workflowId: id, stepId: opts.step ?? "", follow: opts.follow })) {
+      for (const l of res.lines) {
+        if (globals().json) print(JSON.stringify({ step: l.stepId, attempt: l.attempt, stream: LogStream[l.stream]?.toLowerCase(), line: l.line }));
+        else print(`${l.stepId}${l.attempt > 1 ? `#${l.attempt}` : ""} | ${l.stream === LogStream.STDERR ? "! " : ""}${l.line}`);
+      }
+    }
+  });
+
+program
+  .command("validate")
+  .description("Check a workflow file without running it (no coordinator needed). Exit 1 with every problem when invalid.")
+  .argument("<file>", "workflow YAML file")
+  .option("--max-steps <n>", "most steps one workflow may have", "10000")
+  .action(async (file, opts) => {
+    const parsed = parseWorkflowYaml(await readDefinition(file));
+    const problems = [...parsed.problems];
+    let levels: string[][] = [];
+    if (parsed.definition) {
+      const result = validateAndPlan(parsed.definition, { maxSteps: parsePositive(opts.maxSteps, "--max-steps") });
+      problems.push(...result.problems);
+      levels = result.plan?.levels ?? [];
+    }
+    if (globals().json) {
+      printJson(toJson(ValidateWorkflowResponseSchema, create(ValidateWorkflowResponseSchema, { valid: problems.length === 0, problems: problemsToProto(problems), plan: planToProto(levels) })));
+    } else if (problems.length > 0) {
+      process.stderr.write(`${file}: ${problems.length} problem${problems.length > 1 ? "s" : ""}\n${problems.map((p) => `  ${p.field ? `${p.field}: ` : ""}${p.message}`).join("\n")}\n`);
+    } else {
+      print(`${file}: valid, ${parsed.definition!.steps.length} steps in ${levels.length} levels`);
+      levels.forEach((l, i) => print(`  level ${i}: ${l.join(", ")}`));
+    }
+    if (problems.length > 0) process.exitCode = 1;
+  });
+
+function parsePort(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new CliError(`invalid port "${text}"`);
+  return n;
+}
+
+function parsePositive(text: string, flag: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n <= 0) throw new CliError(`${flag} must be a positive integer, got "${text}"`);
+  return n;
+}
+
+/** Runs `stop` on SIGTERM or SIGINT, then exits 0; a second signal exits at once. */
+function untilSignal(stop: () => Promise<void>): Promise<void> {
+  return new Promise((resolve) => {
+    let stopping = false;
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (stopping) process.exit(sig === "SIGINT" ? 130 : 143);
+      stopping = true;
+      stop().then(
+        () => resolve(),
+        (err) => {
+          process.stderr.write(`error during shutdown: ${(err as Error).message}\n`);
+          process.exitCode = 1;
+          resolve();
+        },
+      );
+    };
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
+  });
+}
+
+async function main(): Promise<void> {
+  try {
+    await program.parseAsync(process.argv);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (typeof code === "string" && code.startsWith("commander.")) {
+      // commander already printed help or the usage error.
+      const helpish = code === "commander.helpDisplayed" || code === "commander.help" || code === "commander.version";
+      process.exitCode = helpish ? 0 : 2;
+      return;
+    }
+    process.stderr.write(`horus: ${describeError(err, globals().coordinator)}\n`);
+    process.exitCode = err instanceof CliError ? err.exitCode : 2;
+  }
+}
+
+await main();

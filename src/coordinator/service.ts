@@ -1,0 +1,228 @@
+// The one implementation of CoordinatorService. Every surface (Connect,
+// gRPC, gRPC-web, and later JSON-RPC) calls these methods.
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { CoordinatorService, ValidateWorkflowResponseSchema, type SubmitWorkflowRequest } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
+import { fromValueMap } from "../common/json.js";
+import type { WorkflowRecord } from "../engine/model.js";
+import { StepState, WorkflowState, isTerminalWorkflow } from "../engine/states.js";
+import { InvalidCursorError, type Store } from "../store/store.js";
+import type { Problem, ValidationLimits, WorkflowDefinition } from "../workflow/definition.js";
+import { fromSpec, parseWorkflowYaml, type ParseResult } from "../workflow/parse.js";
+import { validateAndPlan, type WorkflowPlan } from "../workflow/plan.js";
+import { definitionToSpec, eventToProto, logToProto, planToProto, problemsToProto, summaryToProto, workflowToProto } from "./convert.js";
+import type { Executor } from "./executor.js";
+import { newWorkflowId } from "./ids.js";
+
+export interface CoordinatorServiceOptions {
+  store: Store;
+  executor: Executor;
+  /** Limits for definitions (steps per workflow, payload size). */
+  limits?: Partial<ValidationLimits>;
+  /** Aborted when the server shuts down: open streams end with UNAVAILABLE. */
+  shutdown?: AbortSignal;
+}
+
+type Definition = SubmitWorkflowRequest["definition"];
+
+/** Parses either definition form and validates it; all problems at once. */
+export function checkDefinition(definition: Definition, limits?: Partial<ValidationLimits>): { parsed: ParseResult; plan?: WorkflowPlan; problems: Problem[] } {
+  let parsed: ParseResult;
+  if (definition.case === "yaml") parsed = parseWorkflowYaml(definition.value);
+  else if (definition.case === "spec") parsed = fromSpec(definition.value);
+  else {
+    const problems = [{ stepId: "", field: "definition", message: "a definition is required: set yaml or spec" }];
+    return { parsed: { problems }, problems };
+  }
+  const problems = [...parsed.problems];
+  let plan: WorkflowPlan | undefined;
+  if (parsed.definition) {
+    const result = validateAndPlan(parsed.definition, limits);
+    problems.push(...result.problems);
+    if (problems.length === 0) plan = result.plan;
+  }
+  return { parsed, problems, ...(plan ? { plan } : {}) };
+}
+
+function invalid(problems: Problem[]): ConnectError {
+  const shown = problems.slice(0, 20).map((p) => p.message);
+  const more = problems.length > shown.length ? `; and ${problems.length - shown.length} more` : "";
+  return new ConnectError(`invalid workflow: ${shown.join("; ")}${more}`, Code.InvalidArgument, undefined, [
+    { desc: ValidateWorkflowResponseSchema, value: { valid: false, problems: problemsToProto(problems) } },
+  ]);
+}
+
+function requireId(id: string): void {
+  if (!id) throw new ConnectError("workflow_id is required", Code.InvalidArgument);
+}
+
+function newRecord(def: WorkflowDefinition, plan: WorkflowPlan, req: SubmitWorkflowRequest, now: number): WorkflowRecord {
+  return {
+    id: newWorkflowId(now),
+    name: def.name,
+    state: WorkflowState.PENDING,
+    definition: def,
+    levels: plan.level,
+    steps: def.steps.map((s) => ({ id: s.id, state: StepState.PENDING, attempts: [] })),
+    inputs: fromValueMap(req.inputs),
+    labels: def.labels,
+    createdAt: now,
+    ...(req.idempotencyKey ? { idempotencyKey: req.idempotencyKey } : {}),
+  };
+}
+
+/** Waits for a store notification, the client going away, or shutdown. */
+function waiter(store: Store, kinds: Array<"events" | "logs">, id: string, signals: AbortSignal[]) {
+  let dirty = true;
+  let wake: (() => void) | undefined;
+  const unsubscribes = kinds.map((kind) =>
+    store.subscribe(kind, id, () => {
+      dirty = true;
+      wake?.();
+    }),
+  );
+  const onAbort = () => wake?.();
+  for (const s of signals) s.addEventListener("abort", onAbort);
+  return {
+    /** True once, after each notification (and initially). */
+    take(): boolean {
+      const was = dirty;
+      dirty = false;
+      return was;
+    },
+    async wait(): Promise<void> {
+      if (dirty || signals.some((s) => s.aborted)) return;
+      await new Promise<void>((resolve) => (wake = resolve));
+      wake = undefined;
+    },
+    close() {
+      for (const u of unsubscribes) u();
+      for (const s of signals) s.removeEventListener("abort", onAbort);
+    },
+  };
+}
+
+function checkAborted(ctx: HandlerContext, shutdown: AbortSignal | undefined): boolean {
+  if (shutdown?.aborted) throw new ConnectError("server is shutting down", Code.Unavailable);
+  return ctx.signal.aborted;
+}
+
+function cursorError(err: unknown): never {
+  if (err instanceof InvalidCursorError) throw new ConnectError(err.message, Code.InvalidArgument);
+  throw err;
+}
+
+export function createCoordinatorService(options: CoordinatorServiceOptions): ServiceImpl<typeof CoordinatorService> {
+  const { store, executor, limits, shutdown } = options;
+  const signals = (ctx: HandlerContext) => (shutdown ? [ctx.signal, shutdown] : [ctx.signal]);
+
+  return {
+    async submitWorkflow(req) {
+      const checked = checkDefinition(req.definition, limits);
+      if (!checked.plan || !checked.parsed.definition) throw invalid(checked.problems);
+      const record = newRecord(checked.parsed.definition, checked.plan, req, Date.now());
+      const { id, existing } = await executor.start(record, checked.plan);
+      return { workflowId: id, existing, plan: planToProto(checked.plan.levels) };
+    },
+
+    async validateWorkflow(req) {
+      const checked = checkDefinition(req.definition, limits);
+      return {
+        valid: checked.problems.length === 0,
+        problems: problemsToProto(checked.problems),
+        ...(checked.plan ? { plan: planToProto(checked.plan.levels) } : {}),
+        ...(checked.parsed.definition ? { spec: definitionToSpec(checked.parsed.definition) } : {}),
+      };
+    },
+
+    async getWorkflow(req) {
+      requireId(req.workflowId);
+      const got = await store.getWorkflow(req.workflowId);
+      if (!got) throw new ConnectError(`workflow ${req.workflowId} not found`, Code.NotFound);
+      return { workflow: workflowToProto(got.record) };
+    },
+
+    async listWorkflows(req) {
+      if (req.pageSize < 0) throw new ConnectError("page_size must not be negative", Code.InvalidArgument);
+      const pageSize = Math.min(req.pageSize || 50, 1000);
+      const page = await store
+        .listWorkflows({ states: req.states.filter((s) => s !== WorkflowState.UNSPECIFIED), name: req.name, pageSize, pageToken: req.pageToken })
+        .catch(cursorError);
+      return { workflows: page.items.map(summaryToProto), nextPageToken: page.nextPageToken };
+    },
+
+    async cancelWorkflow(req) {
+      requireId(req.workflowId);
+      const got = await store.getWorkflow(req.workflowId);
+      if (!got) throw new ConnectError(`workflow ${req.workflowId} not found`, Code.NotFound);
+      if (isTerminalWorkflow(got.record.state)) return { state: got.record.state };
+      await executor.cancel(req.workflowId, req.reason || "cancelled by request");
+      const after = await store.getWorkflow(req.workflowId);
+      return { state: after?.record.state ?? WorkflowState.CANCELLED };
+    },
+
+    async *watchWorkflow(req, ctx) {
+      requireId(req.workflowId);
+      const w = waiter(store, ["events"], req.workflowId, signals(ctx));
+      try {
+        const got = await store.getWorkflow(req.workflowId);
+        if (!got) throw new ConnectError(`workflow ${req.workflowId} not found`, Code.NotFound);
+        let cursor = req.cursor;
+        if (!cursor) {
+          cursor = got.cursor;
+          yield { kind: { case: "snapshot", value: workflowToProto(got.record) }, cursor };
+          if (isTerminalWorkflow(got.record.state)) return;
+        }
+        const endedBefore = isTerminalWorkflow(got.record.state);
+        for (;;) {
+          if (checkAborted(ctx, shutdown)) return;
+          if (!w.take()) {
+            await w.wait();
+            continue;
+          }
+          for (;;) {
+            const events = await store.readEvents(req.workflowId, cursor, 1000).catch(cursorError);
+            for (const e of events) {
+              cursor = e.cursor;
+              yield { kind: { case: "event", value: eventToProto(req.workflowId, e) }, cursor };
+              if (e.kind === "workflow" && isTerminalWorkflow(e.state)) return;
+            }
+            if (events.length < 1000) break;
+          }
+          // Resumed after the final event: nothing more will come.
+          if (endedBefore) return;
+        }
+      } finally {
+        w.close();
+      }
+    },
+
+    async *getWorkflowLogs(req, ctx) {
+      requireId(req.workflowId);
+      // Woken by new lines, and by workflow events so the stream ends with the workflow.
+      const w = waiter(store, ["logs", "events"], req.workflowId, signals(ctx));
+      try {
+        const got = await store.getWorkflow(req.workflowId);
+        if (!got) throw new ConnectError(`workflow ${req.workflowId} not found`, Code.NotFound);
+        let cursor = req.cursor;
+        for (;;) {
+          if (checkAborted(ctx, shutdown)) return;
+          w.take();
+          // Read the state before the lines: a workflow seen ended here has
+          // all its lines stored, so the read below gets the last of them.
+          const ended = !req.follow || isTerminalWorkflow((await store.getWorkflow(req.workflowId))?.record.state ?? WorkflowState.CANCELLED);
+          for (;;) {
+            const lines = await store.readLogs(req.workflowId, { after: cursor, stepId: req.stepId, limit: 500 }).catch(cursorError);
+            if (lines.length === 0) break;
+            cursor = lines[lines.length - 1]!.cursor;
+            yield { lines: lines.map(logToProto) };
+            if (lines.length < 500) break;
+          }
+          if (ended) return;
+          await w.wait();
+        }
+      } finally {
+        w.close();
+      }
+    },
+  };
+}

@@ -1,0 +1,137 @@
+// The `horus` CLI as a user runs it: real processes for the CLI, the
+// coordinator and a separate supervisor.
+import { writeFileSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { exited, horus, horusServer } from "../helpers/cli.js";
+import type { ChildProcess } from "node:child_process";
+
+let coord: { child: ChildProcess; url: string };
+const dir = mkdtempSync(join(tmpdir(), "horus-cli-"));
+
+beforeAll(async () => {
+  coord = await horusServer(["coordinator", "--port", "0", "--log-level", "warn"]);
+});
+afterAll(async () => {
+  coord.child.kill("SIGTERM");
+  await exited(coord.child);
+});
+
+function file(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+describe("horus run", () => {
+  it("runs the parallel example to success, printing progress lines, exit 0", async () => {
+    const r = await horus(["--coordinator", coord.url, "run", "examples/parallel.yaml"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/step aggregate SUCCEEDED → \{"sum":38/);
+    expect(r.stdout).toMatch(/\[6\/6\]/);
+    expect(r.stdout.trim().split("\n").pop()).toMatch(/^workflow wf_\w+ SUCCEEDED in /);
+  });
+
+  it("exits 1 when the workflow fails, showing the error", async () => {
+    const f = file("fail.yaml", `workflow:\n  name: f\n  steps:\n    - { id: a, runner: js, payload: "throw new Error('nope')" }\n`);
+    const r = await horus(["--coordinator", coord.url, "run", f]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain("SCRIPT_ERROR");
+    expect(r.stdout).toMatch(/FAILED/);
+  });
+
+  it("--json prints the final workflow as JSON", async () => {
+    const r = await horus(["--coordinator", coord.url, "--json", "run", "examples/data-pipeline.yaml"]);
+    expect(r.code).toBe(0);
+    const wf = JSON.parse(r.stdout);
+    expect(wf.state).toBe("WORKFLOW_STATE_SUCCEEDED");
+    expect(wf.steps.find((s: { id: string }) => s.id === "process").output).toEqual([2, 4, 6]);
+  });
+
+  it("passes --input values to the workflow", async () => {
+    const r = await horus(["--coordinator", coord.url, "--json", "run", "examples/ci-cd.yaml", "--input", "environment=prod"]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).steps.find((s: { id: string }) => s.id === "deploy").output.environment).toBe("prod");
+  });
+
+  it("rejects an invalid file with one line and a non-zero exit", async () => {
+    const r = await horus(["--coordinator", coord.url, "run", "examples/invalid/cycle.yaml"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(/INVALID_ARGUMENT: invalid workflow: .*dependency cycle/);
+  });
+
+  it("says clearly when the file is missing or the coordinator is unreachable", async () => {
+    const missing = await horus(["--coordinator", coord.url, "run", "nope.yaml"]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toBe("horus: cannot read nope.yaml: no such file\n");
+    const down = await horus(["--coordinator", "http://127.0.0.1:1", "list"]);
+    expect(down.code).toBe(2);
+    expect(down.stderr.trim().split("\n")).toHaveLength(1);
+    expect(down.stderr).toMatch(/^horus: cannot reach the coordinator at http:\/\/127\.0\.0\.1:1/);
+  });
+});
+
+describe("other commands", () => {
+  it("submit, status, list, logs, cancel", async () => {
+    const sub = await horus(["--coordinator", coord.url, "submit", "examples/data-pipeline.yaml"]);
+    expect(sub.code).toBe(0);
+    const id = sub.stdout.trim();
+    expect(id).toMatch(/^wf_\w+$/);
+    await horus(["--coordinator", coord.url, "watch", id]);
+    const status = await horus(["--coordinator", coord.url, "status", id]);
+    expect(status.stdout).toContain("state: SUCCEEDED");
+    expect(status.stdout).toMatch(/process\s+SUCCEEDED.*→ \[2,4,6\]/);
+    const list = await horus(["--coordinator", coord.url, "list", "--state", "succeeded", "--name", "data-pipeline"]);
+    expect(list.stdout).toContain(id);
+    const logs = await horus(["--coordinator", coord.url, "logs", id]);
+    expect(logs.stdout).toContain("fetch | fetching rows");
+    expect(logs.stdout).toContain("store | storing 3 rows");
+
+    const slow = file("slow.yaml", `workflow:\n  name: slow\n  steps:\n    - { id: s, runner: shell, payload: "sleep 20" }\n`);
+    const id2 = (await horus(["--coordinator", coord.url, "submit", slow])).stdout.trim();
+    const cancel = await horus(["--coordinator", coord.url, "cancel", id2]);
+    expect(cancel.stdout.trim()).toBe(`workflow ${id2} CANCELLED`);
+    const watch = await horus(["--coordinator", coord.url, "watch", id2]);
+    expect(watch.code).toBe(1);
+  });
+
+  it("validate prints the cycle and exits non-zero; a valid file prints its plan", async () => {
+    const bad = await horus(["validate", "examples/invalid/cycle.yaml"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/dependency cycle: \w -> \w -> \w -> \w/);
+    const good = await horus(["validate", "examples/parallel.yaml"]);
+    expect(good.code).toBe(0);
+    expect(good.stdout).toContain("level 1: A, B, C");
+  });
+
+  it("--help explains the commands; unknown commands fail", async () => {
+    const help = await horus(["--help"]);
+    expect(help.code).toBe(0);
+    for (const cmd of ["coordinator", "supervisor", "run", "submit", "status", "list", "cancel", "logs", "validate"]) expect(help.stdout).toContain(cmd);
+    const bad = await horus(["frobnicate"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("unknown command");
+  });
+});
+
+describe("coordinator with a separate supervisor process", () => {
+  it("routes jobs to `horus supervisor` over HTTP/2 and runs the examples", async () => {
+    const sup = await horusServer(["supervisor", "--port", "0", "--name", "sup-a", "--log-level", "warn"]);
+    const c2 = await horusServer(["coordinator", "--port", "0", "--supervisor", sup.url, "--log-level", "warn"]);
+    try {
+      const r = await horus(["--coordinator", c2.url, "--json", "run", "examples/multi-stage.yaml"]);
+      expect(r.code).toBe(0);
+      const wf = JSON.parse(r.stdout);
+      expect(wf.steps.every((s: { supervisor: string }) => s.supervisor === "sup-a")).toBe(true);
+      expect(wf.steps.find((s: { id: string }) => s.id === "notify").output).toBe("sent");
+    } finally {
+      c2.child.kill("SIGTERM");
+      sup.child.kill("SIGTERM");
+      expect(await exited(c2.child)).toBe(0);
+      expect(await exited(sup.child)).toBe(0);
+    }
+  });
+});

@@ -1,0 +1,141 @@
+// The store contract: every Store implementation must pass this suite.
+// Redis will run it too, so it only uses the Store interface.
+import { describe, expect, it } from "vitest";
+import type { WorkflowRecord } from "../../src/engine/model.js";
+import { StepState as S, WorkflowState as W } from "../../src/engine/states.js";
+import { InvalidCursorError, type Store } from "../../src/store/store.js";
+
+let seq = 0;
+export function sampleRecord(overrides: Partial<WorkflowRecord> = {}): WorkflowRecord {
+  seq++;
+  return {
+    id: `wf_test${String(seq).padStart(6, "0")}`,
+    name: "sample",
+    state: W.PENDING,
+    definition: { name: "sample", labels: {}, steps: [{ id: "a", runner: "noop", payload: "", dependsOn: [] }, { id: "b", runner: "noop", payload: "", dependsOn: ["a"] }] },
+    levels: [0, 1],
+    steps: [
+      { id: "a", state: S.PENDING, attempts: [] },
+      { id: "b", state: S.PENDING, attempts: [] },
+    ],
+    inputs: { n: 1 },
+    labels: {},
+    createdAt: Date.now(),
+    ...overrides,
+  };
+}
+
+export function storeContract(name: string, make: () => Promise<Store>): void {
+  describe(`store contract: ${name}`, () => {
+    it("creates, reads back a copy, and deduplicates by idempotency key", async () => {
+      const store = await make();
+      const rec = sampleRecord({ idempotencyKey: `key-${seq}` });
+      expect(await store.createWorkflow(rec)).toEqual({ id: rec.id, existing: false });
+      const again = sampleRecord({ idempotencyKey: rec.idempotencyKey! });
+      expect(await store.createWorkflow(again)).toEqual({ id: rec.id, existing: true });
+      expect(await store.getWorkflow(again.id)).toBeUndefined();
+      const got = await store.getWorkflow(rec.id);
+      expect(got!.record).toEqual(rec);
+      got!.record.steps[0]!.state = S.FAILED; // a copy: the store is not affected
+      expect((await store.getWorkflow(rec.id))!.record.steps[0]!.state).toBe(S.PENDING);
+      await store.close();
+    });
+
+    it("applies commits and orders events by cursor", async () => {
+      const store = await make();
+      const rec = sampleRecord();
+      await store.createWorkflow(rec);
+      const c1 = await store.commit(rec.id, {
+        header: { state: W.RUNNING, startedAt: 5 },
+        steps: [{ index: 0, record: { id: "a", state: S.READY, attempts: [{ number: 1, attemptId: "x", state: S.READY }] } }],
+        events: [
+          { kind: "workflow", time: 5, state: W.RUNNING },
+          { kind: "step", time: 5, stepId: "a", state: S.READY, attempt: 1 },
+        ],
+      });
+      const c2 = await store.commit(rec.id, { steps: [], events: [{ kind: "step", time: 6, stepId: "a", state: S.DISPATCHED, attempt: 1, supervisor: "s" }] });
+      expect(c1).toHaveLength(2);
+      expect(c2).toHaveLength(1);
+      const got = await store.getWorkflow(rec.id);
+      expect(got!.record.state).toBe(W.RUNNING);
+      expect(got!.record.startedAt).toBe(5);
+      expect(got!.record.steps[0]!.state).toBe(S.READY);
+      expect(got!.cursor).toBe(c2[0]);
+      const all = await store.readEvents(rec.id, "", 100);
+      expect(all.map((e) => e.cursor)).toEqual([...c1, ...c2]);
+      expect(all[2]).toMatchObject({ kind: "step", state: S.DISPATCHED, supervisor: "s" });
+      expect((await store.readEvents(rec.id, c1[0]!, 100)).map((e) => e.cursor)).toEqual([c1[1], c2[0]]);
+      expect(await store.readEvents(rec.id, c2[0]!, 100)).toEqual([]);
+      expect((await store.readEvents(rec.id, "", 1)).length).toBe(1);
+      await expect(store.readEvents(rec.id, "not-a-cursor", 10)).rejects.toBeInstanceOf(InvalidCursorError);
+      await store.close();
+    });
+
+    it("notifies subscribers of events and logs, and stops after unsubscribe", async () => {
+      const store = await make();
+      const rec = sampleRecord();
+      await store.createWorkflow(rec);
+      let events = 0;
+      let logs = 0;
+      const offE = store.subscribe("events", rec.id, () => events++);
+      const offL = store.subscribe("logs", rec.id, () => logs++);
+      await store.commit(rec.id, { steps: [], events: [{ kind: "workflow", time: 1, state: W.RUNNING }] });
+      await store.appendLogs(rec.id, [{ stepId: "a", attempt: 1, time: 1, stream: "stdout", line: "hi" }]);
+      await waitFor(() => events > 0 && logs > 0);
+      offE();
+      offL();
+      const before = [events, logs];
+      await store.commit(rec.id, { steps: [], events: [{ kind: "workflow", time: 2, state: W.SUCCEEDED }] });
+      await new Promise((r) => setTimeout(r, 50));
+      expect([events, logs]).toEqual(before);
+      await store.close();
+    });
+
+    it("keeps log lines in order, filters by step, resumes by cursor", async () => {
+      const store = await make();
+      const rec = sampleRecord();
+      await store.createWorkflow(rec);
+      const line = (stepId: string, n: number) => ({ stepId, attempt: 1, time: n, stream: "stdout" as const, line: `${stepId}-${n}` });
+      await store.appendLogs(rec.id, [line("a", 1), line("b", 1), line("a", 2)]);
+      await store.appendLogs(rec.id, [line("a", 3)]);
+      const all = await store.readLogs(rec.id, { after: "", stepId: "", limit: 100 });
+      expect(all.map((l) => l.line)).toEqual(["a-1", "b-1", "a-2", "a-3"]);
+      const onlyA = await store.readLogs(rec.id, { after: "", stepId: "a", limit: 100 });
+      expect(onlyA.map((l) => l.line)).toEqual(["a-1", "a-2", "a-3"]);
+      const rest = await store.readLogs(rec.id, { after: all[1]!.cursor, stepId: "", limit: 100 });
+      expect(rest.map((l) => l.line)).toEqual(["a-2", "a-3"]);
+      await store.close();
+    });
+
+    it("lists newest first, filters by state and name, and pages", async () => {
+      const store = await make();
+      const name = `list-${seq}`;
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const rec = sampleRecord({ name, createdAt: 1000 + i });
+        ids.push(rec.id);
+        await store.createWorkflow(rec);
+      }
+      await store.commit(ids[1]!, { header: { state: W.RUNNING }, steps: [], events: [] });
+      const page1 = await store.listWorkflows({ states: [], name, pageSize: 2, pageToken: "" });
+      expect(page1.items.map((w) => w.id)).toEqual([ids[4], ids[3]]);
+      const page2 = await store.listWorkflows({ states: [], name, pageSize: 2, pageToken: page1.nextPageToken });
+      expect(page2.items.map((w) => w.id)).toEqual([ids[2], ids[1]]);
+      const page3 = await store.listWorkflows({ states: [], name, pageSize: 2, pageToken: page2.nextPageToken });
+      expect(page3.items.map((w) => w.id)).toEqual([ids[0]]);
+      expect(page3.nextPageToken).toBe("");
+      const running = await store.listWorkflows({ states: [W.RUNNING], name, pageSize: 10, pageToken: "" });
+      expect(running.items.map((w) => w.id)).toEqual([ids[1]]);
+      expect(running.items[0]).toMatchObject({ name, stepsTotal: 2, stepsSucceeded: 0 });
+      await store.close();
+    });
+  });
+}
+
+async function waitFor(cond: () => boolean, timeoutMs = 2000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
