@@ -1,12 +1,11 @@
-// The CLI's connection to a coordinator: the generated client over Connect.
-import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
-import { CoordinatorService } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
+// The CLI's connection to a coordinator: the typed Node client from clients/.
+import { Code, ConnectError } from "@connectrpc/connect";
+import { createCoordinatorClient, type CoordinatorClient } from "../../clients/node/index.js";
 
-export type CoordinatorClient = Client<typeof CoordinatorService>;
+export type { CoordinatorClient };
 
 export function coordinatorClient(baseUrl: string): CoordinatorClient {
-  return createClient(CoordinatorService, createConnectTransport({ baseUrl, httpVersion: "1.1" }));
+  return createCoordinatorClient(baseUrl);
 }
 
 /** A user-facing problem: printed as one line, exit code 2. */

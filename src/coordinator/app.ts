@@ -45,7 +45,7 @@ export interface RunningCoordinator {
 export async function startCoordinator(options: CoordinatorOptions = {}): Promise<RunningCoordinator> {
   const logger = options.logger ?? silentLogger();
   const store = options.store ?? createMemoryStore();
-  if (!store.durable) logger.warn("using the in-process store: workflow state does not survive a restart (use --redis-url for durable state)");
+  if (!store.durable) logger.warn("using the in-process store: workflow state does not survive a restart");
   const shutdown = new AbortController();
   const executor = createExecutor({ store, logger });
 

@@ -1,7 +1,7 @@
 // Text and protobuf specs in, WorkflowDefinition plus problems out. Shape
 // errors (unknown fields, wrong types) are collected here; graph rules are
 // checked in validate.ts so both input forms share them.
-import { parseDocument } from "yaml";
+import { LineCounter, parseDocument } from "yaml";
 import type { WorkflowSpec } from "../../gen/horus/coordinator/v1/workflow_pb.js";
 import { durationMs } from "../common/json.js";
 import type { Problem, StepDefinition, WorkflowDefinition } from "./definition.js";
@@ -28,11 +28,12 @@ function describe(v: unknown): string {
 
 /** Parses the YAML format (`workflow: {name, steps: [...]}`). */
 export function parseWorkflowYaml(text: string): ParseResult {
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, lineCounter });
   if (doc.errors.length > 0) {
     return {
       problems: doc.errors.map((e) => {
-        const pos = e.linePos?.[0];
+        const pos = lineCounter.linePos(e.pos[0]);
         const where = pos ? ` at line ${pos.line}, column ${pos.col}` : "";
         return { stepId: "", field: "", message: `YAML syntax error${where}: ${e.message.split("\n")[0]}` };
       }),
@@ -100,7 +101,7 @@ function stepFromPlain(raw: unknown, path: string, problems: Problem[]): StepDef
   }
   const id = typeof raw.id === "string" || typeof raw.id === "number" ? String(raw.id) : "";
   const label = id ? `step "${id}"` : path;
-  if (raw.id !== undefined && raw.id !== null && id === "") {
+  if (raw.id !== undefined && raw.id !== null && typeof raw.id !== "string" && id === "") {
     problems.push({ stepId: "", field: `${path}.id`, message: `${path}: id must be a string, got ${describe(raw.id)}` });
   }
   for (const key of Object.keys(raw)) {

@@ -1,0 +1,1 @@
+export { createJsRunner, type JsRunnerOptions } from "./runner.js";

@@ -1,0 +1,220 @@
+// The js runner: evaluates the payload as a script whose completion value is
+// the output, with `input` and `inputs` as globals. Each job runs in a
+// worker thread so that a runaway loop or a memory blow-up only costs that
+// thread: the runner terminates it and answers TIMEOUT, MEMORY_LIMIT or
+// CANCELLED, while the supervisor's own event loop never stalls. Workers
+// that finish a job cleanly are kept for the next one, since starting a
+// thread costs tens of milliseconds; each job still gets a fresh vm context.
+import { Worker } from "node:worker_threads";
+import type { JsonValue } from "../../common/json.js";
+import { cancelMessage, failure, timerDelay, type LogStreamName, type Runner, type RunContext, type RunResult } from "../types.js";
+
+export interface JsRunnerOptions {
+  /**
+   * Heap (old generation) limit of each worker in MB (default 128). A job
+   * that needs more fails with MEMORY_LIMIT instead of taking the
+   * supervisor's memory. Buffers outside the JS heap are not counted.
+   */
+  maxOldGenerationSizeMb?: number;
+  /** Young generation limit of each worker in MB (default: Node's). */
+  maxYoungGenerationSizeMb?: number;
+  /** Stack size of each worker in MB (default 4), bounding runaway recursion. */
+  stackSizeMb?: number;
+  /**
+   * Idle workers kept for reuse (default 4). More saves thread start-ups
+   * under load; each idle worker holds some memory.
+   */
+  maxIdleWorkers?: number;
+  /** Largest output, as JSON bytes (default 1 MiB); larger ones fail with OUTPUT_TOO_LARGE. */
+  maxOutputBytes?: number;
+}
+
+/** Messages from worker.mjs. */
+type WorkerMessage =
+  | { type: "log"; id: number; stream: "stdout" | "stderr"; lines: string[] }
+  | { type: "result"; id: number; ok: true; json: string }
+  | { type: "result"; id: number; ok: false; code: string; message: string };
+
+/** What the worker is doing for the runner right now. */
+interface Assignment {
+  id: number;
+  onMessage(msg: WorkerMessage): void;
+  /** The worker failed or exited; `error` is what it reported, if anything. */
+  onDeath(error: unknown, exitCode: number | undefined): void;
+}
+
+interface PooledWorker {
+  worker: Worker;
+  current?: Assignment;
+  dead: boolean;
+}
+
+const WORKER_URL = new URL("./worker.mjs", import.meta.url);
+
+export function createJsRunner(options: JsRunnerOptions = {}): Runner {
+  const maxIdle = options.maxIdleWorkers ?? 4;
+  const maxOutputBytes = options.maxOutputBytes ?? 1024 * 1024;
+  const resourceLimits = {
+    maxOldGenerationSizeMb: options.maxOldGenerationSizeMb ?? 128,
+    stackSizeMb: options.stackSizeMb ?? 4,
+    ...(options.maxYoungGenerationSizeMb !== undefined ? { maxYoungGenerationSizeMb: options.maxYoungGenerationSizeMb } : {}),
+  };
+  const idle: PooledWorker[] = [];
+  const busy = new Set<PooledWorker>();
+  let nextId = 0;
+  let closed = false;
+
+  function spawnWorker(): PooledWorker {
+    const pw: PooledWorker = { worker: new Worker(WORKER_URL, { resourceLimits }), dead: false };
+    pw.worker.on("message", (msg: WorkerMessage) => {
+      if (pw.current && msg.id === pw.current.id) pw.current.onMessage(msg);
+    });
+    pw.worker.on("error", (err) => die(pw, err, undefined));
+    pw.worker.on("exit", (code) => die(pw, undefined, code));
+    return pw;
+  }
+
+  function die(pw: PooledWorker, error: unknown, exitCode: number | undefined): void {
+    const first = !pw.dead;
+    pw.dead = true;
+    const at = idle.indexOf(pw);
+    if (at >= 0) idle.splice(at, 1);
+    busy.delete(pw);
+    const current = pw.current;
+    pw.current = undefined;
+    if (current) current.onDeath(error, exitCode);
+    else if (first && error !== undefined) void pw.worker.terminate();
+  }
+
+  function acquire(): PooledWorker {
+    const pw = idle.pop() ?? spawnWorker();
+    // Idle workers are unref'd so a pool never keeps the process alive.
+    pw.worker.ref();
+    busy.add(pw);
+    return pw;
+  }
+
+  function release(pw: PooledWorker): void {
+    busy.delete(pw);
+    pw.current = undefined;
+    if (closed || pw.dead || idle.length >= maxIdle) {
+      discard(pw);
+      return;
+    }
+    pw.worker.unref();
+    idle.push(pw);
+  }
+
+  function discard(pw: PooledWorker): void {
+    busy.delete(pw);
+    pw.current = undefined;
+    pw.dead = true;
+    pw.worker.terminate().catch(() => {});
+  }
+
+  function run(ctx: RunContext): Promise<RunResult> {
+    const { job, signal } = ctx;
+    if (signal.aborted) return Promise.resolve(failure("CANCELLED", cancelMessage(signal)));
+    if (closed) return Promise.resolve(failure("RUNNER_ERROR", "js runner is closed"));
+    return new Promise<RunResult>((resolve) => {
+      let pw: PooledWorker;
+      try {
+        pw = acquire();
+      } catch (err) {
+        resolve(failure("RUNNER_ERROR", `cannot start a worker: ${errorText(err)}`));
+        return;
+      }
+      const id = ++nextId;
+      let done = false;
+
+      const finish = (result: RunResult, reuse: boolean): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        signal.removeEventListener("abort", onAbort);
+        if (reuse) release(pw);
+        else discard(pw);
+        resolve(result);
+      };
+
+      pw.current = {
+        id,
+        onMessage(msg) {
+          if (msg.type === "log") {
+            const stream: LogStreamName = msg.stream;
+            for (const line of msg.lines) ctx.log(stream, line);
+          } else if (msg.ok) {
+            let output: JsonValue;
+            try {
+              output = JSON.parse(msg.json) as JsonValue;
+            } catch (err) {
+              finish(failure("RUNNER_ERROR", `bad output from worker: ${errorText(err)}`), false);
+              return;
+            }
+            finish({ ok: true, output }, true);
+          } else {
+            finish(failure(msg.code, msg.message), true);
+          }
+        },
+        onDeath(error, exitCode) {
+          if (isOutOfMemory(error)) {
+            finish(failure("MEMORY_LIMIT", `step exceeded the memory limit of ${resourceLimits.maxOldGenerationSizeMb} MB`), false);
+          } else if (closed) {
+            finish(failure("CANCELLED", "cancelled: runner closed"), false);
+          } else if (error !== undefined) {
+            finish(failure("RUNNER_ERROR", `worker failed: ${errorText(error)}`), false);
+          } else {
+            finish(failure("RUNNER_ERROR", `worker exited unexpectedly (code ${exitCode ?? "unknown"})`), false);
+          }
+        },
+      };
+
+      // The worker is terminated, not asked: a `while (true) {}` never
+      // returns to its event loop to hear a message.
+      const timer = setTimeout(() => {
+        finish(failure("TIMEOUT", `step exceeded its time limit of ${job.timeoutMs} ms`), false);
+      }, timerDelay(job.timeoutMs));
+      const onAbort = (): void => finish(failure("CANCELLED", cancelMessage(signal)), false);
+      signal.addEventListener("abort", onAbort, { once: true });
+
+      try {
+        pw.worker.postMessage({
+          type: "run",
+          id,
+          code: job.payload,
+          filename: scriptName(job.stepId),
+          input: job.input,
+          inputs: job.inputs,
+          maxOutputBytes,
+        });
+      } catch (err) {
+        finish(failure("RUNNER_ERROR", `cannot send the job to a worker: ${errorText(err)}`), false);
+      }
+    });
+  }
+
+  return {
+    name: "js",
+    run,
+    async close() {
+      closed = true;
+      const all = [...idle, ...busy];
+      idle.length = 0;
+      // Busy workers report CANCELLED through their exit.
+      await Promise.all(all.map((pw) => pw.worker.terminate().catch(() => {})));
+    },
+  };
+}
+
+/** Name of the script in stack traces; error messages point at its lines. */
+function scriptName(stepId: string): string {
+  return `step-${stepId.replace(/[^A-Za-z0-9_.-]/g, "_")}.js`;
+}
+
+function isOutOfMemory(error: unknown): boolean {
+  return typeof error === "object" && error !== null && (error as { code?: unknown }).code === "ERR_WORKER_OUT_OF_MEMORY";
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,232 @@
+// The shell runner: runs the payload with `/bin/sh -c` in its own process
+// group, so timeout and cancellation can kill everything the script started
+// (pipelines, background jobs) with one signal. The step's input arrives as
+// JSON on stdin and in HORUS_INPUT; its stdout is the output.
+//
+// Environment of a job: HORUS_INPUT (dependency outputs, the same JSON as on
+// stdin), HORUS_INPUTS (workflow inputs), HORUS_WORKFLOW_ID, HORUS_STEP_ID,
+// HORUS_ATTEMPT, HORUS_ATTEMPT_ID. Linux refuses a single environment string
+// over 128 KiB, so a JSON value larger than ENV_VALUE_MAX is written to a
+// temporary file instead, named by HORUS_INPUT_FILE / HORUS_INPUTS_FILE.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { LineSplitter } from "./lines.js";
+import { cancelMessage, failure, timerDelay, type Runner, type RunContext, type RunResult } from "./types.js";
+import type { JsonValue } from "../common/json.js";
+
+export interface ShellRunnerOptions {
+  /** Shell that runs the payload as `<shell> -c <payload>` (default "/bin/sh"). */
+  shell?: string;
+  /**
+   * Most stdout bytes kept as the output (default 1 MiB). Outputs travel in
+   * job events and are stored by the coordinator, so a runaway `cat` must not
+   * be able to flood them; past the cap the job is killed with OUTPUT_TOO_LARGE.
+   */
+  maxOutputBytes?: number;
+  /** How much of the end of stderr goes into an EXIT_CODE message (default 1024 bytes). */
+  stderrTailBytes?: number;
+  /** Extra environment variables for every job (applied before the HORUS_* ones). */
+  env?: Record<string, string>;
+  /**
+   * Whether jobs inherit the supervisor's environment (default true). Turn
+   * off to keep the supervisor's secrets away from scripts; PATH is kept.
+   */
+  inheritEnv?: boolean;
+  /** Working directory of the scripts (default: the supervisor's). */
+  cwd?: string;
+  /**
+   * After the shell exits, how long to wait for its stdout/stderr to close
+   * (default 2000 ms). The rest of its process group is killed on exit, but
+   * a process that escaped the group (setsid) may still hold the pipes; the
+   * job must not hang on it.
+   */
+  exitGraceMs?: number;
+}
+
+/** Largest JSON value passed in an environment variable rather than a file. */
+const ENV_VALUE_MAX = 64 * 1024;
+
+export function createShellRunner(options: ShellRunnerOptions = {}): Runner {
+  const shell = options.shell ?? "/bin/sh";
+  const maxOutput = options.maxOutputBytes ?? 1024 * 1024;
+  const tailBytes = options.stderrTailBytes ?? 1024;
+  const exitGraceMs = options.exitGraceMs ?? 2000;
+  const inheritEnv = options.inheritEnv ?? true;
+  /** Jobs still running, with how to stop each, so close() can end them. */
+  const live = new Map<ChildProcess, (result: RunResult) => void>();
+
+  function baseEnv(): NodeJS.ProcessEnv {
+    if (inheritEnv) return { ...process.env, ...options.env };
+    return { PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin", ...options.env };
+  }
+
+  function run(ctx: RunContext): Promise<RunResult> {
+    const { job, signal } = ctx;
+    if (signal.aborted) return Promise.resolve(failure("CANCELLED", cancelMessage(signal)));
+    return new Promise<RunResult>((resolve) => {
+      const inputJson = JSON.stringify(job.input);
+      const env: NodeJS.ProcessEnv = {
+        ...baseEnv(),
+        HORUS_WORKFLOW_ID: job.workflowId,
+        HORUS_STEP_ID: job.stepId,
+        HORUS_ATTEMPT: String(job.attempt),
+        HORUS_ATTEMPT_ID: job.attemptId,
+      };
+      let tempDir: string | undefined;
+      const removeTemp = (): void => {
+        if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+        tempDir = undefined;
+      };
+
+      let child: ChildProcess;
+      try {
+        for (const [key, json, file] of [
+          ["HORUS_INPUT", inputJson, "input.json"],
+          ["HORUS_INPUTS", JSON.stringify(job.inputs), "inputs.json"],
+        ] as const) {
+          if (Buffer.byteLength(json, "utf8") <= ENV_VALUE_MAX) {
+            env[key] = json;
+          } else {
+            tempDir ??= mkdtempSync(join(tmpdir(), "horus-job-"));
+            writeFileSync(join(tempDir, file), json);
+            env[`${key}_FILE`] = join(tempDir, file);
+            ctx.log("system", `${key} is too large for the environment; it is in ${key}_FILE`);
+          }
+        }
+        child = spawn(shell, ["-c", job.payload], {
+          detached: true,
+          stdio: ["pipe", "pipe", "pipe"],
+          env,
+          cwd: options.cwd,
+        });
+      } catch (err) {
+        removeTemp();
+        resolve(failure("RUNNER_ERROR", `cannot start ${shell}: ${errorText(err)}`));
+        return;
+      }
+
+      /** Set by whatever ended the job early (timeout, cancel, output cap). */
+      let outcome: RunResult | undefined;
+      let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+      let spawnError: Error | undefined;
+      let settled = false;
+      const stdoutChunks: Buffer[] = [];
+      let stdoutBytes = 0;
+      let stderrTail: Buffer = Buffer.alloc(0);
+      let graceTimer: NodeJS.Timeout | undefined;
+
+      const killGroup = (): void => {
+        if (child.pid === undefined) return;
+        try {
+          process.kill(-child.pid, "SIGKILL");
+        } catch {
+          // ESRCH: the group is already gone.
+        }
+      };
+      const stopEarly = (result: RunResult): void => {
+        outcome ??= result;
+        killGroup();
+      };
+
+      live.set(child, stopEarly);
+
+      const out = new LineSplitter((line) => ctx.log("stdout", line));
+      const err = new LineSplitter((line) => ctx.log("stderr", line));
+
+      child.stdout!.on("data", (chunk: Buffer) => {
+        if (outcome) return;
+        if (stdoutBytes + chunk.length > maxOutput) {
+          stopEarly(failure("OUTPUT_TOO_LARGE", `stdout exceeded the limit of ${maxOutput} bytes`));
+          return;
+        }
+        stdoutBytes += chunk.length;
+        stdoutChunks.push(chunk);
+        out.push(chunk);
+      });
+      child.stderr!.on("data", (chunk: Buffer) => {
+        err.push(chunk);
+        const joined = stderrTail.length === 0 ? chunk : Buffer.concat([stderrTail, chunk]);
+        stderrTail = joined.length > tailBytes ? joined.subarray(joined.length - tailBytes) : joined;
+      });
+      // A script that never reads stdin makes the write fail with EPIPE; that
+      // is the script's choice, not an error of the job.
+      child.stdin!.on("error", () => {});
+      child.stdin!.end(inputJson);
+
+      const timer = setTimeout(() => {
+        stopEarly(failure("TIMEOUT", `step exceeded its time limit of ${job.timeoutMs} ms`));
+      }, timerDelay(job.timeoutMs));
+      const onAbort = (): void => stopEarly(failure("CANCELLED", cancelMessage(signal)));
+      signal.addEventListener("abort", onAbort, { once: true });
+
+      child.on("error", (e) => {
+        spawnError = e;
+        // A failed spawn may never emit "close".
+        if (child.pid === undefined) finish();
+      });
+      child.on("exit", (code, sig) => {
+        exit = { code, signal: sig };
+        // Background processes the script left behind die with it.
+        killGroup();
+        graceTimer = setTimeout(() => {
+          child.stdout?.destroy();
+          child.stderr?.destroy();
+          finish();
+        }, exitGraceMs);
+      });
+      child.on("close", finish);
+
+      function finish(): void {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (graceTimer) clearTimeout(graceTimer);
+        signal.removeEventListener("abort", onAbort);
+        live.delete(child);
+        removeTemp();
+        out.end();
+        err.end();
+        resolve(result());
+      }
+
+      function result(): RunResult {
+        if (outcome) return outcome;
+        if (spawnError && !exit) return failure("RUNNER_ERROR", `cannot start ${shell}: ${spawnError.message}`);
+        const tail = tailText(stderrTail);
+        if (exit?.code === 0) return { ok: true, output: parseOutput(Buffer.concat(stdoutChunks, stdoutBytes).toString("utf8")) };
+        if (exit?.signal) return failure("EXIT_CODE", `killed by signal ${exit.signal}${tail ? `: ${tail}` : ""}`);
+        return failure("EXIT_CODE", `exit code ${exit?.code ?? "unknown"}${tail ? `: ${tail}` : ""}`);
+      }
+    });
+  }
+
+  return {
+    name: "shell",
+    run,
+    async close() {
+      for (const stop of live.values()) stop(failure("CANCELLED", "cancelled: runner closed"));
+    },
+  };
+}
+
+/** Trimmed stdout, as JSON when it parses, else as the string. */
+function parseOutput(text: string): JsonValue {
+  const trimmed = text.trim();
+  if (trimmed === "") return "";
+  try {
+    return JSON.parse(trimmed) as JsonValue;
+  } catch {
+    return trimmed;
+  }
+}
+
+function tailText(buf: Buffer): string {
+  // The cut may fall inside a multi-byte character; drop its remains.
+  return buf.toString("utf8").replace(/^\uFFFD+/, "").trim();
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,53 @@
+// Builders for the messages the supervisor emits per job event. protobuf-es
+// messages of proto3 files are plain objects, and `create()` walks the
+// schema for every field; on the event path (several messages per job, a
+// 2,000-job batch at a time) building the objects directly is several
+// times cheaper. The generated types keep these literals complete.
+import type { Timestamp, Value } from "@bufbuild/protobuf/wkt";
+import type { JobEvent } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
+import type { LogStream, StepError } from "../../gen/horus/coordinator/v1/workflow_pb.js";
+
+export interface EventSubject {
+  attemptId: string;
+  workflowId: string;
+  stepId: string;
+}
+
+export function timestamp(ms: number): Timestamp {
+  const seconds = Math.floor(ms / 1000);
+  return { $typeName: "google.protobuf.Timestamp", seconds: BigInt(seconds), nanos: Math.floor((ms - seconds * 1000) * 1e6) };
+}
+
+export function stepError(code: string, message: string): StepError {
+  return { $typeName: "horus.coordinator.v1.StepError", code, message };
+}
+
+function event(seq: number, job: EventSubject, timeMs: number, kind: JobEvent["kind"]): JobEvent {
+  return {
+    $typeName: "horus.coordinator.v1.JobEvent",
+    seq: BigInt(seq),
+    attemptId: job.attemptId,
+    workflowId: job.workflowId,
+    stepId: job.stepId,
+    time: timestamp(timeMs),
+    kind,
+  };
+}
+
+export function startedEvent(seq: number, job: EventSubject, timeMs: number): JobEvent {
+  return event(seq, job, timeMs, { case: "started", value: { $typeName: "horus.coordinator.v1.JobStarted" } });
+}
+
+export function logEvent(seq: number, job: EventSubject, timeMs: number, stream: LogStream, line: string): JobEvent {
+  return event(seq, job, timeMs, { case: "log", value: { $typeName: "horus.coordinator.v1.JobLog", stream, line } });
+}
+
+export function finishedEvent(seq: number, job: EventSubject, timeMs: number, output: Value | undefined, error: StepError | undefined): JobEvent {
+  const value: Extract<JobEvent["kind"], { case: "finished" }>["value"] = {
+    $typeName: "horus.coordinator.v1.JobFinished",
+    succeeded: error === undefined,
+  };
+  if (error) value.error = error;
+  else value.output = output;
+  return event(seq, job, timeMs, { case: "finished", value });
+}

@@ -1,0 +1,586 @@
+// The reference supervisor: implements SupervisorService on top of a set of
+// runners. It accepts batches of jobs (idempotently, by attempt id), queues
+// them per runner until a slot is free, runs them, and publishes their
+// events in one numbered stream that coordinators follow and resume.
+//
+// Everything here is per job O(1): a 2,000-job batch of noop steps must go
+// through dispatch, run and event delivery without the supervisor becoming
+// the bottleneck. Events are kept in a bounded ring; finished jobs stay
+// answerable for a while and then are forgotten, oldest first.
+import { hostname } from "node:os";
+import { randomUUID } from "node:crypto";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { Value } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import {
+  JobState,
+  type Job,
+  type JobEvent,
+  type JobStatusSchema,
+  type SupervisorService,
+  type WatchJobEventsResponseSchema,
+} from "../../gen/horus/coordinator/v1/supervisor_pb.js";
+import { LogStream, type StepError } from "../../gen/horus/coordinator/v1/workflow_pb.js";
+import { durationMs, fromValueMap, toValue, ts } from "../common/json.js";
+import { builtinRunners } from "../runners/index.js";
+import type { JobInput, LogStreamName, Runner, RunResult } from "../runners/types.js";
+import { EventRing } from "./event-ring.js";
+import { Fifo } from "./fifo.js";
+import { finishedEvent, logEvent, startedEvent, stepError } from "./messages.js";
+
+export interface SupervisorOptions {
+  /** Name reported by DescribeSupervisor and used by coordinators in logs (default `supervisor-<hostname>`). */
+  name?: string;
+  /** Runners by the name jobs ask for (default: builtinRunners(), i.e. js, shell and noop). */
+  runners?: Map<string, Runner>;
+  /**
+   * Jobs each runner may run at once; more wait in a FIFO queue. A number
+   * applies to every runner, a record to the runners it names. Defaults:
+   * noop 1000 (it does no work, a low cap would only add queueing),
+   * every other runner 8.
+   */
+  capacity?: number | Record<string, number>;
+  /** Free-form labels reported by DescribeSupervisor (e.g. zone, pool). */
+  labels?: Record<string, string>;
+  /** Time limit of a job whose dispatch carries no timeout (default 300,000 ms). */
+  defaultTimeoutMs?: number;
+  /**
+   * Most job events kept for WatchJobEvents (default 100,000). A watcher
+   * resuming from an older sequence number gets `gap` and must reconcile
+   * with GetJobs.
+   */
+  eventBufferSize?: number;
+  /**
+   * How long a finished job stays answerable by GetJobs and protected from
+   * being run again by a repeated dispatch (default 10 minutes). Long enough
+   * for a restarted coordinator to re-attach.
+   */
+  finishedRetentionMs?: number;
+  /** Most finished jobs remembered at once, whatever their age (default 100,000); bounds memory under load. */
+  maxFinishedJobs?: number;
+  /** Log lines longer than this many UTF-8 bytes are cut (default 16 KiB). */
+  logLineMaxBytes?: number;
+  /**
+   * Most log lines one job may emit (default 10,000); the rest are dropped
+   * with one system line saying so, so a chatty loop cannot push every other
+   * job's events out of the buffer.
+   */
+  maxLogLinesPerJob?: number;
+  /** On close(), how long running jobs may go on before they are cancelled (default 2,000 ms). */
+  shutdownGraceMs?: number;
+  /** Clock, replaceable in tests. */
+  now?: () => number;
+}
+
+export interface RunnerStats {
+  capacity: number;
+  running: number;
+  queued: number;
+}
+
+export interface SupervisorStats {
+  name: string;
+  instanceId: string;
+  /** Sequence number of the latest event (0 before any). */
+  lastSeq: number;
+  /** Oldest sequence number still kept (lastSeq + 1 when none). */
+  oldestSeq: number;
+  /** Jobs known: queued, running, and finished ones still retained. */
+  jobs: number;
+  running: number;
+  queued: number;
+  /** Open WatchJobEvents streams. */
+  watchers: number;
+  runners: Record<string, RunnerStats>;
+}
+
+export interface Supervisor {
+  /** The SupervisorService implementation; mount it on a Connect router or router transport. */
+  readonly service: ServiceImpl<typeof SupervisorService>;
+  readonly name: string;
+  /** Random per process; tells coordinators when the supervisor restarted. */
+  readonly instanceId: string;
+  /**
+   * Stops accepting jobs, cancels queued ones, lets running ones finish for
+   * shutdownGraceMs then cancels them, closes the runners and ends every
+   * event stream. Idempotent.
+   */
+  close(): Promise<void>;
+  stats(): SupervisorStats;
+}
+
+/** Events per WatchJobEvents message, so one message stays a reasonable size. */
+const MAX_EVENTS_PER_MESSAGE = 500;
+/** After cancelling on close, how long to wait for runners to answer. */
+const CANCEL_WAIT_MS = 5_000;
+const DEFAULT_CAPACITY: Record<string, number> = { noop: 1000 };
+const DEFAULT_RUNNER_CAPACITY = 8;
+
+const STREAMS: Record<LogStreamName, LogStream> = {
+  stdout: LogStream.STDOUT,
+  stderr: LogStream.STDERR,
+  system: LogStream.SYSTEM,
+};
+
+interface Slot {
+  name: string;
+  runner: Runner;
+  capacity: number;
+  running: number;
+  /** Accepted jobs waiting for a free slot. Cancelled ones stay until shifted. */
+  queue: Fifo<JobRecord>;
+  queued: number;
+}
+
+interface JobRecord {
+  attemptId: string;
+  workflowId: string;
+  stepId: string;
+  slot: Slot;
+  /** The job as the runner gets it; dropped once finished. */
+  job: JobInput | undefined;
+  state: JobState;
+  startedAt?: number;
+  finishedAt?: number;
+  output?: Value;
+  error?: StepError;
+  /** Created when the runner first looks at its signal, or on cancel. */
+  controller?: AbortController;
+  logLines: number;
+}
+
+interface Watcher {
+  /** Set while the stream waits for new events. */
+  wake: (() => void) | undefined;
+}
+
+export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
+  const name = options.name ?? `supervisor-${hostname()}`;
+  const instanceId = randomUUID();
+  const now = options.now ?? Date.now;
+  const labels = { ...options.labels };
+  const defaultTimeoutMs = positive(options.defaultTimeoutMs, 300_000);
+  const retentionMs = options.finishedRetentionMs ?? 10 * 60_000;
+  const maxFinished = options.maxFinishedJobs ?? 100_000;
+  const logLineMaxBytes = positive(options.logLineMaxBytes, 16 * 1024);
+  const maxLogLines = options.maxLogLinesPerJob ?? 10_000;
+  const shutdownGraceMs = options.shutdownGraceMs ?? 2_000;
+  const runners = options.runners ?? builtinRunners();
+
+  const slots = new Map<string, Slot>();
+  for (const [runnerName, runner] of runners) {
+    slots.set(runnerName, {
+      name: runnerName,
+      runner,
+      capacity: capacityOf(options.capacity, runnerName),
+      running: 0,
+      queue: new Fifo(),
+      queued: 0,
+    });
+  }
+  const offered = [...slots.keys()].sort().join(", ");
+
+  const jobs = new Map<string, JobRecord>();
+  /** Finished jobs in the order they finished, for retention. */
+  const finished = new Fifo<JobRecord>();
+  const events = new EventRing<JobEvent>(positive(options.eventBufferSize, 100_000));
+  const watchers = new Set<Watcher>();
+  let running = 0;
+  let queued = 0;
+  let accepting = true;
+  let streamsClosed = false;
+  let closing: Promise<void> | undefined;
+  let wakeScheduled = false;
+  let pumpScheduled = false;
+  const dirtySlots = new Set<Slot>();
+  /** Resolved whenever no job is running, for close(). */
+  let idleWaiters: Array<() => void> = [];
+
+  // Expiry also happens on every dispatch; the timer covers quiet periods.
+  const pruneTimer = setInterval(prune, Math.max(1_000, Math.min(retentionMs, 60_000)));
+  pruneTimer.unref();
+
+  // ---- events ---------------------------------------------------------
+
+  function emit(event: JobEvent): void {
+    events.push(event);
+    if (watchers.size > 0 && !wakeScheduled) {
+      // One wake-up per turn of the event loop: events emitted in the same
+      // turn (a batch of starts, the finishes of a noop batch) go out as one
+      // message, with no delay added.
+      wakeScheduled = true;
+      setImmediate(wakeWatchers);
+    }
+  }
+
+  function wakeWatchers(): void {
+    wakeScheduled = false;
+    for (const w of watchers) {
+      const wake = w.wake;
+      w.wake = undefined;
+      wake?.();
+    }
+  }
+
+  function log(rec: JobRecord, stream: LogStreamName, line: string): void {
+    if (rec.state !== JobState.RUNNING) return;
+    rec.logLines++;
+    if (rec.logLines > maxLogLines) {
+      if (rec.logLines === maxLogLines + 1) {
+        const line = `log limit of ${maxLogLines} lines reached; further lines are dropped`;
+        emit(logEvent(events.lastSeq + 1, rec, now(), LogStream.SYSTEM, line));
+      }
+      return;
+    }
+    emit(logEvent(events.lastSeq + 1, rec, now(), STREAMS[stream] ?? LogStream.SYSTEM, truncate(String(line), logLineMaxBytes)));
+  }
+
+  // ---- job lifecycle ---------------------------------------------------
+
+  function accept(job: Job): JobRecord {
+    const timeout = durationMs(job.timeout);
+    const rec: JobRecord = {
+      attemptId: job.attemptId,
+      workflowId: job.workflowId,
+      stepId: job.stepId,
+      slot: slots.get(job.runner)!,
+      job: {
+        attemptId: job.attemptId,
+        workflowId: job.workflowId,
+        stepId: job.stepId,
+        attempt: job.attempt,
+        runner: job.runner,
+        payload: job.payload,
+        input: fromValueMap(job.input),
+        inputs: fromValueMap(job.inputs),
+        timeoutMs: timeout !== undefined && timeout > 0 ? timeout : defaultTimeoutMs,
+      },
+      state: JobState.QUEUED,
+      logLines: 0,
+    };
+    jobs.set(rec.attemptId, rec);
+    rec.slot.queue.push(rec);
+    rec.slot.queued++;
+    queued++;
+    dirtySlots.add(rec.slot);
+    return rec;
+  }
+
+  function schedulePump(): void {
+    if (pumpScheduled) return;
+    pumpScheduled = true;
+    // Started after the DispatchJobs answer is on its way, so a coordinator
+    // usually sees the ack before the first event of the batch.
+    setImmediate(() => {
+      pumpScheduled = false;
+      for (const slot of dirtySlots) pump(slot);
+      dirtySlots.clear();
+    });
+  }
+
+  /** Starts queued jobs of a runner while it has free slots. */
+  function pump(slot: Slot): void {
+    while (accepting && slot.running < slot.capacity) {
+      const rec = slot.queue.shift();
+      if (!rec) return;
+      if (rec.state !== JobState.QUEUED) continue; // cancelled while queued
+      slot.queued--;
+      queued--;
+      start(rec);
+    }
+  }
+
+  function start(rec: JobRecord): void {
+    const job = rec.job!;
+    rec.state = JobState.RUNNING;
+    rec.startedAt = now();
+    rec.slot.running++;
+    running++;
+    emit(startedEvent(events.lastSeq + 1, rec, rec.startedAt));
+    let promise: Promise<RunResult>;
+    try {
+      promise = rec.slot.runner.run({
+        job,
+        // An AbortController per job is a measurable cost at thousands of
+        // noop jobs a second, and most runners finish without looking.
+        get signal() {
+          rec.controller ??= new AbortController();
+          return rec.controller.signal;
+        },
+        log: (stream, line) => log(rec, stream, line),
+      });
+    } catch (err) {
+      promise = Promise.resolve(runnerError(err));
+    }
+    Promise.resolve(promise).then(
+      (result) => finish(rec, result),
+      (err: unknown) => finish(rec, runnerError(err)),
+    );
+  }
+
+  function finish(rec: JobRecord, result: RunResult): void {
+    if (rec.state === JobState.SUCCEEDED || rec.state === JobState.FAILED) return;
+    const wasRunning = rec.state === JobState.RUNNING;
+    let output: Value | undefined;
+    let error: StepError | undefined;
+    if (result && result.ok === true) {
+      try {
+        output = toValue(result.output ?? null);
+      } catch (err) {
+        error = stepError("RUNNER_ERROR", `output is not JSON: ${errorText(err)}`);
+      }
+    } else if (result && result.ok === false && result.error) {
+      error = stepError(String(result.error.code || "RUNNER_ERROR"), String(result.error.message ?? ""));
+    } else {
+      error = stepError("RUNNER_ERROR", "runner returned no result");
+    }
+    rec.state = error ? JobState.FAILED : JobState.SUCCEEDED;
+    rec.finishedAt = now();
+    rec.output = output;
+    rec.error = error;
+    rec.job = undefined;
+    rec.controller = undefined;
+    emit(finishedEvent(events.lastSeq + 1, rec, rec.finishedAt, output, error));
+    finished.push(rec);
+    if (wasRunning) {
+      rec.slot.running--;
+      running--;
+      if (running === 0 && idleWaiters.length > 0) {
+        const waiters = idleWaiters;
+        idleWaiters = [];
+        for (const w of waiters) w();
+      }
+      pump(rec.slot);
+    }
+  }
+
+  /** Forgets finished jobs past their retention (oldest first). */
+  function prune(): void {
+    const cutoff = now() - retentionMs;
+    for (;;) {
+      const rec = finished.peek();
+      if (!rec) return;
+      if (rec.finishedAt! > cutoff && finished.length <= maxFinished) return;
+      finished.shift();
+      if (jobs.get(rec.attemptId) === rec) jobs.delete(rec.attemptId);
+    }
+  }
+
+  function cancel(rec: JobRecord, reason: string): boolean {
+    if (rec.state === JobState.QUEUED) {
+      rec.slot.queued--;
+      queued--;
+      finish(rec, { ok: false, error: { code: "CANCELLED", message: reason ? `cancelled: ${reason}` : "cancelled" } });
+      return true;
+    }
+    if (rec.state === JobState.RUNNING) {
+      rec.controller ??= new AbortController();
+      if (rec.controller.signal.aborted) return false;
+      log(rec, "system", reason ? `cancel requested: ${reason}` : "cancel requested");
+      rec.controller.abort(reason || undefined);
+      return true;
+    }
+    return false;
+  }
+
+  function waitIdle(ms: number): Promise<void> {
+    if (running === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      idleWaiters.push(done);
+    });
+  }
+
+  // ---- service ----------------------------------------------------------
+
+  const service: ServiceImpl<typeof SupervisorService> = {
+    describeSupervisor() {
+      return {
+        name,
+        instanceId,
+        runners: [...slots.values()].map((s) => ({ name: s.name, capacity: s.capacity, running: s.running })),
+        labels,
+        lastSeq: BigInt(events.lastSeq),
+      };
+    },
+
+    dispatchJobs(req) {
+      prune();
+      const acks = req.jobs.map((job) => {
+        const attemptId = job.attemptId;
+        if (!accepting) return { attemptId, accepted: false, reason: "shutting down" };
+        if (attemptId === "") return { attemptId, accepted: false, reason: "attempt_id is required" };
+        if (jobs.has(attemptId)) return { attemptId, accepted: true, duplicate: true };
+        if (!slots.has(job.runner)) {
+          return { attemptId, accepted: false, reason: `unknown runner "${job.runner}" (offered: ${offered || "none"})` };
+        }
+        accept(job);
+        return { attemptId, accepted: true };
+      });
+      if (dirtySlots.size > 0) schedulePump();
+      return { acks, instanceId };
+    },
+
+    cancelJobs(req) {
+      const cancelled: string[] = [];
+      for (const id of req.attemptIds) {
+        const rec = jobs.get(id);
+        if (rec && cancel(rec, req.reason)) cancelled.push(id);
+      }
+      return { cancelled };
+    },
+
+    getJobs(req) {
+      prune();
+      const statuses = req.attemptIds.map((attemptId): MessageInitShape<typeof JobStatusSchema> => {
+        const rec = jobs.get(attemptId);
+        if (!rec) return { attemptId, state: JobState.UNKNOWN };
+        return {
+          attemptId,
+          state: rec.state,
+          output: rec.output,
+          error: rec.error,
+          startedAt: ts(rec.startedAt),
+          finishedAt: ts(rec.finishedAt),
+        };
+      });
+      return { jobs: statuses, instanceId };
+    },
+
+    watchJobEvents(req, ctx) {
+      return watch(req.afterSeq, ctx);
+    },
+  };
+
+  async function* watch(afterSeq: bigint, ctx: HandlerContext): AsyncGenerator<MessageInitShape<typeof WatchJobEventsResponseSchema>> {
+    // A sequence number beyond ours belongs to an earlier instance: to this
+    // one the caller has seen nothing (the instance_id tells it so).
+    let cursor = afterSeq > BigInt(events.lastSeq) ? 0 : Number(afterSeq);
+    const gap = cursor > 0 && cursor + 1 < events.oldestSeq;
+    // after_seq 0 asks for everything still kept; a gap skips to the same place.
+    if (cursor + 1 < events.oldestSeq) cursor = events.oldestSeq - 1;
+    let first = true;
+    const watcher: Watcher = { wake: undefined };
+    const onAbort = (): void => {
+      const wake = watcher.wake;
+      watcher.wake = undefined;
+      wake?.();
+    };
+    watchers.add(watcher);
+    ctx.signal.addEventListener("abort", onAbort);
+    try {
+      for (;;) {
+        while (cursor < events.lastSeq) {
+          if (ctx.signal.aborted) return;
+          if (cursor + 1 < events.oldestSeq) {
+            // This stream was too slow and its next events were overwritten.
+            throw new ConnectError(
+              `event stream fell behind: events after seq ${cursor} are no longer kept; resume with after_seq=${cursor}`,
+              Code.Aborted,
+            );
+          }
+          const batch = events.slice(cursor + 1, MAX_EVENTS_PER_MESSAGE);
+          cursor += batch.length;
+          yield { events: batch, instanceId, gap: first && gap };
+          first = false;
+        }
+        if (first) {
+          // Nothing to replay: confirm the stream (and the instance) at once.
+          yield { events: [], instanceId, gap };
+          first = false;
+          continue;
+        }
+        if (streamsClosed || ctx.signal.aborted) return;
+        await new Promise<void>((resolve) => {
+          watcher.wake = resolve;
+        });
+      }
+    } finally {
+      watcher.wake = undefined;
+      watchers.delete(watcher);
+      ctx.signal.removeEventListener("abort", onAbort);
+    }
+  }
+
+  // ---- lifecycle ----------------------------------------------------------
+
+  async function shutdown(): Promise<void> {
+    accepting = false;
+    for (const slot of slots.values()) {
+      for (let rec = slot.queue.shift(); rec; rec = slot.queue.shift()) {
+        if (rec.state === JobState.QUEUED) cancel(rec, "supervisor shutting down");
+      }
+    }
+    await waitIdle(shutdownGraceMs);
+    for (const rec of jobs.values()) {
+      if (rec.state === JobState.RUNNING) cancel(rec, "supervisor shutting down");
+    }
+    await waitIdle(CANCEL_WAIT_MS);
+    await Promise.all([...slots.values()].map((s) => s.runner.close?.().catch(() => {})));
+    // A runner that ignored cancellation still owes its jobs a finished event.
+    for (const rec of jobs.values()) {
+      if (rec.state === JobState.RUNNING) {
+        finish(rec, { ok: false, error: { code: "CANCELLED", message: "cancelled: supervisor shut down" } });
+      }
+    }
+    clearInterval(pruneTimer);
+    streamsClosed = true;
+    // Streams send what is left, then end.
+    wakeWatchers();
+  }
+
+  return {
+    service,
+    name,
+    instanceId,
+    close() {
+      closing ??= shutdown();
+      return closing;
+    },
+    stats() {
+      const perRunner: Record<string, RunnerStats> = {};
+      for (const s of slots.values()) perRunner[s.name] = { capacity: s.capacity, running: s.running, queued: s.queued };
+      return {
+        name,
+        instanceId,
+        lastSeq: events.lastSeq,
+        oldestSeq: events.oldestSeq,
+        jobs: jobs.size,
+        running,
+        queued,
+        watchers: watchers.size,
+        runners: perRunner,
+      };
+    },
+  };
+}
+
+function capacityOf(capacity: SupervisorOptions["capacity"], runner: string): number {
+  const given = typeof capacity === "number" ? capacity : capacity?.[runner];
+  return positive(given, DEFAULT_CAPACITY[runner] ?? DEFAULT_RUNNER_CAPACITY);
+}
+
+function positive(value: number | undefined, fallback: number): number {
+  return value !== undefined && Number.isFinite(value) && value > 0 ? Math.floor(value) : fallback;
+}
+
+function runnerError(err: unknown): RunResult {
+  return { ok: false, error: { code: "RUNNER_ERROR", message: `runner failed: ${errorText(err)}` } };
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Cuts a line to at most maxBytes of UTF-8, saying how much was dropped. */
+function truncate(line: string, maxBytes: number): string {
+  if (line.length * 3 <= maxBytes) return line;
+  const bytes = Buffer.byteLength(line, "utf8");
+  if (bytes <= maxBytes) return line;
+  const cut = Buffer.from(line, "utf8").subarray(0, maxBytes).toString("utf8").replace(/\uFFFD$/, "");
+  return `${cut}… [${bytes - Buffer.byteLength(cut, "utf8")} bytes cut]`;
+}

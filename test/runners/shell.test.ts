@@ -1,0 +1,123 @@
+import { existsSync } from "node:fs";
+import { afterAll, describe, expect, it } from "vitest";
+import { createShellRunner } from "../../src/runners/shell.js";
+import { output, processGone, run, waitFor } from "./helpers.js";
+
+describe("shell runner", () => {
+  const runner = createShellRunner();
+  afterAll(() => runner.close?.());
+
+  it("parses JSON stdout", async () => {
+    expect(output(await run(runner, `echo '{"rows": [1, 2, 3]}'`))).toEqual({ rows: [1, 2, 3] });
+    expect(output(await run(runner, "echo 42"))).toBe(42);
+  });
+
+  it("returns plain stdout as a trimmed string", async () => {
+    expect(output(await run(runner, "echo '  hello world  '; echo"))).toBe("hello world");
+    expect(output(await run(runner, "true"))).toBe("");
+  });
+
+  it("passes input on stdin and in HORUS_INPUT, inputs in HORUS_INPUTS", async () => {
+    const over = { input: { fetch: { n: 1 } }, inputs: { who: "horus" }, stepId: "s1", workflowId: "wf-9", attempt: 3 };
+    expect(output(await run(runner, "cat", over))).toEqual({ fetch: { n: 1 } });
+    expect(output(await run(runner, 'printf %s "$HORUS_INPUT"', over))).toEqual({ fetch: { n: 1 } });
+    expect(output(await run(runner, 'printf %s "$HORUS_INPUTS"', over))).toEqual({ who: "horus" });
+    expect(output(await run(runner, 'echo "$HORUS_WORKFLOW_ID/$HORUS_STEP_ID/$HORUS_ATTEMPT"', over))).toBe("wf-9/s1/3");
+  });
+
+  it("logs stdout and stderr lines", async () => {
+    const r = await run(runner, "echo out1; echo err1 >&2; echo out2; printf 'err2' >&2");
+    expect(r.logs.filter((l) => l.stream === "stdout").map((l) => l.line)).toEqual(["out1", "out2"]);
+    expect(r.logs.filter((l) => l.stream === "stderr").map((l) => l.line)).toEqual(["err1", "err2"]);
+  });
+
+  it("fails with EXIT_CODE, the code and the stderr tail", async () => {
+    const r = await run(runner, "echo partial; echo 'something broke' >&2; exit 3");
+    expect(r.result).toEqual({ ok: false, error: { code: "EXIT_CODE", message: "exit code 3: something broke" } });
+  });
+
+  it("keeps only the end of a long stderr in the message", async () => {
+    const r = await run(runner, "i=0; while [ $i -lt 300 ]; do echo \"line $i of noise\" >&2; i=$((i+1)); done; exit 1");
+    expect(r.result.ok).toBe(false);
+    if (r.result.ok) return;
+    expect(r.result.error.message.startsWith("exit code 1: ")).toBe(true);
+    expect(r.result.error.message.length).toBeLessThan(1200);
+    expect(r.result.error.message.endsWith("line 299 of noise")).toBe(true);
+  });
+
+  it("says when the script was killed by a signal", async () => {
+    const r = await run(runner, "kill -TERM $$");
+    expect(r.result).toMatchObject({ ok: false, error: { code: "EXIT_CODE" } });
+    if (!r.result.ok) expect(r.result.error.message).toMatch(/signal SIGTERM/);
+  });
+
+  it("times out and kills the whole process group", async () => {
+    let child = 0;
+    const started = Date.now();
+    const r = await run(runner, "sleep 30 & echo \"child $!\"; wait", { timeoutMs: 500 }, {
+      onLog: (_s, line) => {
+        const m = /^child (\d+)$/.exec(line);
+        if (m) child = Number(m[1]);
+      },
+    });
+    expect(r.result).toMatchObject({ ok: false, error: { code: "TIMEOUT" } });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(child).toBeGreaterThan(0);
+    await waitFor(() => processGone(child));
+  });
+
+  it("cancels via the signal and kills the process group", async () => {
+    const controller = new AbortController();
+    let child = 0;
+    const r = await run(runner, "sleep 100 & echo \"child $!\"; wait", {}, {
+      signal: controller.signal,
+      onLog: (_s, line) => {
+        const m = /^child (\d+)$/.exec(line);
+        if (m) {
+          child = Number(m[1]);
+          controller.abort("stop it");
+        }
+      },
+    });
+    expect(r.result).toEqual({ ok: false, error: { code: "CANCELLED", message: "cancelled: stop it" } });
+    expect(child).toBeGreaterThan(0);
+    await waitFor(() => processGone(child));
+  });
+
+  it("kills background processes left behind by a finished script", async () => {
+    let child = 0;
+    const r = await run(runner, "sleep 100 >/dev/null 2>&1 & echo $!");
+    child = output(r) as number;
+    expect(child).toBeGreaterThan(0);
+    await waitFor(() => processGone(child));
+  });
+
+  it("fails with OUTPUT_TOO_LARGE past the stdout cap", async () => {
+    const small = createShellRunner({ maxOutputBytes: 1000 });
+    const started = Date.now();
+    const r = await run(small, "yes hello");
+    expect(r.result).toMatchObject({ ok: false, error: { code: "OUTPUT_TOO_LARGE" } });
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it("answers RUNNER_ERROR when the shell cannot start", async () => {
+    const broken = createShellRunner({ shell: "/nonexistent/sh" });
+    const r = await run(broken, "echo hi");
+    expect(r.result).toMatchObject({ ok: false, error: { code: "RUNNER_ERROR" } });
+  });
+});
+
+describe("shell runner with large inputs", () => {
+  const runner = createShellRunner();
+
+  it("passes a large input on stdin and through HORUS_INPUT_FILE", async () => {
+    const big = "x".repeat(300 * 1024);
+    const over = { input: { big }, inputs: { big } };
+    expect(output(await run(runner, "echo ok", over))).toBe("ok");
+    expect(output(await run(runner, "wc -c", over))).toBe(JSON.stringify({ big }).length);
+    expect(output(await run(runner, 'cat "$HORUS_INPUT_FILE"', over))).toEqual({ big });
+    expect(output(await run(runner, 'cat "$HORUS_INPUTS_FILE"', over))).toEqual({ big });
+    const file = output(await run(runner, 'echo "$HORUS_INPUT_FILE"', over)) as string;
+    await waitFor(() => !existsSync(file));
+  });
+});
