@@ -13,6 +13,7 @@ import { createLogger, type LogLevel } from "../common/logger.js";
 import { WorkflowState, parseWorkflowState, workflowStateName } from "../engine/states.js";
 import { parseWorkflowYaml } from "../workflow/parse.js";
 import { validateAndPlan } from "../workflow/plan.js";
+import { parseDuration } from "../workflow/duration.js";
 import { CliError, coordinatorClient, describeError } from "./client.js";
 import { followWorkflow } from "./follow.js";
 import { summaryLine, workflowText } from "./format.js";
@@ -133,7 +134,9 @@ program
   .option("-p, --port <port>", "port to serve SupervisorService on", "8080")
   .option("--host <host>", "interface to bind", "127.0.0.1")
   .option("--name <name>", "name reported to coordinators")
-  .option("--capacity <n>", "jobs each runner may run at once")
+  .option("--capacity <n|runner=n>", "jobs a runner may run at once: N for every runner, or runner=N (repeatable)", collect, [])
+  .option("--label <key=value>", "label reported to coordinators (repeatable)", collect, [])
+  .option("--default-timeout <duration>", "time limit of steps without a timeout, e.g. 30s, 5m", "5m")
   .addOption(new Option("--log-level <level>", "log level").choices(LOG_LEVELS).default("info"))
   .action(async (opts) => {
     const { startSupervisorServer } = await import("../server/supervisor-server.js");
@@ -144,7 +147,9 @@ program
       logger,
       supervisor: {
         ...(opts.name ? { name: opts.name } : {}),
-        ...(opts.capacity ? { capacity: parsePositive(opts.capacity, "--capacity") } : {}),
+        ...capacityOption(opts.capacity as string[]),
+        labels: pairs(opts.label as string[], "--label"),
+        defaultTimeoutMs: durationOption(opts.defaultTimeout, "--default-timeout"),
       },
     }).catch((err) => {
       throw new CliError(`cannot start the supervisor: ${(err as Error).message}`);
@@ -278,6 +283,30 @@ program
     }
     if (problems.length > 0) process.exitCode = 1;
   });
+
+function pairs(items: string[], flag: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of items) {
+    const eq = item.indexOf("=");
+    if (eq <= 0) throw new CliError(`${flag} expects key=value, got "${item}"`);
+    out[item.slice(0, eq)] = item.slice(eq + 1);
+  }
+  return out;
+}
+
+function capacityOption(items: string[]): { capacity?: number | Record<string, number> } {
+  if (items.length === 0) return {};
+  if (items.length === 1 && !items[0]!.includes("=")) return { capacity: parsePositive(items[0]!, "--capacity") };
+  const perRunner: Record<string, number> = {};
+  for (const [runner, n] of Object.entries(pairs(items, "--capacity"))) perRunner[runner] = parsePositive(n, `--capacity ${runner}`);
+  return { capacity: perRunner };
+}
+
+function durationOption(text: string, flag: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined) throw new CliError(`${flag} must be a duration like 30s or 5m, got "${text}"`);
+  return ms;
+}
 
 function parsePort(text: string): number {
   const n = Number(text);

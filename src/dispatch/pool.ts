@@ -3,7 +3,7 @@
 // into callbacks. It keeps no workflow state; the executor owns that.
 import { Code, ConnectError, createClient, type Client, type Transport } from "@connectrpc/connect";
 import { create } from "@bufbuild/protobuf";
-import { JobSchema, SupervisorService, type Job, type JobEvent } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
+import { JobEventSchema, JobSchema, JobState, SupervisorService, type Job, type JobEvent } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
 import type { StepFailure } from "../engine/model.js";
 
 /** What the pool reports back. Called synchronously from the pool's I/O callbacks. */
@@ -131,6 +131,9 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
         for await (const msg of stream) {
           if (msg.instanceId !== m.instanceId) instanceChanged(m, msg.instanceId);
           m.instanceId = msg.instanceId;
+          // Events we needed were dropped from the supervisor's buffer: ask
+          // for the state of every attempt still in flight instead.
+          if (msg.gap) await reconcile(m);
           if (msg.events.length === 0) continue;
           for (const ev of msg.events) {
             if (ev.seq > m.lastSeq) m.lastSeq = ev.seq;
@@ -151,6 +154,36 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
       await sleep(m.backoffMs);
       m.backoffMs = Math.min(maxBackoff, m.backoffMs * 2);
     }
+  }
+
+  /** Settles in-flight attempts from GetJobs after missed events. */
+  async function reconcile(m: Member): Promise<void> {
+    const ids = [...m.inFlight.keys()];
+    if (ids.length === 0) return;
+    const res = await m.client.getJobs({ attemptIds: ids }, { signal: abort.signal, timeoutMs: 10_000 });
+    const settled: JobEvent[] = [];
+    for (const job of res.jobs) {
+      const known = m.inFlight.get(job.attemptId);
+      if (!known) continue;
+      if (job.state === JobState.SUCCEEDED || job.state === JobState.FAILED) {
+        settled.push(create(JobEventSchema, {
+          attemptId: job.attemptId,
+          workflowId: known.workflowId,
+          stepId: known.stepId,
+          kind: {
+            case: "finished",
+            value: { succeeded: job.state === JobState.SUCCEEDED, ...(job.output ? { output: job.output } : {}), ...(job.error ? { error: job.error } : {}) },
+          },
+        }));
+        m.inFlight.delete(job.attemptId);
+        owner.delete(job.attemptId);
+      } else if (job.state === JobState.UNKNOWN) {
+        m.inFlight.delete(job.attemptId);
+        owner.delete(job.attemptId);
+        listener.lost(job.attemptId, `supervisor ${m.name} no longer knows the attempt`);
+      }
+    }
+    if (settled.length > 0) listener.jobEvents(m.name, settled);
   }
 
   function route(job: Job): Member | undefined {
