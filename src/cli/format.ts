@@ -1,13 +1,11 @@
 // Plain-text rendering shared by the CLI commands.
-import { timestampMs, type Timestamp } from "@bufbuild/protobuf/wkt";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import type { Step, Workflow, WorkflowSummary } from "../../gen/horus/coordinator/v1/workflow_pb.js";
-import { fromValue } from "../common/json.js";
+import { fromValue, tsMs } from "../common/json.js";
 import { stepStateName, workflowStateName } from "../engine/states.js";
 import { formatDuration } from "../workflow/duration.js";
 
-export function ms(t: Timestamp | undefined): number | undefined {
-  return t ? timestampMs(t) : undefined;
-}
+export const ms = tsMs;
 
 export function elapsed(from: Timestamp | undefined, to: Timestamp | undefined, now = Date.now()): string {
   const a = ms(from);

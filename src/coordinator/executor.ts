@@ -7,7 +7,7 @@
 import type { Logger } from "pino";
 import type { JobEvent } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
 import { LogStream } from "../../gen/horus/coordinator/v1/workflow_pb.js";
-import { fromValue, msDuration, toValueMap, type JsonMap } from "../common/json.js";
+import { fromValue, msDuration, toValueMap, tsMs, type JsonMap } from "../common/json.js";
 import { createEngineState, transition, type Command, type EngineInput, type EngineState } from "../engine/engine.js";
 import type { DomainEvent, StepFailure, WorkflowRecord } from "../engine/model.js";
 import { isTerminalWorkflow } from "../engine/states.js";
@@ -152,10 +152,6 @@ export function createExecutor(options: ExecutorOptions): Executor {
     });
   }
 
-  function activeFor(workflowId: string): Active | undefined {
-    return active.get(workflowId);
-  }
-
   const listener: DispatchListener = {
     accepted(attemptId, supervisor) {
       const a = findByAttempt(attemptId);
@@ -171,7 +167,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
     },
     jobEvents(_supervisor, events: JobEvent[]) {
       for (const ev of events) {
-        const a = activeFor(ev.workflowId);
+        const a = active.get(ev.workflowId);
         if (!a) continue;
         switch (ev.kind.case) {
           case "started":
@@ -183,7 +179,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
             pendingOf(a).logs.push({
               stepId: ev.stepId,
               attempt,
-              time: ev.time ? Number(ev.time.seconds) * 1000 + Math.floor(ev.time.nanos / 1e6) : now(),
+              time: tsMs(ev.time) ?? now(),
               stream: STREAM_NAMES[ev.kind.value.stream] ?? "stdout",
               line: ev.kind.value.line,
             });
