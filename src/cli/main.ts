@@ -9,7 +9,7 @@ import { planToProto, problemsToProto } from "../coordinator/convert.js";
 import { ListWorkflowsResponseSchema, SubmitWorkflowResponseSchema, ValidateWorkflowResponseSchema } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
 import { LogStream, WorkflowSchema } from "../../gen/horus/coordinator/v1/workflow_pb.js";
 import { toValueMap, type JsonMap, type JsonValue } from "../common/json.js";
-import { createLogger, type LogLevel } from "../common/logger.js";
+import { createLogger, type Logger, type LogLevel } from "../common/logger.js";
 import { WorkflowState, parseWorkflowState, workflowStateName } from "../engine/states.js";
 import { parseWorkflowYaml } from "../workflow/parse.js";
 import { validateAndPlan } from "../workflow/plan.js";
@@ -112,20 +112,14 @@ program
   .action(async (opts) => {
     const { startCoordinator } = await import("../coordinator/app.js");
     const logger = createLogger(opts.logLevel as LogLevel, "coordinator");
-    const running = await startCoordinator({
+    const start = () => startCoordinator({
       port: parsePort(opts.port),
       host: opts.host,
       supervisors: opts.supervisor,
       limits: { maxSteps: parsePositive(opts.maxSteps, "--max-steps"), maxPayloadBytes: parsePositive(opts.maxPayloadBytes, "--max-payload-bytes") },
       logger,
-    }).catch((err) => {
-      throw new CliError(`cannot start the coordinator: ${(err as Error).message}`);
     });
-    process.stderr.write(`horus coordinator listening on ${running.url}\n`);
-    await untilSignal(async () => {
-      logger.info("shutting down");
-      await running.close();
-    });
+    await serve("coordinator", logger, start);
   });
 
 program
@@ -141,7 +135,7 @@ program
   .action(async (opts) => {
     const { startSupervisorServer } = await import("../server/supervisor-server.js");
     const logger = createLogger(opts.logLevel as LogLevel, "supervisor");
-    const running = await startSupervisorServer({
+    const start = () => startSupervisorServer({
       port: parsePort(opts.port),
       host: opts.host,
       logger,
@@ -151,14 +145,8 @@ program
         labels: pairs(opts.label as string[], "--label"),
         defaultTimeoutMs: durationOption(opts.defaultTimeout, "--default-timeout"),
       },
-    }).catch((err) => {
-      throw new CliError(`cannot start the supervisor: ${(err as Error).message}`);
     });
-    process.stderr.write(`horus supervisor ${running.name} listening on ${running.url}\n`);
-    await untilSignal(async () => {
-      logger.info("shutting down");
-      await running.close();
-    });
+    await serve("supervisor", logger, start);
   });
 
 program
@@ -318,6 +306,19 @@ function parsePositive(text: string, flag: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n <= 0) throw new CliError(`${flag} must be a positive integer, got "${text}"`);
   return n;
+}
+
+/** Starts a server, says where it listens, and closes it gracefully on SIGTERM or SIGINT. */
+async function serve(what: string, logger: Logger, start: () => Promise<{ url: string; name?: string; close(): Promise<void> }>): Promise<void> {
+  const running = await start().catch((err) => {
+    if (err instanceof CliError) throw err;
+    throw new CliError(`cannot start the ${what}: ${(err as Error).message}`);
+  });
+  process.stderr.write(`horus ${what}${running.name ? ` ${running.name}` : ""} listening on ${running.url}\n`);
+  await untilSignal(async () => {
+    logger.info("shutting down");
+    await running.close();
+  });
 }
 
 /** Runs `stop` on SIGTERM or SIGINT, then exits 0; a second signal exits at once. */
