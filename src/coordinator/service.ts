@@ -204,12 +204,13 @@ export function createCoordinatorService(options: CoordinatorServiceOptions): Se
         const got = await store.getWorkflow(req.workflowId);
         if (!got) throw new ConnectError(`workflow ${req.workflowId} not found`, Code.NotFound);
         let cursor = req.cursor;
+        // Read the state before the lines: a workflow seen ended has all its
+        // lines stored, so the read that follows gets the last of them.
+        let state = got.record.state;
         for (;;) {
           if (checkAborted(ctx, shutdown)) return;
           w.take();
-          // Read the state before the lines: a workflow seen ended here has
-          // all its lines stored, so the read below gets the last of them.
-          const ended = !req.follow || isTerminalWorkflow((await store.getWorkflow(req.workflowId))?.record.state ?? WorkflowState.CANCELLED);
+          const ended = !req.follow || isTerminalWorkflow(state);
           for (;;) {
             const lines = await store.readLogs(req.workflowId, { after: cursor, stepId: req.stepId, limit: 500 }).catch(cursorError);
             if (lines.length === 0) break;
@@ -219,6 +220,7 @@ export function createCoordinatorService(options: CoordinatorServiceOptions): Se
           }
           if (ended) return;
           await w.wait();
+          state = (await store.getWorkflow(req.workflowId))?.record.state ?? WorkflowState.CANCELLED;
         }
       } finally {
         w.close();

@@ -128,11 +128,8 @@ export function transition(state: EngineState, input: EngineInput, now: number):
       // A job may finish before its acceptance is recorded (fast runners).
       if (step.state !== S.DISPATCHED && step.state !== S.RUNNING && step.state !== S.READY) break;
       if (step.state === S.READY) setStep(state, fx, i, S.DISPATCHED, now, true);
-      const attempt = lastAttempt(step);
-      attempt.finishedAt = now;
-      state.byAttempt.delete(input.attemptId);
       if (input.ok) {
-        attempt.state = S.SUCCEEDED;
+        endAttempt(state, step, S.SUCCEEDED, now);
         step.output = input.output;
         setStep(state, fx, i, S.SUCCEEDED, now);
         for (const c of state.plan.children[i]!) {
@@ -141,8 +138,7 @@ export function transition(state: EngineState, input: EngineInput, now: number):
           }
         }
       } else {
-        attempt.state = S.FAILED;
-        attempt.error = input.error;
+        endAttempt(state, step, S.FAILED, now, input.error);
         failStep(state, fx, i, input.error, now);
       }
       finishIfDone(state, fx, now);
@@ -151,12 +147,7 @@ export function transition(state: EngineState, input: EngineInput, now: number):
     case "rejected": {
       const i = currentStep(state, input.attemptId);
       if (i === undefined) break;
-      const step = wf.steps[i]!;
-      const attempt = lastAttempt(step);
-      attempt.state = S.FAILED;
-      attempt.error = input.error;
-      attempt.finishedAt = now;
-      state.byAttempt.delete(input.attemptId);
+      endAttempt(state, wf.steps[i]!, S.FAILED, now, input.error);
       failStep(state, fx, i, input.error, now);
       finishIfDone(state, fx, now);
       break;
@@ -166,11 +157,7 @@ export function transition(state: EngineState, input: EngineInput, now: number):
       if (i === undefined) break;
       const step = wf.steps[i]!;
       if (step.state !== S.DISPATCHED && step.state !== S.RUNNING) break;
-      const attempt = lastAttempt(step);
-      attempt.state = S.FAILED;
-      attempt.error = { code: "ATTEMPT_LOST", message: input.reason };
-      attempt.finishedAt = now;
-      state.byAttempt.delete(input.attemptId);
+      endAttempt(state, step, S.FAILED, now, { code: "ATTEMPT_LOST", message: input.reason });
       makeReady(state, fx, i, now);
       break;
     }
@@ -185,9 +172,7 @@ export function transition(state: EngineState, input: EngineInput, now: number):
           if (step.state !== S.PENDING) {
             fx.commands.push({ type: "cancelJob", attemptId: attempt.attemptId, ...(attempt.supervisor ? { supervisor: attempt.supervisor } : {}) });
           }
-          attempt.state = S.CANCELLED;
-          attempt.finishedAt = now;
-          state.byAttempt.delete(attempt.attemptId);
+          endAttempt(state, step, S.CANCELLED, now);
         }
         step.error = error;
         setStep(state, fx, i, S.CANCELLED, now);
@@ -205,6 +190,15 @@ function currentStep(state: EngineState, attemptId: string): number | undefined 
 
 function lastAttempt(step: StepRecord): AttemptRecord {
   return step.attempts[step.attempts.length - 1]!;
+}
+
+/** Closes the step's current attempt: it no longer receives job events. */
+function endAttempt(state: EngineState, step: StepRecord, to: (typeof S)[keyof typeof S], now: number, error?: StepFailure): void {
+  const attempt = lastAttempt(step);
+  attempt.state = to;
+  attempt.finishedAt = now;
+  if (error) attempt.error = error;
+  state.byAttempt.delete(attempt.attemptId);
 }
 
 function makeReady(state: EngineState, fx: Effects, i: number, now: number): void {
