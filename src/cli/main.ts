@@ -108,15 +108,24 @@ program
   .option("--supervisor <url>", "supervisor base URL (repeatable)", collect, [])
   .option("--max-steps <n>", "most steps one workflow may have", "10000")
   .option("--max-payload-bytes <n>", "largest step payload in bytes", String(256 * 1024))
+  .addOption(new Option("--redis-url <url>", "keep state in Redis, shared by every coordinator on it (comma-separated seeds with --redis-cluster)").env("HORUS_REDIS_URL"))
+  .option("--redis-cluster", "the Redis URL names Redis Cluster seed nodes", false)
+  .option("--redis-prefix <prefix>", "prefix of every Redis key, so deployments can share one Redis", "horus")
+  .option("--retention <duration>", "how long finished workflows, their events and logs are kept in Redis", "7d")
+  .option("--lease <duration>", "workflow ownership lease; a dead coordinator's workflows move to another within ~1.33x this", "6s")
   .addOption(new Option("--log-level <level>", "log level").choices(LOG_LEVELS).default("info"))
   .action(async (opts) => {
     const { startCoordinator } = await import("../coordinator/app.js");
     const logger = createLogger(opts.logLevel as LogLevel, "coordinator");
+    const lease = durationOption(opts.lease, "--lease");
+    const retention = durationOption(opts.retention, "--retention");
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(opts.redisPrefix)) throw new CliError(`--redis-prefix may hold letters, digits, "_", "." and "-" only, got "${opts.redisPrefix}"`);
     const start = () => startCoordinator({
       port: parsePort(opts.port),
       host: opts.host,
       supervisors: opts.supervisor,
       limits: { maxSteps: parsePositive(opts.maxSteps, "--max-steps"), maxPayloadBytes: parsePositive(opts.maxPayloadBytes, "--max-payload-bytes") },
+      ...(opts.redisUrl ? { redis: { url: opts.redisUrl, cluster: opts.redisCluster, prefix: opts.redisPrefix, retentionMs: retention }, leaseMs: lease } : {}),
       logger,
     });
     await serve("coordinator", logger, start);

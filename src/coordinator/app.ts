@@ -8,10 +8,12 @@ import { silentLogger, type Logger } from "../common/logger.js";
 import { createSupervisorPool, type SupervisorEndpoint } from "../dispatch/pool.js";
 import { createHorusServer, type HorusServer } from "../server/listen.js";
 import { createMemoryStore } from "../store/memory/memory-store.js";
+import { createRedisStore, type RedisStoreOptions } from "../store/redis/redis-store.js";
 import type { Store } from "../store/store.js";
 import { createSupervisor, type SupervisorOptions } from "../supervisor/index.js";
 import type { ValidationLimits } from "../workflow/definition.js";
 import { createExecutor } from "./executor.js";
+import { startOwnershipLoop } from "./ownership.js";
 import { createCoordinatorService } from "./service.js";
 
 export interface CoordinatorOptions {
@@ -23,8 +25,16 @@ export interface CoordinatorOptions {
   supervisors?: string[];
   /** Options for the in-process supervisor (ignored when supervisors are given). */
   embeddedSupervisor?: SupervisorOptions;
-  /** State backend (default: the in-process memory store). */
+  /** State backend (default: Redis when `redis` is set, else the in-process memory store). */
   store?: Store;
+  /** Keep all state in Redis: durable, and shared by every coordinator on it. */
+  redis?: Omit<RedisStoreOptions, "onWarning">;
+  /**
+   * With a shared store: how long this coordinator's lease on its workflows
+   * lasts unrenewed (default 6,000 ms; renewed every third of it). A dead
+   * coordinator's workflows are taken over within about 1.33x this.
+   */
+  leaseMs?: number;
   /** Definition limits (steps per workflow, payload size). */
   limits?: Partial<ValidationLimits>;
   logger?: Logger;
@@ -44,7 +54,9 @@ export interface RunningCoordinator {
 
 export async function startCoordinator(options: CoordinatorOptions = {}): Promise<RunningCoordinator> {
   const logger = options.logger ?? silentLogger();
-  const store = options.store ?? createMemoryStore();
+  const store =
+    options.store ??
+    (options.redis ? await createRedisStore({ ...options.redis, onWarning: (msg, err) => logger.warn({ err }, msg) }) : createMemoryStore());
   if (!store.durable) logger.warn("using the in-process store: workflow state does not survive a restart");
   const shutdown = new AbortController();
   const executor = createExecutor({ store, logger });
@@ -75,8 +87,13 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     ...(options.drainTimeoutMs !== undefined ? { drainTimeoutMs: options.drainTimeoutMs } : {}),
   });
   await pool.start();
+  // With a shared store: register, then resume what restarted or dead coordinators left running.
+  const ownership = store.ownership
+    ? startOwnershipLoop({ ownership: store.ownership, executor, logger, ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}) })
+    : undefined;
+  await ownership?.ready;
   const address = await server.listen(options.port ?? 9090, options.host ?? "127.0.0.1");
-  logger.info({ url: server.url(), store: store.kind, supervisors: pool.describe().map((s) => s.name) }, "coordinator listening");
+  logger.info({ url: server.url(), store: store.kind, node: store.ownership?.nodeId, supervisors: pool.describe().map((s) => s.name) }, "coordinator listening");
 
   let closing: Promise<void> | undefined;
   return {
@@ -88,7 +105,10 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
       closing ??= (async () => {
         shutdown.abort(new ConnectError("server is shutting down", Code.Unavailable));
         await server.close();
-        await executor.drain();
+        await ownership?.stop();
+        // Bounded: with the store down, queued commits would wait for it forever.
+        await Promise.race([executor.drain(), new Promise((r) => setTimeout(r, options.drainTimeoutMs ?? 10_000).unref())]);
+        await ownership?.release();
         await pool.close();
         await embedded?.close();
         await store.close();

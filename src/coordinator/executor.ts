@@ -10,10 +10,10 @@ import { LogStream } from "../../gen/horus/coordinator/v1/workflow_pb.js";
 import { fromValue, msDuration, toValueMap, tsMs, type JsonMap } from "../common/json.js";
 import { createEngineState, transition, type Command, type EngineInput, type EngineState } from "../engine/engine.js";
 import type { DomainEvent, StepFailure, WorkflowRecord } from "../engine/model.js";
-import { isTerminalWorkflow } from "../engine/states.js";
-import type { DispatchListener, SupervisorPool } from "../dispatch/pool.js";
-import type { LogRecord, LogStreamName, Store } from "../store/store.js";
-import type { WorkflowPlan } from "../workflow/plan.js";
+import { StepState, WorkflowState, isTerminalStep, isTerminalWorkflow } from "../engine/states.js";
+import type { AttachedAttempt, DispatchListener, SupervisorPool } from "../dispatch/pool.js";
+import { LeaseLostError, type LogRecord, type LogStreamName, type Store } from "../store/store.js";
+import { validateAndPlan, type WorkflowPlan } from "../workflow/plan.js";
 
 export interface ExecutorOptions {
   store: Store;
@@ -35,6 +35,8 @@ interface Active {
   pending?: Pending;
   /** The chain of commits, so they reach the store in order. */
   writing: Promise<void>;
+  /** Another coordinator took the workflow over: this copy is stale and ignored. */
+  dropped: boolean;
 }
 
 export interface Executor {
@@ -43,8 +45,19 @@ export interface Executor {
   setPool(pool: SupervisorPool): void;
   /** Stores a new workflow and starts it; returns its id (an existing one for a repeated idempotency key). */
   start(record: WorkflowRecord, plan: WorkflowPlan): Promise<{ id: string; existing: boolean }>;
-  /** Cancels a running workflow; false when it is not active here. */
+  /**
+   * Resumes a running workflow this coordinator just took ownership of
+   * (after a restart or from a dead coordinator): re-attaches its in-flight
+   * attempts by id and dispatches only what no supervisor knows.
+   */
+  adopt(record: WorkflowRecord): Promise<void>;
+  /**
+   * Cancels a running workflow. One owned by another coordinator is taken
+   * over first (its owner's fencing token moves on). False when it is not running.
+   */
   cancel(id: string, reason: string): Promise<boolean>;
+  /** Whether this coordinator is advancing the workflow. */
+  owns(id: string): boolean;
   /** Number of workflows this coordinator is advancing. */
   activeCount(): number;
   /** Resolves when every queued commit has been written. */
@@ -78,6 +91,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
   }
 
   function apply(a: Active, input: EngineInput): void {
+    if (a.dropped) return;
     let fx;
     try {
       fx = transition(a.engine, input, now());
@@ -100,6 +114,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
     for (const a of batch) {
       const p = a.pending!;
       a.pending = undefined;
+      if (a.dropped) continue;
       const wf = a.engine.record;
       const steps = [...p.changed].map((index) => ({ index, record: wf.steps[index]! }));
       const header = p.header
@@ -120,9 +135,15 @@ export function createExecutor(options: ExecutorOptions): Executor {
         .then(async () => {
           if (logs.length > 0) await store.appendLogs(wf.id, logs);
           if (commit.events.length > 0 || commit.steps.length > 0 || commit.header) await store.commit(wf.id, commit);
-          for (const c of commands) run(a, c);
+          if (!a.dropped) for (const c of commands) run(a, c);
         })
         .catch((err) => {
+          if (err instanceof LeaseLostError) {
+            // Its commands were not run: the new owner resumes from what the store holds.
+            if (!a.dropped) logger.warn({ workflowId: wf.id }, "workflow taken over by another coordinator; dropping this copy");
+            drop(a);
+            return;
+          }
           logger.error({ err, workflowId: wf.id }, "could not store a workflow transition");
         });
     }
@@ -198,6 +219,58 @@ export function createExecutor(options: ExecutorOptions): Executor {
     },
   };
 
+  function drop(a: Active): void {
+    a.dropped = true;
+    a.pending = undefined;
+    if (active.get(a.engine.record.id) === a) active.delete(a.engine.record.id);
+  }
+
+  function activate(record: WorkflowRecord, plan: WorkflowPlan): Active {
+    const previous = active.get(record.id);
+    if (previous) drop(previous);
+    const a: Active = { engine: createEngineState(record, plan), writing: Promise.resolve(), dropped: false };
+    active.set(record.id, a);
+    return a;
+  }
+
+  /** Builds the engine state of a stored workflow; undefined (and logged) if its definition no longer plans. */
+  function resume(record: WorkflowRecord): Active | undefined {
+    // Validated at submit time, perhaps under larger limits: plan it without limits.
+    const { plan, problems } = validateAndPlan(record.definition, { maxSteps: Number.POSITIVE_INFINITY, maxPayloadBytes: Number.POSITIVE_INFINITY });
+    if (!plan) {
+      logger.error({ workflowId: record.id, problems }, "cannot resume a stored workflow: its definition does not plan");
+      return undefined;
+    }
+    return activate(record, plan);
+  }
+
+  async function reattach(a: Active): Promise<void> {
+    const wf = a.engine.record;
+    const attempts: AttachedAttempt[] = [];
+    for (let i = 0; i < wf.steps.length; i++) {
+      const step = wf.steps[i]!;
+      const last = step.attempts[step.attempts.length - 1];
+      if (isTerminalStep(step.state) || !last || isTerminalStep(last.state)) continue;
+      attempts.push({
+        attemptId: last.attemptId,
+        workflowId: wf.id,
+        stepId: step.id,
+        runner: wf.definition.steps[i]!.runner,
+        ...(last.supervisor !== undefined ? { supervisor: last.supervisor } : {}),
+      });
+    }
+    if (attempts.length === 0 || !pool) return;
+    const unknown = await pool.attach(attempts);
+    for (const attemptId of unknown) {
+      const i = a.engine.byAttempt.get(attemptId);
+      if (i === undefined || a.dropped) continue;
+      const step = wf.steps[i]!;
+      // Never acknowledged by any supervisor: send it now, under the same attempt id.
+      if (step.state === StepState.READY) run(a, { type: "dispatch", step: i, attemptId, attempt: step.attempts.length });
+      else apply(a, { type: "lost", attemptId, reason: "no supervisor knows the attempt after its coordinator changed" });
+    }
+  }
+
   function findByAttempt(attemptId: string): Active | undefined {
     // Attempt ids are "<workflow id>.<step id>.<n>" and workflow ids contain no dots.
     const dot = attemptId.indexOf(".");
@@ -212,18 +285,32 @@ export function createExecutor(options: ExecutorOptions): Executor {
     async start(record, plan) {
       const created = await store.createWorkflow(record);
       if (created.existing) return created;
-      const a: Active = { engine: createEngineState(record, plan), writing: Promise.resolve() };
-      active.set(record.id, a);
+      const a = activate(record, plan);
       apply(a, { type: "start" });
       return created;
     },
+    async adopt(record) {
+      const a = resume(record);
+      if (!a) return;
+      if (record.state === WorkflowState.PENDING) apply(a, { type: "start" });
+      else await reattach(a);
+    },
     async cancel(id, reason) {
-      const a = active.get(id);
+      let a = active.get(id);
+      if (!a && store.ownership) {
+        // Owned elsewhere: take it over and cancel from here. The old
+        // owner's next commit fails its fencing check, so it lets go.
+        const record = await store.ownership.claim(id);
+        if (record) a = resume(record);
+      }
       if (!a) return false;
       apply(a, { type: "cancel", reason });
       await new Promise<void>((resolve) => queueMicrotask(resolve));
       await a.writing;
       return true;
+    },
+    owns(id) {
+      return active.has(id);
     },
     activeCount() {
       return active.size;

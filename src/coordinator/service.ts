@@ -5,7 +5,7 @@ import { CoordinatorService, ValidateWorkflowResponseSchema, type SubmitWorkflow
 import { fromValueMap } from "../common/json.js";
 import type { WorkflowRecord } from "../engine/model.js";
 import { StepState, WorkflowState, isTerminalWorkflow } from "../engine/states.js";
-import { InvalidCursorError, type Store } from "../store/store.js";
+import { InvalidCursorError, StoreUnavailableError, type Store } from "../store/store.js";
 import type { Problem, ValidationLimits, WorkflowDefinition } from "../workflow/definition.js";
 import { fromSpec, parseWorkflowYaml, type ParseResult } from "../workflow/parse.js";
 import { validateAndPlan, type WorkflowPlan } from "../workflow/plan.js";
@@ -111,7 +111,40 @@ function cursorError(err: unknown): never {
   throw err;
 }
 
+function storeDown(err: unknown): never {
+  if (err instanceof StoreUnavailableError) throw new ConnectError(err.message, Code.Unavailable);
+  throw err;
+}
+
+async function* mapStream<T>(stream: AsyncIterable<T>): AsyncIterable<T> {
+  try {
+    yield* stream;
+  } catch (err) {
+    storeDown(err);
+  }
+}
+
+/**
+ * Wraps every method so a store outage reaches clients as UNAVAILABLE
+ * (retryable) instead of INTERNAL, for unary and streaming methods alike.
+ */
+function withStoreErrors<T extends object>(impl: T): T {
+  const wrapped: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(impl)) {
+    wrapped[name] = (...args: unknown[]) => {
+      const result: unknown = (fn as (...a: unknown[]) => unknown).apply(impl, args);
+      if (result !== null && typeof result === "object" && Symbol.asyncIterator in result) return mapStream(result as AsyncIterable<unknown>);
+      return Promise.resolve(result).catch(storeDown);
+    };
+  }
+  return wrapped as T;
+}
+
 export function createCoordinatorService(options: CoordinatorServiceOptions): ServiceImpl<typeof CoordinatorService> {
+  return withStoreErrors(createService(options));
+}
+
+function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof CoordinatorService> {
   const { store, executor, limits, shutdown } = options;
   const signals = (ctx: HandlerContext) => (shutdown ? [ctx.signal, shutdown] : [ctx.signal]);
 

@@ -3,7 +3,7 @@
 // into callbacks. It keeps no workflow state; the executor owns that.
 import { Code, ConnectError, createClient, type Client, type Transport } from "@connectrpc/connect";
 import { create } from "@bufbuild/protobuf";
-import { JobEventSchema, JobSchema, JobState, SupervisorService, type Job, type JobEvent } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
+import { JobEventSchema, JobSchema, JobState, SupervisorService, type Job, type JobEvent, type JobStatus } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
 import type { StepFailure } from "../engine/model.js";
 
 /** What the pool reports back. Called synchronously from the pool's I/O callbacks. */
@@ -50,6 +50,18 @@ interface Member {
   outbox: Job[];
   sending: boolean;
   backoffMs: number;
+  /** Attempts were attached while it was unreachable: ask for their state when it is back. */
+  needsReconcile: boolean;
+}
+
+/** An attempt dispatched by an earlier owner of its workflow, to follow from now on. */
+export interface AttachedAttempt {
+  attemptId: string;
+  workflowId: string;
+  stepId: string;
+  runner: string;
+  /** The supervisor that accepted it, when that was recorded. */
+  supervisor?: string;
 }
 
 export interface SupervisorPool {
@@ -57,6 +69,14 @@ export interface SupervisorPool {
   start(): Promise<void>;
   /** Queues jobs; they are sent in one batch per supervisor on the next tick. */
   dispatch(job: JobInit): void;
+  /**
+   * Re-attaches attempts that another coordinator (or this one before a
+   * restart) dispatched: asks their supervisor, or every reachable one when
+   * none was recorded, for their state by attempt id. Attempts found are
+   * followed as if dispatched here; finished ones are reported at once
+   * through jobEvents. Resolves with the ids no supervisor knows.
+   */
+  attach(attempts: AttachedAttempt[]): Promise<string[]>;
   /** Asks the supervisor running the attempt to stop it. */
   cancel(attemptId: string, reason: string): void;
   /** Runner names offered by healthy supervisors. */
@@ -83,6 +103,7 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
     outbox: [],
     sending: false,
     backoffMs: initialBackoff,
+    needsReconcile: false,
   }));
   /** Jobs waiting for a supervisor that offers their runner to come up. */
   const unrouted: Job[] = [];
@@ -125,6 +146,10 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
         await describe(m);
         m.healthy = true;
         m.backoffMs = initialBackoff;
+        if (m.needsReconcile) {
+          m.needsReconcile = false;
+          for (const id of await reconcile(m, [...m.inFlight.keys()])) listener.lost(id, `supervisor ${m.name} no longer knows the attempt`);
+        }
         if (first) { first = false; ready(); }
         flushSoon();
         const stream = m.client.watchJobEvents({ afterSeq: m.lastSeq }, { signal: abort.signal });
@@ -133,7 +158,9 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
           m.instanceId = msg.instanceId;
           // Events we needed were dropped from the supervisor's buffer: ask
           // for the state of every attempt still in flight instead.
-          if (msg.gap) await reconcile(m);
+          if (msg.gap) {
+            for (const id of await reconcile(m, [...m.inFlight.keys()])) listener.lost(id, `supervisor ${m.name} no longer knows the attempt`);
+          }
           if (msg.events.length === 0) continue;
           for (const ev of msg.events) {
             if (ev.seq > m.lastSeq) m.lastSeq = ev.seq;
@@ -156,34 +183,95 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
     }
   }
 
-  /** Settles in-flight attempts from GetJobs after missed events. */
-  async function reconcile(m: Member): Promise<void> {
-    const ids = [...m.inFlight.keys()];
-    if (ids.length === 0) return;
+  /**
+   * Asks a supervisor for the state of in-flight attempts (after missed
+   * events, or when attaching): finished ones are reported as events and
+   * forgotten; returns the ids it does not know, also forgotten.
+   */
+  async function reconcile(m: Member, ids: string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
     const res = await m.client.getJobs({ attemptIds: ids }, { signal: abort.signal, timeoutMs: 10_000 });
     const settled: JobEvent[] = [];
+    const unknown: string[] = [];
     for (const job of res.jobs) {
       const known = m.inFlight.get(job.attemptId);
       if (!known) continue;
       if (job.state === JobState.SUCCEEDED || job.state === JobState.FAILED) {
-        settled.push(create(JobEventSchema, {
-          attemptId: job.attemptId,
-          workflowId: known.workflowId,
-          stepId: known.stepId,
-          kind: {
-            case: "finished",
-            value: { succeeded: job.state === JobState.SUCCEEDED, ...(job.output ? { output: job.output } : {}), ...(job.error ? { error: job.error } : {}) },
-          },
-        }));
-        m.inFlight.delete(job.attemptId);
-        owner.delete(job.attemptId);
+        settled.push(finishedEvent(job, known));
+        forget(m, job.attemptId);
       } else if (job.state === JobState.UNKNOWN) {
-        m.inFlight.delete(job.attemptId);
-        owner.delete(job.attemptId);
-        listener.lost(job.attemptId, `supervisor ${m.name} no longer knows the attempt`);
+        forget(m, job.attemptId);
+        unknown.push(job.attemptId);
       }
     }
     if (settled.length > 0) listener.jobEvents(m.name, settled);
+    return unknown;
+  }
+
+  function forget(m: Member, attemptId: string): void {
+    m.inFlight.delete(attemptId);
+    owner.delete(attemptId);
+  }
+
+  function follow(m: Member, job: Job): void {
+    m.inFlight.set(job.attemptId, job);
+    owner.set(job.attemptId, m);
+  }
+
+  async function attach(attempts: AttachedAttempt[]): Promise<string[]> {
+    const unknown: string[] = [];
+    const placed = new Map<Member, string[]>();
+    const unplaced = new Map<string, Job>();
+    for (const a of attempts) {
+      const job = create(JobSchema, { attemptId: a.attemptId, workflowId: a.workflowId, stepId: a.stepId, runner: a.runner });
+      const m = a.supervisor === undefined ? undefined : members.find((x) => x.name === a.supervisor);
+      if (!m) {
+        unplaced.set(a.attemptId, job);
+        continue;
+      }
+      follow(m, job);
+      placed.set(m, [...(placed.get(m) ?? []), a.attemptId]);
+    }
+    // Recorded supervisor: ask it. One that is down now is asked when it is
+    // back (or, if it restarted meanwhile, its attempts are reported lost).
+    await Promise.all(
+      [...placed].map(async ([m, ids]) => {
+        if (!m.healthy) {
+          m.needsReconcile = true;
+          return;
+        }
+        try {
+          unknown.push(...(await reconcile(m, ids)));
+        } catch (err) {
+          warn(`could not ask ${m.name} about re-attached attempts: ${errorText(err)}`);
+          m.needsReconcile = true;
+        }
+      }),
+    );
+    // No supervisor recorded (the dispatch was not acknowledged yet): ask every reachable one.
+    if (unplaced.size > 0) {
+      const ids = [...unplaced.keys()];
+      const found = new Set<string>();
+      await Promise.all(
+        members.filter((m) => m.healthy).map(async (m) => {
+          const res = await m.client.getJobs({ attemptIds: ids }, { signal: abort.signal, timeoutMs: 10_000 }).catch((err) => {
+            warn(`could not ask ${m.name} about re-attached attempts: ${errorText(err)}`);
+            return undefined;
+          });
+          const settled: JobEvent[] = [];
+          for (const job of res?.jobs ?? []) {
+            const known = unplaced.get(job.attemptId);
+            if (!known || job.state === JobState.UNKNOWN || found.has(job.attemptId)) continue;
+            found.add(job.attemptId);
+            if (job.state === JobState.SUCCEEDED || job.state === JobState.FAILED) settled.push(finishedEvent(job, known));
+            else follow(m, known);
+          }
+          if (settled.length > 0) listener.jobEvents(m.name, settled);
+        }),
+      );
+      for (const id of ids) if (!found.has(id)) unknown.push(id);
+    }
+    return unknown;
   }
 
   function route(job: Job): Member | undefined {
@@ -276,6 +364,7 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
     async start() {
       await Promise.all(members.map((m) => new Promise<void>((ready) => void followEvents(m, ready))));
     },
+    attach,
     dispatch(init) {
       unrouted.push(create(JobSchema, init));
       flushSoon();
@@ -304,6 +393,18 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
       abort.abort();
     },
   };
+}
+
+function finishedEvent(job: JobStatus, known: Job): JobEvent {
+  return create(JobEventSchema, {
+    attemptId: job.attemptId,
+    workflowId: known.workflowId,
+    stepId: known.stepId,
+    kind: {
+      case: "finished",
+      value: { succeeded: job.state === JobState.SUCCEEDED, ...(job.output ? { output: job.output } : {}), ...(job.error ? { error: job.error } : {}) },
+    },
+  });
 }
 
 function errorText(err: unknown): string {

@@ -5,6 +5,7 @@
 import type { DomainEvent, StepRecord, StoredEvent, WorkflowRecord } from "../engine/model.js";
 import type { WorkflowState } from "../engine/states.js";
 
+/** The workflow's own fields. A commit's header replaces all of them: absent ones are cleared. */
 export interface WorkflowHeader {
   state: WorkflowState;
   startedAt?: number;
@@ -71,6 +72,47 @@ export class InvalidCursorError extends Error {
   }
 }
 
+/** The store cannot be reached right now (Redis down or timing out); the caller may retry. */
+export class StoreUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/**
+ * This coordinator no longer owns the workflow: another one took it over
+ * (its fencing token moved on) or the workflow expired. Whatever this
+ * coordinator still holds for it in memory is stale and must be dropped.
+ */
+export class LeaseLostError extends Error {}
+
+/**
+ * Ownership of running workflows when several coordinators share a store.
+ * Each coordinator (a node) holds a lease it renews; each running workflow
+ * has one owner node and a fencing token that every commit must present, so
+ * a node that lost a workflow can no longer change it.
+ */
+export interface Ownership {
+  /** This coordinator's node id, unique per process. */
+  readonly nodeId: string;
+  /** Renews this node's lease for `leaseMs`; returns nodes whose lease ran out and nodes still alive. */
+  heartbeat(leaseMs: number): Promise<{ expired: string[]; live: string[] }>;
+  /** Running workflows recorded as owned by `node`. */
+  ownedBy(node: string): Promise<string[]>;
+  /** Every running workflow with its owner (a full pass, for workflows whose owner is unknown). */
+  active(): Promise<Array<{ id: string; owner: string }>>;
+  /**
+   * Takes the workflow over when its owner is `from` (whoever owns it when
+   * undefined) and moves its fencing token on. Returns the record to resume,
+   * or undefined when it ended, vanished or another node took it first.
+   */
+  claim(id: string, from?: string): Promise<WorkflowRecord | undefined>;
+  /** Drops a dead node once its workflows have been claimed. */
+  forgetNode(node: string): Promise<void>;
+  /** Ends this node's lease now (graceful stop) so others take over at once. */
+  release(): Promise<void>;
+}
+
 export interface Store {
   /** Shown in logs and health: "memory" or "redis". */
   readonly kind: string;
@@ -85,7 +127,10 @@ export interface Store {
   getWorkflow(id: string): Promise<{ record: WorkflowRecord; cursor: string } | undefined>;
   /** Newest first. */
   listWorkflows(query: ListQuery): Promise<{ items: WorkflowSummaryRecord[]; nextPageToken: string }>;
-  /** Applies a commit atomically; returns the cursors of its events. */
+  /**
+   * Applies a commit atomically; returns the cursors of its events. With
+   * ownership, throws LeaseLostError when this node no longer owns it.
+   */
   commit(id: string, commit: WorkflowCommit): Promise<string[]>;
   /** Events after `after` ("" for all), at most `limit`. */
   readEvents(id: string, after: string, limit: number): Promise<StoredEvent[]>;
@@ -96,5 +141,7 @@ export interface Store {
    * added to the workflow. Returns the unsubscribe function.
    */
   subscribe(kind: "events" | "logs", id: string, listener: () => void): () => void;
+  /** Present when several coordinators may share the store. */
+  readonly ownership?: Ownership;
   close(): Promise<void>;
 }

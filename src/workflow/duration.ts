@@ -1,7 +1,7 @@
-// Durations in definitions: "500ms", "30s", "5m", "1h", "1m30s", or a bare
-// number of seconds.
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-const PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
+// Durations in definitions and flags: "500ms", "30s", "5m", "1h", "7d",
+// "1m30s", or a bare number of seconds.
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy;
 
 /** Milliseconds, or undefined when the text is not a duration. */
 export function parseDuration(value: unknown): number | undefined {

@@ -114,6 +114,9 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       const e = entry(id);
       if (commit.header) {
         const wasTerminal = isTerminalWorkflow(e.record.state);
+        delete e.record.startedAt;
+        delete e.record.finishedAt;
+        delete e.record.error;
         Object.assign(e.record, commit.header);
         if (!wasTerminal && isTerminalWorkflow(e.record.state)) {
           finished.push(id);

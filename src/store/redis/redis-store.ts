@@ -1,0 +1,476 @@
+// The Redis store: Redis is the single source of truth, so coordinators can
+// restart, die or run side by side. Each workflow lives in keys that share
+// one hash tag (see keys.ts); every change to it is one Lua script that
+// checks the owner's fencing token (see scripts.ts). Indexes for listing are
+// sorted sets written after the workflow itself: a crash in between leaves a
+// stale index entry, which readers verify against the workflow and drop.
+import { randomBytes } from "node:crypto";
+import { ReplyError } from "ioredis";
+import type { DomainEvent, StepRecord, StoredEvent, WorkflowRecord } from "../../engine/model.js";
+import { StepState as S, WorkflowState as W, isTerminalWorkflow, type StepState } from "../../engine/states.js";
+import {
+  InvalidCursorError,
+  LeaseLostError,
+  StoreUnavailableError,
+  type ListQuery,
+  type LogQuery,
+  type LogRecord,
+  type LogStreamName,
+  type Ownership,
+  type Store,
+  type StoredLog,
+  type WorkflowCommit,
+  type WorkflowSummaryRecord,
+} from "../store.js";
+import { connect, openRedis } from "./connection.js";
+import { keysFor } from "./keys.js";
+import { defineScripts, runScript } from "./scripts.js";
+
+export interface RedisStoreOptions {
+  /** redis://host:port (or comma-separated seed URLs with `cluster`). */
+  url: string;
+  /** Connect to a Redis Cluster. */
+  cluster?: boolean;
+  /** Prefix of every key, so several deployments can share one Redis (default "horus"). */
+  prefix?: string;
+  /** This coordinator's node id for leases (default: random per process). */
+  nodeId?: string;
+  /** Finished workflows, their events and logs expire after this long (default 7 days). */
+  retentionMs?: number;
+  /** Log lines kept per step attempt; one marker line follows (default 10,000). */
+  maxLogLinesPerStep?: number;
+  /** A Redis command not answered within this time fails UNAVAILABLE (default 5,000 ms). */
+  commandTimeoutMs?: number;
+  /** How long startup waits for Redis (default 10,000 ms). */
+  connectTimeoutMs?: number;
+  /** Problems worth a log line (Redis unreachable, a retried write). */
+  onWarning?(message: string, error?: unknown): void;
+}
+
+/** A created workflow that never got its first commit disappears after this. */
+const PROVISIONAL_TTL_MS = 10 * 60_000;
+/** Idempotency keys are remembered at least this long, or the retention when longer. */
+const MIN_IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
+const CURSOR = /^\d+-\d+$/;
+const PAGE_TOKEN = /^[A-Za-z0-9_-]{1,200}$/;
+const STREAMS: ReadonlySet<string> = new Set<LogStreamName>(["stdout", "stderr", "system"]);
+const TERMINAL_STATES = [W.SUCCEEDED, W.FAILED, W.CANCELLED];
+
+interface Owned {
+  fence: string;
+  seq: number;
+  name: string;
+}
+
+/** Which list counter a step state counts toward (see the commit script). */
+function bucket(state: StepState): string {
+  if (state === S.SUCCEEDED) return "s";
+  if (state === S.FAILED) return "f";
+  if (state === S.RUNNING || state === S.DISPATCHED) return "r";
+  return "";
+}
+
+/** Errors that mean "Redis cannot answer now" rather than a bug. */
+function isTransient(err: unknown): boolean {
+  if (err instanceof ReplyError) return /^(LOADING|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|BUSY)/.test((err as Error).message);
+  return err instanceof Error;
+}
+
+function unavailable(err: unknown): never {
+  if (err instanceof LeaseLostError || err instanceof InvalidCursorError || err instanceof StoreUnavailableError) throw err;
+  if (isTransient(err)) throw new StoreUnavailableError(`redis unavailable: ${String((err as Error).message)}`, { cause: err });
+  throw err;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export async function createRedisStore(options: RedisStoreOptions): Promise<Store & { ownership: Ownership }> {
+  const prefix = options.prefix ?? "horus";
+  const k = keysFor(prefix);
+  const nodeId = options.nodeId ?? `node-${randomBytes(6).toString("hex")}`;
+  const retentionMs = options.retentionMs ?? 7 * 24 * 3_600_000;
+  const maxLogLines = options.maxLogLinesPerStep ?? 10_000;
+  const warn = options.onWarning ?? (() => {});
+  const connection = { url: options.url, ...(options.cluster ? { cluster: true } : {}), ...(options.commandTimeoutMs ? { commandTimeoutMs: options.commandTimeoutMs } : {}) };
+  const client = openRedis(connection);
+  const subscriber = openRedis(connection);
+  let lastError = 0;
+  for (const c of [client, subscriber]) {
+    // Without a listener ioredis reports connection errors as unhandled.
+    c.on("error", (err: Error) => {
+      if (Date.now() - lastError > 5_000) warn(`redis: ${err.message}`, err);
+      lastError = Date.now();
+    });
+  }
+  defineScripts(client);
+  try {
+    await connect(client, options.connectTimeoutMs ?? 10_000);
+    await connect(subscriber, options.connectTimeoutMs ?? 10_000);
+  } catch (err) {
+    client.disconnect();
+    subscriber.disconnect();
+    throw new StoreUnavailableError(`cannot connect to Redis at ${options.url}: ${(err as Error).message}`, { cause: err });
+  }
+
+  const owned = new Map<string, Owned>();
+  const listeners = { events: new Map<string, Set<() => void>>(), logs: new Map<string, Set<() => void>>() };
+  let closed = false;
+  let heartbeats = 0;
+
+  function notifyLocal(kind: "events" | "logs", id: string): void {
+    const set = listeners[kind].get(id);
+    if (set) for (const l of [...set]) l();
+  }
+
+  function publish(kind: "events" | "logs", id: string): void {
+    notifyLocal(kind, id);
+    client.publish(k.channel(id), kind === "events" ? "e" : "l").catch(() => {
+      /* watchers elsewhere catch up on their next wake or reconnect */
+    });
+  }
+
+  subscriber.on("message", (channel: string, message: string) => {
+    if (!channel.startsWith(k.channelPrefix)) return;
+    notifyLocal(message === "l" ? "logs" : "events", channel.slice(k.channelPrefix.length));
+  });
+  subscriber.on("ready", () => {
+    // Back after an outage: messages may have been missed, so wake every
+    // watcher to re-read, and make sure every channel is subscribed.
+    const ids = new Set([...listeners.events.keys(), ...listeners.logs.keys()]);
+    if (ids.size > 0) subscriber.subscribe(...[...ids].map(k.channel)).catch(() => {});
+    for (const id of ids) {
+      notifyLocal("events", id);
+      notifyLocal("logs", id);
+    }
+  });
+
+  /** Runs a write until it succeeds, retrying while Redis is unreachable; gives up only when closed. */
+  async function persistently<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    let delay = 100;
+    for (;;) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (closed || !isTransient(err) || err instanceof LeaseLostError) unavailable(err);
+        warn(`${what}: redis unavailable, retrying: ${(err as Error).message}`, err);
+        await sleep(delay);
+        delay = Math.min(delay * 2, 2_000);
+      }
+    }
+  }
+
+  function recordFields(r: WorkflowRecord): string[] {
+    const fixed = {
+      id: r.id,
+      name: r.name,
+      definition: r.definition,
+      levels: r.levels,
+      inputs: r.inputs,
+      labels: r.labels,
+      createdAt: r.createdAt,
+      ...(r.idempotencyKey !== undefined ? { idempotencyKey: r.idempotencyKey } : {}),
+    };
+    const f: string[] = ["rec", JSON.stringify(fixed), "name", r.name, "createdAt", String(r.createdAt), "state", String(r.state), "n", String(r.steps.length)];
+    if (r.startedAt !== undefined) f.push("startedAt", String(r.startedAt));
+    if (r.finishedAt !== undefined) f.push("finishedAt", String(r.finishedAt));
+    if (r.error !== undefined) f.push("error", r.error);
+    const counts: Record<string, number> = { s: 0, f: 0, r: 0 };
+    r.steps.forEach((s, i) => {
+      const b = bucket(s.state);
+      if (b) counts[b]!++;
+      f.push(`s:${i}`, JSON.stringify(s), `b:${i}`, b);
+    });
+    f.push("cs", String(counts.s), "cf", String(counts.f), "cr", String(counts.r));
+    return f;
+  }
+
+  function parseRecord(h: Record<string, string>): WorkflowRecord {
+    const fixed = JSON.parse(h.rec!) as Omit<WorkflowRecord, "state" | "steps">;
+    const n = Number(h.n);
+    const steps: StepRecord[] = new Array(n);
+    for (let i = 0; i < n; i++) steps[i] = JSON.parse(h[`s:${i}`]!) as StepRecord;
+    return {
+      ...fixed,
+      state: Number(h.state) as WorkflowRecord["state"],
+      steps,
+      ...(h.startedAt !== undefined ? { startedAt: Number(h.startedAt) } : {}),
+      ...(h.finishedAt !== undefined ? { finishedAt: Number(h.finishedAt) } : {}),
+      ...(h.error !== undefined ? { error: h.error } : {}),
+    };
+  }
+
+  /** Moves a workflow between state indexes after its state changed. */
+  async function reindex(id: string, name: string, from: string | undefined, to: number, finishedAt: number | undefined): Promise<void> {
+    const ops: Array<Promise<unknown>> = [client.zadd(k.state(to), 0, id)];
+    const olds = from === undefined ? Object.values(W).filter((s) => typeof s === "number" && s !== to) : from === String(to) ? [] : [Number(from)];
+    for (const s of olds) ops.push(client.zrem(k.state(s as number), id));
+    if (isTerminalWorkflow(to as WorkflowRecord["state"])) {
+      ops.push(client.zrem(k.active, id), client.srem(k.owned(nodeId), id), client.zadd(k.finished, finishedAt ?? Date.now(), `${id}\n${name}`));
+    }
+    await Promise.all(ops);
+  }
+
+  function checkCursor(cursor: string): string {
+    if (cursor === "") return "-";
+    if (!CURSOR.test(cursor)) throw new InvalidCursorError(cursor);
+    return `(${cursor}`;
+  }
+
+  /** Forgets index entries of workflows whose retention ran out. */
+  async function trimIndexes(): Promise<void> {
+    const cutoff = Date.now() - retentionMs;
+    const gone = await client.zrangebyscore(k.finished, "-inf", cutoff, "LIMIT", 0, 1000);
+    if (gone.length === 0) return;
+    const ops: Array<Promise<unknown>> = [client.zrem(k.finished, ...gone)];
+    for (const entry of gone) {
+      const [id, name] = [entry.slice(0, entry.indexOf("\n")), entry.slice(entry.indexOf("\n") + 1)];
+      ops.push(client.zrem(k.all, id), client.zrem(k.name(name), id));
+      for (const s of TERMINAL_STATES) ops.push(client.zrem(k.state(s), id));
+    }
+    await Promise.all(ops);
+  }
+
+  const ownership: Ownership = {
+    nodeId,
+
+    async heartbeat(leaseMs) {
+      const [expired, live] = (await runScript(client, "heartbeat", [k.nodes], [nodeId, leaseMs]).catch(unavailable)) as [string[], string[]];
+      if (heartbeats++ % 20 === 0) await trimIndexes().catch((err) => warn("could not trim expired index entries", err));
+      return { expired: expired.filter((n) => n !== nodeId), live };
+    },
+
+    async ownedBy(node) {
+      return client.smembers(k.owned(node)).catch(unavailable);
+    },
+
+    async active() {
+      const ids = await client.zrange(k.active, "0", "-1").catch(unavailable);
+      const owners = await Promise.all(ids.map((id) => client.hget(k.workflow(id), "owner"))).catch(unavailable);
+      const out: Array<{ id: string; owner: string }> = [];
+      const vanished: string[] = [];
+      ids.forEach((id, i) => (owners[i] === null ? vanished.push(id) : out.push({ id, owner: owners[i]! })));
+      if (vanished.length > 0) await client.zrem(k.active, ...vanished).catch(() => {});
+      return out;
+    },
+
+    async claim(id, from) {
+      const res = (await runScript(client, "claim", [k.workflow(id)], [nodeId, from ?? ""]).catch(unavailable)) as string[];
+      if (res[0] === "GONE") {
+        owned.delete(id);
+        await Promise.all([client.zrem(k.active, id), from ? client.srem(k.owned(from), id) : 0]).catch(() => {});
+        return undefined;
+      }
+      if (res[0] !== "OK") {
+        if (from) await client.srem(k.owned(from), id).catch(() => {});
+        return undefined;
+      }
+      const got = await client.hgetall(k.workflow(id)).catch(unavailable);
+      if (!got.rec) return undefined;
+      const record = parseRecord(got);
+      const previous = from ?? (res[4] !== nodeId ? res[4] : undefined);
+      if (isTerminalWorkflow(record.state)) {
+        await reindex(id, record.name, undefined, record.state, record.finishedAt).catch(() => {});
+        if (previous) await client.srem(k.owned(previous), id).catch(() => {});
+        return undefined;
+      }
+      owned.set(id, { fence: res[1]!, seq: Number(res[2]), name: record.name });
+      await Promise.all([client.sadd(k.owned(nodeId), id), previous ? client.srem(k.owned(previous), id) : 0]).catch(unavailable);
+      return record;
+    },
+
+    async forgetNode(node) {
+      await Promise.all([client.zrem(k.nodes, node), client.del(k.owned(node))]).catch(unavailable);
+    },
+
+    async release() {
+      // Score 0: expired for everyone, so the next heartbeat anywhere takes our workflows over.
+      await client.zadd(k.nodes, "XX", "0", nodeId).catch(unavailable);
+    },
+  };
+
+  return {
+    kind: "redis",
+    durable: true,
+    ownership,
+
+    async createWorkflow(record) {
+      const id = record.id;
+      const created = await runScript(client, "create", [k.workflow(id)], [nodeId, PROVISIONAL_TTL_MS, ...recordFields(record)]).catch(unavailable);
+      if (created !== 1) throw new Error(`workflow ${id} already exists`);
+      if (record.idempotencyKey !== undefined) {
+        const key = k.idempotency(record.idempotencyKey);
+        const set = await client.set(key, id, "PX", Math.max(retentionMs, MIN_IDEMPOTENCY_TTL_MS), "NX").catch(unavailable);
+        if (set === null) {
+          const existing = await client.get(key).catch(unavailable);
+          await client.del(k.workflow(id)).catch(() => {});
+          if (existing !== null) return { id: existing, existing: true };
+          await client.set(key, id, "PX", Math.max(retentionMs, MIN_IDEMPOTENCY_TTL_MS)).catch(unavailable);
+        }
+      }
+      owned.set(id, { fence: "1", seq: 0, name: record.name });
+      const ops: Array<Promise<unknown>> = [client.zadd(k.all, 0, id), client.zadd(k.state(record.state), 0, id), client.zadd(k.name(record.name), 0, id)];
+      if (!isTerminalWorkflow(record.state)) ops.push(client.zadd(k.active, 0, id), client.sadd(k.owned(nodeId), id));
+      await Promise.all(ops).catch(unavailable);
+      return { id, existing: false };
+    },
+
+    async getWorkflow(id) {
+      const h = await client.hgetall(k.workflow(id)).catch(unavailable);
+      if (!h.rec) return undefined;
+      return { record: parseRecord(h), cursor: h.cursor ?? "0-0" };
+    },
+
+    async listWorkflows(query: ListQuery) {
+      if (query.pageToken && !PAGE_TOKEN.test(query.pageToken)) throw new InvalidCursorError(query.pageToken);
+      const states = new Set<number>(query.states);
+      const index = query.name ? k.name(query.name) : states.size === 1 ? k.state([...states][0]!) : k.all;
+      const items: WorkflowSummaryRecord[] = [];
+      let bound = query.pageToken ? `(${query.pageToken}` : "+";
+      const batch = Math.max(query.pageSize + 1, 50);
+      for (;;) {
+        const ids = await client.zrevrangebylex(index, bound, "-", "LIMIT", 0, batch).catch(unavailable);
+        if (ids.length === 0) break;
+        const rows = await Promise.all(
+          ids.map((id) => client.hmget(k.workflow(id), "name", "createdAt", "state", "finishedAt", "error", "n", "cs", "cf", "cr")),
+        ).catch(unavailable);
+        const stale: string[] = [];
+        for (let i = 0; i < ids.length; i++) {
+          const [name, createdAt, state, finishedAt, error, n, cs, cf, cr] = rows[i]!;
+          if (name === null || state === null) {
+            stale.push(ids[i]!);
+            continue;
+          }
+          if (states.size > 0 && !states.has(Number(state))) continue;
+          if (query.name && name !== query.name) continue;
+          if (items.length === query.pageSize) {
+            return { items, nextPageToken: items[items.length - 1]!.id };
+          }
+          items.push({
+            id: ids[i]!,
+            name,
+            state: Number(state) as WorkflowRecord["state"],
+            createdAt: Number(createdAt),
+            ...(finishedAt !== null ? { finishedAt: Number(finishedAt) } : {}),
+            ...(error !== null ? { error } : {}),
+            stepsTotal: Number(n),
+            stepsSucceeded: Number(cs),
+            stepsFailed: Number(cf),
+            stepsRunning: Number(cr),
+          });
+        }
+        // Entries of expired workflows: drop them so later lists skip less.
+        if (stale.length > 0) client.zrem(index, ...stale).catch(() => {});
+        if (ids.length < batch) break;
+        bound = `(${ids[ids.length - 1]}`;
+      }
+      return { items, nextPageToken: "" };
+    },
+
+    async commit(id, commit: WorkflowCommit) {
+      const own = owned.get(id);
+      if (!own) throw new LeaseLostError(`workflow ${id} is not owned by this coordinator`);
+      const set: string[] = [];
+      const del: string[] = [];
+      const header = commit.header;
+      if (header) {
+        set.push("state", String(header.state));
+        for (const f of ["startedAt", "finishedAt", "error"] as const) {
+          if (header[f] !== undefined) set.push(f, String(header[f]));
+          else del.push(f);
+        }
+      }
+      const buckets: string[] = [];
+      for (const { index, record } of commit.steps) {
+        set.push(`s:${index}`, JSON.stringify(record));
+        buckets.push(String(index), bucket(record.state));
+      }
+      const terminal = header !== undefined && isTerminalWorkflow(header.state);
+      const args = [
+        own.fence,
+        own.seq,
+        terminal ? retentionMs : 0,
+        set.length / 2,
+        ...set,
+        del.length,
+        ...del,
+        buckets.length / 2,
+        ...buckets,
+        ...commit.events.map((e) => JSON.stringify(e)),
+      ];
+      const keys = [k.workflow(id), k.events(id), k.logs(id), k.logCounts(id)];
+      const res = (await persistently(`commit of ${id}`, () => runScript(client, "commit", keys, args))) as string[];
+      if (res[0] !== "OK" && res[0] !== "DUP") {
+        owned.delete(id);
+        throw new LeaseLostError(`workflow ${id} was taken over by another coordinator (${res.join(" ")})`);
+      }
+      own.seq++;
+      if (terminal) owned.delete(id);
+      if (header) {
+        const from = res[0] === "OK" ? res[1] : undefined;
+        await persistently(`indexes of ${id}`, () => reindex(id, own.name, from, header.state, header.finishedAt));
+      }
+      const cursors = res[0] === "OK" ? res.slice(2) : [];
+      if (commit.events.length > 0) publish("events", id);
+      return cursors;
+    },
+
+    async readEvents(id, after, limit) {
+      const from = checkCursor(after);
+      const entries = await client.xrange(k.events(id), from, "+", "COUNT", limit).catch(unavailable);
+      return entries.map(([cursor, fields]) => ({ ...(JSON.parse(fields[1]!) as DomainEvent), cursor }) as StoredEvent);
+    },
+
+    async appendLogs(id, lines: LogRecord[]) {
+      if (lines.length === 0) return;
+      for (let at = 0; at < lines.length; at += 1000) {
+        const args: Array<string | number> = [maxLogLines];
+        for (const l of lines.slice(at, at + 1000)) args.push(l.stepId, l.attempt, l.time, l.stream, l.line);
+        await persistently(`logs of ${id}`, () => runScript(client, "appendLogs", [k.workflow(id), k.logs(id), k.logCounts(id)], args));
+      }
+      publish("logs", id);
+    },
+
+    async readLogs(id, query: LogQuery) {
+      let from = checkCursor(query.after);
+      const out: StoredLog[] = [];
+      const count = Math.max(query.limit, 100);
+      for (;;) {
+        const entries = await client.xrange(k.logs(id), from, "+", "COUNT", count).catch(unavailable);
+        for (const [cursor, f] of entries) {
+          // Fields are written in a fixed order: s, a, t, o, l.
+          const stepId = f[1]!;
+          if (query.stepId && stepId !== query.stepId) continue;
+          const stream = STREAMS.has(f[7]!) ? (f[7] as LogStreamName) : "stdout";
+          out.push({ stepId, attempt: Number(f[3]), time: Number(f[5]), stream, line: f[9] ?? "", cursor });
+          if (out.length === query.limit) return out;
+        }
+        if (entries.length < count) return out;
+        from = `(${entries[entries.length - 1]![0]}`;
+      }
+    },
+
+    subscribe(kind, id, listener) {
+      const first = !listeners.events.has(id) && !listeners.logs.has(id);
+      let set = listeners[kind].get(id);
+      if (!set) listeners[kind].set(id, (set = new Set()));
+      set.add(listener);
+      if (first) subscriber.subscribe(k.channel(id)).catch(() => {});
+      return () => {
+        set!.delete(listener);
+        if (set!.size === 0) listeners[kind].delete(id);
+        if (!listeners.events.has(id) && !listeners.logs.has(id)) subscriber.unsubscribe(k.channel(id)).catch(() => {});
+      };
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const map of Object.values(listeners)) {
+        for (const set of map.values()) for (const l of [...set]) l();
+      }
+      await Promise.all([client.quit().catch(() => client.disconnect()), subscriber.quit().catch(() => subscriber.disconnect())]);
+    },
+  };
+}
