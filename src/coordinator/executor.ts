@@ -219,6 +219,19 @@ export function createExecutor(options: ExecutorOptions): Executor {
     },
   };
 
+  // Another coordinator cancelled one of our workflows: only this one knows
+  // where its jobs were sent, so stop them, then let the workflow go.
+  store.ownership?.onNotice((id, notice) => {
+    const a = active.get(id);
+    if (!a || notice !== "cancel") return;
+    for (const step of a.engine.record.steps) {
+      const last = step.attempts[step.attempts.length - 1];
+      if (last && !isTerminalStep(last.state) && step.state !== StepState.PENDING) pool?.cancel(last.attemptId, "workflow cancelled");
+    }
+    logger.info({ workflowId: id }, "workflow cancelled through another coordinator; stopped its jobs here");
+    drop(a);
+  });
+
   function drop(a: Active): void {
     a.dropped = true;
     a.pending = undefined;
@@ -300,7 +313,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
       if (!a && store.ownership) {
         // Owned elsewhere: take it over and cancel from here. The old
         // owner's next commit fails its fencing check, so it lets go.
-        const record = await store.ownership.claim(id);
+        const record = await store.ownership.claim(id, undefined, "cancel");
         if (record) a = resume(record);
       }
       if (!a) return false;

@@ -86,6 +86,9 @@ export class StoreUnavailableError extends Error {
  */
 export class LeaseLostError extends Error {}
 
+/** Why a workflow was taken from a live owner: "cancel" asks it to stop the jobs it dispatched. */
+export type OwnershipNotice = "cancel";
+
 /**
  * Ownership of running workflows when several coordinators share a store.
  * Each coordinator (a node) holds a lease it renews; each running workflow
@@ -105,8 +108,11 @@ export interface Ownership {
    * Takes the workflow over when its owner is `from` (whoever owns it when
    * undefined) and moves its fencing token on. Returns the record to resume,
    * or undefined when it ended, vanished or another node took it first.
+   * With `notice`, the previous owner (if alive) is told why, see onNotice.
    */
-  claim(id: string, from?: string): Promise<WorkflowRecord | undefined>;
+  claim(id: string, from?: string, notice?: OwnershipNotice): Promise<WorkflowRecord | undefined>;
+  /** Called when another node took one of this node's workflows with a notice. */
+  onNotice(listener: (workflowId: string, notice: OwnershipNotice) => void): void;
   /** Drops a dead node once its workflows have been claimed. */
   forgetNode(node: string): Promise<void>;
   /** Ends this node's lease now (graceful stop) so others take over at once. */

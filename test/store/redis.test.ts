@@ -1,14 +1,142 @@
-import { afterAll, expect, it } from "vitest";
+// The store contract on a real Redis, plus what only a shared, durable store
+// has: fencing between owners, leases, retention, key layout, outages.
 import { randomBytes } from "node:crypto";
-import { WorkflowState as W } from "../../src/engine/states.js";
-import { createRedisStore } from "../../src/store/redis/redis-store.js";
-import { LeaseLostError } from "../../src/store/store.js";
-import { sharedRedisUrl, stopSharedRedis } from "../helpers/redis.js";
+import { Redis } from "ioredis";
+import { afterAll, describe, expect, it } from "vitest";
+import { StepState as S, WorkflowState as W } from "../../src/engine/states.js";
+import { createRedisStore, type RedisStoreOptions } from "../../src/store/redis/redis-store.js";
+import { LeaseLostError, StoreUnavailableError } from "../../src/store/store.js";
+import { sharedRedisUrl, startRedis, stopSharedRedis } from "../helpers/redis.js";
 import { sampleRecord, storeContract } from "./contract.js";
 
 afterAll(stopSharedRedis);
 
-/** Every store gets its own key prefix: tests never see each other's keys. */
+/** Every test gets its own key prefix: tests never see each other's keys. */
 const prefix = () => `t${randomBytes(4).toString("hex")}`;
+const open = async (options: Partial<RedisStoreOptions> = {}) => createRedisStore({ url: await sharedRedisUrl(), prefix: prefix(), ...options });
 
-storeContract("redis", async () => createRedisStore({ url: await sharedRedisUrl(), prefix: prefix() }));
+storeContract("redis", () => open());
+
+describe("redis store", () => {
+  it("fences: after another node claims a workflow, the old owner's commits fail and change nothing", async () => {
+    const p = prefix();
+    const a = await open({ prefix: p, nodeId: "a" });
+    const b = await open({ prefix: p, nodeId: "b" });
+    const rec = sampleRecord();
+    await a.createWorkflow(rec);
+    await a.commit(rec.id, { header: { state: W.RUNNING, startedAt: 1 }, steps: [], events: [{ kind: "workflow", time: 1, state: W.RUNNING }] });
+    expect(await a.ownership.ownedBy("a")).toEqual([rec.id]);
+
+    const claimed = await b.ownership.claim(rec.id, "a");
+    expect(claimed?.state).toBe(W.RUNNING);
+    expect(await b.ownership.claim(rec.id, "a")).toBeUndefined(); // no longer a's to take
+    await expect(a.commit(rec.id, { steps: [], events: [{ kind: "workflow", time: 2, state: W.CANCELLED }] })).rejects.toBeInstanceOf(LeaseLostError);
+    await b.commit(rec.id, {
+      header: { state: W.SUCCEEDED, startedAt: 1, finishedAt: 3 },
+      steps: [{ index: 0, record: { id: "a", state: S.SUCCEEDED, attempts: [] } }],
+      events: [{ kind: "workflow", time: 3, state: W.SUCCEEDED }],
+    });
+    const events = await b.readEvents(rec.id, "", 10);
+    expect(events.map((e) => e.kind === "workflow" && e.state)).toEqual([W.RUNNING, W.SUCCEEDED]);
+    expect(await b.ownership.ownedBy("a")).toEqual([]);
+    expect(await b.ownership.ownedBy("b")).toEqual([]); // finished: owned by no one
+    const listed = await b.listWorkflows({ states: [W.SUCCEEDED], name: "", pageSize: 10, pageToken: "" });
+    expect(listed.items).toMatchObject([{ id: rec.id, stepsSucceeded: 1, stepsTotal: 2 }]);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it("leases: a node that stops renewing is reported expired to the others; release ends a lease at once", async () => {
+    const p = prefix();
+    const a = await open({ prefix: p, nodeId: "a" });
+    const b = await open({ prefix: p, nodeId: "b" });
+    await a.ownership.heartbeat(200);
+    expect(await b.ownership.heartbeat(10_000)).toEqual({ expired: [], live: expect.arrayContaining(["a", "b"]) });
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await b.ownership.heartbeat(10_000)).expired).toEqual(["a"]);
+    await b.ownership.forgetNode("a");
+    expect((await b.ownership.heartbeat(10_000)).live).toEqual(["b"]);
+    await b.ownership.release();
+    expect((await a.ownership.heartbeat(10_000)).expired).toEqual(["b"]);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it("keeps every key of a workflow under one hash tag and the given prefix", async () => {
+    const p = prefix();
+    const store = await open({ prefix: p });
+    const rec = sampleRecord();
+    await store.createWorkflow(rec);
+    await store.commit(rec.id, { header: { state: W.RUNNING }, steps: [], events: [{ kind: "workflow", time: 1, state: W.RUNNING }] });
+    await store.appendLogs(rec.id, [{ stepId: "a", attempt: 1, time: 1, stream: "stdout", line: "x" }]);
+    const redis = new Redis(await sharedRedisUrl());
+    const keys = (await redis.keys(`${p}:*`)).sort();
+    expect(keys.every((key) => key.startsWith(`${p}:`))).toBe(true);
+    expect(keys.filter((key) => key.includes(rec.id))).toEqual([`${p}:{${rec.id}}`, `${p}:{${rec.id}}:ev`, `${p}:{${rec.id}}:logn`, `${p}:{${rec.id}}:logs`]);
+    expect(await redis.keys(`${prefix()}:*`)).toEqual([]);
+    redis.disconnect();
+    await store.close();
+  });
+
+  it("expires a finished workflow with its events and logs after the retention", async () => {
+    const p = prefix();
+    const store = await open({ prefix: p, retentionMs: 60_000 });
+    const rec = sampleRecord();
+    await store.createWorkflow(rec);
+    await store.appendLogs(rec.id, [{ stepId: "a", attempt: 1, time: 1, stream: "stdout", line: "x" }]);
+    const redis = new Redis(await sharedRedisUrl());
+    await store.commit(rec.id, { header: { state: W.RUNNING }, steps: [], events: [{ kind: "workflow", time: 1, state: W.RUNNING }] });
+    expect(await redis.pttl(`${p}:{${rec.id}}`)).toBe(-1); // running: kept
+    await store.commit(rec.id, { header: { state: W.SUCCEEDED, finishedAt: 2 }, steps: [], events: [{ kind: "workflow", time: 2, state: W.SUCCEEDED }] });
+    for (const suffix of ["", ":ev", ":logs", ":logn"]) {
+      const ttl = await redis.pttl(`${p}:{${rec.id}}${suffix}`);
+      expect(ttl).toBeGreaterThan(50_000);
+      expect(ttl).toBeLessThanOrEqual(60_000);
+    }
+    redis.disconnect();
+    await store.close();
+  });
+
+  it("caps log lines per step attempt with one marker", async () => {
+    const store = await open({ maxLogLinesPerStep: 3 });
+    const rec = sampleRecord();
+    await store.createWorkflow(rec);
+    const lines = Array.from({ length: 10 }, (_, i) => ({ stepId: "a", attempt: 1, time: i, stream: "stdout" as const, line: `l${i}` }));
+    await store.appendLogs(rec.id, lines.slice(0, 2));
+    await store.appendLogs(rec.id, lines.slice(2));
+    const got = await store.readLogs(rec.id, { after: "", stepId: "", limit: 100 });
+    expect(got.map((l) => l.line)).toEqual(["l0", "l1", "l2", "[log truncated: more than 3 lines for this attempt]"]);
+    expect(got[3]!.stream).toBe("system");
+    await store.close();
+  });
+
+  it("fails fast with StoreUnavailableError while Redis is down, and works again once it is back", async () => {
+    const redis = await startRedis();
+    try {
+      const store = await createRedisStore({ url: redis.url, prefix: prefix(), commandTimeoutMs: 1_000 });
+      const rec = sampleRecord();
+      await store.createWorkflow(rec);
+      await redis.kill();
+      const started = Date.now();
+      await expect(store.getWorkflow(rec.id)).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(store.createWorkflow(sampleRecord())).rejects.toBeInstanceOf(StoreUnavailableError);
+      expect(Date.now() - started).toBeLessThan(3_000);
+      await redis.restart();
+      // Without AOF the data is gone, but the store reconnects by itself.
+      for (let i = 0; ; i++) {
+        const ok = await store.listWorkflows({ states: [], name: "", pageSize: 1, pageToken: "" }).then(() => true, () => false);
+        if (ok) break;
+        if (i > 100) throw new Error("store did not reconnect");
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await store.close();
+    } finally {
+      await redis.remove();
+    }
+  });
+
+  it("rejects a page token or cursor it did not issue", async () => {
+    const store = await open();
+    await expect(store.listWorkflows({ states: [], name: "", pageSize: 1, pageToken: "x y" })).rejects.toThrow(/invalid cursor/);
+    await expect(store.readLogs("wf_x", { after: "12", stepId: "", limit: 1 })).rejects.toThrow(/invalid cursor/);
+    await store.close();
+  });
+});

@@ -17,6 +17,7 @@
 //   <p>:nodes            zset    coordinator nodes scored by lease expiry (ms, Redis clock)
 //   <p>:idem:<key>       string  workflow id for an idempotency key
 //   <p>:notify:<id>      channel "e" (events) or "l" (logs) when either grows
+//   <p>:node:<node>      channel "<notice> <id>" to a node that lost a workflow
 
 export interface Keys {
   workflow(id: string): string;
@@ -34,6 +35,7 @@ export interface Keys {
   channel(id: string): string;
   /** The channel pattern prefix, to tell our messages from others. */
   channelPrefix: string;
+  nodeChannel(node: string): string;
 }
 
 export function keysFor(prefix: string): Keys {
@@ -53,5 +55,6 @@ export function keysFor(prefix: string): Keys {
     idempotency: (key) => `${prefix}:idem:${key}`,
     channel: (id) => `${prefix}:notify:${id}`,
     channelPrefix: `${prefix}:notify:`,
+    nodeChannel: (node) => `${prefix}:node:${node}`,
   };
 }

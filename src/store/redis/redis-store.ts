@@ -17,6 +17,7 @@ import {
   type LogRecord,
   type LogStreamName,
   type Ownership,
+  type OwnershipNotice,
   type Store,
   type StoredLog,
   type WorkflowCommit,
@@ -131,7 +132,16 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
     });
   }
 
+  const noticeListeners: Array<(id: string, notice: OwnershipNotice) => void> = [];
+  const myChannel = k.nodeChannel(nodeId);
+  await subscriber.subscribe(myChannel).catch(unavailable);
+
   subscriber.on("message", (channel: string, message: string) => {
+    if (channel === myChannel) {
+      const [notice, id] = message.split(" ");
+      if (notice === "cancel" && id) for (const l of noticeListeners) l(id, notice);
+      return;
+    }
     if (!channel.startsWith(k.channelPrefix)) return;
     notifyLocal(message === "l" ? "logs" : "events", channel.slice(k.channelPrefix.length));
   });
@@ -255,7 +265,11 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
       return out;
     },
 
-    async claim(id, from) {
+    onNotice(listener) {
+      noticeListeners.push(listener);
+    },
+
+    async claim(id, from, notice) {
       const res = (await runScript(client, "claim", [k.workflow(id)], [nodeId, from ?? ""]).catch(unavailable)) as string[];
       if (res[0] === "GONE") {
         owned.delete(id);
@@ -276,6 +290,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
         return undefined;
       }
       owned.set(id, { fence: res[1]!, seq: Number(res[2]), name: record.name });
+      if (notice && previous) client.publish(k.nodeChannel(previous), `${notice} ${id}`).catch(() => {});
       await Promise.all([client.sadd(k.owned(nodeId), id), previous ? client.srem(k.owned(previous), id) : 0]).catch(unavailable);
       return record;
     },

@@ -1,0 +1,184 @@
+// Coordinators on a real Redis, in this process: watching across instances,
+// resuming from a cursor, surviving a Redis restart, and Redis Cluster.
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { afterAll, describe, expect, it } from "vitest";
+import type { WatchWorkflowResponse } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
+import { StepState as S } from "../../src/engine/states.js";
+import { createRedisStore } from "../../src/store/redis/redis-store.js";
+import { coordinator, runYaml, stepStates, waitForEnd, WorkflowState } from "../helpers/coordinator.js";
+import { sharedRedisUrl, startRedis, startRedisCluster, stopSharedRedis } from "../helpers/redis.js";
+
+afterAll(stopSharedRedis);
+
+const prefix = () => `e${randomBytes(4).toString("hex")}`;
+
+/** Three steps that each take a while, so a workflow is still running when the test acts. */
+const SLOW = `
+workflow:
+  name: slow
+  steps:
+    - { id: a, runner: js, payload: "new Promise((r) => setTimeout(() => r(1), 150))" }
+    - { id: b, runner: js, depends_on: [a], payload: "new Promise((r) => setTimeout(() => r(input.a + 1), 150))" }
+    - { id: c, runner: js, depends_on: [b], payload: "new Promise((r) => setTimeout(() => r(input.b + 1), 150))" }
+`;
+
+/** What a client does while the coordinator's store reconnects: retry UNAVAILABLE. */
+async function untilAvailable<T>(fn: () => Promise<T>, timeoutMs = 10_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!(err instanceof ConnectError) || err.code !== Code.Unavailable || Date.now() > end) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+/** Polls until `fn` returns a value (or throws after timeoutMs). */
+async function until<T>(fn: () => T | undefined, timeoutMs = 5_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const v = fn();
+      if (v !== undefined) return v;
+    } catch {
+      /* not yet */
+    }
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function eventKey(msg: WatchWorkflowResponse): string {
+  if (msg.kind.case !== "event") return msg.kind.case ?? "";
+  const ev = msg.kind.value.kind;
+  return ev.case === "step" ? `${ev.value.stepId}:${S[ev.value.state]}` : `workflow:${ev.value?.state}`;
+}
+
+describe("coordinators on Redis", () => {
+  it("a watch through coordinator A sees every event of a workflow advanced by B, in order; a resumed watch misses nothing and repeats nothing", async () => {
+    const url = await sharedRedisUrl();
+    const p = prefix();
+    const a = await coordinator({ redis: { url, prefix: p } });
+    const b = await coordinator({ redis: { url, prefix: p } });
+    try {
+      const { workflowId } = await b.client.submitWorkflow({ definition: { case: "yaml", value: SLOW } });
+      expect(b.running.store.ownership).toBeDefined();
+
+      // Watch through A until the first step succeeds, then drop the connection.
+      const abort = new AbortController();
+      const first: WatchWorkflowResponse[] = [];
+      for await (const msg of a.client.watchWorkflow({ workflowId }, { signal: abort.signal })) {
+        first.push(msg);
+        if (eventKey(msg) === `a:SUCCEEDED`) break;
+      }
+      abort.abort();
+      expect(first[0]!.kind.case).toBe("snapshot");
+      // Resume through A from the last cursor seen.
+      const rest: WatchWorkflowResponse[] = [];
+      for await (const msg of a.client.watchWorkflow({ workflowId, cursor: first[first.length - 1]!.cursor })) rest.push(msg);
+
+      const store = await createRedisStore({ url, prefix: p });
+      const log = await store.readEvents(workflowId, "", 1000);
+      await store.close();
+      const seen = [...first.slice(1), ...rest];
+      // The snapshot stands for everything up to its cursor; after it, exactly the log in order.
+      const fromSnapshot = log.findIndex((e) => e.cursor === first[0]!.cursor) + 1;
+      expect(seen.map((m) => m.cursor)).toEqual(log.slice(fromSnapshot).map((e) => e.cursor));
+      expect(new Set(seen.map((m) => m.cursor)).size).toBe(seen.length);
+      expect(rest.length).toBeGreaterThan(0);
+      expect(seen.map(eventKey)).toContain("c:SUCCEEDED");
+      expect(eventKey(seen[seen.length - 1]!)).toBe(`workflow:${WorkflowState.SUCCEEDED}`);
+      // Both coordinators answer reads and lists for it.
+      const viaA = await a.client.getWorkflow({ workflowId });
+      expect(viaA.workflow?.state).toBe(WorkflowState.SUCCEEDED);
+      const listed = await a.client.listWorkflows({ name: "slow" });
+      expect(listed.workflows.map((w) => w.id)).toEqual([workflowId]);
+    } finally {
+      await Promise.all([a.running.close(), b.running.close()]);
+    }
+  });
+
+  it("cancel through a coordinator that does not own the workflow takes it over, cancels it, and the owner stops its job", async () => {
+    const url = await sharedRedisUrl();
+    const p = prefix();
+    // Each coordinator has its own in-process supervisor: only B can reach the job.
+    const a = await coordinator({ redis: { url, prefix: p } });
+    const b = await coordinator({ redis: { url, prefix: p } });
+    const pidFile = join(mkdtempSync(join(tmpdir(), "horus-cancel-")), "pid");
+    try {
+      const yaml = `workflow:\n  name: long\n  steps:\n    - { id: s, runner: shell, payload: 'echo $$ > ${pidFile}; exec sleep 30' }\n`;
+      const { workflowId } = await b.client.submitWorkflow({ definition: { case: "yaml", value: yaml } });
+      for await (const msg of a.client.watchWorkflow({ workflowId })) if (eventKey(msg) === "s:RUNNING") break;
+      const pid = await until(() => Number(readFileSync(pidFile, "utf8").trim()) || undefined);
+      const res = await a.client.cancelWorkflow({ workflowId, reason: "stop" });
+      expect(res.state).toBe(WorkflowState.CANCELLED);
+      const wf = await waitForEnd(b.client, workflowId);
+      expect(wf.state).toBe(WorkflowState.CANCELLED);
+      expect(stepStates(wf)).toEqual({ s: "CANCELLED" });
+      await until(() => (alive(pid) ? undefined : true));
+    } finally {
+      await Promise.all([a.running.close(), b.running.close()]);
+    }
+  });
+
+  it("survives a Redis kill -9 and restart with AOF: requests meanwhile fail UNAVAILABLE, no workflow is lost, in-flight ones complete", async () => {
+    const redis = await startRedis({ appendonly: true, appendfsync: "always" });
+    const c = await coordinator({ redis: { url: redis.url, commandTimeoutMs: 1_000 }, leaseMs: 2_000 });
+    try {
+      const ids: string[] = [];
+      for (let i = 0; i < 20; i++) ids.push((await c.client.submitWorkflow({ definition: { case: "yaml", value: SLOW } })).workflowId);
+      await redis.kill();
+      const err = await c.client.getWorkflow({ workflowId: ids[0]! }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ConnectError);
+      expect((err as ConnectError).code).toBe(Code.Unavailable);
+      const submitErr = await c.client.submitWorkflow({ definition: { case: "yaml", value: SLOW } }).catch((e: unknown) => e);
+      expect((submitErr as ConnectError).code).toBe(Code.Unavailable);
+      // Jobs finish while Redis is down; their results wait in the coordinator.
+      await new Promise((r) => setTimeout(r, 600));
+      await redis.restart();
+      for (const id of ids) {
+        const wf = await untilAvailable(() => waitForEnd(c.client, id, 30_000));
+        expect(wf.state).toBe(WorkflowState.SUCCEEDED);
+        expect(wf.steps.map((s) => s.attempts)).toEqual([1, 1, 1]);
+      }
+      const listed = await untilAvailable(() => c.client.listWorkflows({ name: "slow", pageSize: 100 }));
+      expect(listed.workflows.map((w) => w.id).sort()).toEqual([...ids].sort());
+    } finally {
+      await c.running.close();
+      await redis.remove();
+    }
+  }, 60_000);
+});
+
+describe("Redis Cluster", () => {
+  it("runs the example workflows on a three-node cluster", async () => {
+    const cluster = await startRedisCluster(3);
+    const c = await coordinator({ redis: { url: cluster.urls.join(","), cluster: true, prefix: prefix() } });
+    try {
+      for (const name of ["data-pipeline", "parallel", "multi-stage", "ci-cd"]) {
+        const wf = await runYaml(c.client, readFileSync(`examples/${name}.yaml`, "utf8"));
+        expect(wf.state, name).toBe(WorkflowState.SUCCEEDED);
+      }
+      const listed = await c.client.listWorkflows({});
+      expect(listed.workflows).toHaveLength(4);
+    } finally {
+      await c.running.close();
+      await cluster.stop();
+    }
+  }, 60_000);
+});
