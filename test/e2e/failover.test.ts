@@ -1,0 +1,155 @@
+// Coordinators as real processes on one Redis, with a supervisor process:
+// kill -9 one coordinator mid-run, restart another while jobs run. Nothing
+// is lost, and no step's success is applied twice (checked in the event log).
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { ChildProcess } from "node:child_process";
+import { createClient } from "@connectrpc/connect";
+import { describe, expect, it } from "vitest";
+import { CoordinatorService } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
+import { StepState as S } from "../../src/engine/states.js";
+import { createRedisStore } from "../../src/store/redis/redis-store.js";
+import { exited, horusServer } from "../helpers/cli.js";
+import { PROTOCOLS, waitForEnd, WorkflowState, type CoordinatorClient } from "../helpers/coordinator.js";
+import { startRedis, type RedisServer } from "../helpers/redis.js";
+
+const SLOW = `
+workflow:
+  name: slow
+  steps:
+    - { id: a, runner: js, payload: "new Promise((r) => setTimeout(() => r(1), 200))" }
+    - { id: b, runner: js, depends_on: [a], payload: "new Promise((r) => setTimeout(() => r(input.a + 1), 200))" }
+    - { id: c, runner: shell, depends_on: [a], payload: "sleep 0.3; echo 5" }
+    - { id: d, runner: js, depends_on: [b, c], payload: "input.b + input.c" }
+`;
+
+const SHAPES = [readFileSync("examples/data-pipeline.yaml", "utf8"), readFileSync("examples/parallel.yaml", "utf8"), readFileSync("examples/multi-stage.yaml", "utf8"), SLOW];
+
+interface Proc {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+  client: CoordinatorClient;
+}
+
+async function start(args: string[]): Promise<Proc> {
+  const p = await horusServer(args);
+  return { ...p, client: createClient(CoordinatorService, PROTOCOLS["connect+binary over h2c"](p.url)) };
+}
+
+function coordinatorArgs(redis: RedisServer, supervisor: string): string[] {
+  return ["coordinator", "--port", "0", "--redis-url", redis.url, "--supervisor", supervisor, "--lease", "1s", "--log-level", "info"];
+}
+
+async function kill9(p: { child: ChildProcess }): Promise<void> {
+  p.child.kill("SIGKILL");
+  await exited(p.child);
+}
+
+/** Per workflow: how many SUCCEEDED and DISPATCHED events each step has in the stored event log. */
+async function eventCounts(redisUrl: string, ids: string[]): Promise<Map<string, Map<string, { succeeded: number; dispatched: number }>>> {
+  const store = await createRedisStore({ url: redisUrl });
+  const out = new Map<string, Map<string, { succeeded: number; dispatched: number }>>();
+  for (const id of ids) {
+    const perStep = new Map<string, { succeeded: number; dispatched: number }>();
+    for (const e of await store.readEvents(id, "", 10_000)) {
+      if (e.kind !== "step") continue;
+      const c = perStep.get(e.stepId) ?? { succeeded: 0, dispatched: 0 };
+      if (e.state === S.SUCCEEDED) c.succeeded++;
+      if (e.state === S.DISPATCHED) c.dispatched++;
+      perStep.set(e.stepId, c);
+    }
+    out.set(id, perStep);
+  }
+  await store.close();
+  return out;
+}
+
+describe("coordinator failover on Redis", () => {
+  it("two coordinators, one supervisor, 200 workflows: kill -9 one coordinator mid-run; every workflow completes and every step succeeds exactly once", async () => {
+    const redis = await startRedis();
+    const procs: Proc[] = [];
+    try {
+      const supervisor = await horusServer(["supervisor", "--port", "0", "--capacity", "16", "--log-level", "warn"]);
+      procs.push({ ...supervisor, client: undefined as unknown as CoordinatorClient });
+      const a = await start(coordinatorArgs(redis, supervisor.url));
+      const b = await start(coordinatorArgs(redis, supervisor.url));
+      procs.push(a, b);
+
+      const ids: string[] = [];
+      for (let i = 0; i < 200; i += 20) {
+        const batch = await Promise.all(
+          Array.from({ length: 20 }, (_, j) => (i + j) % 2 === 0 ? a : b).map((c, j) =>
+            c.client.submitWorkflow({ definition: { case: "yaml", value: SHAPES[(i + j) % SHAPES.length]! } }),
+          ),
+        );
+        ids.push(...batch.map((r) => r.workflowId));
+      }
+      const running = await b.client.listWorkflows({ states: [WorkflowState.RUNNING, WorkflowState.PENDING], pageSize: 1000 });
+      expect(running.workflows.length).toBeGreaterThan(0);
+      await kill9(a);
+
+      const finals = await Promise.all(ids.map((id) => waitForEnd(b.client, id, 60_000)));
+      expect(finals.filter((w) => w.state !== WorkflowState.SUCCEEDED).map((w) => `${w.id} ${WorkflowState[w.state]}`)).toEqual([]);
+      expect(b.output()).toContain("took over a workflow");
+
+      const counts = await eventCounts(redis.url, ids);
+      for (const wf of finals) {
+        const perStep = counts.get(wf.id)!;
+        for (const step of wf.steps) expect(perStep.get(step.id)?.succeeded, `${wf.id} ${step.id}`).toBe(1);
+      }
+    } finally {
+      for (const p of procs) await kill9(p);
+      await redis.remove();
+    }
+  }, 120_000);
+
+  it("a coordinator restarted while jobs run re-attaches to them: nothing finished or running is dispatched again", async () => {
+    const redis = await startRedis();
+    const runs = join(mkdtempSync(join(tmpdir(), "horus-reattach-")), "runs");
+    const procs: Array<{ child: ChildProcess }> = [];
+    try {
+      const supervisor = await horusServer(["supervisor", "--port", "0", "--log-level", "warn"]);
+      procs.push(supervisor);
+      const first = await start(coordinatorArgs(redis, supervisor.url));
+      procs.push(first);
+      const yaml = `
+workflow:
+  name: reattach
+  steps:
+    - { id: quick, runner: noop }
+    - { id: slow, runner: shell, depends_on: [quick], payload: "echo run >> ${runs}; sleep 1.5; echo '{\\"ok\\":true}'" }
+    - { id: after, runner: js, depends_on: [slow], payload: "input.slow.ok" }
+`;
+      const ids: string[] = [];
+      for (let i = 0; i < 10; i++) ids.push((await first.client.submitWorkflow({ definition: { case: "yaml", value: yaml } })).workflowId);
+      // Wait until every slow step runs, then kill the coordinator under them.
+      for (const id of ids) {
+        for await (const msg of first.client.watchWorkflow({ workflowId: id })) {
+          if (msg.kind.case === "event" && msg.kind.value.kind.case === "step" && msg.kind.value.kind.value.stepId === "slow" && msg.kind.value.kind.value.state === S.RUNNING) break;
+          if (msg.kind.case === "snapshot" && msg.kind.value.steps[1]?.state === S.RUNNING) break;
+        }
+      }
+      await kill9(first);
+      const second = await start(coordinatorArgs(redis, supervisor.url));
+      procs.push(second);
+
+      const finals = await Promise.all(ids.map((id) => waitForEnd(second.client, id, 30_000)));
+      for (const wf of finals) {
+        expect(wf.state).toBe(WorkflowState.SUCCEEDED);
+        expect(wf.steps.map((s) => s.attempts)).toEqual([1, 1, 1]);
+      }
+      // Each slow job ran once, on the supervisor that had it all along.
+      expect(readFileSync(runs, "utf8").trim().split("\n")).toHaveLength(10);
+      const counts = await eventCounts(redis.url, ids);
+      for (const id of ids) {
+        for (const [step, c] of counts.get(id)!) expect(c, `${id} ${step}`).toEqual({ succeeded: 1, dispatched: 1 });
+      }
+      expect(second.output()).toContain("took over a workflow");
+    } finally {
+      for (const p of procs) await kill9(p);
+      await redis.remove();
+    }
+  }, 60_000);
+});
