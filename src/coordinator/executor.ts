@@ -12,7 +12,7 @@ import { createEngineState, transition, type Command, type EngineInput, type Eng
 import type { DomainEvent, StepFailure, WorkflowRecord } from "../engine/model.js";
 import { StepState, WorkflowState, isTerminalStep, isTerminalWorkflow } from "../engine/states.js";
 import type { AttachedAttempt, DispatchListener, SupervisorPool } from "../dispatch/pool.js";
-import { LeaseLostError, type LogRecord, type LogStreamName, type Store } from "../store/store.js";
+import { LeaseLostError, StoreUnavailableError, type LogRecord, type LogStreamName, type Store } from "../store/store.js";
 import { validateAndPlan, type WorkflowPlan } from "../workflow/plan.js";
 
 export interface ExecutorOptions {
@@ -140,8 +140,14 @@ export function createExecutor(options: ExecutorOptions): Executor {
         .catch((err) => {
           if (err instanceof LeaseLostError) {
             // Its commands were not run: the new owner resumes from what the store holds.
-            if (!a.dropped) logger.warn({ workflowId: wf.id }, "workflow taken over by another coordinator; dropping this copy");
+            const first = !a.dropped;
             drop(a);
+            if (!first) return;
+            if (err.reload && store.ownership) {
+              logger.warn({ workflowId: wf.id }, "the store lost writes of this workflow; reloading it and re-attaching its jobs");
+              return reload(wf.id);
+            }
+            logger.warn({ workflowId: wf.id }, "workflow taken over by another coordinator; dropping this copy");
             return;
           }
           logger.error({ err, workflowId: wf.id }, "could not store a workflow transition");
@@ -232,6 +238,31 @@ export function createExecutor(options: ExecutorOptions): Executor {
     drop(a);
   });
 
+  /** Re-reads a workflow this node still owns (retrying while the store is unreachable) and resumes it. */
+  async function reload(id: string): Promise<void> {
+    // Bounded, so a coordinator whose store is closed does not retry forever.
+    for (let tries = 0, delay = 200; tries < 30; tries++, delay = Math.min(delay * 2, 5_000)) {
+      try {
+        const record = await store.ownership!.claim(id, store.ownership!.nodeId);
+        if (record) await adopt(record);
+        return;
+      } catch (err) {
+        if (!(err instanceof StoreUnavailableError)) {
+          logger.error({ err, workflowId: id }, "could not reload a workflow");
+          return;
+        }
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+
+  async function adopt(record: WorkflowRecord): Promise<void> {
+    const a = resume(record);
+    if (!a) return;
+    if (record.state === WorkflowState.PENDING) apply(a, { type: "start" });
+    else await reattach(a);
+  }
+
   function drop(a: Active): void {
     a.dropped = true;
     a.pending = undefined;
@@ -302,12 +333,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
       apply(a, { type: "start" });
       return created;
     },
-    async adopt(record) {
-      const a = resume(record);
-      if (!a) return;
-      if (record.state === WorkflowState.PENDING) apply(a, { type: "start" });
-      else await reattach(a);
-    },
+    adopt,
     async cancel(id, reason) {
       let a = active.get(id);
       if (!a && store.ownership) {

@@ -38,6 +38,8 @@ export function startOwnershipLoop(options: OwnershipLoopOptions): OwnershipLoop
   let timer: NodeJS.Timeout | undefined;
   let current: Promise<void> = Promise.resolve();
   let failing = false;
+  /** Workflows recorded as ours but not held by the executor at the last full scan. */
+  let unheld = new Set<string>();
 
   async function takeOver(id: string, from: string): Promise<void> {
     const record = await ownership.claim(id, from);
@@ -57,10 +59,17 @@ export function startOwnershipLoop(options: OwnershipLoopOptions): OwnershipLoop
     }
     if (round++ % fullScanEvery === 0) {
       // Safety net for workflows whose owner is in no list at all (a node
-      // that died between storing a workflow and indexing it).
+      // that died between storing a workflow and indexing it), and for ones
+      // recorded as ours that we do not hold (Redis lost the writes that
+      // finished them). Ours are taken only when seen on two scans in a row,
+      // so a workflow being created right now is never mistaken for one.
       const alive = new Set([...live, ownership.nodeId]);
-      const orphans = (await ownership.active()).filter((w) => !alive.has(w.owner) && !expired.includes(w.owner) && !executor.owns(w.id));
-      await Promise.allSettled(orphans.map((w) => takeOver(w.id, w.owner)));
+      const all = await ownership.active();
+      const orphans = all.filter((w) => !alive.has(w.owner) && !expired.includes(w.owner) && !executor.owns(w.id));
+      const mine = all.filter((w) => w.owner === ownership.nodeId && !executor.owns(w.id));
+      const again = mine.filter((w) => unheld.has(w.id));
+      unheld = new Set(mine.map((w) => w.id));
+      await Promise.allSettled([...orphans, ...again].map((w) => takeOver(w.id, w.owner)));
     }
   }
 

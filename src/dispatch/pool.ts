@@ -328,9 +328,11 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
     for (const job of batch) m.inFlight.set(job.attemptId, job);
     try {
       const res = await m.client.dispatchJobs({ jobs: batch }, { signal: abort.signal, timeoutMs: 30_000 });
+      const duplicates: string[] = [];
       for (const ack of res.acks) {
         if (ack.accepted) {
           listener.accepted(ack.attemptId, m.name);
+          if (ack.duplicate) duplicates.push(ack.attemptId);
         } else {
           const job = m.inFlight.get(ack.attemptId);
           m.inFlight.delete(ack.attemptId);
@@ -343,6 +345,9 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
           }
         }
       }
+      // It had the attempt already (sent again after a coordinator change):
+      // it may have finished long ago, so ask rather than wait for an event.
+      if (duplicates.length > 0) await reconcile(m, duplicates);
     } catch (err) {
       if (closed) return;
       // Unreachable: send these jobs again once the supervisor is back (or elsewhere).

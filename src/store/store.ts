@@ -84,7 +84,21 @@ export class StoreUnavailableError extends Error {
  * (its fencing token moved on) or the workflow expired. Whatever this
  * coordinator still holds for it in memory is stale and must be dropped.
  */
-export class LeaseLostError extends Error {}
+export class LeaseLostError extends Error {
+  /**
+   * @param reload true when this node still owns the workflow but the store
+   * is behind what it committed (Redis lost acknowledged writes, e.g. a
+   * crash under appendfsync everysec): the copy in memory cannot be
+   * trusted either, so the owner should reload it from the store and
+   * re-attach to its jobs.
+   */
+  constructor(
+    message: string,
+    readonly reload = false,
+  ) {
+    super(message);
+  }
+}
 
 /** Why a workflow was taken from a live owner: "cancel" asks it to stop the jobs it dispatched. */
 export type OwnershipNotice = "cancel";

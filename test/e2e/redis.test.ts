@@ -5,8 +5,10 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import type { WatchWorkflowResponse } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
+import { fromValue } from "../../src/common/json.js";
 import { StepState as S } from "../../src/engine/states.js";
 import { createRedisStore } from "../../src/store/redis/redis-store.js";
 import { coordinator, runYaml, stepStates, waitForEnd, WorkflowState } from "../helpers/coordinator.js";
@@ -133,6 +135,32 @@ describe("coordinators on Redis", () => {
       await until(() => (alive(pid) ? undefined : true));
     } finally {
       await Promise.all([a.running.close(), b.running.close()]);
+    }
+  });
+
+  it("when Redis loses acknowledged writes (the workflow rolls back), the owner reloads it and re-attaches: it completes and no finished job runs again", async () => {
+    const url = await sharedRedisUrl();
+    const p = prefix();
+    const c = await coordinator({ redis: { url, prefix: p } });
+    const redis = new Redis(url);
+    try {
+      const yaml = SLOW.replace("r(input.b + 1), 150", "r(input.b + 1), 1000");
+      const { workflowId } = await c.client.submitWorkflow({ definition: { case: "yaml", value: yaml } });
+      const keys = [`${p}:{${workflowId}}`, `${p}:{${workflowId}}:ev`];
+      let dumps: Buffer[] = [];
+      for await (const msg of c.client.watchWorkflow({ workflowId })) {
+        if (eventKey(msg) === "a:SUCCEEDED") dumps = await Promise.all(keys.map((key) => redis.dumpBuffer(key)));
+        if (eventKey(msg) === "b:SUCCEEDED") break;
+      }
+      // What a Redis crash under appendfsync everysec can do: the last writes vanish.
+      for (const [i, key] of keys.entries()) await redis.restore(key, 0, dumps[i]!, "REPLACE");
+      const wf = await waitForEnd(c.client, workflowId);
+      expect(wf.state).toBe(WorkflowState.SUCCEEDED);
+      expect(wf.steps.map((s) => s.attempts)).toEqual([1, 1, 1]);
+      expect(fromValue(wf.steps[2]!.output)).toBe(3);
+    } finally {
+      redis.disconnect();
+      await c.running.close();
     }
   });
 

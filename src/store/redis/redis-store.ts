@@ -416,9 +416,13 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
       ];
       const keys = [k.workflow(id), k.events(id), k.logs(id), k.logCounts(id)];
       const res = (await persistently(`commit of ${id}`, () => runScript(client, "commit", keys, args))) as string[];
+      if (res[0] === "SEQ") {
+        owned.delete(id);
+        throw new LeaseLostError(`workflow ${id}: the store is at commit ${res[1]}, this coordinator at ${own.seq}; reloading`, true);
+      }
       if (res[0] !== "OK" && res[0] !== "DUP") {
         owned.delete(id);
-        throw new LeaseLostError(`workflow ${id} was taken over by another coordinator (${res.join(" ")})`);
+        throw new LeaseLostError(`workflow ${id} was taken over by another coordinator or expired (${res.join(" ")})`);
       }
       own.seq++;
       if (terminal) owned.delete(id);
