@@ -118,6 +118,12 @@ program
     const { startCoordinator } = await import("../coordinator/app.js");
     const logger = createLogger(opts.logLevel as LogLevel, "coordinator");
     const lease = durationOption(opts.lease, "--lease");
+    if (lease < 300) throw new CliError(`--lease must be at least 300ms, got "${opts.lease}"`);
+    if (opts.redisUrl) {
+      for (const u of String(opts.redisUrl).split(",")) {
+        if (!/^rediss?:\/\/[^\s/]+/.test(u.trim())) throw new CliError(`--redis-url must look like redis://host:6379, got "${u.trim()}"`);
+      }
+    }
     const retention = durationOption(opts.retention, "--retention");
     if (!/^[A-Za-z0-9_.-]{1,64}$/.test(opts.redisPrefix)) throw new CliError(`--redis-prefix may hold letters, digits, "_", "." and "-" only, got "${opts.redisPrefix}"`);
     const start = () => startCoordinator({

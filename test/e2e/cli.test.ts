@@ -72,6 +72,21 @@ describe("horus run", () => {
     expect(down.stderr.trim().split("\n")).toHaveLength(1);
     expect(down.stderr).toMatch(/^horus: cannot reach the coordinator at http:\/\/127\.0\.0\.1:1/);
   });
+
+  it("a coordinator whose Redis cannot be reached, or a malformed Redis flag, fails with one line and exit 2", async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [["--redis-url", "redis://127.0.0.1:1"], /^horus: cannot start the coordinator: cannot connect to Redis at redis:\/\/127\.0\.0\.1:1: connect ECONNREFUSED/],
+      [["--redis-url", "localhost"], /^horus: --redis-url must look like redis:\/\/host:6379, got "localhost"/],
+      [["--redis-url", "redis://127.0.0.1:1", "--lease", "10ms"], /^horus: --lease must be at least 300ms/],
+      [["--redis-url", "redis://127.0.0.1:1", "--redis-prefix", "a b"], /^horus: --redis-prefix may hold/],
+    ];
+    for (const [flags, message] of cases) {
+      const r = await horus(["coordinator", "--port", "0", ...flags]);
+      expect(r.code, flags.join(" ")).toBe(2);
+      expect(r.stderr.trim().split("\n"), flags.join(" ")).toHaveLength(1);
+      expect(r.stderr).toMatch(message);
+    }
+  });
 });
 
 describe("other commands", () => {

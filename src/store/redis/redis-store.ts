@@ -97,12 +97,19 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
   const connection = { url: options.url, ...(options.cluster ? { cluster: true } : {}), ...(options.commandTimeoutMs ? { commandTimeoutMs: options.commandTimeoutMs } : {}) };
   const client = openRedis(connection);
   const subscriber = openRedis(connection);
-  let lastError = 0;
+  let lastWarning = 0;
+  let lastError: Error | undefined;
+  let started = false;
   for (const c of [client, subscriber]) {
     // Without a listener ioredis reports connection errors as unhandled.
+    // Before the first connection the error goes into the startup failure
+    // instead; afterwards one line per 5 s is enough during an outage.
     c.on("error", (err: Error) => {
-      if (Date.now() - lastError > 5_000) warn(`redis: ${err.message}`, err);
-      lastError = Date.now();
+      lastError = err;
+      if (started && Date.now() - lastWarning > 5_000) {
+        lastWarning = Date.now();
+        warn(`redis unreachable, reconnecting: ${err.message}`);
+      }
     });
   }
   defineScripts(client);
@@ -112,8 +119,10 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
   } catch (err) {
     client.disconnect();
     subscriber.disconnect();
-    throw new StoreUnavailableError(`cannot connect to Redis at ${options.url}: ${(err as Error).message}`, { cause: err });
+    const cause = lastError ?? (err as Error);
+    throw new StoreUnavailableError(`cannot connect to Redis at ${options.url}: ${cause.message}`, { cause });
   }
+  started = true;
 
   const owned = new Map<string, Owned>();
   const listeners = { events: new Map<string, Set<() => void>>(), logs: new Map<string, Set<() => void>>() };
