@@ -1,9 +1,12 @@
 // Store records -> API messages. One place, so every surface reports the
 // same shapes.
-import { create } from "@bufbuild/protobuf";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import {
   PlanSchema,
   ProblemSchema,
+  RetryPolicySchema,
+  StepSpecSchema,
+  TriggerRule as TriggerRuleMsg,
   StepSchema,
   WorkflowEventSchema,
   WorkflowSchema,
@@ -22,7 +25,7 @@ import {
 import { msDuration, toValue, toValueMap, ts } from "../common/json.js";
 import type { StoredEvent, WorkflowRecord } from "../engine/model.js";
 import type { StoredLog, WorkflowSummaryRecord } from "../store/store.js";
-import type { Problem, WorkflowDefinition } from "../workflow/definition.js";
+import type { Problem, RetryPolicyDefinition, StepDefinition, TriggerRule, WorkflowDefinition } from "../workflow/definition.js";
 
 function opt<T>(key: string, v: T | undefined): Record<string, T> {
   return v === undefined ? {} : { [key]: v };
@@ -72,17 +75,57 @@ export function workflowToProto(wf: WorkflowRecord): Workflow {
 }
 
 export function definitionToSpec(def: WorkflowDefinition): WorkflowSpec {
-  return create(WorkflowSpecSchema, {
+  return create(WorkflowSpecSchema, workflowSpecInit(def));
+}
+
+// Plain init objects (create() fills in the rest), so an inline child
+// workflow converts by the same code as its parent.
+const TRIGGER_NUMBER: Record<TriggerRule, TriggerRuleMsg> = {
+  all_success: TriggerRuleMsg.ALL_SUCCESS,
+  all_done: TriggerRuleMsg.ALL_DONE,
+  one_success: TriggerRuleMsg.ONE_SUCCESS,
+  one_failed: TriggerRuleMsg.ONE_FAILED,
+  none_failed: TriggerRuleMsg.NONE_FAILED,
+};
+
+function workflowSpecInit(def: WorkflowDefinition): MessageInitShape<typeof WorkflowSpecSchema> {
+  return {
     name: def.name,
     labels: def.labels,
-    steps: def.steps.map((s) => ({
-      id: s.id,
-      runner: s.runner,
-      payload: s.payload,
-      dependsOn: s.dependsOn,
-      ...(s.timeoutMs !== undefined ? { timeout: msDuration(s.timeoutMs) } : {}),
-    })),
-  });
+    steps: def.steps.map(stepSpecInit),
+    ...(def.retry ? { retry: retrySpecInit(def.retry) } : {}),
+    ...(def.timeoutMs !== undefined ? { timeout: msDuration(def.timeoutMs) } : {}),
+    ...(def.onFailure ? { onFailure: def.onFailure.map(stepSpecInit) } : {}),
+  };
+}
+
+function stepSpecInit(s: StepDefinition): MessageInitShape<typeof StepSpecSchema> {
+  const child = s.workflow;
+  return {
+    id: s.id,
+    runner: s.runner,
+    payload: s.payload,
+    dependsOn: s.dependsOn,
+    ...(s.timeoutMs !== undefined ? { timeout: msDuration(s.timeoutMs) } : {}),
+    ...(s.retry ? { retry: retrySpecInit(s.retry) } : {}),
+    ...(s.trigger ? { trigger: TRIGGER_NUMBER[s.trigger] } : {}),
+    ...(s.when !== undefined ? { when: s.when } : {}),
+    ...(s.forEach !== undefined ? { forEach: s.forEach } : {}),
+    ...(s.maxParallel !== undefined ? { maxParallel: s.maxParallel } : {}),
+    ...(child && "inline" in child ? { subWorkflow: { case: "workflow" as const, value: create(WorkflowSpecSchema, workflowSpecInit(child.inline)) } } : {}),
+    ...(child && "template" in child ? { subWorkflow: { case: "template" as const, value: { name: child.template, version: child.version ?? 0 } } } : {}),
+  };
+}
+
+function retrySpecInit(r: RetryPolicyDefinition): MessageInitShape<typeof RetryPolicySchema> {
+  return {
+    ...(r.maxAttempts !== undefined ? { maxAttempts: r.maxAttempts } : {}),
+    ...(r.initialBackoffMs !== undefined ? { initialBackoff: msDuration(r.initialBackoffMs) } : {}),
+    ...(r.maxBackoffMs !== undefined ? { maxBackoff: msDuration(r.maxBackoffMs) } : {}),
+    ...(r.multiplier !== undefined ? { multiplier: r.multiplier } : {}),
+    ...(r.jitter !== undefined ? { jitter: r.jitter } : {}),
+    ...(r.nonRetryable ? { nonRetryable: r.nonRetryable } : {}),
+  };
 }
 
 export function summaryToProto(s: WorkflowSummaryRecord): WorkflowSummary {
