@@ -32,6 +32,10 @@ function opt<T>(key: string, v: T | undefined): Record<string, T> {
 }
 
 export function workflowToProto(wf: WorkflowRecord): Workflow {
+  // Records by index: main steps, then on_failure steps, then for_each
+  // instances (which name their step in instanceOf).
+  const statics = [...wf.definition.steps, ...(wf.definition.onFailure ?? [])];
+  const mainCount = wf.definition.steps.length;
   return create(WorkflowSchema, {
     id: wf.id,
     name: wf.name,
@@ -44,19 +48,27 @@ export function workflowToProto(wf: WorkflowRecord): Workflow {
     ...opt("startedAt", ts(wf.startedAt)),
     ...opt("finishedAt", ts(wf.finishedAt)),
     spec: definitionToSpec(wf.definition),
-    steps: wf.steps.map((s, i) => {
-      const def = wf.definition.steps[i]!;
-      return create(StepSchema, {
+    steps: wf.steps.flatMap((s, i) => {
+      // Instances RetryWorkflow replaced by a new expansion are history only.
+      if (s.superseded) return [];
+      const staticIndex = s.instanceOf ?? i;
+      const def = statics[staticIndex]!;
+      return [create(StepSchema, {
         id: s.id,
         runner: def.runner,
         state: s.state,
         dependsOn: def.dependsOn,
         attempts: s.attempts.length,
-        level: wf.levels[i] ?? 0,
+        level: wf.levels[staticIndex] ?? 0,
         supervisor: s.supervisor ?? "",
+        onFailure: staticIndex >= mainCount,
         ...opt("readyAt", ts(s.readyAt)),
         ...opt("startedAt", ts(s.startedAt)),
         ...opt("finishedAt", ts(s.finishedAt)),
+        ...opt("nextRetryAt", ts(s.nextRetryAt)),
+        ...opt("instance", s.instance),
+        ...(s.item !== undefined ? { item: toValue(s.item) } : {}),
+        ...(s.instances ? { instanceCount: s.instances.count } : {}),
         ...(s.output !== undefined ? { output: toValue(s.output) } : {}),
         ...(s.error ? { error: { code: s.error.code, message: s.error.message } } : {}),
         attemptHistory: s.attempts.map((a) => ({
@@ -64,12 +76,13 @@ export function workflowToProto(wf: WorkflowRecord): Workflow {
           attemptId: a.attemptId,
           supervisor: a.supervisor ?? "",
           state: a.state,
+          childWorkflowId: a.childWorkflowId ?? "",
           ...opt("dispatchedAt", ts(a.dispatchedAt)),
           ...opt("startedAt", ts(a.startedAt)),
           ...opt("finishedAt", ts(a.finishedAt)),
           ...(a.error ? { error: { code: a.error.code, message: a.error.message } } : {}),
         })),
-      });
+      })];
     }),
   });
 }
@@ -159,6 +172,8 @@ export function eventToProto(workflowId: string, e: StoredEvent): WorkflowEvent 
         supervisor: e.supervisor ?? "",
         ...(e.output !== undefined ? { output: toValue(e.output) } : {}),
         ...(e.error ? { error: e.error } : {}),
+        ...opt("instance", e.instance),
+        ...opt("nextRetryAt", ts(e.nextRetryAt)),
       },
     },
   });
