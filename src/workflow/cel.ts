@@ -33,7 +33,8 @@ export function compileCel(source: string): { program: CelProgram } | { error: s
   try {
     parsed = parse(source);
   } catch (err) {
-    return { error: (err as Error).message.replace(/^<input>:/, "") };
+    // "<input>:1:9: found + ..." -> "at line 1, column 9: found + ..."
+    return { error: (err as Error).message.replace(/^<input>:(\d+):(\d+): /, "at line $1, column $2: ") };
   }
   const unknownFns = calledFunctions(parsed.expr).filter((n) => env.funcs.find(n) === undefined);
   if (unknownFns.length > 0) {

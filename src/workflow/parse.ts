@@ -268,8 +268,9 @@ function stepFromPlain(raw: unknown, path: string, problems: Problem[]): StepDef
     else problems.push({ stepId: id, field: `${path}.max_parallel`, message: `${label}: max_parallel must be a whole number, got ${describe(raw.max_parallel)}` });
   }
   if (raw.workflow !== undefined && raw.workflow !== null) {
-    const child = subWorkflowFromPlain(raw.workflow, `${path}.workflow`, id, label, problems);
-    if (child) step.workflow = child;
+    // A bad value still marks the step as a workflow step (an empty template
+    // the plan does not report again), so it is not also told it lacks a runner.
+    step.workflow = subWorkflowFromPlain(raw.workflow, `${path}.workflow`, id, label, problems) ?? { template: "" };
   }
   return step;
 }
@@ -329,6 +330,7 @@ function stepFromSpec(s: StepSpec, path: string, problems: Problem[]): StepDefin
     step.workflow = { inline: workflowFromSpec(s.subWorkflow.value, `${path}.workflow`, problems, s.id) };
   } else if (s.subWorkflow.case === "template") {
     const ref = s.subWorkflow.value;
+    if (!ref.name) problems.push({ stepId: s.id, field: `${path}.workflow.template`, message: `step "${s.id}": workflow.template must be a template name` });
     step.workflow = { template: ref.name, ...(ref.version !== 0 ? { version: ref.version } : {}) };
   }
   return step;

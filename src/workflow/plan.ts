@@ -97,6 +97,7 @@ function validateAt(def: WorkflowDefinition, limits: ValidationLimits, depth: nu
     if (s.workflow) {
       if (s.runner) problems.push({ stepId: s.id, field: `${path}.runner`, message: `${label}: a step runs either a runner or a workflow, not both (remove runner)` });
       if (s.payload) problems.push({ stepId: s.id, field: `${path}.payload`, message: `${label}: a workflow step has no payload (remove payload)` });
+      // An empty template name was reported while parsing (either form).
       if ("inline" in s.workflow) {
         if (depth + 1 >= MAX_SUB_WORKFLOW_DEPTH) {
           problems.push({ stepId: s.id, field: `${path}.workflow`, message: `${label}: sub-workflows nest more than ${MAX_SUB_WORKFLOW_DEPTH} deep` });
@@ -106,8 +107,6 @@ function validateAt(def: WorkflowDefinition, limits: ValidationLimits, depth: nu
             problems.push({ stepId: p.stepId || s.id, field: p.field.replace(/^workflow/, `${path}.workflow`), message: `${label} (sub-workflow): ${p.message}` });
           }
         }
-      } else if (!s.workflow.template) {
-        problems.push({ stepId: s.id, field: `${path}.workflow.template`, message: `${label}: workflow.template is missing` });
       } else if (s.workflow.version !== undefined && !(Number.isInteger(s.workflow.version) && s.workflow.version >= 1)) {
         problems.push({ stepId: s.id, field: `${path}.workflow.version`, message: `${label}: workflow.version must be a positive whole number` });
       }

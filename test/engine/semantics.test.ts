@@ -1,8 +1,10 @@
 // One table-driven test per row of docs/semantics.md; each test names its row id.
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { backoffMs, createEngineState, jobInput, pendingTimers, transition } from "../../src/engine/engine.js";
 import type { JsonMap } from "../../src/common/json.js";
 import { StepState as S, WorkflowState as W } from "../../src/engine/states.js";
+import { parseWorkflowYaml, validateAndPlan } from "../../src/workflow/index.js";
 import { attemptId, fail, fromYaml, ofType, rec, state, step, succeed, wfState } from "./helpers.js";
 
 const noop = (id: string, extra = "") => `    - {id: ${id}, runner: noop${extra ? `, ${extra}` : ""}}\n`;
@@ -662,5 +664,53 @@ describe("store records", () => {
     succeed(copy, "each", 2, 0, 1);
     expect(rec(copy, "each").output).toEqual([1, 2]);
     expect(W[copy.record.state]).toBe("RUNNING");
+  });
+});
+
+describe("examples, simulated", () => {
+  // The engine's view of the feature examples: runner outcomes are made up,
+  // the scheduling is real.
+  const load = (name: string, inputs: JsonMap = {}) => {
+    const parsed = parseWorkflowYaml(readFileSync(`examples/${name}.yaml`, "utf8"));
+    const { plan } = validateAndPlan(parsed.definition!);
+    return createEngineState({ id: "wf_1", name, state: W.PENDING, definition: plan!.definition, levels: plan!.level, steps: plan!.definition.steps.map((s) => ({ id: s.id, state: S.PENDING, attempts: [] })), inputs, labels: {}, createdAt: 0 }, plan!);
+  };
+
+  it("T1-T5: trigger-rules.yaml ends as its comments say", () => {
+    const e = load("trigger-rules");
+    step(e, { type: "start" });
+    fail(e, "build", "EXIT_CODE");
+    succeed(e, "lint");
+    succeed(e, "notify-failure");
+    succeed(e, "any-check");
+    succeed(e, "cleanup");
+    expect(Object.fromEntries(e.record.steps.map((s) => [s.id, s.error ? `${S[s.state]}:${s.error.code}` : S[s.state]]))).toEqual({
+      build: "FAILED:EXIT_CODE",
+      lint: "SUCCEEDED",
+      test: "SKIPPED:DEPENDENCY_FAILED",
+      "notify-failure": "SUCCEEDED",
+      cleanup: "SUCCEEDED",
+      publish: "SKIPPED:DEPENDENCY_FAILED",
+      "any-check": "SUCCEEDED",
+    });
+    expect(wfState(e)).toBe("FAILED");
+  });
+
+  it("C1: when.yaml skips deploy and runs alert and summary", () => {
+    const e = load("when", { env: "prod" });
+    step(e, { type: "start" });
+    succeed(e, "measure", { errors: 3, rows: [1, 2, 3] });
+    expect([state(e, "deploy"), state(e, "alert")]).toEqual(["SKIPPED", "READY"]);
+    succeed(e, "alert");
+    succeed(e, "summary");
+    expect(wfState(e)).toBe("SUCCEEDED");
+  });
+
+  it("F1: for-each.yaml fans out over the even numbers, four at a time", () => {
+    const e = load("for-each");
+    step(e, { type: "start" });
+    const fx = succeed(e, "numbers", { values: Array.from({ length: 20 }, (_, i) => i + 1) });
+    expect(ofType(fx.commands, "dispatch").map((c) => c.extraInput!.item)).toEqual([2, 4, 6, 8]);
+    expect(rec(e, "square").instances!.count).toBe(10);
   });
 });
