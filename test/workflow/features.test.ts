@@ -206,3 +206,20 @@ describe("spec round trip", () => {
     });
   }
 });
+
+describe("docs/semantics.md", () => {
+  it("every numbered row is named by a test", () => {
+    const doc = readFileSync("docs/semantics.md", "utf8");
+    const ids = [...doc.matchAll(/^\| ([A-Z]\d+) \|/gm)].map((m) => m[1]!);
+    expect(ids.length).toBeGreaterThan(40);
+    const tests = ["test/engine/semantics.test.ts", "test/engine/properties.test.ts", "test/workflow/features.test.ts"].map((f) => readFileSync(f, "utf8")).join("\n");
+    // A row is named when its id appears in a test title, alone or in a range like "H1-H3".
+    const named = new Set<string>();
+    for (const m of tests.matchAll(/\b([A-Z])(\d+)(?:-\1?(\d+))?\b/g)) {
+      const from = Number(m[2]);
+      const to = m[3] ? Number(m[3]) : from;
+      for (let k = from; k <= to; k++) named.add(`${m[1]}${k}`);
+    }
+    expect(ids.filter((id) => !named.has(id))).toEqual([]);
+  });
+});
