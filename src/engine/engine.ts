@@ -157,7 +157,15 @@ function outcome(step: StepRecord): "succeeded" | "failed" | "skipped" {
 /** Builds the engine state for a record (new or loaded from a store) in O(records + edges). */
 export function createEngineState(record: WorkflowRecord, plan: WorkflowPlan): EngineState {
   const appended: number[] = [];
-  // Records made before on_failure existed, or by a service that only wrote main steps.
+  // Static records must sit at their static indexes; an instance there means
+  // the record and the plan disagree, and every index after it would be wrong.
+  for (let i = plan.mainCount; i < Math.min(record.steps.length, plan.steps.length); i++) {
+    if (record.steps[i]!.instanceOf !== undefined || record.steps[i]!.id !== plan.steps[i]!.id) {
+      throw new Error(`workflow ${record.id}: step record ${i} is not on_failure step "${plan.steps[i]!.id}"`);
+    }
+  }
+  // A service that writes only the main steps' records (as SubmitWorkflow did
+  // before on_failure existed) leaves the on_failure records to the engine.
   for (let i = record.steps.length; i < plan.steps.length; i++) {
     record.steps.push({ id: plan.steps[i]!.id, state: S.PENDING, attempts: [] });
     appended.push(i);
