@@ -1,9 +1,12 @@
 // Store records -> API messages. One place, so every surface reports the
 // same shapes.
-import { create } from "@bufbuild/protobuf";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import {
   PlanSchema,
   ProblemSchema,
+  RetryPolicySchema,
+  StepSpecSchema,
+  TriggerRule as TriggerRuleMsg,
   StepSchema,
   WorkflowEventSchema,
   WorkflowSchema,
@@ -22,13 +25,17 @@ import {
 import { msDuration, toValue, toValueMap, ts } from "../common/json.js";
 import type { StoredEvent, WorkflowRecord } from "../engine/model.js";
 import type { StoredLog, WorkflowSummaryRecord } from "../store/store.js";
-import type { Problem, WorkflowDefinition } from "../workflow/definition.js";
+import type { Problem, RetryPolicyDefinition, StepDefinition, TriggerRule, WorkflowDefinition } from "../workflow/definition.js";
 
 function opt<T>(key: string, v: T | undefined): Record<string, T> {
   return v === undefined ? {} : { [key]: v };
 }
 
 export function workflowToProto(wf: WorkflowRecord): Workflow {
+  // Records by index: main steps, then on_failure steps, then for_each
+  // instances (which name their step in instanceOf).
+  const statics = [...wf.definition.steps, ...(wf.definition.onFailure ?? [])];
+  const mainCount = wf.definition.steps.length;
   return create(WorkflowSchema, {
     id: wf.id,
     name: wf.name,
@@ -41,19 +48,27 @@ export function workflowToProto(wf: WorkflowRecord): Workflow {
     ...opt("startedAt", ts(wf.startedAt)),
     ...opt("finishedAt", ts(wf.finishedAt)),
     spec: definitionToSpec(wf.definition),
-    steps: wf.steps.map((s, i) => {
-      const def = wf.definition.steps[i]!;
-      return create(StepSchema, {
+    steps: wf.steps.flatMap((s, i) => {
+      // Instances RetryWorkflow replaced by a new expansion are history only.
+      if (s.superseded) return [];
+      const staticIndex = s.instanceOf ?? i;
+      const def = statics[staticIndex]!;
+      return [create(StepSchema, {
         id: s.id,
         runner: def.runner,
         state: s.state,
         dependsOn: def.dependsOn,
         attempts: s.attempts.length,
-        level: wf.levels[i] ?? 0,
+        level: wf.levels[staticIndex] ?? 0,
         supervisor: s.supervisor ?? "",
+        onFailure: staticIndex >= mainCount,
         ...opt("readyAt", ts(s.readyAt)),
         ...opt("startedAt", ts(s.startedAt)),
         ...opt("finishedAt", ts(s.finishedAt)),
+        ...opt("nextRetryAt", ts(s.nextRetryAt)),
+        ...opt("instance", s.instance),
+        ...(s.item !== undefined ? { item: toValue(s.item) } : {}),
+        ...(s.instances ? { instanceCount: s.instances.count } : {}),
         ...(s.output !== undefined ? { output: toValue(s.output) } : {}),
         ...(s.error ? { error: { code: s.error.code, message: s.error.message } } : {}),
         attemptHistory: s.attempts.map((a) => ({
@@ -61,28 +76,69 @@ export function workflowToProto(wf: WorkflowRecord): Workflow {
           attemptId: a.attemptId,
           supervisor: a.supervisor ?? "",
           state: a.state,
+          childWorkflowId: a.childWorkflowId ?? "",
           ...opt("dispatchedAt", ts(a.dispatchedAt)),
           ...opt("startedAt", ts(a.startedAt)),
           ...opt("finishedAt", ts(a.finishedAt)),
           ...(a.error ? { error: { code: a.error.code, message: a.error.message } } : {}),
         })),
-      });
+      })];
     }),
   });
 }
 
 export function definitionToSpec(def: WorkflowDefinition): WorkflowSpec {
-  return create(WorkflowSpecSchema, {
+  return create(WorkflowSpecSchema, workflowSpecInit(def));
+}
+
+// Plain init objects (create() fills in the rest), so an inline child
+// workflow converts by the same code as its parent.
+const TRIGGER_NUMBER: Record<TriggerRule, TriggerRuleMsg> = {
+  all_success: TriggerRuleMsg.ALL_SUCCESS,
+  all_done: TriggerRuleMsg.ALL_DONE,
+  one_success: TriggerRuleMsg.ONE_SUCCESS,
+  one_failed: TriggerRuleMsg.ONE_FAILED,
+  none_failed: TriggerRuleMsg.NONE_FAILED,
+};
+
+function workflowSpecInit(def: WorkflowDefinition): MessageInitShape<typeof WorkflowSpecSchema> {
+  return {
     name: def.name,
     labels: def.labels,
-    steps: def.steps.map((s) => ({
-      id: s.id,
-      runner: s.runner,
-      payload: s.payload,
-      dependsOn: s.dependsOn,
-      ...(s.timeoutMs !== undefined ? { timeout: msDuration(s.timeoutMs) } : {}),
-    })),
-  });
+    steps: def.steps.map(stepSpecInit),
+    ...(def.retry ? { retry: retrySpecInit(def.retry) } : {}),
+    ...(def.timeoutMs !== undefined ? { timeout: msDuration(def.timeoutMs) } : {}),
+    ...(def.onFailure ? { onFailure: def.onFailure.map(stepSpecInit) } : {}),
+  };
+}
+
+function stepSpecInit(s: StepDefinition): MessageInitShape<typeof StepSpecSchema> {
+  const child = s.workflow;
+  return {
+    id: s.id,
+    runner: s.runner,
+    payload: s.payload,
+    dependsOn: s.dependsOn,
+    ...(s.timeoutMs !== undefined ? { timeout: msDuration(s.timeoutMs) } : {}),
+    ...(s.retry ? { retry: retrySpecInit(s.retry) } : {}),
+    ...(s.trigger ? { trigger: TRIGGER_NUMBER[s.trigger] } : {}),
+    ...(s.when !== undefined ? { when: s.when } : {}),
+    ...(s.forEach !== undefined ? { forEach: s.forEach } : {}),
+    ...(s.maxParallel !== undefined ? { maxParallel: s.maxParallel } : {}),
+    ...(child && "inline" in child ? { subWorkflow: { case: "workflow" as const, value: create(WorkflowSpecSchema, workflowSpecInit(child.inline)) } } : {}),
+    ...(child && "template" in child ? { subWorkflow: { case: "template" as const, value: { name: child.template, version: child.version ?? 0 } } } : {}),
+  };
+}
+
+function retrySpecInit(r: RetryPolicyDefinition): MessageInitShape<typeof RetryPolicySchema> {
+  return {
+    ...(r.maxAttempts !== undefined ? { maxAttempts: r.maxAttempts } : {}),
+    ...(r.initialBackoffMs !== undefined ? { initialBackoff: msDuration(r.initialBackoffMs) } : {}),
+    ...(r.maxBackoffMs !== undefined ? { maxBackoff: msDuration(r.maxBackoffMs) } : {}),
+    ...(r.multiplier !== undefined ? { multiplier: r.multiplier } : {}),
+    ...(r.jitter !== undefined ? { jitter: r.jitter } : {}),
+    ...(r.nonRetryable ? { nonRetryable: r.nonRetryable } : {}),
+  };
 }
 
 export function summaryToProto(s: WorkflowSummaryRecord): WorkflowSummary {
@@ -116,6 +172,8 @@ export function eventToProto(workflowId: string, e: StoredEvent): WorkflowEvent 
         supervisor: e.supervisor ?? "",
         ...(e.output !== undefined ? { output: toValue(e.output) } : {}),
         ...(e.error ? { error: e.error } : {}),
+        ...opt("instance", e.instance),
+        ...opt("nextRetryAt", ts(e.nextRetryAt)),
       },
     },
   });

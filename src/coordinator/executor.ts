@@ -161,6 +161,8 @@ export function createExecutor(options: ExecutorOptions): Executor {
       pool?.cancel(c.attemptId, "workflow cancelled");
       return;
     }
+    // Commands this executor does not carry out yet (wake, startChild, cancelChild: issue 4) are ignored.
+    if (c.type !== "dispatch") return;
     const def = wf.definition.steps[c.step]!;
     const input: JsonMap = {};
     for (const p of a.engine.plan.parents[c.step]!) {

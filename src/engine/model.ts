@@ -19,9 +19,18 @@ export interface AttemptRecord {
   startedAt?: number;
   finishedAt?: number;
   error?: StepFailure;
+  /** The child workflow a sub-workflow step's attempt started. */
+  childWorkflowId?: string;
 }
 
-/** Runtime state of one step; its definition lives in WorkflowRecord.definition. */
+/**
+ * Runtime state of one step; its definition lives in WorkflowRecord.definition.
+ *
+ * Records are laid out by index: first one per main step (definition.steps
+ * order), then one per on_failure step (the plan's static indexes), then the
+ * instances of for_each steps, appended in blocks as steps expand. Every
+ * field is JSON-safe and optional fields are absent rather than undefined.
+ */
 export interface StepRecord {
   id: string;
   state: StepState;
@@ -32,6 +41,20 @@ export interface StepRecord {
   supervisor?: string;
   output?: JsonValue;
   error?: StepFailure;
+  /** Attempts counted against the retry budget since the step was last reset; lost attempts do not count. */
+  tries?: number;
+  /** While a retry waits (state PENDING after a failed attempt): when the next attempt is due. */
+  nextRetryAt?: number;
+  /** A for_each step once expanded: its instances are the records first .. first+count-1. */
+  instances?: { first: number; count: number };
+  /** On an instance record: the static index of its for_each step. */
+  instanceOf?: number;
+  /** On an instance record: its position in the list (0-based). */
+  instance?: number;
+  /** On an instance record: its list item. */
+  item?: JsonValue;
+  /** An instance record from an expansion that RetryWorkflow replaced; ignored from then on. */
+  superseded?: true;
 }
 
 export interface WorkflowRecord {
@@ -63,6 +86,10 @@ export type DomainEvent =
       supervisor?: string;
       output?: JsonValue;
       error?: StepFailure;
+      /** Set when the change concerns one instance of a for_each step (stepId is the step's id). */
+      instance?: number;
+      /** Set when the step waits for a retry. */
+      nextRetryAt?: number;
     };
 
 /** A DomainEvent once stored: the cursor orders it within its workflow. */

@@ -12,21 +12,26 @@ const WORKFLOW_TRANSITIONS: Record<WorkflowState, readonly WorkflowState[]> = {
   [W.PENDING]: [W.RUNNING, W.CANCELLED, W.FAILED],
   [W.RUNNING]: [W.SUCCEEDED, W.FAILED, W.CANCELLED],
   [W.SUCCEEDED]: [],
-  [W.FAILED]: [],
-  [W.CANCELLED]: [],
+  // RetryWorkflow: the same workflow runs again (docs/semantics.md X1).
+  [W.FAILED]: [W.RUNNING],
+  [W.CANCELLED]: [W.RUNNING],
 };
 
 const STEP_TRANSITIONS: Record<StepState, readonly StepState[]> = {
   [S.UNSPECIFIED]: [],
-  [S.PENDING]: [S.READY, S.SKIPPED, S.CANCELLED],
-  [S.READY]: [S.DISPATCHED, S.FAILED, S.SKIPPED, S.CANCELLED],
+  // RUNNING: a for_each step expanded (its instances run). FAILED: its
+  // when/for_each could not be evaluated, before any attempt.
+  [S.PENDING]: [S.READY, S.SKIPPED, S.CANCELLED, S.RUNNING, S.FAILED],
+  // PENDING from READY, DISPATCHED or RUNNING: the attempt failed and a retry waits.
+  [S.READY]: [S.DISPATCHED, S.FAILED, S.SKIPPED, S.CANCELLED, S.PENDING],
   // A job can finish before its start event is seen; a lost job goes back to READY.
-  [S.DISPATCHED]: [S.RUNNING, S.SUCCEEDED, S.FAILED, S.READY, S.CANCELLED],
-  [S.RUNNING]: [S.SUCCEEDED, S.FAILED, S.READY, S.CANCELLED],
-  [S.SUCCEEDED]: [],
-  [S.FAILED]: [],
-  [S.SKIPPED]: [],
-  [S.CANCELLED]: [],
+  [S.DISPATCHED]: [S.RUNNING, S.SUCCEEDED, S.FAILED, S.READY, S.CANCELLED, S.PENDING],
+  [S.RUNNING]: [S.SUCCEEDED, S.FAILED, S.READY, S.CANCELLED, S.PENDING],
+  // Terminal states go back to PENDING only through RetryWorkflow (X1-X3).
+  [S.SUCCEEDED]: [S.PENDING],
+  [S.FAILED]: [S.PENDING],
+  [S.SKIPPED]: [S.PENDING],
+  [S.CANCELLED]: [S.PENDING],
 };
 
 export function canTransitionWorkflow(from: WorkflowState, to: WorkflowState): boolean {

@@ -13,12 +13,64 @@ export interface StepDefinition {
   dependsOn: string[];
   /** Per-attempt time limit; the supervisor's default applies when undefined. */
   timeoutMs?: number;
+  /** Overrides fields of the workflow's default retry policy (docs/semantics.md R1-R5). */
+  retry?: RetryPolicyDefinition;
+  /** When the step runs given its dependencies' outcomes; all_success when undefined (T1-T6). */
+  trigger?: TriggerRule;
+  /** CEL over `input` and `inputs`; false skips the step (C1-C3). */
+  when?: string;
+  /** CEL yielding a list; one instance of the step per item (F1-F8). */
+  forEach?: string;
+  /** Most instances of a for_each step running at once; unbounded when undefined. */
+  maxParallel?: number;
+  /** Runs another workflow instead of a runner job (W1-W3); `runner` and `payload` are then empty. */
+  workflow?: SubWorkflowDefinition;
 }
+
+export const TRIGGER_RULES = ["all_success", "all_done", "one_success", "one_failed", "none_failed"] as const;
+export type TriggerRule = (typeof TRIGGER_RULES)[number];
+
+/** As written; missing fields come from the workflow default, then DEFAULT_RETRY. */
+export interface RetryPolicyDefinition {
+  /** Attempts in total, the first included; 1 means no retry. */
+  maxAttempts?: number;
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+  multiplier?: number;
+  /** Fraction 0..1 of each delay that is randomised (subtracted). */
+  jitter?: number;
+  /** Error codes that end the step at once, besides NON_RETRYABLE. */
+  nonRetryable?: string[];
+}
+
+export type RetryPolicy = Required<RetryPolicyDefinition>;
+
+/** No retry unless asked for, so a plain workflow behaves as before retries existed. */
+export const DEFAULT_RETRY: RetryPolicy = {
+  maxAttempts: 1,
+  initialBackoffMs: 1000,
+  maxBackoffMs: 60_000,
+  multiplier: 2,
+  jitter: 0,
+  nonRetryable: [],
+};
+
+/** Most attempts a policy may ask for; keeps a typo from retrying for days. */
+export const MAX_ATTEMPTS_LIMIT = 100;
+
+/** A child workflow: written inline, or a registered template (latest version when none is given). */
+export type SubWorkflowDefinition = { inline: WorkflowDefinition } | { template: string; version?: number };
 
 export interface WorkflowDefinition {
   name: string;
   steps: StepDefinition[];
   labels: Record<string, string>;
+  /** Default retry policy of every step (and on_failure step). */
+  retry?: RetryPolicyDefinition;
+  /** Limit for the whole run, from its start (or its RetryWorkflow) to its end (D1-D2). */
+  timeoutMs?: number;
+  /** Steps that run once the main steps are done and one of them failed (H1-H5). */
+  onFailure?: StepDefinition[];
 }
 
 /** One thing wrong with a definition. Every problem is reported, not the first. */
@@ -37,11 +89,14 @@ export interface ValidationLimits {
   maxSteps: number;
   /** Largest payload of one step, in UTF-8 bytes (default 256 KiB). */
   maxPayloadBytes: number;
+  /** Most items one for_each step may expand to (default 10,000). */
+  maxForEachItems: number;
 }
 
 export const DEFAULT_LIMITS: ValidationLimits = {
   maxSteps: 10_000,
   maxPayloadBytes: 256 * 1024,
+  maxForEachItems: 10_000,
 };
 
 /** Step ids become `input.<id>` in scripts and parts of attempt ids. */

@@ -2,9 +2,9 @@
 // errors (unknown fields, wrong types) are collected here; graph rules are
 // checked in validate.ts so both input forms share them.
 import { LineCounter, parseDocument } from "yaml";
-import type { WorkflowSpec } from "../../gen/horus/coordinator/v1/workflow_pb.js";
+import { TriggerRule as TriggerRuleMsg, type RetryPolicy as RetryPolicyMsg, type StepSpec, type WorkflowSpec } from "../../gen/horus/coordinator/v1/workflow_pb.js";
 import { durationMs } from "../common/json.js";
-import type { Problem, StepDefinition, WorkflowDefinition } from "./definition.js";
+import { TRIGGER_RULES, type Problem, type RetryPolicyDefinition, type StepDefinition, type SubWorkflowDefinition, type TriggerRule, type WorkflowDefinition } from "./definition.js";
 import { parseDuration } from "./duration.js";
 
 export interface ParseResult {
@@ -13,8 +13,10 @@ export interface ParseResult {
   problems: Problem[];
 }
 
-const WORKFLOW_FIELDS = new Set(["name", "steps", "labels"]);
-const STEP_FIELDS = new Set(["id", "runner", "payload", "depends_on", "timeout"]);
+const WORKFLOW_FIELDS = new Set(["name", "steps", "labels", "retry", "timeout", "on_failure"]);
+const STEP_FIELDS = new Set(["id", "runner", "payload", "depends_on", "timeout", "retry", "trigger", "when", "for_each", "max_parallel", "workflow"]);
+const RETRY_FIELDS = new Set(["max_attempts", "initial_backoff", "max_backoff", "multiplier", "jitter", "non_retryable"]);
+const TEMPLATE_FIELDS = new Set(["template", "version"]);
 
 function isMap(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
@@ -51,47 +53,153 @@ export function parseWorkflowYaml(text: string): ParseResult {
   return { definition, problems };
 }
 
-/** Reads a plain object (YAML or JSON) shaped like the YAML format's `workflow:` value. */
-export function fromPlain(value: unknown, problems: Problem[]): WorkflowDefinition | undefined {
+/**
+ * Reads a plain object (YAML or JSON) shaped like the YAML format's
+ * `workflow:` value. `path` prefixes field paths (an inline sub-workflow is
+ * read at "workflow.steps[2].workflow"); `defaultName` makes the name
+ * optional there.
+ */
+export function fromPlain(value: unknown, problems: Problem[], path = "workflow", defaultName?: string): WorkflowDefinition | undefined {
   if (!isMap(value)) {
-    problems.push({ stepId: "", field: "workflow", message: `workflow must be a mapping with name and steps, got ${describe(value)}` });
+    problems.push({ stepId: "", field: path, message: `${path} must be a mapping with name and steps, got ${describe(value)}` });
     return undefined;
   }
   for (const key of Object.keys(value)) {
     if (!WORKFLOW_FIELDS.has(key)) {
-      problems.push({ stepId: "", field: `workflow.${key}`, message: `unknown field "${key}" in workflow (allowed: ${[...WORKFLOW_FIELDS].join(", ")})` });
+      problems.push({ stepId: "", field: `${path}.${key}`, message: `unknown field "${key}" in ${path} (allowed: ${[...WORKFLOW_FIELDS].join(", ")})` });
     }
   }
-  let name = "";
+  let name = defaultName ?? "";
   if (value.name === undefined || value.name === null) {
-    problems.push({ stepId: "", field: "workflow.name", message: "workflow.name is required" });
+    if (defaultName === undefined) problems.push({ stepId: "", field: `${path}.name`, message: `${path}.name is required` });
   } else if (typeof value.name !== "string" && typeof value.name !== "number") {
-    problems.push({ stepId: "", field: "workflow.name", message: `workflow.name must be a string, got ${describe(value.name)}` });
+    problems.push({ stepId: "", field: `${path}.name`, message: `${path}.name must be a string, got ${describe(value.name)}` });
   } else {
     name = String(value.name);
   }
   const labels: Record<string, string> = {};
   if (value.labels !== undefined && value.labels !== null) {
     if (!isMap(value.labels)) {
-      problems.push({ stepId: "", field: "workflow.labels", message: `workflow.labels must be a mapping of strings, got ${describe(value.labels)}` });
+      problems.push({ stepId: "", field: `${path}.labels`, message: `${path}.labels must be a mapping of strings, got ${describe(value.labels)}` });
     } else {
       for (const [k, v] of Object.entries(value.labels)) {
         if (typeof v === "object" && v !== null) {
-          problems.push({ stepId: "", field: `workflow.labels.${k}`, message: `label "${k}" must be a string` });
+          problems.push({ stepId: "", field: `${path}.labels.${k}`, message: `label "${k}" must be a string` });
         } else labels[k] = String(v ?? "");
       }
     }
   }
   const steps: StepDefinition[] = [];
   if (!Array.isArray(value.steps)) {
-    problems.push({ stepId: "", field: "workflow.steps", message: `workflow.steps must be a list of steps, got ${describe(value.steps)}` });
+    problems.push({ stepId: "", field: `${path}.steps`, message: `${path}.steps must be a list of steps, got ${describe(value.steps)}` });
   } else {
     value.steps.forEach((raw, i) => {
-      const step = stepFromPlain(raw, `workflow.steps[${i}]`, problems);
+      const step = stepFromPlain(raw, `${path}.steps[${i}]`, problems);
       if (step) steps.push(step);
     });
   }
-  return { name, steps, labels };
+  const def: WorkflowDefinition = { name, steps, labels };
+  if (value.retry !== undefined && value.retry !== null) {
+    const retry = retryFromPlain(value.retry, `${path}.retry`, "", path, problems);
+    if (retry) def.retry = retry;
+  }
+  if (value.timeout !== undefined && value.timeout !== null) {
+    const ms = parseDuration(value.timeout);
+    if (ms === undefined) {
+      problems.push({ stepId: "", field: `${path}.timeout`, message: `${path}.timeout ${JSON.stringify(value.timeout)} is not a duration (use e.g. "30s", "5m", "1h")` });
+    } else def.timeoutMs = ms;
+  }
+  if (value.on_failure !== undefined && value.on_failure !== null) {
+    if (!Array.isArray(value.on_failure)) {
+      problems.push({ stepId: "", field: `${path}.on_failure`, message: `${path}.on_failure must be a list of steps, got ${describe(value.on_failure)}` });
+    } else {
+      const handlers: StepDefinition[] = [];
+      value.on_failure.forEach((raw, i) => {
+        const step = stepFromPlain(raw, `${path}.on_failure[${i}]`, problems);
+        if (step) handlers.push(step);
+      });
+      def.onFailure = handlers;
+    }
+  }
+  return def;
+}
+
+function retryFromPlain(raw: unknown, path: string, stepId: string, label: string, problems: Problem[]): RetryPolicyDefinition | undefined {
+  if (!isMap(raw)) {
+    problems.push({ stepId, field: path, message: `${label}: retry must be a mapping (max_attempts, initial_backoff, max_backoff, multiplier, jitter, non_retryable), got ${describe(raw)}` });
+    return undefined;
+  }
+  const policy: RetryPolicyDefinition = {};
+  for (const key of Object.keys(raw)) {
+    if (!RETRY_FIELDS.has(key)) {
+      problems.push({ stepId, field: `${path}.${key}`, message: `${label}: unknown field "${key}" in retry (allowed: ${[...RETRY_FIELDS].join(", ")})` });
+    }
+  }
+  const num = (key: string): number | undefined => {
+    const v = raw[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v === "number" && Number.isFinite(v)) return v;
+    problems.push({ stepId, field: `${path}.${key}`, message: `${label}: retry.${key} must be a number, got ${describe(v)}` });
+    return undefined;
+  };
+  const dur = (key: string): number | undefined => {
+    const v = raw[key];
+    if (v === undefined || v === null) return undefined;
+    const ms = parseDuration(v);
+    if (ms === undefined) problems.push({ stepId, field: `${path}.${key}`, message: `${label}: retry.${key} ${JSON.stringify(v)} is not a duration (use e.g. "500ms", "30s")` });
+    return ms;
+  };
+  const maxAttempts = num("max_attempts");
+  if (maxAttempts !== undefined) policy.maxAttempts = maxAttempts;
+  const initial = dur("initial_backoff");
+  if (initial !== undefined) policy.initialBackoffMs = initial;
+  const max = dur("max_backoff");
+  if (max !== undefined) policy.maxBackoffMs = max;
+  const multiplier = num("multiplier");
+  if (multiplier !== undefined) policy.multiplier = multiplier;
+  const jitter = num("jitter");
+  if (jitter !== undefined) policy.jitter = jitter;
+  const codes = raw.non_retryable;
+  if (codes !== undefined && codes !== null) {
+    const list = typeof codes === "string" ? [codes] : codes;
+    if (!Array.isArray(list)) {
+      problems.push({ stepId, field: `${path}.non_retryable`, message: `${label}: retry.non_retryable must be a list of error codes, got ${describe(codes)}` });
+    } else {
+      policy.nonRetryable = [];
+      list.forEach((c, j) => {
+        if (typeof c === "string" && c !== "") policy.nonRetryable!.push(c);
+        else problems.push({ stepId, field: `${path}.non_retryable[${j}]`, message: `${label}: retry.non_retryable entries must be error codes like "SCRIPT_ERROR", got ${describe(c)}` });
+      });
+    }
+  }
+  return policy;
+}
+
+function subWorkflowFromPlain(raw: unknown, path: string, stepId: string, label: string, problems: Problem[]): SubWorkflowDefinition | undefined {
+  if (!isMap(raw)) {
+    problems.push({ stepId, field: path, message: `${label}: workflow must be an inline workflow (steps: [...]) or a template reference (template: NAME), got ${describe(raw)}` });
+    return undefined;
+  }
+  if (!("template" in raw)) {
+    const inline = fromPlain(raw, problems, path, stepId || "child");
+    return inline ? { inline } : undefined;
+  }
+  for (const key of Object.keys(raw)) {
+    if (!TEMPLATE_FIELDS.has(key)) {
+      problems.push({ stepId, field: `${path}.${key}`, message: `${label}: unknown field "${key}" in a template reference (allowed: template, version)` });
+    }
+  }
+  if (typeof raw.template !== "string" || raw.template === "") {
+    problems.push({ stepId, field: `${path}.template`, message: `${label}: workflow.template must be a template name, got ${describe(raw.template)}` });
+    return undefined;
+  }
+  const ref: SubWorkflowDefinition = { template: raw.template };
+  if (raw.version !== undefined && raw.version !== null) {
+    if (typeof raw.version !== "number" || !Number.isInteger(raw.version) || raw.version < 1) {
+      problems.push({ stepId, field: `${path}.version`, message: `${label}: workflow.version must be a positive whole number, got ${JSON.stringify(raw.version)}` });
+    } else ref.version = raw.version;
+  }
+  return ref;
 }
 
 function stepFromPlain(raw: unknown, path: string, problems: Problem[]): StepDefinition | undefined {
@@ -138,26 +246,106 @@ function stepFromPlain(raw: unknown, path: string, problems: Problem[]): StepDef
       problems.push({ stepId: id, field: `${path}.timeout`, message: `${label}: timeout ${JSON.stringify(raw.timeout)} is not a duration (use e.g. "500ms", "30s", "5m")` });
     }
   }
-  return { id, runner, payload, dependsOn, ...(timeoutMs !== undefined ? { timeoutMs } : {}) };
+  const step: StepDefinition = { id, runner, payload, dependsOn, ...(timeoutMs !== undefined ? { timeoutMs } : {}) };
+  if (raw.retry !== undefined && raw.retry !== null) {
+    const retry = retryFromPlain(raw.retry, `${path}.retry`, id, label, problems);
+    if (retry) step.retry = retry;
+  }
+  if (raw.trigger !== undefined && raw.trigger !== null) {
+    if (typeof raw.trigger === "string" && (TRIGGER_RULES as readonly string[]).includes(raw.trigger)) step.trigger = raw.trigger as TriggerRule;
+    else problems.push({ stepId: id, field: `${path}.trigger`, message: `${label}: trigger ${JSON.stringify(raw.trigger)} is not a trigger rule (use one of ${TRIGGER_RULES.join(", ")})` });
+  }
+  for (const [key, prop] of [["when", "when"], ["for_each", "forEach"]] as const) {
+    const v = raw[key];
+    if (v === undefined || v === null) continue;
+    if (typeof v === "string") step[prop] = v;
+    // `when: true` in YAML is a boolean; it is also a valid CEL expression.
+    else if (typeof v === "boolean") step[prop] = String(v);
+    else problems.push({ stepId: id, field: `${path}.${key}`, message: `${label}: ${key} must be a CEL expression in a string, got ${describe(v)}` });
+  }
+  if (raw.max_parallel !== undefined && raw.max_parallel !== null) {
+    if (typeof raw.max_parallel === "number") step.maxParallel = raw.max_parallel;
+    else problems.push({ stepId: id, field: `${path}.max_parallel`, message: `${label}: max_parallel must be a whole number, got ${describe(raw.max_parallel)}` });
+  }
+  if (raw.workflow !== undefined && raw.workflow !== null) {
+    // A bad value still marks the step as a workflow step (an empty template
+    // the plan does not report again), so it is not also told it lacks a runner.
+    step.workflow = subWorkflowFromPlain(raw.workflow, `${path}.workflow`, id, label, problems) ?? { template: "" };
+  }
+  return step;
 }
 
 /** Converts the protobuf form; it cannot have unknown fields or wrong types. */
 export function fromSpec(spec: WorkflowSpec): ParseResult {
-  const definition: WorkflowDefinition = {
-    name: spec.name,
-    labels: { ...spec.labels },
-    steps: spec.steps.map((s) => {
-      const timeoutMs = durationMs(s.timeout);
-      return {
-        id: s.id,
-        runner: s.runner,
-        payload: s.payload,
-        dependsOn: [...s.dependsOn],
-        ...(timeoutMs !== undefined && timeoutMs > 0 ? { timeoutMs } : {}),
-      };
-    }),
-  };
   const problems: Problem[] = [];
+  const definition = workflowFromSpec(spec, "workflow", problems);
   if (!definition.name) problems.push({ stepId: "", field: "workflow.name", message: "workflow.name is required" });
   return { definition, problems };
+}
+
+// Proto enum number -> YAML spelling; 0 (unspecified) means the default.
+const TRIGGER_BY_NUMBER: Record<number, TriggerRule | undefined> = {
+  [TriggerRuleMsg.UNSPECIFIED]: undefined,
+  [TriggerRuleMsg.ALL_SUCCESS]: "all_success",
+  [TriggerRuleMsg.ALL_DONE]: "all_done",
+  [TriggerRuleMsg.ONE_SUCCESS]: "one_success",
+  [TriggerRuleMsg.ONE_FAILED]: "one_failed",
+  [TriggerRuleMsg.NONE_FAILED]: "none_failed",
+};
+
+function workflowFromSpec(spec: WorkflowSpec, path: string, problems: Problem[], defaultName?: string): WorkflowDefinition {
+  const def: WorkflowDefinition = {
+    name: spec.name || defaultName || "",
+    labels: { ...spec.labels },
+    steps: spec.steps.map((s, i) => stepFromSpec(s, `${path}.steps[${i}]`, problems)),
+  };
+  if (spec.retry) def.retry = retryFromSpec(spec.retry);
+  const timeoutMs = durationMs(spec.timeout);
+  if (timeoutMs !== undefined && timeoutMs > 0) def.timeoutMs = timeoutMs;
+  if (spec.onFailure.length > 0) def.onFailure = spec.onFailure.map((s, i) => stepFromSpec(s, `${path}.on_failure[${i}]`, problems));
+  return def;
+}
+
+function stepFromSpec(s: StepSpec, path: string, problems: Problem[]): StepDefinition {
+  const timeoutMs = durationMs(s.timeout);
+  const step: StepDefinition = {
+    id: s.id,
+    runner: s.runner,
+    payload: s.payload,
+    dependsOn: [...s.dependsOn],
+    ...(timeoutMs !== undefined && timeoutMs > 0 ? { timeoutMs } : {}),
+  };
+  if (s.retry) step.retry = retryFromSpec(s.retry);
+  if (s.trigger in TRIGGER_BY_NUMBER) {
+    const rule = TRIGGER_BY_NUMBER[s.trigger];
+    if (rule) step.trigger = rule;
+  } else {
+    problems.push({ stepId: s.id, field: `${path}.trigger`, message: `step "${s.id}": trigger ${s.trigger} is not a known trigger rule` });
+  }
+  if (s.when) step.when = s.when;
+  if (s.forEach) step.forEach = s.forEach;
+  // 0 is proto's "unset": no bound.
+  if (s.maxParallel !== 0) step.maxParallel = s.maxParallel;
+  if (s.subWorkflow.case === "workflow") {
+    step.workflow = { inline: workflowFromSpec(s.subWorkflow.value, `${path}.workflow`, problems, s.id) };
+  } else if (s.subWorkflow.case === "template") {
+    const ref = s.subWorkflow.value;
+    if (!ref.name) problems.push({ stepId: s.id, field: `${path}.workflow.template`, message: `step "${s.id}": workflow.template must be a template name` });
+    step.workflow = { template: ref.name, ...(ref.version !== 0 ? { version: ref.version } : {}) };
+  }
+  return step;
+}
+
+/** Keeps even out-of-range values so validation can name them. */
+function retryFromSpec(r: RetryPolicyMsg): RetryPolicyDefinition {
+  const policy: RetryPolicyDefinition = {};
+  if (r.maxAttempts !== undefined) policy.maxAttempts = r.maxAttempts;
+  const initial = durationMs(r.initialBackoff);
+  if (initial !== undefined) policy.initialBackoffMs = initial;
+  const max = durationMs(r.maxBackoff);
+  if (max !== undefined) policy.maxBackoffMs = max;
+  if (r.multiplier !== undefined) policy.multiplier = r.multiplier;
+  if (r.jitter !== undefined) policy.jitter = r.jitter;
+  if (r.nonRetryable.length > 0) policy.nonRetryable = [...r.nonRetryable];
+  return policy;
 }

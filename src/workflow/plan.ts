@@ -1,19 +1,51 @@
 // Graph checks and the execution plan, in O(steps + edges).
-import { DEFAULT_LIMITS, STEP_ID_PATTERN, type Problem, type ValidationLimits, type WorkflowDefinition } from "./definition.js";
+import { compileCel, type CelProgram } from "./cel.js";
+import {
+  DEFAULT_LIMITS,
+  DEFAULT_RETRY,
+  MAX_ATTEMPTS_LIMIT,
+  STEP_ID_PATTERN,
+  type Problem,
+  type RetryPolicy,
+  type RetryPolicyDefinition,
+  type StepDefinition,
+  type ValidationLimits,
+  type WorkflowDefinition,
+} from "./definition.js";
+
+/** Sub-workflows nest at most this deep, so a definition cannot recurse without end. */
+export const MAX_SUB_WORKFLOW_DEPTH = 8;
 
 /**
- * A definition that passed validation, indexed for the engine: steps are
- * addressed by their position in `definition.steps`.
+ * A definition that passed validation, indexed for the engine. Steps are
+ * addressed by "static index": the main steps in `definition.steps` order,
+ * then the `on_failure` steps. The workflow record keeps one step record per
+ * static index at the same position (for_each instances come after them).
  */
 export interface WorkflowPlan {
   definition: WorkflowDefinition;
-  /** Step id -> index. */
+  /** Main steps then on_failure steps: the static index space. */
+  steps: StepDefinition[];
+  /** Number of main steps; static indexes from here on are on_failure steps. */
+  mainCount: number;
+  /** Retry policy of each static step, defaults resolved. */
+  retry: RetryPolicy[];
+  /** Compiled `when` of each static step. */
+  when: Array<CelProgram | undefined>;
+  /** Compiled `for_each` of each static step. */
+  forEach: Array<CelProgram | undefined>;
+  /** Most items a for_each may expand to. */
+  maxForEachItems: number;
+  /** Step id -> static index. */
   index: Map<string, number>;
   /** Direct dependencies of each step (indexes). */
   parents: number[][];
   /** Direct dependents of each step (indexes). */
   children: number[][];
-  /** Topological level of each step: 0 for roots, else 1 + max(parent levels). */
+  /**
+   * Topological level of each step: 0 for roots, else 1 + max(parent levels);
+   * on_failure steps come after the deepest main level.
+   */
   level: number[];
   /** Step ids grouped by level. */
   levels: string[][];
@@ -26,31 +58,95 @@ export interface ValidationResult {
 
 /** Checks every rule and, when there is no problem, returns the plan. */
 export function validateAndPlan(def: WorkflowDefinition, limits: Partial<ValidationLimits> = {}): ValidationResult {
-  const { maxSteps, maxPayloadBytes } = { ...DEFAULT_LIMITS, ...limits };
+  return validateAt(def, { ...DEFAULT_LIMITS, ...limits }, 0);
+}
+
+function validateAt(def: WorkflowDefinition, limits: ValidationLimits, depth: number): ValidationResult {
+  const { maxSteps, maxPayloadBytes } = limits;
   const problems: Problem[] = [];
-  const steps = def.steps;
-  if (steps.length === 0) problems.push({ stepId: "", field: "workflow.steps", message: "the workflow has no steps" });
+  const handlers = def.onFailure ?? [];
+  const steps = [...def.steps, ...handlers];
+  const mainCount = def.steps.length;
+  // Field path of a static step: main steps and on_failure steps are separate lists.
+  const pathOf = (i: number) => (i < mainCount ? `workflow.steps[${i}]` : `workflow.on_failure[${i - mainCount}]`);
+  if (mainCount === 0) problems.push({ stepId: "", field: "workflow.steps", message: "the workflow has no steps" });
   if (steps.length > maxSteps) {
     problems.push({ stepId: "", field: "workflow.steps", message: `the workflow has ${steps.length} steps, more than the limit of ${maxSteps}` });
   }
+  if (def.timeoutMs !== undefined && !(def.timeoutMs > 0)) {
+    problems.push({ stepId: "", field: "workflow.timeout", message: `workflow.timeout must be a positive duration` });
+  }
+  if (def.retry) checkRetry(def.retry, "workflow.retry", "", "workflow", problems);
 
   const index = new Map<string, number>();
+  const retry: RetryPolicy[] = [];
+  const when: Array<CelProgram | undefined> = [];
+  const forEach: Array<CelProgram | undefined> = [];
   steps.forEach((s, i) => {
-    const path = `workflow.steps[${i}]`;
+    const path = pathOf(i);
     const label = s.id ? `step "${s.id}"` : path;
     if (!s.id) {
       problems.push({ stepId: "", field: `${path}.id`, message: `${path}: id is missing or empty` });
     } else if (!STEP_ID_PATTERN.test(s.id)) {
       problems.push({ stepId: s.id, field: `${path}.id`, message: `step "${s.id}": id must start with a letter or _ and contain only letters, digits, _ and - (at most 128)` });
     } else if (index.has(s.id)) {
-      problems.push({ stepId: s.id, field: `${path}.id`, message: `step "${s.id}": duplicate id (also workflow.steps[${index.get(s.id)}])` });
+      problems.push({ stepId: s.id, field: `${path}.id`, message: `step "${s.id}": duplicate id (also ${pathOf(index.get(s.id)!)})` });
     } else {
       index.set(s.id, i);
     }
-    if (!s.runner) problems.push({ stepId: s.id, field: `${path}.runner`, message: `${label}: runner is missing` });
+    if (s.workflow) {
+      if (s.runner) problems.push({ stepId: s.id, field: `${path}.runner`, message: `${label}: a step runs either a runner or a workflow, not both (remove runner)` });
+      if (s.payload) problems.push({ stepId: s.id, field: `${path}.payload`, message: `${label}: a workflow step has no payload (remove payload)` });
+      // An empty template name was reported while parsing (either form).
+      if ("inline" in s.workflow) {
+        if (depth + 1 >= MAX_SUB_WORKFLOW_DEPTH) {
+          problems.push({ stepId: s.id, field: `${path}.workflow`, message: `${label}: sub-workflows nest more than ${MAX_SUB_WORKFLOW_DEPTH} deep` });
+        } else {
+          // The child's problems keep their own step ids; paths and messages say where the child sits.
+          for (const p of validateAt(s.workflow.inline, limits, depth + 1).problems) {
+            problems.push({ stepId: p.stepId || s.id, field: p.field.replace(/^workflow/, `${path}.workflow`), message: `${label} (sub-workflow): ${p.message}` });
+          }
+        }
+      } else if (s.workflow.version !== undefined && !(Number.isInteger(s.workflow.version) && s.workflow.version >= 1)) {
+        problems.push({ stepId: s.id, field: `${path}.workflow.version`, message: `${label}: workflow.version must be a positive whole number` });
+      }
+    } else if (!s.runner) problems.push({ stepId: s.id, field: `${path}.runner`, message: `${label}: runner is missing` });
     const bytes = Buffer.byteLength(s.payload, "utf8");
     if (bytes > maxPayloadBytes) {
       problems.push({ stepId: s.id, field: `${path}.payload`, message: `${label}: payload is ${bytes} bytes, more than the limit of ${maxPayloadBytes}` });
+    }
+    if (s.timeoutMs !== undefined && !(s.timeoutMs > 0)) {
+      problems.push({ stepId: s.id, field: `${path}.timeout`, message: `${label}: timeout must be a positive duration` });
+    }
+    if (s.retry) checkRetry(s.retry, `${path}.retry`, s.id, label, problems);
+    const written = { ...def.retry, ...s.retry };
+    const policy: RetryPolicy = { ...DEFAULT_RETRY, ...written };
+    if (written.maxBackoffMs === undefined) {
+      // Only the built-in max_backoff is in the way: a long initial_backoff raises it.
+      policy.maxBackoffMs = Math.max(policy.maxBackoffMs, policy.initialBackoffMs);
+    } else if (policy.maxBackoffMs < policy.initialBackoffMs && !(s.retry?.maxBackoffMs !== undefined && s.retry.initialBackoffMs !== undefined) && !(def.retry?.maxBackoffMs !== undefined && def.retry.initialBackoffMs !== undefined && s.retry?.maxBackoffMs === undefined && s.retry?.initialBackoffMs === undefined)) {
+      // One bound from the step, the other from the workflow default (a pair written together is checked by checkRetry).
+      problems.push({ stepId: s.id, field: `${path}.retry`, message: `${label}: retry.max_backoff (${policy.maxBackoffMs}ms) is less than initial_backoff (${policy.initialBackoffMs}ms) once the workflow's default retry is applied` });
+    }
+    retry.push(policy);
+    for (const [prop, key, list] of [["when", "when", when], ["forEach", "for_each", forEach]] as const) {
+      const source = s[prop];
+      if (source === undefined) {
+        list.push(undefined);
+        continue;
+      }
+      const compiled = source.trim() === "" ? { error: "the expression is empty" } : compileCel(source);
+      if ("error" in compiled) {
+        problems.push({ stepId: s.id, field: `${path}.${key}`, message: `${label}: ${key} is not a valid CEL expression: ${compiled.error}` });
+        list.push(undefined);
+      } else list.push(compiled.program);
+    }
+    if (s.maxParallel !== undefined) {
+      if (s.forEach === undefined) {
+        problems.push({ stepId: s.id, field: `${path}.max_parallel`, message: `${label}: max_parallel only applies to a for_each step` });
+      } else if (!Number.isInteger(s.maxParallel) || s.maxParallel < 1) {
+        problems.push({ stepId: s.id, field: `${path}.max_parallel`, message: `${label}: max_parallel must be a whole number of at least 1, got ${s.maxParallel}` });
+      }
     }
   });
 
@@ -62,8 +158,8 @@ export function validateAndPlan(def: WorkflowDefinition, limits: Partial<Validat
   steps.forEach((s, i) => {
     const seen = new Set<string>();
     s.dependsOn.forEach((dep, j) => {
-      const field = `workflow.steps[${i}].depends_on[${j}]`;
-      const label = s.id ? `step "${s.id}"` : `workflow.steps[${i}]`;
+      const field = `${pathOf(i)}.depends_on[${j}]`;
+      const label = s.id ? `step "${s.id}"` : pathOf(i);
       if (dep === s.id) {
         problems.push({ stepId: s.id, field, message: `${label} depends on itself` });
         return;
@@ -76,6 +172,24 @@ export function validateAndPlan(def: WorkflowDefinition, limits: Partial<Validat
       const p = index.get(dep);
       if (p === undefined) {
         problems.push({ stepId: s.id, field, message: `${label} depends on unknown step "${dep}"` });
+        return;
+      }
+      // on_failure steps run after the main steps; the two graphs are kept apart.
+      if (i < mainCount && p >= mainCount) {
+        problems.push({ stepId: s.id, field, message: `${label} depends on on_failure step "${dep}"; main steps cannot depend on on_failure steps` });
+        return;
+      }
+      if (i >= mainCount && p < mainCount) {
+        problems.push({ stepId: s.id, field, message: `${label} is an on_failure step and depends on main step "${dep}"; on_failure steps read the failure as input.failure and may depend only on other on_failure steps` });
+        return;
+      }
+      // These input keys are taken by the engine (docs/semantics.md F3, H2).
+      if (s.forEach !== undefined && (dep === "item" || dep === "index")) {
+        problems.push({ stepId: s.id, field, message: `${label} is a for_each step and depends on a step named "${dep}", which would clash with input.${dep}; rename that step` });
+        return;
+      }
+      if (i >= mainCount && dep === "failure") {
+        problems.push({ stepId: s.id, field, message: `${label} is an on_failure step and depends on a step named "failure", which would clash with input.failure; rename that step` });
         return;
       }
       if (!usable(i)) return;
@@ -104,14 +218,35 @@ export function validateAndPlan(def: WorkflowDefinition, limits: Partial<Validat
     for (const cycle of findCycles(n, parents, remaining)) {
       const path = [...cycle, cycle[0]!].map((i) => steps[i]!.id).join(" -> ");
       const first = steps[cycle[0]!]!;
-      problems.push({ stepId: first.id, field: `workflow.steps[${cycle[0]}].depends_on`, message: `step "${first.id}" is in a dependency cycle: ${path} (each step depends on the one before it)` });
+      problems.push({ stepId: first.id, field: `${pathOf(cycle[0]!)}.depends_on`, message: `step "${first.id}" is in a dependency cycle: ${path} (each step depends on the one before it)` });
     }
   }
 
   if (problems.length > 0) return { problems };
+  // on_failure steps run after every main step, so their levels follow.
+  let mainDepth = 0;
+  for (let i = 0; i < mainCount; i++) if (level[i]! + 1 > mainDepth) mainDepth = level[i]! + 1;
+  for (let i = mainCount; i < n; i++) level[i] = level[i]! + mainDepth;
   const levels: string[][] = [];
   for (let i = 0; i < n; i++) (levels[level[i]!] ??= []).push(steps[i]!.id);
-  return { problems, plan: { definition: def, index, parents, children, level, levels } };
+  return {
+    problems,
+    plan: { definition: def, steps, mainCount, retry, when, forEach, maxForEachItems: limits.maxForEachItems, index, parents, children, level, levels },
+  };
+}
+
+function checkRetry(r: RetryPolicyDefinition, path: string, stepId: string, label: string, problems: Problem[]): void {
+  const bad = (key: string, what: string) => problems.push({ stepId, field: `${path}.${key}`, message: `${label}: retry.${key} ${what}` });
+  if (r.maxAttempts !== undefined && !(Number.isInteger(r.maxAttempts) && r.maxAttempts >= 1 && r.maxAttempts <= MAX_ATTEMPTS_LIMIT)) {
+    bad("max_attempts", `must be a whole number from 1 to ${MAX_ATTEMPTS_LIMIT}, got ${r.maxAttempts}`);
+  }
+  if (r.initialBackoffMs !== undefined && !(r.initialBackoffMs > 0)) bad("initial_backoff", "must be a positive duration");
+  if (r.maxBackoffMs !== undefined && !(r.maxBackoffMs > 0)) bad("max_backoff", "must be a positive duration");
+  if (r.initialBackoffMs !== undefined && r.maxBackoffMs !== undefined && r.maxBackoffMs < r.initialBackoffMs) {
+    bad("max_backoff", `(${r.maxBackoffMs}ms) is less than initial_backoff (${r.initialBackoffMs}ms)`);
+  }
+  if (r.multiplier !== undefined && !(r.multiplier >= 1 && r.multiplier <= 100)) bad("multiplier", `must be a number from 1 to 100, got ${r.multiplier}`);
+  if (r.jitter !== undefined && !(r.jitter >= 0 && r.jitter <= 1)) bad("jitter", `must be a fraction from 0 to 1, got ${r.jitter}`);
 }
 
 /**

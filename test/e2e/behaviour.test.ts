@@ -2,7 +2,9 @@
 // against a real coordinator with its in-process reference supervisor.
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { create } from "@bufbuild/protobuf";
 import { ValidateWorkflowResponseSchema } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
+import { WorkflowSpecSchema } from "../../gen/horus/coordinator/v1/workflow_pb.js";
 import type { RunningCoordinator } from "../../src/coordinator/app.js";
 import { StepState, canTransitionStep } from "../../src/engine/states.js";
 import { coordinator, outputs, runYaml, stepStates, waitForEnd, WorkflowState, type CoordinatorClient } from "../helpers/coordinator.js";
@@ -83,10 +85,10 @@ describe("validation over the API", () => {
     const res = await client.validateWorkflow({
       definition: {
         case: "spec",
-        value: { $typeName: "horus.coordinator.v1.WorkflowSpec", name: "s", labels: {}, steps: [
-          { $typeName: "horus.coordinator.v1.StepSpec", id: "a", runner: "noop", payload: "", dependsOn: [] },
-          { $typeName: "horus.coordinator.v1.StepSpec", id: "b", runner: "noop", payload: "", dependsOn: ["a"] },
-        ] },
+        value: create(WorkflowSpecSchema, { name: "s", labels: {}, steps: [
+          { id: "a", runner: "noop", payload: "", dependsOn: [] },
+          { id: "b", runner: "noop", payload: "", dependsOn: ["a"] },
+        ] }),
       },
     });
     expect(res.valid).toBe(true);
@@ -95,10 +97,10 @@ describe("validation over the API", () => {
 
   it("a structured spec runs like YAML", async () => {
     const { workflowId } = await client.submitWorkflow({
-      definition: { case: "spec", value: { $typeName: "horus.coordinator.v1.WorkflowSpec", name: "spec", labels: {}, steps: [
-        { $typeName: "horus.coordinator.v1.StepSpec", id: "a", runner: "js", payload: "({ v: 1 })", dependsOn: [] },
-        { $typeName: "horus.coordinator.v1.StepSpec", id: "b", runner: "js", payload: "input.a.v + 1", dependsOn: ["a"] },
-      ] } },
+      definition: { case: "spec", value: create(WorkflowSpecSchema, { name: "spec", labels: {}, steps: [
+        { id: "a", runner: "js", payload: "({ v: 1 })", dependsOn: [] },
+        { id: "b", runner: "js", payload: "input.a.v + 1", dependsOn: ["a"] },
+      ] }) },
     });
     const wf = await waitForEnd(client, workflowId);
     expect(outputs(wf)).toEqual({ a: { v: 1 }, b: 2 });

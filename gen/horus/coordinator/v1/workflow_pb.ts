@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file horus/coordinator/v1/workflow.proto.
  */
 export const file_horus_coordinator_v1_workflow: GenFile = /*@__PURE__*/
-  fileDesc("CiNob3J1cy9jb29yZGluYXRvci92MS93b3JrZmxvdy5wcm90bxIUaG9ydXMuY29vcmRpbmF0b3IudjEiugEKDFdvcmtmbG93U3BlYxIMCgRuYW1lGAEgASgJEi0KBXN0ZXBzGAIgAygLMh4uaG9ydXMuY29vcmRpbmF0b3IudjEuU3RlcFNwZWMSPgoGbGFiZWxzGAMgAygLMi4uaG9ydXMuY29vcmRpbmF0b3IudjEuV29ya2Zsb3dTcGVjLkxhYmVsc0VudHJ5Gi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEidwoIU3RlcFNwZWMSCgoCaWQYASABKAkSDgoGcnVubmVyGAIgASgJEg8KB3BheWxvYWQYAyABKAkSEgoKZGVwZW5kc19vbhgEIAMoCRIqCgd0aW1lb3V0GAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIjoKB1Byb2JsZW0SDwoHc3RlcF9pZBgBIAEoCRINCgVmaWVsZBgCIAEoCRIPCgdtZXNzYWdlGAMgASgJIjcKBFBsYW4SLwoGbGV2ZWxzGAEgAygLMh8uaG9ydXMuY29vcmRpbmF0b3IudjEuUGxhbkxldmVsIh0KCVBsYW5MZXZlbBIQCghzdGVwX2lkcxgBIAMoCSIqCglTdGVwRXJyb3ISDAoEY29kZRgBIAEoCRIPCgdtZXNzYWdlGAIgASgJIrUCCgdBdHRlbXB0Eg4KBm51bWJlchgBIAEoBRISCgphdHRlbXB0X2lkGAIgASgJEhIKCnN1cGVydmlzb3IYAyABKAkSMQoNZGlzcGF0Y2hlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKc3RhcnRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZmluaXNoZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KBXN0YXRlGAcgASgOMh8uaG9ydXMuY29vcmRpbmF0b3IudjEuU3RlcFN0YXRlEi4KBWVycm9yGAggASgLMh8uaG9ydXMuY29vcmRpbmF0b3IudjEuU3RlcEVycm9yIroDCgRTdGVwEgoKAmlkGAEgASgJEg4KBnJ1bm5lchgCIAEoCRIuCgVzdGF0ZRgDIAEoDjIfLmhvcnVzLmNvb3JkaW5hdG9yLnYxLlN0ZXBTdGF0ZRISCgpkZXBlbmRzX29uGAQgAygJEhAKCGF0dGVtcHRzGAUgASgFEjYKD2F0dGVtcHRfaGlzdG9yeRgGIAMoCzIdLmhvcnVzLmNvb3JkaW5hdG9yLnYxLkF0dGVtcHQSLAoIcmVhZHlfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnN0YXJ0ZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2ZpbmlzaGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpzdXBlcnZpc29yGAogASgJEiYKBm91dHB1dBgLIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRIuCgVlcnJvchgMIAEoCzIfLmhvcnVzLmNvb3JkaW5hdG9yLnYxLlN0ZXBFcnJvchINCgVsZXZlbBgNIAEoBSLcBAoIV29ya2Zsb3cSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIyCgVzdGF0ZRgDIAEoDjIjLmhvcnVzLmNvb3JkaW5hdG9yLnYxLldvcmtmbG93U3RhdGUSKQoFc3RlcHMYBCADKAsyGi5ob3J1cy5jb29yZGluYXRvci52MS5TdGVwEjoKBmlucHV0cxgFIAMoCzIqLmhvcnVzLmNvb3JkaW5hdG9yLnYxLldvcmtmbG93LklucHV0c0VudHJ5Ei4KCmNyZWF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnN0YXJ0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2ZpbmlzaGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBINCgVlcnJvchgJIAEoCRI6CgZsYWJlbHMYCiADKAsyKi5ob3J1cy5jb29yZGluYXRvci52MS5Xb3JrZmxvdy5MYWJlbHNFbnRyeRIXCg9pZGVtcG90ZW5jeV9rZXkYCyABKAkSMAoEc3BlYxgMIAEoCzIiLmhvcnVzLmNvb3JkaW5hdG9yLnYxLldvcmtmbG93U3BlYxpFCgtJbnB1dHNFbnRyeRILCgNrZXkYASABKAkSJQoFdmFsdWUYAiABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWU6AjgBGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiqgIKD1dvcmtmbG93U3VtbWFyeRIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEjIKBXN0YXRlGAMgASgOMiMuaG9ydXMuY29vcmRpbmF0b3IudjEuV29ya2Zsb3dTdGF0ZRIuCgpjcmVhdGVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtmaW5pc2hlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEwoLc3RlcHNfdG90YWwYBiABKAUSFwoPc3RlcHNfc3VjY2VlZGVkGAcgASgFEhQKDHN0ZXBzX2ZhaWxlZBgIIAEoBRIVCg1zdGVwc19ydW5uaW5nGAkgASgFEg0KBWVycm9yGAogASgJIt4BCg1Xb3JrZmxvd0V2ZW50Eg4KBmN1cnNvchgBIAEoCRITCgt3b3JrZmxvd19pZBgCIAEoCRIoCgR0aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI+Cgh3b3JrZmxvdxgEIAEoCzIqLmhvcnVzLmNvb3JkaW5hdG9yLnYxLldvcmtmbG93U3RhdGVDaGFuZ2VkSAASNgoEc3RlcBgFIAEoCzImLmhvcnVzLmNvb3JkaW5hdG9yLnYxLlN0ZXBTdGF0ZUNoYW5nZWRIAEIGCgRraW5kIlkKFFdvcmtmbG93U3RhdGVDaGFuZ2VkEjIKBXN0YXRlGAEgASgOMiMuaG9ydXMuY29vcmRpbmF0b3IudjEuV29ya2Zsb3dTdGF0ZRINCgVlcnJvchgCIAEoCSLQAQoQU3RlcFN0YXRlQ2hhbmdlZBIPCgdzdGVwX2lkGAEgASgJEi4KBXN0YXRlGAIgASgOMh8uaG9ydXMuY29vcmRpbmF0b3IudjEuU3RlcFN0YXRlEg8KB2F0dGVtcHQYAyABKAUSEgoKc3VwZXJ2aXNvchgEIAEoCRImCgZvdXRwdXQYBSABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWUSLgoFZXJyb3IYBiABKAsyHy5ob3J1cy5jb29yZGluYXRvci52MS5TdGVwRXJyb3IipAEKB0xvZ0xpbmUSDgoGY3Vyc29yGAEgASgJEg8KB3N0ZXBfaWQYAiABKAkSDwoHYXR0ZW1wdBgDIAEoBRIoCgR0aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgZzdHJlYW0YBSABKA4yHy5ob3J1cy5jb29yZGluYXRvci52MS5Mb2dTdHJlYW0SDAoEbGluZRgGIAEoCSq+AQoNV29ya2Zsb3dTdGF0ZRIeChpXT1JLRkxPV19TVEFURV9VTlNQRUNJRklFRBAAEhoKFldPUktGTE9XX1NUQVRFX1BFTkRJTkcQARIaChZXT1JLRkxPV19TVEFURV9SVU5OSU5HEAISHAoYV09SS0ZMT1dfU1RBVEVfU1VDQ0VFREVEEAMSGQoVV09SS0ZMT1dfU1RBVEVfRkFJTEVEEAQSHAoYV09SS0ZMT1dfU1RBVEVfQ0FOQ0VMTEVEEAUq6wEKCVN0ZXBTdGF0ZRIaChZTVEVQX1NUQVRFX1VOU1BFQ0lGSUVEEAASFgoSU1RFUF9TVEFURV9QRU5ESU5HEAESFAoQU1RFUF9TVEFURV9SRUFEWRACEhkKFVNURVBfU1RBVEVfRElTUEFUQ0hFRBADEhYKElNURVBfU1RBVEVfUlVOTklORxAEEhgKFFNURVBfU1RBVEVfU1VDQ0VFREVEEAUSFQoRU1RFUF9TVEFURV9GQUlMRUQQBhIWChJTVEVQX1NUQVRFX1NLSVBQRUQQBxIYChRTVEVQX1NUQVRFX0NBTkNFTExFRBAIKmwKCUxvZ1N0cmVhbRIaChZMT0dfU1RSRUFNX1VOU1BFQ0lGSUVEEAASFQoRTE9HX1NUUkVBTV9TVERPVVQQARIVChFMT0dfU1RSRUFNX1NUREVSUhACEhUKEUxPR19TVFJFQU1fU1lTVEVNEANiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("CiNob3J1cy9jb29yZGluYXRvci92MS93b3JrZmxvdy5wcm90bxIUaG9ydXMuY29vcmRpbmF0b3IudjEizAIKDFdvcmtmbG93U3BlYxIMCgRuYW1lGAEgASgJEi0KBXN0ZXBzGAIgAygLMh4uaG9ydXMuY29vcmRpbmF0b3IudjEuU3RlcFNwZWMSPgoGbGFiZWxzGAMgAygLMi4uaG9ydXMuY29vcmRpbmF0b3IudjEuV29ya2Zsb3dTcGVjLkxhYmVsc0VudHJ5EjAKBXJldHJ5GAQgASgLMiEuaG9ydXMuY29vcmRpbmF0b3IudjEuUmV0cnlQb2xpY3kSKgoHdGltZW91dBgFIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIyCgpvbl9mYWlsdXJlGAYgAygLMh4uaG9ydXMuY29vcmRpbmF0b3IudjEuU3RlcFNwZWMaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASL8AQoLUmV0cnlQb2xpY3kSGQoMbWF4X2F0dGVtcHRzGAEgASgFSACIAQESMgoPaW5pdGlhbF9iYWNrb2ZmGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi4KC21heF9iYWNrb2ZmGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhcKCm11bHRpcGxpZXIYBCABKAFIAYgBARITCgZqaXR0ZXIYBSABKAFIAogBARIVCg1ub25fcmV0cnlhYmxlGAYgAygJQg8KDV9tYXhfYXR0ZW1wdHNCDQoLX211bHRpcGxpZXJCCQoHX2ppdHRlciI0ChNXb3JrZmxvd1RlbXBsYXRlUmVmEgwKBG5hbWUYASABKAkSDwoHdmVyc2lvbhgCIAEoBSKaAwoIU3RlcFNwZWMSCgoCaWQYASABKAkSDgoGcnVubmVyGAIgASgJEg8KB3BheWxvYWQYAyABKAkSEgoKZGVwZW5kc19vbhgEIAMoCRIqCgd0aW1lb3V0GAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjAKBXJldHJ5GAYgASgLMiEuaG9ydXMuY29vcmRpbmF0b3IudjEuUmV0cnlQb2xpY3kSMgoHdHJpZ2dlchgHIAEoDjIhLmhvcnVzLmNvb3JkaW5hdG9yLnYxLlRyaWdnZXJSdWxlEgwKBHdoZW4YCCABKAkSEAoIZm9yX2VhY2gYCSABKAkSFAoMbWF4X3BhcmFsbGVsGAogASgFEjYKCHdvcmtmbG93GAsgASgLMiIuaG9ydXMuY29vcmRpbmF0b3IudjEuV29ya2Zsb3dTcGVjSAASPQoIdGVtcGxhdGUYDCABKAsyKS5ob3J1cy5jb29yZGluYXRvci52MS5Xb3JrZmxvd1RlbXBsYXRlUmVmSABCDgoMc3ViX3dvcmtmbG93IjoKB1Byb2JsZW0SDwoHc3RlcF9pZBgBIAEoCRINCgVmaWVsZBgCIAEoCRIPCgdtZXNzYWdlGAMgASgJIjcKBFBsYW4SLwoGbGV2ZWxzGAEgAygLMh8uaG9ydXMuY29vcmRpbmF0b3IudjEuUGxhbkxldmVsIh0KCVBsYW5MZXZlbBIQCghzdGVwX2lkcxgBIAMoCSIqCglTdGVwRXJyb3ISDAoEY29kZRgBIAEoCRIPCgdtZXNzYWdlGAIgASgJItACCgdBdHRlbXB0Eg4KBm51bWJlchgBIAEoBRISCgphdHRlbXB0X2lkGAIgASgJEhIKCnN1cGVydmlzb3IYAyABKAkSMQoNZGlzcGF0Y2hlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKc3RhcnRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZmluaXNoZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KBXN0YXRlGAcgASgOMh8uaG9ydXMuY29vcmRpbmF0b3IudjEuU3RlcFN0YXRlEi4KBWVycm9yGAggASgLMh8uaG9ydXMuY29vcmRpbmF0b3IudjEuU3RlcEVycm9yEhkKEWNoaWxkX3dvcmtmbG93X2lkGAkgASgJIuMECgRTdGVwEgoKAmlkGAEgASgJEg4KBnJ1bm5lchgCIAEoCRIuCgVzdGF0ZRgDIAEoDjIfLmhvcnVzLmNvb3JkaW5hdG9yLnYxLlN0ZXBTdGF0ZRISCgpkZXBlbmRzX29uGAQgAygJEhAKCGF0dGVtcHRzGAUgASgFEjYKD2F0dGVtcHRfaGlzdG9yeRgGIAMoCzIdLmhvcnVzLmNvb3JkaW5hdG9yLnYxLkF0dGVtcHQSLAoIcmVhZHlfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnN0YXJ0ZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2ZpbmlzaGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpzdXBlcnZpc29yGAogASgJEiYKBm91dHB1dBgLIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRIuCgVlcnJvchgMIAEoCzIfLmhvcnVzLmNvb3JkaW5hdG9yLnYxLlN0ZXBFcnJvchINCgVsZXZlbBgNIAEoBRIxCg1uZXh0X3JldHJ5X2F0GA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCghpbnN0YW5jZRgPIAEoBUgAiAEBEiQKBGl0ZW0YECABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWUSFgoOaW5zdGFuY2VfY291bnQYESABKAUSEgoKb25fZmFpbHVyZRgSIAEoCEILCglfaW5zdGFuY2Ui3AQKCFdvcmtmbG93EgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSMgoFc3RhdGUYAyABKA4yIy5ob3J1cy5jb29yZGluYXRvci52MS5Xb3JrZmxvd1N0YXRlEikKBXN0ZXBzGAQgAygLMhouaG9ydXMuY29vcmRpbmF0b3IudjEuU3RlcBI6CgZpbnB1dHMYBSADKAsyKi5ob3J1cy5jb29yZGluYXRvci52MS5Xb3JrZmxvdy5JbnB1dHNFbnRyeRIuCgpjcmVhdGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpzdGFydGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtmaW5pc2hlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFZXJyb3IYCSABKAkSOgoGbGFiZWxzGAogAygLMiouaG9ydXMuY29vcmRpbmF0b3IudjEuV29ya2Zsb3cuTGFiZWxzRW50cnkSFwoPaWRlbXBvdGVuY3lfa2V5GAsgASgJEjAKBHNwZWMYDCABKAsyIi5ob3J1cy5jb29yZGluYXRvci52MS5Xb3JrZmxvd1NwZWMaRQoLSW5wdXRzRW50cnkSCwoDa2V5GAEgASgJEiUKBXZhbHVlGAIgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlOgI4ARotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIqoCCg9Xb3JrZmxvd1N1bW1hcnkSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIyCgVzdGF0ZRgDIAEoDjIjLmhvcnVzLmNvb3JkaW5hdG9yLnYxLldvcmtmbG93U3RhdGUSLgoKY3JlYXRlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZmluaXNoZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC3N0ZXBzX3RvdGFsGAYgASgFEhcKD3N0ZXBzX3N1Y2NlZWRlZBgHIAEoBRIUCgxzdGVwc19mYWlsZWQYCCABKAUSFQoNc3RlcHNfcnVubmluZxgJIAEoBRINCgVlcnJvchgKIAEoCSLeAQoNV29ya2Zsb3dFdmVudBIOCgZjdXJzb3IYASABKAkSEwoLd29ya2Zsb3dfaWQYAiABKAkSKAoEdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASPgoId29ya2Zsb3cYBCABKAsyKi5ob3J1cy5jb29yZGluYXRvci52MS5Xb3JrZmxvd1N0YXRlQ2hhbmdlZEgAEjYKBHN0ZXAYBSABKAsyJi5ob3J1cy5jb29yZGluYXRvci52MS5TdGVwU3RhdGVDaGFuZ2VkSABCBgoEa2luZCJZChRXb3JrZmxvd1N0YXRlQ2hhbmdlZBIyCgVzdGF0ZRgBIAEoDjIjLmhvcnVzLmNvb3JkaW5hdG9yLnYxLldvcmtmbG93U3RhdGUSDQoFZXJyb3IYAiABKAkipwIKEFN0ZXBTdGF0ZUNoYW5nZWQSDwoHc3RlcF9pZBgBIAEoCRIuCgVzdGF0ZRgCIAEoDjIfLmhvcnVzLmNvb3JkaW5hdG9yLnYxLlN0ZXBTdGF0ZRIPCgdhdHRlbXB0GAMgASgFEhIKCnN1cGVydmlzb3IYBCABKAkSJgoGb3V0cHV0GAUgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlEi4KBWVycm9yGAYgASgLMh8uaG9ydXMuY29vcmRpbmF0b3IudjEuU3RlcEVycm9yEhUKCGluc3RhbmNlGAcgASgFSACIAQESMQoNbmV4dF9yZXRyeV9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCCwoJX2luc3RhbmNlIqQBCgdMb2dMaW5lEg4KBmN1cnNvchgBIAEoCRIPCgdzdGVwX2lkGAIgASgJEg8KB2F0dGVtcHQYAyABKAUSKAoEdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoGc3RyZWFtGAUgASgOMh8uaG9ydXMuY29vcmRpbmF0b3IudjEuTG9nU3RyZWFtEgwKBGxpbmUYBiABKAkqvgEKDVdvcmtmbG93U3RhdGUSHgoaV09SS0ZMT1dfU1RBVEVfVU5TUEVDSUZJRUQQABIaChZXT1JLRkxPV19TVEFURV9QRU5ESU5HEAESGgoWV09SS0ZMT1dfU1RBVEVfUlVOTklORxACEhwKGFdPUktGTE9XX1NUQVRFX1NVQ0NFRURFRBADEhkKFVdPUktGTE9XX1NUQVRFX0ZBSUxFRBAEEhwKGFdPUktGTE9XX1NUQVRFX0NBTkNFTExFRBAFKusBCglTdGVwU3RhdGUSGgoWU1RFUF9TVEFURV9VTlNQRUNJRklFRBAAEhYKElNURVBfU1RBVEVfUEVORElORxABEhQKEFNURVBfU1RBVEVfUkVBRFkQAhIZChVTVEVQX1NUQVRFX0RJU1BBVENIRUQQAxIWChJTVEVQX1NUQVRFX1JVTk5JTkcQBBIYChRTVEVQX1NUQVRFX1NVQ0NFRURFRBAFEhUKEVNURVBfU1RBVEVfRkFJTEVEEAYSFgoSU1RFUF9TVEFURV9TS0lQUEVEEAcSGAoUU1RFUF9TVEFURV9DQU5DRUxMRUQQCCq9AQoLVHJpZ2dlclJ1bGUSHAoYVFJJR0dFUl9SVUxFX1VOU1BFQ0lGSUVEEAASHAoYVFJJR0dFUl9SVUxFX0FMTF9TVUNDRVNTEAESGQoVVFJJR0dFUl9SVUxFX0FMTF9ET05FEAISHAoYVFJJR0dFUl9SVUxFX09ORV9TVUNDRVNTEAMSGwoXVFJJR0dFUl9SVUxFX09ORV9GQUlMRUQQBBIcChhUUklHR0VSX1JVTEVfTk9ORV9GQUlMRUQQBSpsCglMb2dTdHJlYW0SGgoWTE9HX1NUUkVBTV9VTlNQRUNJRklFRBAAEhUKEUxPR19TVFJFQU1fU1RET1VUEAESFQoRTE9HX1NUUkVBTV9TVERFUlIQAhIVChFMT0dfU1RSRUFNX1NZU1RFTRADYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * A workflow definition in structured form; the YAML format maps onto it
@@ -39,6 +39,29 @@ export type WorkflowSpec = Message<"horus.coordinator.v1.WorkflowSpec"> & {
    * @generated from field: map<string, string> labels = 3;
    */
   labels: { [key: string]: string };
+
+  /**
+   * Default retry policy of every step; a step's own fields override it.
+   *
+   * @generated from field: horus.coordinator.v1.RetryPolicy retry = 4;
+   */
+  retry?: RetryPolicy | undefined;
+
+  /**
+   * Limit for the whole run; when it passes, running steps are cancelled and
+   * the workflow fails with DEADLINE_EXCEEDED.
+   *
+   * @generated from field: google.protobuf.Duration timeout = 5;
+   */
+  timeout?: Duration | undefined;
+
+  /**
+   * Steps that run once the main steps are done and one of them failed;
+   * each receives input.failure = {step, instance, code, message}.
+   *
+   * @generated from field: repeated horus.coordinator.v1.StepSpec on_failure = 6;
+   */
+  onFailure: StepSpec[];
 };
 
 /**
@@ -47,6 +70,89 @@ export type WorkflowSpec = Message<"horus.coordinator.v1.WorkflowSpec"> & {
  */
 export const WorkflowSpecSchema: GenMessage<WorkflowSpec> = /*@__PURE__*/
   messageDesc(file_horus_coordinator_v1_workflow, 0);
+
+/**
+ * How a failed attempt is retried. Unset fields come from the workflow's
+ * default, then from the built-in default (1 attempt, 1s, 60s, x2, no jitter).
+ *
+ * @generated from message horus.coordinator.v1.RetryPolicy
+ */
+export type RetryPolicy = Message<"horus.coordinator.v1.RetryPolicy"> & {
+  /**
+   * Attempts in total, the first included; 1 means no retry.
+   *
+   * @generated from field: optional int32 max_attempts = 1;
+   */
+  maxAttempts?: number | undefined;
+
+  /**
+   * Delay before the second attempt.
+   *
+   * @generated from field: google.protobuf.Duration initial_backoff = 2;
+   */
+  initialBackoff?: Duration | undefined;
+
+  /**
+   * Upper bound of any delay.
+   *
+   * @generated from field: google.protobuf.Duration max_backoff = 3;
+   */
+  maxBackoff?: Duration | undefined;
+
+  /**
+   * Growth of the delay per attempt (>= 1).
+   *
+   * @generated from field: optional double multiplier = 4;
+   */
+  multiplier?: number | undefined;
+
+  /**
+   * Fraction (0..1) of each delay that is randomised away.
+   *
+   * @generated from field: optional double jitter = 5;
+   */
+  jitter?: number | undefined;
+
+  /**
+   * Error codes that end the step at once (NON_RETRYABLE always does).
+   *
+   * @generated from field: repeated string non_retryable = 6;
+   */
+  nonRetryable: string[];
+};
+
+/**
+ * Describes the message horus.coordinator.v1.RetryPolicy.
+ * Use `create(RetryPolicySchema)` to create a new message.
+ */
+export const RetryPolicySchema: GenMessage<RetryPolicy> = /*@__PURE__*/
+  messageDesc(file_horus_coordinator_v1_workflow, 1);
+
+/**
+ * A registered workflow template, run as a step.
+ *
+ * @generated from message horus.coordinator.v1.WorkflowTemplateRef
+ */
+export type WorkflowTemplateRef = Message<"horus.coordinator.v1.WorkflowTemplateRef"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * 0 for the latest version.
+   *
+   * @generated from field: int32 version = 2;
+   */
+  version: number;
+};
+
+/**
+ * Describes the message horus.coordinator.v1.WorkflowTemplateRef.
+ * Use `create(WorkflowTemplateRefSchema)` to create a new message.
+ */
+export const WorkflowTemplateRefSchema: GenMessage<WorkflowTemplateRef> = /*@__PURE__*/
+  messageDesc(file_horus_coordinator_v1_workflow, 2);
 
 /**
  * @generated from message horus.coordinator.v1.StepSpec
@@ -83,10 +189,64 @@ export type StepSpec = Message<"horus.coordinator.v1.StepSpec"> & {
 
   /**
    * Limit for one attempt; the supervisor's default applies when unset.
+   * The coordinator also enforces it: the attempt fails with DEADLINE_EXCEEDED.
    *
    * @generated from field: google.protobuf.Duration timeout = 5;
    */
   timeout?: Duration | undefined;
+
+  /**
+   * Overrides fields of the workflow's default retry policy.
+   *
+   * @generated from field: horus.coordinator.v1.RetryPolicy retry = 6;
+   */
+  retry?: RetryPolicy | undefined;
+
+  /**
+   * @generated from field: horus.coordinator.v1.TriggerRule trigger = 7;
+   */
+  trigger: TriggerRule;
+
+  /**
+   * CEL expression over `input` and `inputs`; false skips the step.
+   *
+   * @generated from field: string when = 8;
+   */
+  when: string;
+
+  /**
+   * CEL expression yielding a list; the step runs once per item, with
+   * input.item and input.index, and its output is the list of outputs.
+   *
+   * @generated from field: string for_each = 9;
+   */
+  forEach: string;
+
+  /**
+   * Most for_each instances running at once; 0 for no bound.
+   *
+   * @generated from field: int32 max_parallel = 10;
+   */
+  maxParallel: number;
+
+  /**
+   * Runs a workflow instead of a runner job; runner and payload stay empty.
+   *
+   * @generated from oneof horus.coordinator.v1.StepSpec.sub_workflow
+   */
+  subWorkflow: {
+    /**
+     * @generated from field: horus.coordinator.v1.WorkflowSpec workflow = 11;
+     */
+    value: WorkflowSpec;
+    case: "workflow";
+  } | {
+    /**
+     * @generated from field: horus.coordinator.v1.WorkflowTemplateRef template = 12;
+     */
+    value: WorkflowTemplateRef;
+    case: "template";
+  } | { case: undefined; value?: undefined };
 };
 
 /**
@@ -94,7 +254,7 @@ export type StepSpec = Message<"horus.coordinator.v1.StepSpec"> & {
  * Use `create(StepSpecSchema)` to create a new message.
  */
 export const StepSpecSchema: GenMessage<StepSpec> = /*@__PURE__*/
-  messageDesc(file_horus_coordinator_v1_workflow, 1);
+  messageDesc(file_horus_coordinator_v1_workflow, 3);
 
 /**
  * A problem found while validating a definition.
@@ -129,7 +289,7 @@ export type Problem = Message<"horus.coordinator.v1.Problem"> & {
  * Use `create(ProblemSchema)` to create a new message.
  */
 export const ProblemSchema: GenMessage<Problem> = /*@__PURE__*/
-  messageDesc(file_horus_coordinator_v1_workflow, 2);
+  messageDesc(file_horus_coordinator_v1_workflow, 4);
 
 /**
  * The execution plan: steps grouped by topological level. Level 0 has no
@@ -149,7 +309,7 @@ export type Plan = Message<"horus.coordinator.v1.Plan"> & {
  * Use `create(PlanSchema)` to create a new message.
  */
 export const PlanSchema: GenMessage<Plan> = /*@__PURE__*/
-  messageDesc(file_horus_coordinator_v1_workflow, 3);
+  messageDesc(file_horus_coordinator_v1_workflow, 5);
 
 /**
  * @generated from message horus.coordinator.v1.PlanLevel
@@ -166,7 +326,7 @@ export type PlanLevel = Message<"horus.coordinator.v1.PlanLevel"> & {
  * Use `create(PlanLevelSchema)` to create a new message.
  */
 export const PlanLevelSchema: GenMessage<PlanLevel> = /*@__PURE__*/
-  messageDesc(file_horus_coordinator_v1_workflow, 4);
+  messageDesc(file_horus_coordinator_v1_workflow, 6);
 
 /**
  * @generated from message horus.coordinator.v1.StepError
@@ -191,7 +351,7 @@ export type StepError = Message<"horus.coordinator.v1.StepError"> & {
  * Use `create(StepErrorSchema)` to create a new message.
  */
 export const StepErrorSchema: GenMessage<StepError> = /*@__PURE__*/
-  messageDesc(file_horus_coordinator_v1_workflow, 5);
+  messageDesc(file_horus_coordinator_v1_workflow, 7);
 
 /**
  * One try at running a step on a supervisor.
@@ -244,6 +404,13 @@ export type Attempt = Message<"horus.coordinator.v1.Attempt"> & {
    * @generated from field: horus.coordinator.v1.StepError error = 8;
    */
   error?: StepError | undefined;
+
+  /**
+   * The child workflow this attempt started (sub-workflow steps).
+   *
+   * @generated from field: string child_workflow_id = 9;
+   */
+  childWorkflowId: string;
 };
 
 /**
@@ -251,7 +418,7 @@ export type Attempt = Message<"horus.coordinator.v1.Attempt"> & {
  * Use `create(AttemptSchema)` to create a new message.
  */
 export const AttemptSchema: GenMessage<Attempt> = /*@__PURE__*/
-  messageDesc(file_horus_coordinator_v1_workflow, 6);
+  messageDesc(file_horus_coordinator_v1_workflow, 8);
 
 /**
  * @generated from message horus.coordinator.v1.Step
@@ -329,6 +496,41 @@ export type Step = Message<"horus.coordinator.v1.Step"> & {
    * @generated from field: int32 level = 13;
    */
   level: number;
+
+  /**
+   * When the next attempt is due, while a retry waits.
+   *
+   * @generated from field: google.protobuf.Timestamp next_retry_at = 14;
+   */
+  nextRetryAt?: Timestamp | undefined;
+
+  /**
+   * Set on an instance of a for_each step: its position in the list.
+   *
+   * @generated from field: optional int32 instance = 15;
+   */
+  instance?: number | undefined;
+
+  /**
+   * The list item of a for_each instance.
+   *
+   * @generated from field: google.protobuf.Value item = 16;
+   */
+  item?: Value | undefined;
+
+  /**
+   * Number of instances of a for_each step once it expanded.
+   *
+   * @generated from field: int32 instance_count = 17;
+   */
+  instanceCount: number;
+
+  /**
+   * True for a step of the workflow's on_failure list.
+   *
+   * @generated from field: bool on_failure = 18;
+   */
+  onFailure: boolean;
 };
 
 /**
@@ -336,7 +538,7 @@ export type Step = Message<"horus.coordinator.v1.Step"> & {
  * Use `create(StepSchema)` to create a new message.
  */
 export const StepSchema: GenMessage<Step> = /*@__PURE__*/
-  messageDesc(file_horus_coordinator_v1_workflow, 7);
+  messageDesc(file_horus_coordinator_v1_workflow, 9);
 
 /**
  * @generated from message horus.coordinator.v1.Workflow
@@ -414,7 +616,7 @@ export type Workflow = Message<"horus.coordinator.v1.Workflow"> & {
  * Use `create(WorkflowSchema)` to create a new message.
  */
 export const WorkflowSchema: GenMessage<Workflow> = /*@__PURE__*/
-  messageDesc(file_horus_coordinator_v1_workflow, 8);
+  messageDesc(file_horus_coordinator_v1_workflow, 10);
 
 /**
  * A workflow without its steps, for listings.
@@ -478,7 +680,7 @@ export type WorkflowSummary = Message<"horus.coordinator.v1.WorkflowSummary"> & 
  * Use `create(WorkflowSummarySchema)` to create a new message.
  */
 export const WorkflowSummarySchema: GenMessage<WorkflowSummary> = /*@__PURE__*/
-  messageDesc(file_horus_coordinator_v1_workflow, 9);
+  messageDesc(file_horus_coordinator_v1_workflow, 11);
 
 /**
  * One change of a workflow, as kept in its event log.
@@ -527,7 +729,7 @@ export type WorkflowEvent = Message<"horus.coordinator.v1.WorkflowEvent"> & {
  * Use `create(WorkflowEventSchema)` to create a new message.
  */
 export const WorkflowEventSchema: GenMessage<WorkflowEvent> = /*@__PURE__*/
-  messageDesc(file_horus_coordinator_v1_workflow, 10);
+  messageDesc(file_horus_coordinator_v1_workflow, 12);
 
 /**
  * @generated from message horus.coordinator.v1.WorkflowStateChanged
@@ -549,7 +751,7 @@ export type WorkflowStateChanged = Message<"horus.coordinator.v1.WorkflowStateCh
  * Use `create(WorkflowStateChangedSchema)` to create a new message.
  */
 export const WorkflowStateChangedSchema: GenMessage<WorkflowStateChanged> = /*@__PURE__*/
-  messageDesc(file_horus_coordinator_v1_workflow, 11);
+  messageDesc(file_horus_coordinator_v1_workflow, 13);
 
 /**
  * @generated from message horus.coordinator.v1.StepStateChanged
@@ -584,6 +786,20 @@ export type StepStateChanged = Message<"horus.coordinator.v1.StepStateChanged"> 
    * @generated from field: horus.coordinator.v1.StepError error = 6;
    */
   error?: StepError | undefined;
+
+  /**
+   * Set when the change is about one instance of a for_each step.
+   *
+   * @generated from field: optional int32 instance = 7;
+   */
+  instance?: number | undefined;
+
+  /**
+   * When the next attempt is due (state PENDING after a failed attempt).
+   *
+   * @generated from field: google.protobuf.Timestamp next_retry_at = 8;
+   */
+  nextRetryAt?: Timestamp | undefined;
 };
 
 /**
@@ -591,7 +807,7 @@ export type StepStateChanged = Message<"horus.coordinator.v1.StepStateChanged"> 
  * Use `create(StepStateChangedSchema)` to create a new message.
  */
 export const StepStateChangedSchema: GenMessage<StepStateChanged> = /*@__PURE__*/
-  messageDesc(file_horus_coordinator_v1_workflow, 12);
+  messageDesc(file_horus_coordinator_v1_workflow, 14);
 
 /**
  * @generated from message horus.coordinator.v1.LogLine
@@ -635,13 +851,14 @@ export type LogLine = Message<"horus.coordinator.v1.LogLine"> & {
  * Use `create(LogLineSchema)` to create a new message.
  */
 export const LogLineSchema: GenMessage<LogLine> = /*@__PURE__*/
-  messageDesc(file_horus_coordinator_v1_workflow, 13);
+  messageDesc(file_horus_coordinator_v1_workflow, 15);
 
 /**
  * The lifecycle of a workflow. Legal transitions (src/engine/states.ts is the
- * single source of truth):
+ * single source of truth; docs/semantics.md has the rules):
  *   PENDING -> RUNNING -> SUCCEEDED | FAILED | CANCELLED
  *   PENDING -> CANCELLED | FAILED
+ *   FAILED | CANCELLED -> RUNNING      (RetryWorkflow: same id, history kept)
  *
  * @generated from enum horus.coordinator.v1.WorkflowState
  */
@@ -673,7 +890,8 @@ export enum WorkflowState {
   SUCCEEDED = 3,
 
   /**
-   * A step failed; remaining steps were skipped, running ones were let finish.
+   * A step failed (after its retries) or the workflow timed out; remaining
+   * steps were skipped, running ones were let finish, on_failure steps ran.
    *
    * @generated from enum value: WORKFLOW_STATE_FAILED = 4;
    */
@@ -698,8 +916,12 @@ export const WorkflowStateSchema: GenEnum<WorkflowState> = /*@__PURE__*/
  *   PENDING -> READY -> DISPATCHED -> RUNNING -> SUCCEEDED | FAILED
  *   DISPATCHED -> SUCCEEDED | FAILED   (a job may finish before its start event is seen)
  *   DISPATCHED | RUNNING -> READY      (the attempt is lost and will be dispatched again)
- *   PENDING | READY -> SKIPPED         (a dependency can no longer succeed)
+ *   READY | DISPATCHED | RUNNING -> PENDING  (the attempt failed; a retry waits for next_retry_at)
+ *   PENDING -> RUNNING                 (a for_each step expanded; its instances run)
+ *   PENDING -> FAILED                  (its when/for_each expression could not be evaluated)
+ *   PENDING | READY -> SKIPPED         (its trigger rule can no longer hold, or `when` was false)
  *   any non-terminal -> CANCELLED
+ *   FAILED | SKIPPED | CANCELLED | SUCCEEDED -> PENDING  (RetryWorkflow only)
  *
  * @generated from enum horus.coordinator.v1.StepState
  */
@@ -748,7 +970,9 @@ export enum StepState {
   FAILED = 6,
 
   /**
-   * Will never run because a dependency did not succeed.
+   * Will never run: its trigger rule cannot hold (error.code DEPENDENCY_FAILED
+   * or DEPENDENCY_SKIPPED or NO_FAILURE), its `when` was false (CONDITION_FALSE),
+   * or it is an on_failure step of a workflow that did not fail (NOT_NEEDED).
    *
    * @generated from enum value: STEP_STATE_SKIPPED = 7;
    */
@@ -765,6 +989,61 @@ export enum StepState {
  */
 export const StepStateSchema: GenEnum<StepState> = /*@__PURE__*/
   enumDesc(file_horus_coordinator_v1_workflow, 1);
+
+/**
+ * When a step with dependencies runs, given their outcomes.
+ *
+ * @generated from enum horus.coordinator.v1.TriggerRule
+ */
+export enum TriggerRule {
+  /**
+   * Same as ALL_SUCCESS.
+   *
+   * @generated from enum value: TRIGGER_RULE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Every dependency succeeded.
+   *
+   * @generated from enum value: TRIGGER_RULE_ALL_SUCCESS = 1;
+   */
+  ALL_SUCCESS = 1,
+
+  /**
+   * Every dependency ended, whatever its outcome.
+   *
+   * @generated from enum value: TRIGGER_RULE_ALL_DONE = 2;
+   */
+  ALL_DONE = 2,
+
+  /**
+   * At least one dependency succeeded (runs as soon as one does).
+   *
+   * @generated from enum value: TRIGGER_RULE_ONE_SUCCESS = 3;
+   */
+  ONE_SUCCESS = 3,
+
+  /**
+   * At least one dependency failed (runs as soon as one does).
+   *
+   * @generated from enum value: TRIGGER_RULE_ONE_FAILED = 4;
+   */
+  ONE_FAILED = 4,
+
+  /**
+   * Every dependency ended and none failed (skipped ones are fine).
+   *
+   * @generated from enum value: TRIGGER_RULE_NONE_FAILED = 5;
+   */
+  NONE_FAILED = 5,
+}
+
+/**
+ * Describes the enum horus.coordinator.v1.TriggerRule.
+ */
+export const TriggerRuleSchema: GenEnum<TriggerRule> = /*@__PURE__*/
+  enumDesc(file_horus_coordinator_v1_workflow, 2);
 
 /**
  * @generated from enum horus.coordinator.v1.LogStream
@@ -797,5 +1076,5 @@ export enum LogStream {
  * Describes the enum horus.coordinator.v1.LogStream.
  */
 export const LogStreamSchema: GenEnum<LogStream> = /*@__PURE__*/
-  enumDesc(file_horus_coordinator_v1_workflow, 2);
+  enumDesc(file_horus_coordinator_v1_workflow, 3);
 
