@@ -7,7 +7,7 @@ import { Command, Option } from "commander";
 import { create, toJson } from "@bufbuild/protobuf";
 import { planToProto, problemsToProto } from "../coordinator/convert.js";
 import { ListWorkflowsResponseSchema, SubmitWorkflowResponseSchema, ValidateWorkflowResponseSchema } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
-import { LogStream, WorkflowSchema } from "../../gen/horus/coordinator/v1/workflow_pb.js";
+import { LogStream, WorkflowSchema, WorkflowTemplateSchema } from "../../gen/horus/coordinator/v1/workflow_pb.js";
 import { toValueMap, type JsonMap, type JsonValue } from "../common/json.js";
 import { createLogger, type Logger, type LogLevel } from "../common/logger.js";
 import { WorkflowState, parseWorkflowState, workflowStateName } from "../engine/states.js";
@@ -244,6 +244,58 @@ program
     const res = await coordinatorClient(globals().coordinator).cancelWorkflow({ workflowId: id, reason: opts.reason ?? "" });
     if (globals().json) printJson({ state: workflowStateName(res.state) });
     else print(`workflow ${id} ${workflowStateName(res.state)}`);
+  });
+
+program
+  .command("retry")
+  .description("Run a FAILED or CANCELLED workflow again from where it failed (same id; succeeded steps keep their outputs).")
+  .argument("<id>", "workflow id")
+  .option("--no-follow", "return at once instead of following it to the end")
+  .action(async (id, opts) => {
+    const client = coordinatorClient(globals().coordinator);
+    const res = await client.retryWorkflow({ workflowId: id });
+    if (!opts.follow) {
+      if (globals().json) printJson({ state: workflowStateName(res.state) });
+      else print(`workflow ${id} ${workflowStateName(res.state)}`);
+      return;
+    }
+    const final = await followWorkflow(client, id, { live: !globals().json && process.stdout.isTTY === true, json: globals().json, out: process.stdout });
+    process.exitCode = final.state === WorkflowState.SUCCEEDED ? 0 : 1;
+  });
+
+const template = program.command("template").description("Versioned workflow templates, run by sub-workflow steps (`workflow: {template: NAME}`).");
+
+template
+  .command("register")
+  .description("Store a workflow file as the next version of a template.")
+  .argument("<name>", "template name")
+  .argument("<file>", "workflow YAML file")
+  .action(async (name, file) => {
+    const yaml = await readDefinition(file);
+    const res = await coordinatorClient(globals().coordinator).registerWorkflowTemplate({ name, definition: { case: "yaml", value: yaml } });
+    if (globals().json) printJson(toJson(WorkflowTemplateSchema, res.template!));
+    else print(`template ${name} version ${res.template!.version}`);
+  });
+
+template
+  .command("list")
+  .description("Every template with its latest version.")
+  .action(async () => {
+    const res = await coordinatorClient(globals().coordinator).listWorkflowTemplates({});
+    if (globals().json) printJson(res.templates.map((t) => toJson(WorkflowTemplateSchema, t)));
+    else for (const t of res.templates) print(`${t.name}  v${t.version}  ${t.spec?.steps.length ?? 0} steps`);
+  });
+
+template
+  .command("get")
+  .description("Print one version of a template (the latest by default) as JSON.")
+  .argument("<name>", "template name")
+  .option("--version <n>", "version number", "0")
+  .action(async (name, opts) => {
+    const version = Number(opts.version);
+    if (!Number.isInteger(version) || version < 0) throw new CliError(`--version must be a version number, got "${opts.version}"`);
+    const res = await coordinatorClient(globals().coordinator).getWorkflowTemplate({ name, version });
+    printJson(toJson(WorkflowTemplateSchema, res.template!));
   });
 
 program

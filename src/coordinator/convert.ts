@@ -12,6 +12,7 @@ import {
   WorkflowSchema,
   WorkflowSpecSchema,
   WorkflowSummarySchema,
+  WorkflowTemplateSchema,
   LogLineSchema,
   LogStream,
   type Plan,
@@ -20,11 +21,12 @@ import {
   type WorkflowEvent,
   type WorkflowSpec,
   type WorkflowSummary,
+  type WorkflowTemplate,
   type LogLine,
 } from "../../gen/horus/coordinator/v1/workflow_pb.js";
 import { msDuration, toValue, toValueMap, ts } from "../common/json.js";
 import type { StoredEvent, WorkflowRecord } from "../engine/model.js";
-import type { StoredLog, WorkflowSummaryRecord } from "../store/store.js";
+import type { StoredLog, TemplateRecord, WorkflowSummaryRecord } from "../store/store.js";
 import type { Problem, RetryPolicyDefinition, StepDefinition, TriggerRule, WorkflowDefinition } from "../workflow/definition.js";
 
 function opt<T>(key: string, v: T | undefined): Record<string, T> {
@@ -48,6 +50,8 @@ export function workflowToProto(wf: WorkflowRecord): Workflow {
     ...opt("startedAt", ts(wf.startedAt)),
     ...opt("finishedAt", ts(wf.finishedAt)),
     spec: definitionToSpec(wf.definition),
+    ...(wf.parent ? { parentWorkflowId: wf.parent.workflowId, parentStepId: wf.parent.stepId, parentAttemptId: wf.parent.attemptId } : {}),
+    ...(wf.template ? { template: { name: wf.template.name, version: wf.template.version } } : {}),
     steps: wf.steps.flatMap((s, i) => {
       // Instances RetryWorkflow replaced by a new expansion are history only.
       if (s.superseded) return [];
@@ -139,6 +143,10 @@ function retrySpecInit(r: RetryPolicyDefinition): MessageInitShape<typeof RetryP
     ...(r.jitter !== undefined ? { jitter: r.jitter } : {}),
     ...(r.nonRetryable ? { nonRetryable: r.nonRetryable } : {}),
   };
+}
+
+export function templateToProto(t: TemplateRecord): WorkflowTemplate {
+  return create(WorkflowTemplateSchema, { name: t.name, version: t.version, spec: definitionToSpec(t.definition), ...opt("createdAt", ts(t.createdAt)) });
 }
 
 export function summaryToProto(s: WorkflowSummaryRecord): WorkflowSummary {

@@ -7,13 +7,15 @@
 import type { Logger } from "pino";
 import type { JobEvent } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
 import { LogStream } from "../../gen/horus/coordinator/v1/workflow_pb.js";
-import { fromValue, msDuration, toValueMap, tsMs, type JsonMap } from "../common/json.js";
-import { createEngineState, transition, type Command, type EngineInput, type EngineState } from "../engine/engine.js";
+import { fromValue, msDuration, toValueMap, tsMs, type JsonMap, type JsonValue } from "../common/json.js";
+import { attemptCommand, createEngineState, jobInput, pendingTimers, transition, type Command, type EngineInput, type EngineState } from "../engine/engine.js";
 import type { DomainEvent, StepFailure, WorkflowRecord } from "../engine/model.js";
 import { StepState, WorkflowState, isTerminalStep, isTerminalWorkflow } from "../engine/states.js";
 import type { AttachedAttempt, DispatchListener, SupervisorPool } from "../dispatch/pool.js";
 import { LeaseLostError, StoreUnavailableError, type LogRecord, type LogStreamName, type Store } from "../store/store.js";
 import { validateAndPlan, type WorkflowPlan } from "../workflow/plan.js";
+import { newWorkflowRecord } from "./records.js";
+import { createTimerGroup, type TimerGroup } from "./timers.js";
 
 export interface ExecutorOptions {
   store: Store;
@@ -37,6 +39,10 @@ interface Active {
   writing: Promise<void>;
   /** Another coordinator took the workflow over: this copy is stale and ignored. */
   dropped: boolean;
+  /** The engine's pending wakes (retries, timeouts). */
+  timers: TimerGroup;
+  /** Running child workflows by the attempt that started them: stops watching one. */
+  children: Map<string, () => void>;
 }
 
 export interface Executor {
@@ -56,6 +62,11 @@ export interface Executor {
    * over first (its owner's fencing token moves on). False when it is not running.
    */
   cancel(id: string, reason: string): Promise<boolean>;
+  /**
+   * Runs a FAILED or CANCELLED workflow again from where it failed (the
+   * engine's retryWorkflow). False when it is in another state or unknown.
+   */
+  retry(id: string): Promise<boolean>;
   /** Whether this coordinator is advancing the workflow. */
   owns(id: string): boolean;
   /** Number of workflows this coordinator is advancing. */
@@ -130,7 +141,10 @@ export function createExecutor(options: ExecutorOptions): Executor {
       const logs = p.logs;
       const commands = p.commands;
       const terminal = isTerminalWorkflow(wf.state);
-      if (terminal && !a.pending) active.delete(wf.id);
+      if (terminal && !a.pending) {
+        active.delete(wf.id);
+        release(a);
+      }
       a.writing = a.writing
         .then(async () => {
           if (logs.length > 0) await store.appendLogs(wf.id, logs);
@@ -156,29 +170,124 @@ export function createExecutor(options: ExecutorOptions): Executor {
   }
 
   function run(a: Active, c: Command): void {
+    switch (c.type) {
+      case "cancelJob":
+        pool?.cancel(c.attemptId, "workflow cancelled");
+        return;
+      case "dispatch":
+        return dispatch(a, c);
+      case "wake":
+        a.timers.at(c.at, () => {
+          if (active.get(a.engine.record.id) === a) apply(a, c.input);
+        });
+        return;
+      case "startChild":
+        void startChild(a, c).catch((err) => logger.error({ err, workflowId: a.engine.record.id, attemptId: c.attemptId }, "could not start a sub-workflow"));
+        return;
+      case "cancelChild": {
+        const childId = c.workflowId ?? childOf(a, c.attemptId);
+        a.children.get(c.attemptId)?.();
+        if (childId) void cancelAnywhere(childId, "parent workflow cancelled").catch((err) => logger.warn({ err, workflowId: childId }, "could not cancel a sub-workflow"));
+        return;
+      }
+    }
+  }
+
+  function dispatch(a: Active, c: Extract<Command, { type: "dispatch" }>): void {
     const wf = a.engine.record;
-    if (c.type === "cancelJob") {
-      pool?.cancel(c.attemptId, "workflow cancelled");
-      return;
-    }
-    // Commands this executor does not carry out yet (wake, startChild, cancelChild: issue 4) are ignored.
-    if (c.type !== "dispatch") return;
-    const def = wf.definition.steps[c.step]!;
-    const input: JsonMap = {};
-    for (const p of a.engine.plan.parents[c.step]!) {
-      input[wf.steps[p]!.id] = wf.steps[p]!.output ?? null;
-    }
+    const def = a.engine.plan.steps[c.planIndex]!;
+    // The supervisor's own limit is a backstop a little after the
+    // coordinator's, so the coordinator's DEADLINE_EXCEEDED normally wins.
+    const timeoutMs = c.timeoutMs ?? def.timeoutMs;
     pool?.dispatch({
       attemptId: c.attemptId,
       workflowId: wf.id,
-      stepId: def.id,
+      stepId: wf.steps[c.step]!.id,
       attempt: c.attempt,
       runner: def.runner,
       payload: def.payload,
-      input: toValueMap(input),
+      input: toValueMap(jobInput(a.engine, c.step, c.extraInput)),
       inputs: toValueMap(wf.inputs),
-      ...(def.timeoutMs !== undefined ? { timeout: msDuration(def.timeoutMs) } : {}),
+      ...(timeoutMs !== undefined ? { timeout: msDuration(timeoutMs + 1_000) } : {}),
     });
+  }
+
+  function childOf(a: Active, attemptId: string): string | undefined {
+    for (const step of a.engine.record.steps) {
+      const found = step.attempts.find((x) => x.attemptId === attemptId)?.childWorkflowId;
+      if (found) return found;
+    }
+    return undefined;
+  }
+
+  /** Creates (or finds again, by idempotency key) the child workflow of a sub-workflow attempt. */
+  async function startChild(a: Active, c: Extract<Command, { type: "startChild" }>): Promise<void> {
+    const parent = a.engine.record;
+    const sub = a.engine.plan.steps[c.planIndex]!.workflow!;
+    const fail = (code: string, message: string) => apply(a, { type: "childFinished", attemptId: c.attemptId, ok: false, error: { code, message } });
+    let definition = "inline" in sub ? sub.inline : undefined;
+    let template: WorkflowRecord["template"];
+    if ("template" in sub) {
+      const t = await store.getTemplate(sub.template, sub.version);
+      if (!t) return fail("TEMPLATE_NOT_FOUND", `template "${sub.template}"${sub.version ? ` version ${sub.version}` : ""} is not registered`);
+      definition = t.definition;
+      template = { name: t.name, version: t.version };
+    }
+    const { plan, problems } = validateAndPlan(definition!, UNLIMITED);
+    if (!plan) return fail("INVALID_WORKFLOW", problems.map((p) => p.message).join("; "));
+    const record = newWorkflowRecord({
+      definition: definition!,
+      plan,
+      inputs: jobInput(a.engine, c.step, c.extraInput),
+      now: now(),
+      // A resumed parent asks again for the same attempt: it gets the same child.
+      idempotencyKey: `child:${c.attemptId}`,
+      parent: { workflowId: parent.id, stepId: parent.steps[c.step]!.id, attemptId: c.attemptId },
+      ...(template ? { template } : {}),
+    });
+    const { id } = await startWorkflow(record, plan);
+    if (a.dropped) return;
+    apply(a, { type: "childStarted", attemptId: c.attemptId, workflowId: id });
+    watchChild(a, c.attemptId, id);
+  }
+
+  /**
+   * Reports a child's end to its parent. It goes through the store (a
+   * subscription to the child's events), so it works whichever coordinator
+   * advances the child, and after the parent moved to another coordinator.
+   */
+  function watchChild(a: Active, attemptId: string, childId: string): void {
+    if (a.children.has(attemptId)) return;
+    let checking = false;
+    let again = false;
+    const check = async (): Promise<void> => {
+      if (checking) {
+        again = true;
+        return;
+      }
+      checking = true;
+      try {
+        do {
+          again = false;
+          const got = await store.getWorkflow(childId);
+          if (!a.children.has(attemptId) || a.dropped) return;
+          if (got && !isTerminalWorkflow(got.record.state)) continue;
+          stop();
+          apply(a, childFinished(attemptId, childId, got?.record));
+        } while (again);
+      } catch (err) {
+        logger.warn({ err, workflowId: childId }, "could not read a sub-workflow; will look again on its next event");
+      } finally {
+        checking = false;
+      }
+    };
+    const unsubscribe = store.subscribe("events", childId, () => void check());
+    const stop = () => {
+      unsubscribe();
+      a.children.delete(attemptId);
+    };
+    a.children.set(attemptId, stop);
+    void check();
   }
 
   const listener: DispatchListener = {
@@ -261,20 +370,29 @@ export function createExecutor(options: ExecutorOptions): Executor {
   async function adopt(record: WorkflowRecord): Promise<void> {
     const a = resume(record);
     if (!a) return;
-    if (record.state === WorkflowState.PENDING) apply(a, { type: "start" });
-    else await reattach(a);
+    if (record.state === WorkflowState.PENDING) return apply(a, { type: "start" });
+    // Timers live in memory only: arm again what the stored state says is pending.
+    for (const c of pendingTimers(a.engine)) run(a, c);
+    await reattach(a);
   }
 
   function drop(a: Active): void {
     a.dropped = true;
     a.pending = undefined;
+    release(a);
     if (active.get(a.engine.record.id) === a) active.delete(a.engine.record.id);
+  }
+
+  /** Stops the timers and child watches of a workflow that ended or left. */
+  function release(a: Active): void {
+    a.timers.clear();
+    for (const stop of [...a.children.values()]) stop();
   }
 
   function activate(record: WorkflowRecord, plan: WorkflowPlan): Active {
     const previous = active.get(record.id);
     if (previous) drop(previous);
-    const a: Active = { engine: createEngineState(record, plan), writing: Promise.resolve(), dropped: false };
+    const a: Active = { engine: createEngineState(record, plan), writing: Promise.resolve(), dropped: false, timers: createTimerGroup(now), children: new Map() };
     active.set(record.id, a);
     return a;
   }
@@ -282,7 +400,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
   /** Builds the engine state of a stored workflow; undefined (and logged) if its definition no longer plans. */
   function resume(record: WorkflowRecord): Active | undefined {
     // Validated at submit time, perhaps under larger limits: plan it without limits.
-    const { plan, problems } = validateAndPlan(record.definition, { maxSteps: Number.POSITIVE_INFINITY, maxPayloadBytes: Number.POSITIVE_INFINITY });
+    const { plan, problems } = validateAndPlan(record.definition, UNLIMITED);
     if (!plan) {
       logger.error({ workflowId: record.id, problems }, "cannot resume a stored workflow: its definition does not plan");
       return undefined;
@@ -297,11 +415,18 @@ export function createExecutor(options: ExecutorOptions): Executor {
       const step = wf.steps[i]!;
       const last = step.attempts[step.attempts.length - 1];
       if (isTerminalStep(step.state) || !last || isTerminalStep(last.state)) continue;
+      const cmd = attemptCommand(a.engine, i);
+      if (cmd.type === "startChild") {
+        // A sub-workflow step: follow its child, or ask for it again (same child by idempotency key).
+        if (last.childWorkflowId) watchChild(a, last.attemptId, last.childWorkflowId);
+        else run(a, cmd);
+        continue;
+      }
       attempts.push({
         attemptId: last.attemptId,
         workflowId: wf.id,
         stepId: step.id,
-        runner: wf.definition.steps[i]!.runner,
+        runner: a.engine.plan.steps[cmd.type === "dispatch" ? cmd.planIndex : i]!.runner,
         ...(last.supervisor !== undefined ? { supervisor: last.supervisor } : {}),
       });
     }
@@ -312,7 +437,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
       if (i === undefined || a.dropped) continue;
       const step = wf.steps[i]!;
       // Never acknowledged by any supervisor: send it now, under the same attempt id.
-      if (step.state === StepState.READY) run(a, { type: "dispatch", step: i, attemptId, attempt: step.attempts.length });
+      if (step.state === StepState.READY) run(a, attemptCommand(a.engine, i));
       else apply(a, { type: "lost", attemptId, reason: "no supervisor knows the attempt after its coordinator changed" });
     }
   }
@@ -323,33 +448,52 @@ export function createExecutor(options: ExecutorOptions): Executor {
     return dot > 0 ? active.get(attemptId.slice(0, dot)) : undefined;
   }
 
+  /** Resolves once what was applied to the workflow so far is stored. */
+  async function settle(a: Active): Promise<void> {
+    await new Promise<void>((resolve) => queueMicrotask(resolve));
+    await a.writing;
+  }
+
+  async function startWorkflow(record: WorkflowRecord, plan: WorkflowPlan): Promise<{ id: string; existing: boolean }> {
+    const created = await store.createWorkflow(record);
+    if (created.existing) return created;
+    const a = activate(record, plan);
+    apply(a, { type: "start" });
+    return created;
+  }
+
+  async function cancelAnywhere(id: string, reason: string): Promise<boolean> {
+    let a = active.get(id);
+    if (!a && store.ownership) {
+      // Owned elsewhere: take it over and cancel from here. The old
+      // owner's next commit fails its fencing check, so it lets go.
+      const record = await store.ownership.claim(id, undefined, "cancel");
+      if (record) a = resume(record);
+    }
+    if (!a) return false;
+    apply(a, { type: "cancel", reason });
+    await settle(a);
+    return true;
+  }
+
   return {
     listener,
     setPool(p) {
       pool = p;
     },
-    async start(record, plan) {
-      const created = await store.createWorkflow(record);
-      if (created.existing) return created;
-      const a = activate(record, plan);
-      apply(a, { type: "start" });
-      return created;
-    },
+    start: startWorkflow,
     adopt,
-    async cancel(id, reason) {
-      let a = active.get(id);
-      if (!a && store.ownership) {
-        // Owned elsewhere: take it over and cancel from here. The old
-        // owner's next commit fails its fencing check, so it lets go.
-        const record = await store.ownership.claim(id, undefined, "cancel");
-        if (record) a = resume(record);
-      }
+    async retry(id) {
+      if (active.has(id)) return false;
+      const record = store.ownership ? await store.ownership.reopen(id) : (await store.getWorkflow(id))?.record;
+      if (!record || (record.state !== WorkflowState.FAILED && record.state !== WorkflowState.CANCELLED)) return false;
+      const a = resume(record);
       if (!a) return false;
-      apply(a, { type: "cancel", reason });
-      await new Promise<void>((resolve) => queueMicrotask(resolve));
-      await a.writing;
+      apply(a, { type: "retryWorkflow" });
+      await settle(a);
       return true;
     },
+    cancel: cancelAnywhere,
     owns(id) {
       return active.has(id);
     },
@@ -361,4 +505,28 @@ export function createExecutor(options: ExecutorOptions): Executor {
       await Promise.all([...active.values()].map((a) => a.writing));
     },
   };
+}
+
+/** Plans stored definitions without limits: they were checked at submission, perhaps under larger ones. */
+const UNLIMITED = { maxSteps: Number.POSITIVE_INFINITY, maxPayloadBytes: Number.POSITIVE_INFINITY };
+
+/** The engine input for a child workflow that ended (or vanished: `child` undefined). */
+function childFinished(attemptId: string, childId: string, child: WorkflowRecord | undefined): EngineInput {
+  if (!child) return { type: "childFinished", attemptId, ok: false, error: { code: "CHILD_LOST", message: `sub-workflow ${childId} no longer exists` } };
+  if (child.state === WorkflowState.SUCCEEDED) return { type: "childFinished", attemptId, ok: true, output: childOutput(child) };
+  const code = child.state === WorkflowState.CANCELLED ? "CHILD_CANCELLED" : "CHILD_FAILED";
+  return { type: "childFinished", attemptId, ok: false, error: { code, message: `sub-workflow ${childId}: ${child.error ?? "failed"}` } };
+}
+
+/**
+ * A sub-workflow's output: the outputs of its final steps (main steps no
+ * other step depends on), by step id (docs/semantics.md W2).
+ */
+export function childOutput(child: WorkflowRecord): JsonValue {
+  const dependedOn = new Set(child.definition.steps.flatMap((s) => s.dependsOn));
+  const out: JsonMap = {};
+  child.definition.steps.forEach((s, i) => {
+    if (!dependedOn.has(s.id)) out[s.id] = child.steps[i]?.output ?? null;
+  });
+  return out;
 }

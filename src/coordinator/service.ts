@@ -3,15 +3,14 @@
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { CoordinatorService, ValidateWorkflowResponseSchema, type SubmitWorkflowRequest } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
 import { fromValueMap } from "../common/json.js";
-import type { WorkflowRecord } from "../engine/model.js";
-import { StepState, WorkflowState, isTerminalWorkflow } from "../engine/states.js";
+import { WorkflowState, isTerminalWorkflow, workflowStateName } from "../engine/states.js";
 import { InvalidCursorError, StoreUnavailableError, type Store } from "../store/store.js";
-import type { Problem, ValidationLimits, WorkflowDefinition } from "../workflow/definition.js";
+import type { Problem, ValidationLimits } from "../workflow/definition.js";
 import { fromSpec, parseWorkflowYaml, type ParseResult } from "../workflow/parse.js";
 import { validateAndPlan, type WorkflowPlan } from "../workflow/plan.js";
-import { definitionToSpec, eventToProto, logToProto, planToProto, problemsToProto, summaryToProto, workflowToProto } from "./convert.js";
+import { definitionToSpec, eventToProto, logToProto, planToProto, problemsToProto, summaryToProto, templateToProto, workflowToProto } from "./convert.js";
 import type { Executor } from "./executor.js";
-import { newWorkflowId } from "./ids.js";
+import { newWorkflowRecord } from "./records.js";
 
 export interface CoordinatorServiceOptions {
   store: Store;
@@ -43,6 +42,8 @@ export function checkDefinition(definition: Definition, limits?: Partial<Validat
   return { parsed, problems, ...(plan ? { plan } : {}) };
 }
 
+const TEMPLATE_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
+
 function invalid(problems: Problem[]): ConnectError {
   const shown = problems.slice(0, 20).map((p) => p.message);
   const more = problems.length > shown.length ? `; and ${problems.length - shown.length} more` : "";
@@ -55,20 +56,6 @@ function requireId(id: string): void {
   if (!id) throw new ConnectError("workflow_id is required", Code.InvalidArgument);
 }
 
-function newRecord(def: WorkflowDefinition, plan: WorkflowPlan, req: SubmitWorkflowRequest, now: number): WorkflowRecord {
-  return {
-    id: newWorkflowId(now),
-    name: def.name,
-    state: WorkflowState.PENDING,
-    definition: def,
-    levels: plan.level,
-    steps: def.steps.map((s) => ({ id: s.id, state: StepState.PENDING, attempts: [] })),
-    inputs: fromValueMap(req.inputs),
-    labels: def.labels,
-    createdAt: now,
-    ...(req.idempotencyKey ? { idempotencyKey: req.idempotencyKey } : {}),
-  };
-}
 
 /** Waits for a store notification, the client going away, or shutdown. */
 function waiter(store: Store, kinds: Array<"events" | "logs">, id: string, signals: AbortSignal[]) {
@@ -152,7 +139,13 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
     async submitWorkflow(req) {
       const checked = checkDefinition(req.definition, limits);
       if (!checked.plan || !checked.parsed.definition) throw invalid(checked.problems);
-      const record = newRecord(checked.parsed.definition, checked.plan, req, Date.now());
+      const record = newWorkflowRecord({
+        definition: checked.parsed.definition,
+        plan: checked.plan,
+        inputs: fromValueMap(req.inputs),
+        now: Date.now(),
+        ...(req.idempotencyKey ? { idempotencyKey: req.idempotencyKey } : {}),
+      });
       const { id, existing } = await executor.start(record, checked.plan);
       return { workflowId: id, existing, plan: planToProto(checked.plan.levels) };
     },
@@ -191,6 +184,41 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
       await executor.cancel(req.workflowId, req.reason || "cancelled by request");
       const after = await store.getWorkflow(req.workflowId);
       return { state: after?.record.state ?? WorkflowState.CANCELLED };
+    },
+
+    async retryWorkflow(req) {
+      requireId(req.workflowId);
+      const got = await store.getWorkflow(req.workflowId);
+      if (!got) throw new ConnectError(`workflow ${req.workflowId} not found`, Code.NotFound);
+      const state = got.record.state;
+      if (state !== WorkflowState.FAILED && state !== WorkflowState.CANCELLED) {
+        throw new ConnectError(`workflow ${req.workflowId} is ${workflowStateName(state)}; only FAILED or CANCELLED workflows can be retried`, Code.FailedPrecondition);
+      }
+      if (!(await executor.retry(req.workflowId))) throw new ConnectError(`workflow ${req.workflowId} changed state meanwhile; try again`, Code.Aborted);
+      const after = await store.getWorkflow(req.workflowId);
+      return { state: after?.record.state ?? WorkflowState.RUNNING };
+    },
+
+    async registerWorkflowTemplate(req) {
+      if (!TEMPLATE_NAME.test(req.name)) {
+        throw new ConnectError(`template name must be 1-128 letters, digits, "_", "-" or ".", got "${req.name}"`, Code.InvalidArgument);
+      }
+      const checked = checkDefinition(req.definition, limits);
+      if (!checked.plan || !checked.parsed.definition) throw invalid(checked.problems);
+      const t = await store.putTemplate(req.name, checked.parsed.definition, Date.now());
+      return { template: templateToProto(t) };
+    },
+
+    async getWorkflowTemplate(req) {
+      if (!req.name) throw new ConnectError("name is required", Code.InvalidArgument);
+      if (req.version < 0) throw new ConnectError("version must not be negative", Code.InvalidArgument);
+      const t = await store.getTemplate(req.name, req.version);
+      if (!t) throw new ConnectError(`template "${req.name}"${req.version ? ` version ${req.version}` : ""} not found`, Code.NotFound);
+      return { template: templateToProto(t) };
+    },
+
+    async listWorkflowTemplates() {
+      return { templates: (await store.listTemplates()).map(templateToProto) };
     },
 
     async *watchWorkflow(req, ctx) {

@@ -271,7 +271,11 @@ function staticOf(state: EngineState, i: number): number {
 export function jobInput(state: EngineState, step: number, extra?: ExtraInput): JsonMap {
   const s = staticOf(state, step);
   const input: JsonMap = {};
-  for (const p of state.plan.parents[s]!) input[state.plan.steps[p]!.id] = state.record.steps[p]!.output ?? null;
+  // A for_each instance gets its item and index only (F3): copying the
+  // dependency outputs (often the very list being expanded) into every
+  // instance would cost O(items x list size).
+  const instance = state.record.steps[step]!.instance !== undefined;
+  if (!instance) for (const p of state.plan.parents[s]!) input[state.plan.steps[p]!.id] = state.record.steps[p]!.output ?? null;
   if (extra) for (const [k, v] of Object.entries(extra)) if (v !== undefined) input[k] = v as JsonValue;
   return input;
 }
@@ -621,8 +625,6 @@ function extraInputFor(state: EngineState, i: number): ExtraInput | undefined {
 function makeReady(state: EngineState, fx: Effects, i: number, now: number): void {
   const wf = state.record;
   const step = wf.steps[i]!;
-  const s = staticOf(state, i);
-  const def: StepDefinition = state.plan.steps[s]!;
   const number = step.attempts.length + 1;
   const attemptId = attemptIdFor(wf.id, step.id, number, step.instance);
   step.attempts.push({ number, attemptId, state: S.READY });
@@ -630,20 +632,32 @@ function makeReady(state: EngineState, fx: Effects, i: number, now: number): voi
   delete step.nextRetryAt;
   state.byAttempt.set(attemptId, i);
   setStep(state, fx, i, S.READY, now);
+  fx.commands.push(attemptCommand(state, i));
+}
+
+/**
+ * The command that runs a record's current attempt: a job, or a child
+ * workflow. makeReady issues it; an executor that resumes a workflow issues
+ * it again for an attempt no supervisor (or no child) is known to have.
+ */
+export function attemptCommand(state: EngineState, i: number): Command {
+  const step = state.record.steps[i]!;
+  const s = staticOf(state, i);
+  const def: StepDefinition = state.plan.steps[s]!;
+  const { attemptId, number } = step.attempts[step.attempts.length - 1]!;
   const extraInput = extraInputFor(state, i);
   if (def.workflow) {
-    fx.commands.push({ type: "startChild", step: i, planIndex: s, attemptId, attempt: number, ...(extraInput ? { extraInput } : {}) });
-  } else {
-    fx.commands.push({
-      type: "dispatch",
-      step: i,
-      planIndex: s,
-      attemptId,
-      attempt: number,
-      ...(def.timeoutMs !== undefined ? { timeoutMs: def.timeoutMs } : {}),
-      ...(extraInput ? { extraInput } : {}),
-    });
+    return { type: "startChild", step: i, planIndex: s, attemptId, attempt: number, ...(extraInput ? { extraInput } : {}) };
   }
+  return {
+    type: "dispatch",
+    step: i,
+    planIndex: s,
+    attemptId,
+    attempt: number,
+    ...(def.timeoutMs !== undefined ? { timeoutMs: def.timeoutMs } : {}),
+    ...(extraInput ? { extraInput } : {}),
+  };
 }
 
 function failRecord(state: EngineState, fx: Effects, i: number, error: StepFailure, now: number): void {

@@ -72,6 +72,10 @@ export interface WorkflowRecord {
   finishedAt?: number;
   error?: string;
   idempotencyKey?: string;
+  /** A sub-workflow's origin: the parent workflow, its step and the attempt that started it. */
+  parent?: { workflowId: string; stepId: string; attemptId: string };
+  /** The template (and version) the workflow runs, when it came from one. */
+  template?: { name: string; version: number };
 }
 
 /** A change, as appended to a workflow's event log and streamed to watchers. */

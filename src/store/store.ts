@@ -3,6 +3,7 @@
 // engine transition (header, changed steps, events) and is applied all at
 // once; events get ordered cursors so watchers can resume.
 import type { DomainEvent, StepRecord, StoredEvent, WorkflowRecord } from "../engine/model.js";
+import type { WorkflowDefinition } from "../workflow/definition.js";
 import type { WorkflowState } from "../engine/states.js";
 
 /** The workflow's own fields. A commit's header replaces all of them: absent ones are cleared. */
@@ -63,6 +64,15 @@ export interface LogQuery {
   /** Only this step; all when "". */
   stepId: string;
   limit: number;
+}
+
+/** One version of a named workflow definition, for sub-workflow steps. */
+export interface TemplateRecord {
+  name: string;
+  /** 1 for the first registration of the name, then 2, 3, ... */
+  version: number;
+  definition: WorkflowDefinition;
+  createdAt: number;
 }
 
 /** A cursor the store did not issue (or no longer understands). */
@@ -127,6 +137,11 @@ export interface Ownership {
   claim(id: string, from?: string, notice?: OwnershipNotice): Promise<WorkflowRecord | undefined>;
   /** Called when another node took one of this node's workflows with a notice. */
   onNotice(listener: (workflowId: string, notice: OwnershipNotice) => void): void;
+  /**
+   * Takes a workflow over whatever its state, for RetryWorkflow to run a
+   * finished one again. Undefined when it does not exist.
+   */
+  reopen(id: string): Promise<WorkflowRecord | undefined>;
   /** Drops a dead node once its workflows have been claimed. */
   forgetNode(node: string): Promise<void>;
   /** Ends this node's lease now (graceful stop) so others take over at once. */
@@ -161,6 +176,12 @@ export interface Store {
    * added to the workflow. Returns the unsubscribe function.
    */
   subscribe(kind: "events" | "logs", id: string, listener: () => void): () => void;
+  /** Stores a definition as the next version of `name`. */
+  putTemplate(name: string, definition: WorkflowDefinition, createdAt: number): Promise<TemplateRecord>;
+  /** A version of a template; the latest when `version` is 0 or undefined. */
+  getTemplate(name: string, version?: number): Promise<TemplateRecord | undefined>;
+  /** The latest version of every template, by name. */
+  listTemplates(): Promise<TemplateRecord[]>;
   /** Present when several coordinators may share the store. */
   readonly ownership?: Ownership;
   close(): Promise<void>;

@@ -410,7 +410,8 @@ describe("F: for_each", () => {
       [4, 1, "wf_1.each[1].1", { item: "y", index: 1 }],
       [5, 1, "wf_1.each[2].1", { item: "z", index: 2 }],
     ]);
-    expect(jobInput(e, 4, d[1]!.extraInput)).toEqual({ list: ["x", "y", "z"], item: "y", index: 1 });
+    // F3: an instance gets its item and index, not the dependency outputs.
+    expect(jobInput(e, 4, d[1]!.extraInput)).toEqual({ item: "y", index: 1 });
     expect(fx.events.filter((ev) => ev.kind === "step" && ev.instance !== undefined).map((ev) => ev.kind === "step" && ev.instance)).toEqual([0, 1, 2]);
     // Finish out of order: the output keeps item order.
     succeed(e, "each", "Z", 0, 2);

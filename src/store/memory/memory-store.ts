@@ -3,7 +3,7 @@
 // ordered cursors, atomic commits) so the engine cannot tell them apart.
 import type { StoredEvent, WorkflowRecord } from "../../engine/model.js";
 import { isTerminalWorkflow } from "../../engine/states.js";
-import { InvalidCursorError, type ListQuery, type LogQuery, type LogRecord, type Store, type StoredLog, type WorkflowCommit, type WorkflowSummaryRecord } from "../store.js";
+import { InvalidCursorError, type ListQuery, type LogQuery, type LogRecord, type Store, type StoredLog, type TemplateRecord, type WorkflowCommit, type WorkflowSummaryRecord } from "../store.js";
 import { summarize } from "../summary.js";
 
 export interface MemoryStoreOptions {
@@ -28,6 +28,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   const order: string[] = [];
   const finished: string[] = [];
   const byKey = new Map<string, string>();
+  const templates = new Map<string, TemplateRecord[]>();
   const listeners = { events: new Map<string, Set<() => void>>(), logs: new Map<string, Set<() => void>>() };
 
   function notify(kind: "events" | "logs", id: string): void {
@@ -121,6 +122,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
         if (!wasTerminal && isTerminalWorkflow(e.record.state)) {
           finished.push(id);
           forgetOldFinished();
+        } else if (wasTerminal && !isTerminalWorkflow(e.record.state)) {
+          // Running again (RetryWorkflow): not a candidate for forgetting until it ends.
+          const at = finished.indexOf(id);
+          if (at >= 0) finished.splice(at, 1);
         }
       }
       for (const { index, record } of commit.steps) e.record.steps[index] = structuredClone(record);
@@ -168,6 +173,24 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
         if (!query.stepId || l.stepId === query.stepId) out.push(l);
       }
       return out;
+    },
+
+    async putTemplate(name, definition, createdAt) {
+      const versions = templates.get(name) ?? [];
+      const t: TemplateRecord = { name, version: versions.length + 1, definition: structuredClone(definition), createdAt };
+      versions.push(t);
+      templates.set(name, versions);
+      return structuredClone(t);
+    },
+
+    async getTemplate(name, version) {
+      const versions = templates.get(name);
+      const t = version ? versions?.[version - 1] : versions?.[versions.length - 1];
+      return t ? structuredClone(t) : undefined;
+    },
+
+    async listTemplates() {
+      return [...templates.keys()].sort().map((name) => structuredClone(templates.get(name)!.at(-1)!));
     },
 
     subscribe(kind, id, listener) {

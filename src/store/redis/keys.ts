@@ -16,6 +16,8 @@
 //   <p>:owned:<node>     set     ids a coordinator node owns
 //   <p>:nodes            zset    coordinator nodes scored by lease expiry (ms, Redis clock)
 //   <p>:idem:<key>       string  workflow id for an idempotency key
+//   <p>:tpl:{<name>}     hash    a template: "latest" version and "v:<n>" definitions
+//   <p>:idx:templates    zset    template names
 //   <p>:notify:<id>      channel "e" (events) or "l" (logs) when either grows
 //   <p>:node:<node>      channel "<notice> <id>" to a node that lost a workflow
 
@@ -32,6 +34,8 @@ export interface Keys {
   owned(node: string): string;
   nodes: string;
   idempotency(key: string): string;
+  template(name: string): string;
+  templates: string;
   channel(id: string): string;
   /** The channel pattern prefix, to tell our messages from others. */
   channelPrefix: string;
@@ -53,6 +57,8 @@ export function keysFor(prefix: string): Keys {
     owned: (node) => `${prefix}:owned:${node}`,
     nodes: `${prefix}:nodes`,
     idempotency: (key) => `${prefix}:idem:${key}`,
+    template: (name) => `${prefix}:tpl:{${name}}`,
+    templates: `${prefix}:idx:templates`,
     channel: (id) => `${prefix}:notify:${id}`,
     channelPrefix: `${prefix}:notify:`,
     nodeChannel: (node) => `${prefix}:node:${node}`,

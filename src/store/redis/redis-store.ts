@@ -20,6 +20,7 @@ import {
   type OwnershipNotice,
   type Store,
   type StoredLog,
+  type TemplateRecord,
   type WorkflowCommit,
   type WorkflowSummaryRecord,
 } from "../store.js";
@@ -227,6 +228,9 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
     for (const s of olds) ops.push(client.zrem(k.state(s as number), id));
     if (isTerminalWorkflow(to as WorkflowRecord["state"])) {
       ops.push(client.zrem(k.active, id), client.srem(k.owned(nodeId), id), client.zadd(k.finished, finishedAt ?? Date.now(), `${id}\n${name}`));
+    } else {
+      // Also what brings a workflow run again by RetryWorkflow back among the running.
+      ops.push(client.zadd(k.active, 0, id), client.sadd(k.owned(nodeId), id), client.zrem(k.finished, `${id}\n${name}`));
     }
     await Promise.all(ops);
   }
@@ -249,6 +253,15 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
       for (const s of TERMINAL_STATES) ops.push(client.zrem(k.state(s), id));
     }
     await Promise.all(ops);
+  }
+
+  async function getTemplate(name: string, version?: number): Promise<TemplateRecord | undefined> {
+    const v = version || Number(await client.hget(k.template(name), "latest").catch(unavailable));
+    if (!v) return undefined;
+    const json = await client.hget(k.template(name), `v:${v}`).catch(unavailable);
+    if (json === null) return undefined;
+    const { definition, createdAt } = JSON.parse(json) as { definition: TemplateRecord["definition"]; createdAt: number };
+    return { name, version: v, definition, createdAt };
   }
 
   const ownership: Ownership = {
@@ -301,6 +314,17 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
       owned.set(id, { fence: res[1]!, seq: Number(res[2]), name: record.name });
       if (notice && previous) client.publish(k.nodeChannel(previous), `${notice} ${id}`).catch(() => {});
       await Promise.all([client.sadd(k.owned(nodeId), id), previous ? client.srem(k.owned(previous), id) : 0]).catch(unavailable);
+      return record;
+    },
+
+    async reopen(id) {
+      const res = (await runScript(client, "claim", [k.workflow(id)], [nodeId, ""]).catch(unavailable)) as string[];
+      if (res[0] !== "OK") return undefined;
+      const got = await client.hgetall(k.workflow(id)).catch(unavailable);
+      if (!got.rec) return undefined;
+      const record = parseRecord(got);
+      owned.set(id, { fence: res[1]!, seq: Number(res[2]), name: record.name });
+      if (res[4] && res[4] !== nodeId) await client.srem(k.owned(res[4]), id).catch(() => {});
       return record;
     },
 
@@ -477,6 +501,20 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
         if (entries.length < count) return out;
         from = `(${entries[entries.length - 1]![0]}`;
       }
+    },
+
+    async putTemplate(name, definition, createdAt) {
+      const version = (await runScript(client, "putTemplate", [k.template(name)], [JSON.stringify({ definition, createdAt })]).catch(unavailable)) as number;
+      await client.zadd(k.templates, 0, name).catch(unavailable);
+      return { name, version, definition, createdAt };
+    },
+
+    getTemplate,
+
+    async listTemplates() {
+      const names = await client.zrange(k.templates, "0", "-1").catch(unavailable);
+      const all = await Promise.all(names.map((n) => getTemplate(n)));
+      return all.filter((t): t is TemplateRecord => t !== undefined);
     },
 
     subscribe(kind, id, listener) {

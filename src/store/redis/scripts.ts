@@ -75,7 +75,8 @@ local ttl = tonumber(ARGV[3])
 if ttl > 0 then
   for k = 1, 4 do redis.call('PEXPIRE', KEYS[k], ttl) end
 else
-  redis.call('PERSIST', h)
+  -- Not finished (new, running, or running again after RetryWorkflow): keep everything.
+  for k = 1, 4 do redis.call('PERSIST', KEYS[k]) end
 end
 return out
 `,
@@ -145,7 +146,20 @@ return {redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now), redis.call('ZRANGEBYS
 `,
 };
 
-export const SCRIPTS = { create, commit, appendLogs, claim, heartbeat } satisfies Record<string, ScriptDef>;
+/**
+ * putTemplate: stores a definition as the next version of a template.
+ * KEYS: template hash. ARGV: JSON {definition, createdAt}. Returns the version.
+ */
+const putTemplate: ScriptDef = {
+  keys: 1,
+  lua: `
+local v = redis.call('HINCRBY', KEYS[1], 'latest', 1)
+redis.call('HSET', KEYS[1], 'v:' .. v, ARGV[1])
+return v
+`,
+};
+
+export const SCRIPTS = { create, commit, appendLogs, claim, heartbeat, putTemplate } satisfies Record<string, ScriptDef>;
 export type ScriptName = keyof typeof SCRIPTS;
 
 /** Registers the scripts (EVALSHA, falling back to EVAL after a Redis restart). */

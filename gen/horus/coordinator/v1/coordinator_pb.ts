@@ -6,7 +6,7 @@ import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegen
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Value } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_struct } from "@bufbuild/protobuf/wkt";
-import type { LogLine, Plan, Problem, Workflow, WorkflowEvent, WorkflowSpec, WorkflowState, WorkflowSummary } from "./workflow_pb.js";
+import type { LogLine, Plan, Problem, Workflow, WorkflowEvent, WorkflowSpec, WorkflowState, WorkflowSummary, WorkflowTemplate } from "./workflow_pb.js";
 import { file_horus_coordinator_v1_workflow } from "./workflow_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -14,7 +14,167 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file horus/coordinator/v1/coordinator.proto.
  */
 export const file_horus_coordinator_v1_coordinator: GenFile = /*@__PURE__*/
-  fileDesc("CiZob3J1cy9jb29yZGluYXRvci92MS9jb29yZGluYXRvci5wcm90bxIUaG9ydXMuY29vcmRpbmF0b3IudjEikgIKFVN1Ym1pdFdvcmtmbG93UmVxdWVzdBIOCgR5YW1sGAEgASgJSAASMgoEc3BlYxgCIAEoCzIiLmhvcnVzLmNvb3JkaW5hdG9yLnYxLldvcmtmbG93U3BlY0gAEkcKBmlucHV0cxgDIAMoCzI3LmhvcnVzLmNvb3JkaW5hdG9yLnYxLlN1Ym1pdFdvcmtmbG93UmVxdWVzdC5JbnB1dHNFbnRyeRIXCg9pZGVtcG90ZW5jeV9rZXkYBCABKAkaRQoLSW5wdXRzRW50cnkSCwoDa2V5GAEgASgJEiUKBXZhbHVlGAIgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlOgI4AUIMCgpkZWZpbml0aW9uImkKFlN1Ym1pdFdvcmtmbG93UmVzcG9uc2USEwoLd29ya2Zsb3dfaWQYASABKAkSEAoIZXhpc3RpbmcYAiABKAgSKAoEcGxhbhgDIAEoCzIaLmhvcnVzLmNvb3JkaW5hdG9yLnYxLlBsYW4iawoXVmFsaWRhdGVXb3JrZmxvd1JlcXVlc3QSDgoEeWFtbBgBIAEoCUgAEjIKBHNwZWMYAiABKAsyIi5ob3J1cy5jb29yZGluYXRvci52MS5Xb3JrZmxvd1NwZWNIAEIMCgpkZWZpbml0aW9uIrYBChhWYWxpZGF0ZVdvcmtmbG93UmVzcG9uc2USDQoFdmFsaWQYASABKAgSLwoIcHJvYmxlbXMYAiADKAsyHS5ob3J1cy5jb29yZGluYXRvci52MS5Qcm9ibGVtEigKBHBsYW4YAyABKAsyGi5ob3J1cy5jb29yZGluYXRvci52MS5QbGFuEjAKBHNwZWMYBCABKAsyIi5ob3J1cy5jb29yZGluYXRvci52MS5Xb3JrZmxvd1NwZWMiKQoSR2V0V29ya2Zsb3dSZXF1ZXN0EhMKC3dvcmtmbG93X2lkGAEgASgJIkcKE0dldFdvcmtmbG93UmVzcG9uc2USMAoId29ya2Zsb3cYASABKAsyHi5ob3J1cy5jb29yZGluYXRvci52MS5Xb3JrZmxvdyKAAQoUTGlzdFdvcmtmbG93c1JlcXVlc3QSMwoGc3RhdGVzGAEgAygOMiMuaG9ydXMuY29vcmRpbmF0b3IudjEuV29ya2Zsb3dTdGF0ZRIMCgRuYW1lGAIgASgJEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJImoKFUxpc3RXb3JrZmxvd3NSZXNwb25zZRI4Cgl3b3JrZmxvd3MYASADKAsyJS5ob3J1cy5jb29yZGluYXRvci52MS5Xb3JrZmxvd1N1bW1hcnkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjwKFUNhbmNlbFdvcmtmbG93UmVxdWVzdBITCgt3b3JrZmxvd19pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiTAoWQ2FuY2VsV29ya2Zsb3dSZXNwb25zZRIyCgVzdGF0ZRgBIAEoDjIjLmhvcnVzLmNvb3JkaW5hdG9yLnYxLldvcmtmbG93U3RhdGUiOwoUV2F0Y2hXb3JrZmxvd1JlcXVlc3QSEwoLd29ya2Zsb3dfaWQYASABKAkSDgoGY3Vyc29yGAIgASgJIpkBChVXYXRjaFdvcmtmbG93UmVzcG9uc2USMgoIc25hcHNob3QYASABKAsyHi5ob3J1cy5jb29yZGluYXRvci52MS5Xb3JrZmxvd0gAEjQKBWV2ZW50GAIgASgLMiMuaG9ydXMuY29vcmRpbmF0b3IudjEuV29ya2Zsb3dFdmVudEgAEg4KBmN1cnNvchgDIAEoCUIGCgRraW5kIl4KFkdldFdvcmtmbG93TG9nc1JlcXVlc3QSEwoLd29ya2Zsb3dfaWQYASABKAkSDwoHc3RlcF9pZBgCIAEoCRIOCgZmb2xsb3cYAyABKAgSDgoGY3Vyc29yGAQgASgJIkcKF0dldFdvcmtmbG93TG9nc1Jlc3BvbnNlEiwKBWxpbmVzGAEgAygLMh0uaG9ydXMuY29vcmRpbmF0b3IudjEuTG9nTGluZTKcBgoSQ29vcmRpbmF0b3JTZXJ2aWNlEmsKDlN1Ym1pdFdvcmtmbG93EisuaG9ydXMuY29vcmRpbmF0b3IudjEuU3VibWl0V29ya2Zsb3dSZXF1ZXN0GiwuaG9ydXMuY29vcmRpbmF0b3IudjEuU3VibWl0V29ya2Zsb3dSZXNwb25zZRJ2ChBWYWxpZGF0ZVdvcmtmbG93Ei0uaG9ydXMuY29vcmRpbmF0b3IudjEuVmFsaWRhdGVXb3JrZmxvd1JlcXVlc3QaLi5ob3J1cy5jb29yZGluYXRvci52MS5WYWxpZGF0ZVdvcmtmbG93UmVzcG9uc2UiA5ACARJnCgtHZXRXb3JrZmxvdxIoLmhvcnVzLmNvb3JkaW5hdG9yLnYxLkdldFdvcmtmbG93UmVxdWVzdBopLmhvcnVzLmNvb3JkaW5hdG9yLnYxLkdldFdvcmtmbG93UmVzcG9uc2UiA5ACARJtCg1MaXN0V29ya2Zsb3dzEiouaG9ydXMuY29vcmRpbmF0b3IudjEuTGlzdFdvcmtmbG93c1JlcXVlc3QaKy5ob3J1cy5jb29yZGluYXRvci52MS5MaXN0V29ya2Zsb3dzUmVzcG9uc2UiA5ACARJrCg5DYW5jZWxXb3JrZmxvdxIrLmhvcnVzLmNvb3JkaW5hdG9yLnYxLkNhbmNlbFdvcmtmbG93UmVxdWVzdBosLmhvcnVzLmNvb3JkaW5hdG9yLnYxLkNhbmNlbFdvcmtmbG93UmVzcG9uc2USagoNV2F0Y2hXb3JrZmxvdxIqLmhvcnVzLmNvb3JkaW5hdG9yLnYxLldhdGNoV29ya2Zsb3dSZXF1ZXN0GisuaG9ydXMuY29vcmRpbmF0b3IudjEuV2F0Y2hXb3JrZmxvd1Jlc3BvbnNlMAEScAoPR2V0V29ya2Zsb3dMb2dzEiwuaG9ydXMuY29vcmRpbmF0b3IudjEuR2V0V29ya2Zsb3dMb2dzUmVxdWVzdBotLmhvcnVzLmNvb3JkaW5hdG9yLnYxLkdldFdvcmtmbG93TG9nc1Jlc3BvbnNlMAFiBnByb3RvMw", [file_google_protobuf_struct, file_horus_coordinator_v1_workflow]);
+  fileDesc("CiZob3J1cy9jb29yZGluYXRvci92MS9jb29yZGluYXRvci5wcm90bxIUaG9ydXMuY29vcmRpbmF0b3IudjEiKwoUUmV0cnlXb3JrZmxvd1JlcXVlc3QSEwoLd29ya2Zsb3dfaWQYASABKAkiSwoVUmV0cnlXb3JrZmxvd1Jlc3BvbnNlEjIKBXN0YXRlGAEgASgOMiMuaG9ydXMuY29vcmRpbmF0b3IudjEuV29ya2Zsb3dTdGF0ZSKBAQofUmVnaXN0ZXJXb3JrZmxvd1RlbXBsYXRlUmVxdWVzdBIMCgRuYW1lGAEgASgJEg4KBHlhbWwYAiABKAlIABIyCgRzcGVjGAMgASgLMiIuaG9ydXMuY29vcmRpbmF0b3IudjEuV29ya2Zsb3dTcGVjSABCDAoKZGVmaW5pdGlvbiJcCiBSZWdpc3RlcldvcmtmbG93VGVtcGxhdGVSZXNwb25zZRI4Cgh0ZW1wbGF0ZRgBIAEoCzImLmhvcnVzLmNvb3JkaW5hdG9yLnYxLldvcmtmbG93VGVtcGxhdGUiOwoaR2V0V29ya2Zsb3dUZW1wbGF0ZVJlcXVlc3QSDAoEbmFtZRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgFIlcKG0dldFdvcmtmbG93VGVtcGxhdGVSZXNwb25zZRI4Cgh0ZW1wbGF0ZRgBIAEoCzImLmhvcnVzLmNvb3JkaW5hdG9yLnYxLldvcmtmbG93VGVtcGxhdGUiHgocTGlzdFdvcmtmbG93VGVtcGxhdGVzUmVxdWVzdCJaCh1MaXN0V29ya2Zsb3dUZW1wbGF0ZXNSZXNwb25zZRI5Cgl0ZW1wbGF0ZXMYASADKAsyJi5ob3J1cy5jb29yZGluYXRvci52MS5Xb3JrZmxvd1RlbXBsYXRlIpICChVTdWJtaXRXb3JrZmxvd1JlcXVlc3QSDgoEeWFtbBgBIAEoCUgAEjIKBHNwZWMYAiABKAsyIi5ob3J1cy5jb29yZGluYXRvci52MS5Xb3JrZmxvd1NwZWNIABJHCgZpbnB1dHMYAyADKAsyNy5ob3J1cy5jb29yZGluYXRvci52MS5TdWJtaXRXb3JrZmxvd1JlcXVlc3QuSW5wdXRzRW50cnkSFwoPaWRlbXBvdGVuY3lfa2V5GAQgASgJGkUKC0lucHV0c0VudHJ5EgsKA2tleRgBIAEoCRIlCgV2YWx1ZRgCIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZToCOAFCDAoKZGVmaW5pdGlvbiJpChZTdWJtaXRXb3JrZmxvd1Jlc3BvbnNlEhMKC3dvcmtmbG93X2lkGAEgASgJEhAKCGV4aXN0aW5nGAIgASgIEigKBHBsYW4YAyABKAsyGi5ob3J1cy5jb29yZGluYXRvci52MS5QbGFuImsKF1ZhbGlkYXRlV29ya2Zsb3dSZXF1ZXN0Eg4KBHlhbWwYASABKAlIABIyCgRzcGVjGAIgASgLMiIuaG9ydXMuY29vcmRpbmF0b3IudjEuV29ya2Zsb3dTcGVjSABCDAoKZGVmaW5pdGlvbiK2AQoYVmFsaWRhdGVXb3JrZmxvd1Jlc3BvbnNlEg0KBXZhbGlkGAEgASgIEi8KCHByb2JsZW1zGAIgAygLMh0uaG9ydXMuY29vcmRpbmF0b3IudjEuUHJvYmxlbRIoCgRwbGFuGAMgASgLMhouaG9ydXMuY29vcmRpbmF0b3IudjEuUGxhbhIwCgRzcGVjGAQgASgLMiIuaG9ydXMuY29vcmRpbmF0b3IudjEuV29ya2Zsb3dTcGVjIikKEkdldFdvcmtmbG93UmVxdWVzdBITCgt3b3JrZmxvd19pZBgBIAEoCSJHChNHZXRXb3JrZmxvd1Jlc3BvbnNlEjAKCHdvcmtmbG93GAEgASgLMh4uaG9ydXMuY29vcmRpbmF0b3IudjEuV29ya2Zsb3cigAEKFExpc3RXb3JrZmxvd3NSZXF1ZXN0EjMKBnN0YXRlcxgBIAMoDjIjLmhvcnVzLmNvb3JkaW5hdG9yLnYxLldvcmtmbG93U3RhdGUSDAoEbmFtZRgCIAEoCRIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCSJqChVMaXN0V29ya2Zsb3dzUmVzcG9uc2USOAoJd29ya2Zsb3dzGAEgAygLMiUuaG9ydXMuY29vcmRpbmF0b3IudjEuV29ya2Zsb3dTdW1tYXJ5EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSI8ChVDYW5jZWxXb3JrZmxvd1JlcXVlc3QSEwoLd29ya2Zsb3dfaWQYASABKAkSDgoGcmVhc29uGAIgASgJIkwKFkNhbmNlbFdvcmtmbG93UmVzcG9uc2USMgoFc3RhdGUYASABKA4yIy5ob3J1cy5jb29yZGluYXRvci52MS5Xb3JrZmxvd1N0YXRlIjsKFFdhdGNoV29ya2Zsb3dSZXF1ZXN0EhMKC3dvcmtmbG93X2lkGAEgASgJEg4KBmN1cnNvchgCIAEoCSKZAQoVV2F0Y2hXb3JrZmxvd1Jlc3BvbnNlEjIKCHNuYXBzaG90GAEgASgLMh4uaG9ydXMuY29vcmRpbmF0b3IudjEuV29ya2Zsb3dIABI0CgVldmVudBgCIAEoCzIjLmhvcnVzLmNvb3JkaW5hdG9yLnYxLldvcmtmbG93RXZlbnRIABIOCgZjdXJzb3IYAyABKAlCBgoEa2luZCJeChZHZXRXb3JrZmxvd0xvZ3NSZXF1ZXN0EhMKC3dvcmtmbG93X2lkGAEgASgJEg8KB3N0ZXBfaWQYAiABKAkSDgoGZm9sbG93GAMgASgIEg4KBmN1cnNvchgEIAEoCSJHChdHZXRXb3JrZmxvd0xvZ3NSZXNwb25zZRIsCgVsaW5lcxgBIAMoCzIdLmhvcnVzLmNvb3JkaW5hdG9yLnYxLkxvZ0xpbmUymwoKEkNvb3JkaW5hdG9yU2VydmljZRJrCg5TdWJtaXRXb3JrZmxvdxIrLmhvcnVzLmNvb3JkaW5hdG9yLnYxLlN1Ym1pdFdvcmtmbG93UmVxdWVzdBosLmhvcnVzLmNvb3JkaW5hdG9yLnYxLlN1Ym1pdFdvcmtmbG93UmVzcG9uc2USdgoQVmFsaWRhdGVXb3JrZmxvdxItLmhvcnVzLmNvb3JkaW5hdG9yLnYxLlZhbGlkYXRlV29ya2Zsb3dSZXF1ZXN0Gi4uaG9ydXMuY29vcmRpbmF0b3IudjEuVmFsaWRhdGVXb3JrZmxvd1Jlc3BvbnNlIgOQAgESZwoLR2V0V29ya2Zsb3cSKC5ob3J1cy5jb29yZGluYXRvci52MS5HZXRXb3JrZmxvd1JlcXVlc3QaKS5ob3J1cy5jb29yZGluYXRvci52MS5HZXRXb3JrZmxvd1Jlc3BvbnNlIgOQAgESbQoNTGlzdFdvcmtmbG93cxIqLmhvcnVzLmNvb3JkaW5hdG9yLnYxLkxpc3RXb3JrZmxvd3NSZXF1ZXN0GisuaG9ydXMuY29vcmRpbmF0b3IudjEuTGlzdFdvcmtmbG93c1Jlc3BvbnNlIgOQAgESawoOQ2FuY2VsV29ya2Zsb3cSKy5ob3J1cy5jb29yZGluYXRvci52MS5DYW5jZWxXb3JrZmxvd1JlcXVlc3QaLC5ob3J1cy5jb29yZGluYXRvci52MS5DYW5jZWxXb3JrZmxvd1Jlc3BvbnNlEmoKDVdhdGNoV29ya2Zsb3cSKi5ob3J1cy5jb29yZGluYXRvci52MS5XYXRjaFdvcmtmbG93UmVxdWVzdBorLmhvcnVzLmNvb3JkaW5hdG9yLnYxLldhdGNoV29ya2Zsb3dSZXNwb25zZTABEnAKD0dldFdvcmtmbG93TG9ncxIsLmhvcnVzLmNvb3JkaW5hdG9yLnYxLkdldFdvcmtmbG93TG9nc1JlcXVlc3QaLS5ob3J1cy5jb29yZGluYXRvci52MS5HZXRXb3JrZmxvd0xvZ3NSZXNwb25zZTABEmgKDVJldHJ5V29ya2Zsb3cSKi5ob3J1cy5jb29yZGluYXRvci52MS5SZXRyeVdvcmtmbG93UmVxdWVzdBorLmhvcnVzLmNvb3JkaW5hdG9yLnYxLlJldHJ5V29ya2Zsb3dSZXNwb25zZRKJAQoYUmVnaXN0ZXJXb3JrZmxvd1RlbXBsYXRlEjUuaG9ydXMuY29vcmRpbmF0b3IudjEuUmVnaXN0ZXJXb3JrZmxvd1RlbXBsYXRlUmVxdWVzdBo2LmhvcnVzLmNvb3JkaW5hdG9yLnYxLlJlZ2lzdGVyV29ya2Zsb3dUZW1wbGF0ZVJlc3BvbnNlEn8KE0dldFdvcmtmbG93VGVtcGxhdGUSMC5ob3J1cy5jb29yZGluYXRvci52MS5HZXRXb3JrZmxvd1RlbXBsYXRlUmVxdWVzdBoxLmhvcnVzLmNvb3JkaW5hdG9yLnYxLkdldFdvcmtmbG93VGVtcGxhdGVSZXNwb25zZSIDkAIBEoUBChVMaXN0V29ya2Zsb3dUZW1wbGF0ZXMSMi5ob3J1cy5jb29yZGluYXRvci52MS5MaXN0V29ya2Zsb3dUZW1wbGF0ZXNSZXF1ZXN0GjMuaG9ydXMuY29vcmRpbmF0b3IudjEuTGlzdFdvcmtmbG93VGVtcGxhdGVzUmVzcG9uc2UiA5ACAWIGcHJvdG8z", [file_google_protobuf_struct, file_horus_coordinator_v1_workflow]);
+
+/**
+ * @generated from message horus.coordinator.v1.RetryWorkflowRequest
+ */
+export type RetryWorkflowRequest = Message<"horus.coordinator.v1.RetryWorkflowRequest"> & {
+  /**
+   * @generated from field: string workflow_id = 1;
+   */
+  workflowId: string;
+};
+
+/**
+ * Describes the message horus.coordinator.v1.RetryWorkflowRequest.
+ * Use `create(RetryWorkflowRequestSchema)` to create a new message.
+ */
+export const RetryWorkflowRequestSchema: GenMessage<RetryWorkflowRequest> = /*@__PURE__*/
+  messageDesc(file_horus_coordinator_v1_coordinator, 0);
+
+/**
+ * @generated from message horus.coordinator.v1.RetryWorkflowResponse
+ */
+export type RetryWorkflowResponse = Message<"horus.coordinator.v1.RetryWorkflowResponse"> & {
+  /**
+   * @generated from field: horus.coordinator.v1.WorkflowState state = 1;
+   */
+  state: WorkflowState;
+};
+
+/**
+ * Describes the message horus.coordinator.v1.RetryWorkflowResponse.
+ * Use `create(RetryWorkflowResponseSchema)` to create a new message.
+ */
+export const RetryWorkflowResponseSchema: GenMessage<RetryWorkflowResponse> = /*@__PURE__*/
+  messageDesc(file_horus_coordinator_v1_coordinator, 1);
+
+/**
+ * @generated from message horus.coordinator.v1.RegisterWorkflowTemplateRequest
+ */
+export type RegisterWorkflowTemplateRequest = Message<"horus.coordinator.v1.RegisterWorkflowTemplateRequest"> & {
+  /**
+   * Letters, digits, "_", "-" and "."; the definition's own name is kept as the runs' name.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from oneof horus.coordinator.v1.RegisterWorkflowTemplateRequest.definition
+   */
+  definition: {
+    /**
+     * @generated from field: string yaml = 2;
+     */
+    value: string;
+    case: "yaml";
+  } | {
+    /**
+     * @generated from field: horus.coordinator.v1.WorkflowSpec spec = 3;
+     */
+    value: WorkflowSpec;
+    case: "spec";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message horus.coordinator.v1.RegisterWorkflowTemplateRequest.
+ * Use `create(RegisterWorkflowTemplateRequestSchema)` to create a new message.
+ */
+export const RegisterWorkflowTemplateRequestSchema: GenMessage<RegisterWorkflowTemplateRequest> = /*@__PURE__*/
+  messageDesc(file_horus_coordinator_v1_coordinator, 2);
+
+/**
+ * @generated from message horus.coordinator.v1.RegisterWorkflowTemplateResponse
+ */
+export type RegisterWorkflowTemplateResponse = Message<"horus.coordinator.v1.RegisterWorkflowTemplateResponse"> & {
+  /**
+   * @generated from field: horus.coordinator.v1.WorkflowTemplate template = 1;
+   */
+  template?: WorkflowTemplate | undefined;
+};
+
+/**
+ * Describes the message horus.coordinator.v1.RegisterWorkflowTemplateResponse.
+ * Use `create(RegisterWorkflowTemplateResponseSchema)` to create a new message.
+ */
+export const RegisterWorkflowTemplateResponseSchema: GenMessage<RegisterWorkflowTemplateResponse> = /*@__PURE__*/
+  messageDesc(file_horus_coordinator_v1_coordinator, 3);
+
+/**
+ * @generated from message horus.coordinator.v1.GetWorkflowTemplateRequest
+ */
+export type GetWorkflowTemplateRequest = Message<"horus.coordinator.v1.GetWorkflowTemplateRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * 0 for the latest.
+   *
+   * @generated from field: int32 version = 2;
+   */
+  version: number;
+};
+
+/**
+ * Describes the message horus.coordinator.v1.GetWorkflowTemplateRequest.
+ * Use `create(GetWorkflowTemplateRequestSchema)` to create a new message.
+ */
+export const GetWorkflowTemplateRequestSchema: GenMessage<GetWorkflowTemplateRequest> = /*@__PURE__*/
+  messageDesc(file_horus_coordinator_v1_coordinator, 4);
+
+/**
+ * @generated from message horus.coordinator.v1.GetWorkflowTemplateResponse
+ */
+export type GetWorkflowTemplateResponse = Message<"horus.coordinator.v1.GetWorkflowTemplateResponse"> & {
+  /**
+   * @generated from field: horus.coordinator.v1.WorkflowTemplate template = 1;
+   */
+  template?: WorkflowTemplate | undefined;
+};
+
+/**
+ * Describes the message horus.coordinator.v1.GetWorkflowTemplateResponse.
+ * Use `create(GetWorkflowTemplateResponseSchema)` to create a new message.
+ */
+export const GetWorkflowTemplateResponseSchema: GenMessage<GetWorkflowTemplateResponse> = /*@__PURE__*/
+  messageDesc(file_horus_coordinator_v1_coordinator, 5);
+
+/**
+ * @generated from message horus.coordinator.v1.ListWorkflowTemplatesRequest
+ */
+export type ListWorkflowTemplatesRequest = Message<"horus.coordinator.v1.ListWorkflowTemplatesRequest"> & {
+};
+
+/**
+ * Describes the message horus.coordinator.v1.ListWorkflowTemplatesRequest.
+ * Use `create(ListWorkflowTemplatesRequestSchema)` to create a new message.
+ */
+export const ListWorkflowTemplatesRequestSchema: GenMessage<ListWorkflowTemplatesRequest> = /*@__PURE__*/
+  messageDesc(file_horus_coordinator_v1_coordinator, 6);
+
+/**
+ * @generated from message horus.coordinator.v1.ListWorkflowTemplatesResponse
+ */
+export type ListWorkflowTemplatesResponse = Message<"horus.coordinator.v1.ListWorkflowTemplatesResponse"> & {
+  /**
+   * Latest version of each template.
+   *
+   * @generated from field: repeated horus.coordinator.v1.WorkflowTemplate templates = 1;
+   */
+  templates: WorkflowTemplate[];
+};
+
+/**
+ * Describes the message horus.coordinator.v1.ListWorkflowTemplatesResponse.
+ * Use `create(ListWorkflowTemplatesResponseSchema)` to create a new message.
+ */
+export const ListWorkflowTemplatesResponseSchema: GenMessage<ListWorkflowTemplatesResponse> = /*@__PURE__*/
+  messageDesc(file_horus_coordinator_v1_coordinator, 7);
 
 /**
  * @generated from message horus.coordinator.v1.SubmitWorkflowRequest
@@ -62,7 +222,7 @@ export type SubmitWorkflowRequest = Message<"horus.coordinator.v1.SubmitWorkflow
  * Use `create(SubmitWorkflowRequestSchema)` to create a new message.
  */
 export const SubmitWorkflowRequestSchema: GenMessage<SubmitWorkflowRequest> = /*@__PURE__*/
-  messageDesc(file_horus_coordinator_v1_coordinator, 0);
+  messageDesc(file_horus_coordinator_v1_coordinator, 8);
 
 /**
  * @generated from message horus.coordinator.v1.SubmitWorkflowResponse
@@ -93,7 +253,7 @@ export type SubmitWorkflowResponse = Message<"horus.coordinator.v1.SubmitWorkflo
  * Use `create(SubmitWorkflowResponseSchema)` to create a new message.
  */
 export const SubmitWorkflowResponseSchema: GenMessage<SubmitWorkflowResponse> = /*@__PURE__*/
-  messageDesc(file_horus_coordinator_v1_coordinator, 1);
+  messageDesc(file_horus_coordinator_v1_coordinator, 9);
 
 /**
  * @generated from message horus.coordinator.v1.ValidateWorkflowRequest
@@ -122,7 +282,7 @@ export type ValidateWorkflowRequest = Message<"horus.coordinator.v1.ValidateWork
  * Use `create(ValidateWorkflowRequestSchema)` to create a new message.
  */
 export const ValidateWorkflowRequestSchema: GenMessage<ValidateWorkflowRequest> = /*@__PURE__*/
-  messageDesc(file_horus_coordinator_v1_coordinator, 2);
+  messageDesc(file_horus_coordinator_v1_coordinator, 10);
 
 /**
  * @generated from message horus.coordinator.v1.ValidateWorkflowResponse
@@ -158,7 +318,7 @@ export type ValidateWorkflowResponse = Message<"horus.coordinator.v1.ValidateWor
  * Use `create(ValidateWorkflowResponseSchema)` to create a new message.
  */
 export const ValidateWorkflowResponseSchema: GenMessage<ValidateWorkflowResponse> = /*@__PURE__*/
-  messageDesc(file_horus_coordinator_v1_coordinator, 3);
+  messageDesc(file_horus_coordinator_v1_coordinator, 11);
 
 /**
  * @generated from message horus.coordinator.v1.GetWorkflowRequest
@@ -175,7 +335,7 @@ export type GetWorkflowRequest = Message<"horus.coordinator.v1.GetWorkflowReques
  * Use `create(GetWorkflowRequestSchema)` to create a new message.
  */
 export const GetWorkflowRequestSchema: GenMessage<GetWorkflowRequest> = /*@__PURE__*/
-  messageDesc(file_horus_coordinator_v1_coordinator, 4);
+  messageDesc(file_horus_coordinator_v1_coordinator, 12);
 
 /**
  * @generated from message horus.coordinator.v1.GetWorkflowResponse
@@ -192,7 +352,7 @@ export type GetWorkflowResponse = Message<"horus.coordinator.v1.GetWorkflowRespo
  * Use `create(GetWorkflowResponseSchema)` to create a new message.
  */
 export const GetWorkflowResponseSchema: GenMessage<GetWorkflowResponse> = /*@__PURE__*/
-  messageDesc(file_horus_coordinator_v1_coordinator, 5);
+  messageDesc(file_horus_coordinator_v1_coordinator, 13);
 
 /**
  * @generated from message horus.coordinator.v1.ListWorkflowsRequest
@@ -232,7 +392,7 @@ export type ListWorkflowsRequest = Message<"horus.coordinator.v1.ListWorkflowsRe
  * Use `create(ListWorkflowsRequestSchema)` to create a new message.
  */
 export const ListWorkflowsRequestSchema: GenMessage<ListWorkflowsRequest> = /*@__PURE__*/
-  messageDesc(file_horus_coordinator_v1_coordinator, 6);
+  messageDesc(file_horus_coordinator_v1_coordinator, 14);
 
 /**
  * @generated from message horus.coordinator.v1.ListWorkflowsResponse
@@ -256,7 +416,7 @@ export type ListWorkflowsResponse = Message<"horus.coordinator.v1.ListWorkflowsR
  * Use `create(ListWorkflowsResponseSchema)` to create a new message.
  */
 export const ListWorkflowsResponseSchema: GenMessage<ListWorkflowsResponse> = /*@__PURE__*/
-  messageDesc(file_horus_coordinator_v1_coordinator, 7);
+  messageDesc(file_horus_coordinator_v1_coordinator, 15);
 
 /**
  * @generated from message horus.coordinator.v1.CancelWorkflowRequest
@@ -278,7 +438,7 @@ export type CancelWorkflowRequest = Message<"horus.coordinator.v1.CancelWorkflow
  * Use `create(CancelWorkflowRequestSchema)` to create a new message.
  */
 export const CancelWorkflowRequestSchema: GenMessage<CancelWorkflowRequest> = /*@__PURE__*/
-  messageDesc(file_horus_coordinator_v1_coordinator, 8);
+  messageDesc(file_horus_coordinator_v1_coordinator, 16);
 
 /**
  * @generated from message horus.coordinator.v1.CancelWorkflowResponse
@@ -297,7 +457,7 @@ export type CancelWorkflowResponse = Message<"horus.coordinator.v1.CancelWorkflo
  * Use `create(CancelWorkflowResponseSchema)` to create a new message.
  */
 export const CancelWorkflowResponseSchema: GenMessage<CancelWorkflowResponse> = /*@__PURE__*/
-  messageDesc(file_horus_coordinator_v1_coordinator, 9);
+  messageDesc(file_horus_coordinator_v1_coordinator, 17);
 
 /**
  * @generated from message horus.coordinator.v1.WatchWorkflowRequest
@@ -321,7 +481,7 @@ export type WatchWorkflowRequest = Message<"horus.coordinator.v1.WatchWorkflowRe
  * Use `create(WatchWorkflowRequestSchema)` to create a new message.
  */
 export const WatchWorkflowRequestSchema: GenMessage<WatchWorkflowRequest> = /*@__PURE__*/
-  messageDesc(file_horus_coordinator_v1_coordinator, 10);
+  messageDesc(file_horus_coordinator_v1_coordinator, 18);
 
 /**
  * @generated from message horus.coordinator.v1.WatchWorkflowResponse
@@ -359,7 +519,7 @@ export type WatchWorkflowResponse = Message<"horus.coordinator.v1.WatchWorkflowR
  * Use `create(WatchWorkflowResponseSchema)` to create a new message.
  */
 export const WatchWorkflowResponseSchema: GenMessage<WatchWorkflowResponse> = /*@__PURE__*/
-  messageDesc(file_horus_coordinator_v1_coordinator, 11);
+  messageDesc(file_horus_coordinator_v1_coordinator, 19);
 
 /**
  * @generated from message horus.coordinator.v1.GetWorkflowLogsRequest
@@ -397,7 +557,7 @@ export type GetWorkflowLogsRequest = Message<"horus.coordinator.v1.GetWorkflowLo
  * Use `create(GetWorkflowLogsRequestSchema)` to create a new message.
  */
 export const GetWorkflowLogsRequestSchema: GenMessage<GetWorkflowLogsRequest> = /*@__PURE__*/
-  messageDesc(file_horus_coordinator_v1_coordinator, 12);
+  messageDesc(file_horus_coordinator_v1_coordinator, 20);
 
 /**
  * @generated from message horus.coordinator.v1.GetWorkflowLogsResponse
@@ -414,7 +574,7 @@ export type GetWorkflowLogsResponse = Message<"horus.coordinator.v1.GetWorkflowL
  * Use `create(GetWorkflowLogsResponseSchema)` to create a new message.
  */
 export const GetWorkflowLogsResponseSchema: GenMessage<GetWorkflowLogsResponse> = /*@__PURE__*/
-  messageDesc(file_horus_coordinator_v1_coordinator, 13);
+  messageDesc(file_horus_coordinator_v1_coordinator, 21);
 
 /**
  * The client-facing API: submit, inspect, watch and cancel workflows.
@@ -493,6 +653,50 @@ export const CoordinatorService: GenService<{
     methodKind: "server_streaming";
     input: typeof GetWorkflowLogsRequestSchema;
     output: typeof GetWorkflowLogsResponseSchema;
+  },
+  /**
+   * Runs a FAILED or CANCELLED workflow again from where it failed: its
+   * failed, skipped and cancelled steps (and their descendants) run again,
+   * every succeeded output is reused; same id, history kept. Returns
+   * FAILED_PRECONDITION for a workflow in any other state.
+   *
+   * @generated from rpc horus.coordinator.v1.CoordinatorService.RetryWorkflow
+   */
+  retryWorkflow: {
+    methodKind: "unary";
+    input: typeof RetryWorkflowRequestSchema;
+    output: typeof RetryWorkflowResponseSchema;
+  },
+  /**
+   * Stores a workflow definition under a name, as a new version (1, 2, ...),
+   * for sub-workflow steps (`workflow: {template: NAME}`) to run.
+   *
+   * @generated from rpc horus.coordinator.v1.CoordinatorService.RegisterWorkflowTemplate
+   */
+  registerWorkflowTemplate: {
+    methodKind: "unary";
+    input: typeof RegisterWorkflowTemplateRequestSchema;
+    output: typeof RegisterWorkflowTemplateResponseSchema;
+  },
+  /**
+   * One version of a template (the latest when version is 0).
+   *
+   * @generated from rpc horus.coordinator.v1.CoordinatorService.GetWorkflowTemplate
+   */
+  getWorkflowTemplate: {
+    methodKind: "unary";
+    input: typeof GetWorkflowTemplateRequestSchema;
+    output: typeof GetWorkflowTemplateResponseSchema;
+  },
+  /**
+   * Every template with its latest version, by name.
+   *
+   * @generated from rpc horus.coordinator.v1.CoordinatorService.ListWorkflowTemplates
+   */
+  listWorkflowTemplates: {
+    methodKind: "unary";
+    input: typeof ListWorkflowTemplatesRequestSchema;
+    output: typeof ListWorkflowTemplatesResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_horus_coordinator_v1_coordinator, 0);
