@@ -193,6 +193,39 @@ describe("coordinators on Redis", () => {
   }, 60_000);
 });
 
+describe("issue 4's features on Redis", () => {
+  it("RetryWorkflow reopens a finished workflow; a sub-workflow's parent learns the child's end through the store; templates are shared by coordinators", async () => {
+    const url = await sharedRedisUrl();
+    const p = prefix();
+    const a = await coordinator({ redis: { url, prefix: p } });
+    const b = await coordinator({ redis: { url, prefix: p } });
+    const counter = join(mkdtempSync(join(tmpdir(), "horus-redis-retry-")), "n");
+    try {
+      const { workflowId } = await a.client.submitWorkflow({ definition: { case: "yaml", value: `
+workflow:
+  name: recover
+  steps:
+    - { id: a, runner: noop }
+    - { id: b, runner: shell, depends_on: [a], payload: 'c=$(cat ${counter} 2>/dev/null || echo 0); c=$((c+1)); echo $c > ${counter}; [ $c -ge 2 ] || exit 1; echo $c' }
+` } });
+      expect((await waitForEnd(a.client, workflowId)).state).toBe(WorkflowState.FAILED);
+      // Retried through the other coordinator: it reopens the workflow and owns it from then on.
+      await b.client.retryWorkflow({ workflowId });
+      const done = await waitForEnd(a.client, workflowId);
+      expect(done.state).toBe(WorkflowState.SUCCEEDED);
+      expect(done.steps.map((s) => s.attempts)).toEqual([1, 2]);
+      expect((await a.client.listWorkflows({ states: [WorkflowState.SUCCEEDED], name: "recover" })).workflows.map((w) => w.id)).toEqual([workflowId]);
+
+      await a.client.registerWorkflowTemplate({ name: "inc", definition: { case: "yaml", value: "workflow:\n  name: inc\n  steps:\n    - { id: inc, runner: js, payload: 'inputs.seed + 1' }\n" } });
+      const nested = await runYaml(b.client, "workflow:\n  name: nested\n  steps:\n    - { id: seed, runner: js, payload: '41' }\n    - { id: sub, depends_on: [seed], workflow: { template: inc } }\n");
+      expect(nested.state).toBe(WorkflowState.SUCCEEDED);
+      expect(fromValue(nested.steps[1]!.output)).toEqual({ inc: 42 });
+    } finally {
+      await Promise.all([a.running.close(), b.running.close()]);
+    }
+  });
+});
+
 describe("Redis Cluster", () => {
   it("runs the example workflows on a three-node cluster", async () => {
     const cluster = await startRedisCluster(3);

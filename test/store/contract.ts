@@ -107,6 +107,20 @@ export function storeContract(name: string, make: () => Promise<Store>): void {
       await store.close();
     });
 
+    it("versions templates per name and lists the latest of each", async () => {
+      const store = await make();
+      const def = (n: number) => ({ name: `t${n}`, labels: {}, steps: [{ id: "a", runner: "noop", payload: String(n), dependsOn: [] }] });
+      expect((await store.putTemplate("deploy", def(1), 10)).version).toBe(1);
+      expect((await store.putTemplate("deploy", def(2), 20)).version).toBe(2);
+      expect((await store.putTemplate("audit", def(3), 30)).version).toBe(1);
+      expect(await store.getTemplate("deploy")).toEqual({ name: "deploy", version: 2, definition: def(2), createdAt: 20 });
+      expect((await store.getTemplate("deploy", 1))!.definition).toEqual(def(1));
+      expect(await store.getTemplate("deploy", 3)).toBeUndefined();
+      expect(await store.getTemplate("nope")).toBeUndefined();
+      expect((await store.listTemplates()).map((t) => [t.name, t.version])).toEqual([["audit", 1], ["deploy", 2]]);
+      await store.close();
+    });
+
     it("lists newest first, filters by state and name, and pages", async () => {
       const store = await make();
       const name = `list-${seq}`;
