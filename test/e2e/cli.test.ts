@@ -89,6 +89,39 @@ describe("horus run", () => {
   });
 });
 
+describe("retry and templates", () => {
+  it("template register/list/get, a sub-workflow run from it, and retry of a failed workflow", async () => {
+    const c = ["--coordinator", coord.url];
+    const reg = await horus([...c, "template", "register", "audit-trail", "examples/templates/audit-trail.yaml"]);
+    expect(reg.code).toBe(0);
+    expect(reg.stdout).toMatch(/^template audit-trail version \d+\n$/);
+    const list = await horus([...c, "template", "list"]);
+    expect(list.stdout).toMatch(/^audit-trail {2}v\d+ {2}1 steps$/m);
+    const get = await horus([...c, "template", "get", "audit-trail", "--version", "1"]);
+    expect(JSON.parse(get.stdout)).toMatchObject({ name: "audit-trail", version: 1 });
+    const missing = await horus([...c, "template", "get", "nope"]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr.trim().split("\n")).toHaveLength(1);
+    expect((await horus([...c, "run", "examples/sub-workflow.yaml"])).code).toBe(0);
+
+    const sub = await horus([...c, "submit", "examples/trigger-rules.yaml"]);
+    const id = sub.stdout.trim();
+    expect((await horus([...c, "watch", id])).code).toBe(1);
+    const retried = await horus([...c, "retry", id]);
+    // build fails every time: the retry runs it again and the workflow fails again (exit 1).
+    expect(retried.code).toBe(1);
+    expect(retried.stdout).toMatch(/FAILED/);
+    const status = await horus([...c, "--json", "status", id]);
+    expect(JSON.parse(status.stdout).steps.find((s: { id: string }) => s.id === "build").attempts).toBe(2);
+    // Only failed or cancelled workflows can be retried.
+    const ok = (await horus([...c, "submit", "examples/data-pipeline.yaml"])).stdout.trim();
+    expect((await horus([...c, "watch", ok])).code).toBe(0);
+    const refused = await horus([...c, "retry", ok]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/^horus: .*only FAILED or CANCELLED workflows can be retried\n$/);
+  });
+});
+
 describe("other commands", () => {
   it("submit, status, list, logs, cancel", async () => {
     const sub = await horus(["--coordinator", coord.url, "submit", "examples/data-pipeline.yaml"]);

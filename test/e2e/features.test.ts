@@ -93,6 +93,21 @@ workflow:
     const first = Number(readFileSync(pids, "utf8").split("\n")[0]);
     await until(() => (alive(first) ? undefined : true));
   });
+
+  it("D2: a workflow timeout cancels what still runs and fails the workflow", async () => {
+    const wf = await runYaml(client, `
+workflow:
+  name: too-slow
+  timeout: 400ms
+  steps:
+    - { id: quick, runner: noop }
+    - { id: slow, runner: shell, payload: "sleep 30" }
+`);
+    expect(wf.state).toBe(WorkflowState.FAILED);
+    expect(wf.error).toMatch(/^DEADLINE_EXCEEDED/);
+    expect(stepStates(wf)).toEqual({ quick: "SUCCEEDED", slow: "CANCELLED" });
+    expect(wf.steps[1]!.error?.code).toBe("DEADLINE_EXCEEDED");
+  });
 });
 
 describe("error handlers, fan-out, recovery", () => {
