@@ -20,6 +20,7 @@ import {
   type LogLine,
 } from "../../gen/horus/coordinator/v1/workflow_pb.js";
 import { msDuration, toValue, toValueMap, ts } from "../common/json.js";
+import { StepState } from "../engine/states.js";
 import type { StoredEvent, WorkflowRecord } from "../engine/model.js";
 import type { StoredLog, WorkflowSummaryRecord } from "../store/store.js";
 import type { Problem, WorkflowDefinition } from "../workflow/definition.js";
@@ -56,6 +57,7 @@ export function workflowToProto(wf: WorkflowRecord): Workflow {
         ...opt("finishedAt", ts(s.finishedAt)),
         ...(s.output !== undefined ? { output: toValue(s.output) } : {}),
         ...(s.error ? { error: { code: s.error.code, message: s.error.message } } : {}),
+        waitingReason: s.state === StepState.READY ? (s.waitingReason ?? "") : "",
         attemptHistory: s.attempts.map((a) => ({
           number: a.number,
           attemptId: a.attemptId,
@@ -81,6 +83,8 @@ export function definitionToSpec(def: WorkflowDefinition): WorkflowSpec {
       payload: s.payload,
       dependsOn: s.dependsOn,
       ...(s.timeoutMs !== undefined ? { timeout: msDuration(s.timeoutMs) } : {}),
+      ...(s.supervisor !== undefined ? { supervisor: s.supervisor } : {}),
+      ...(s.labels !== undefined ? { labels: s.labels } : {}),
     })),
   });
 }
@@ -116,6 +120,7 @@ export function eventToProto(workflowId: string, e: StoredEvent): WorkflowEvent 
         supervisor: e.supervisor ?? "",
         ...(e.output !== undefined ? { output: toValue(e.output) } : {}),
         ...(e.error ? { error: e.error } : {}),
+        waitingReason: e.waitingReason ?? "",
       },
     },
   });

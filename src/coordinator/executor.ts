@@ -176,7 +176,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
       input: toValueMap(input),
       inputs: toValueMap(wf.inputs),
       ...(def.timeoutMs !== undefined ? { timeout: msDuration(def.timeoutMs) } : {}),
-    });
+    }, { ...(def.supervisor !== undefined ? { supervisor: def.supervisor } : {}), ...(def.labels !== undefined ? { labels: def.labels } : {}) });
   }
 
   const listener: DispatchListener = {
@@ -190,7 +190,19 @@ export function createExecutor(options: ExecutorOptions): Executor {
     },
     lost(attemptId, reason) {
       const a = findByAttempt(attemptId);
-      if (a) apply(a, { type: "lost", attemptId, reason });
+      if (!a) return;
+      const i = a.engine.byAttempt.get(attemptId);
+      // Its acceptance was not applied yet (still READY): nothing ran as far
+      // as the workflow knows, so send the same attempt again.
+      if (i !== undefined && a.engine.record.steps[i]!.state === StepState.READY) {
+        run(a, { type: "dispatch", step: i, attemptId, attempt: a.engine.record.steps[i]!.attempts.length });
+        return;
+      }
+      apply(a, { type: "lost", attemptId, reason });
+    },
+    waiting(attemptId, reason) {
+      const a = findByAttempt(attemptId);
+      if (a) apply(a, { type: "waiting", attemptId, reason });
     },
     jobEvents(_supervisor, events: JobEvent[]) {
       for (const ev of events) {

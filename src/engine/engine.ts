@@ -20,7 +20,9 @@ export type EngineInput =
   | { type: "finished"; attemptId: string; ok: false; error: StepFailure }
   /** The attempt is gone (its supervisor lost it); run the step again. */
   | { type: "lost"; attemptId: string; reason: string }
-  | { type: "cancel"; reason: string };
+  | { type: "cancel"; reason: string }
+  /** The attempt waits in the coordinator for a supervisor; "" when it no longer waits for a reason. */
+  | { type: "waiting"; attemptId: string; reason: string };
 
 export type Command =
   /** Send a job for this step's current attempt to a supervisor. */
@@ -106,6 +108,7 @@ export function transition(state: EngineState, input: EngineInput, now: number):
       attempt.dispatchedAt = now;
       attempt.state = S.DISPATCHED;
       step.supervisor = input.supervisor;
+      delete step.waitingReason;
       setStep(state, fx, i, S.DISPATCHED, now);
       break;
     }
@@ -178,6 +181,19 @@ export function transition(state: EngineState, input: EngineInput, now: number):
         setStep(state, fx, i, S.CANCELLED, now);
       }
       setWorkflow(state, fx, W.CANCELLED, now, input.reason || "cancelled");
+      break;
+    }
+    case "waiting": {
+      // Not a state change: the step stays READY, and the reason is recorded
+      // and announced so a waiting step is never silent.
+      const i = currentStep(state, input.attemptId);
+      if (i === undefined) break;
+      const step = wf.steps[i]!;
+      if (step.state !== S.READY || (step.waitingReason ?? "") === input.reason) break;
+      if (input.reason) step.waitingReason = input.reason;
+      else delete step.waitingReason;
+      fx.changed.add(i);
+      fx.events.push({ kind: "step", time: now, stepId: step.id, state: S.READY, attempt: lastAttempt(step).number, waitingReason: input.reason });
       break;
     }
   }

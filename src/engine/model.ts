@@ -32,6 +32,8 @@ export interface StepRecord {
   supervisor?: string;
   output?: JsonValue;
   error?: StepFailure;
+  /** Why a READY step is not dispatched yet (no supervisor can serve it, or all are full). */
+  waitingReason?: string;
 }
 
 export interface WorkflowRecord {
@@ -63,6 +65,8 @@ export type DomainEvent =
       supervisor?: string;
       output?: JsonValue;
       error?: StepFailure;
+      /** A READY step's wait reason changed (state stays READY). */
+      waitingReason?: string;
     };
 
 /** A DomainEvent once stored: the cursor orders it within its workflow. */

@@ -4,6 +4,7 @@
 // once; events get ordered cursors so watchers can resume.
 import type { DomainEvent, StepRecord, StoredEvent, WorkflowRecord } from "../engine/model.js";
 import type { WorkflowState } from "../engine/states.js";
+import type { SupervisorRegistry } from "./supervisors.js";
 
 /** The workflow's own fields. A commit's header replaces all of them: absent ones are cleared. */
 export interface WorkflowHeader {
@@ -163,5 +164,7 @@ export interface Store {
   subscribe(kind: "events" | "logs", id: string, listener: () => void): () => void;
   /** Present when several coordinators may share the store. */
   readonly ownership?: Ownership;
+  /** Supervisors registered with RegisterSupervisor (shared by every coordinator on the store). */
+  readonly supervisors: SupervisorRegistry;
   close(): Promise<void>;
 }

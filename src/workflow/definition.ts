@@ -13,6 +13,10 @@ export interface StepDefinition {
   dependsOn: string[];
   /** Per-attempt time limit; the supervisor's default applies when undefined. */
   timeoutMs?: number;
+  /** Routing: only the supervisor with this name may run the step. */
+  supervisor?: string;
+  /** Routing: only supervisors carrying every one of these labels may run the step. */
+  labels?: Record<string, string>;
 }
 
 export interface WorkflowDefinition {

@@ -14,7 +14,7 @@ export interface ParseResult {
 }
 
 const WORKFLOW_FIELDS = new Set(["name", "steps", "labels"]);
-const STEP_FIELDS = new Set(["id", "runner", "payload", "depends_on", "timeout"]);
+const STEP_FIELDS = new Set(["id", "runner", "payload", "depends_on", "timeout", "supervisor", "labels"]);
 
 function isMap(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
@@ -138,7 +138,28 @@ function stepFromPlain(raw: unknown, path: string, problems: Problem[]): StepDef
       problems.push({ stepId: id, field: `${path}.timeout`, message: `${label}: timeout ${JSON.stringify(raw.timeout)} is not a duration (use e.g. "500ms", "30s", "5m")` });
     }
   }
-  return { id, runner, payload, dependsOn, ...(timeoutMs !== undefined ? { timeoutMs } : {}) };
+  return { id, runner, payload, dependsOn, ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...routingFromPlain(raw, path, id, label, problems) };
+}
+
+/** The routing fields `supervisor: NAME` and `labels: {k: v}` of a step. */
+function routingFromPlain(raw: Record<string, unknown>, path: string, id: string, label: string, problems: Problem[]): Pick<StepDefinition, "supervisor" | "labels"> {
+  const out: Pick<StepDefinition, "supervisor" | "labels"> = {};
+  if (typeof raw.supervisor === "string" && raw.supervisor !== "") out.supervisor = raw.supervisor;
+  else if (raw.supervisor !== undefined && raw.supervisor !== null && raw.supervisor !== "") {
+    problems.push({ stepId: id, field: `${path}.supervisor`, message: `${label}: supervisor must be a supervisor name, got ${describe(raw.supervisor)}` });
+  }
+  if (raw.labels === undefined || raw.labels === null) return out;
+  if (!isMap(raw.labels)) {
+    problems.push({ stepId: id, field: `${path}.labels`, message: `${label}: labels must be a mapping of strings, got ${describe(raw.labels)}` });
+    return out;
+  }
+  const labels: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw.labels)) {
+    if (typeof v === "object" && v !== null) problems.push({ stepId: id, field: `${path}.labels.${k}`, message: `${label}: label "${k}" must be a string, got ${describe(v)}` });
+    else labels[k] = String(v ?? "");
+  }
+  if (Object.keys(labels).length > 0) out.labels = labels;
+  return out;
 }
 
 /** Converts the protobuf form; it cannot have unknown fields or wrong types. */
@@ -154,6 +175,8 @@ export function fromSpec(spec: WorkflowSpec): ParseResult {
         payload: s.payload,
         dependsOn: [...s.dependsOn],
         ...(timeoutMs !== undefined && timeoutMs > 0 ? { timeoutMs } : {}),
+        ...(s.supervisor ? { supervisor: s.supervisor } : {}),
+        ...(Object.keys(s.labels).length > 0 ? { labels: { ...s.labels } } : {}),
       };
     }),
   };

@@ -1,8 +1,10 @@
 // Failure, timeout, watch, logs, listing, cancel and validation behaviour
 // against a real coordinator with its in-process reference supervisor.
+import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ValidateWorkflowResponseSchema } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
+import { WorkflowSpecSchema } from "../../gen/horus/coordinator/v1/workflow_pb.js";
 import type { RunningCoordinator } from "../../src/coordinator/app.js";
 import { StepState, canTransitionStep } from "../../src/engine/states.js";
 import { coordinator, outputs, runYaml, stepStates, waitForEnd, WorkflowState, type CoordinatorClient } from "../helpers/coordinator.js";
@@ -57,11 +59,24 @@ describe("failures", () => {
     expect(wf.steps[0]!.error?.code).toBe("TIMEOUT");
   });
 
-  it("an unknown runner fails the step with a clear reason", async () => {
-    const wf = await runYaml(client, `workflow:\n  name: nope\n  steps:\n    - { id: a, runner: pyhton, payload: "x" }\n`);
-    expect(wf.state).toBe(WorkflowState.FAILED);
-    expect(wf.steps[0]!.error).toMatchObject({ code: "NO_RUNNER" });
-    expect(wf.steps[0]!.error!.message).toContain('no supervisor offers runner "pyhton"');
+  it("an unknown runner waits with a visible reason, then fails the step NO_SUPERVISOR", async () => {
+    const own = await coordinator({ unroutableTimeoutMs: 500 });
+    try {
+      const { workflowId } = await own.client.submitWorkflow({ definition: { case: "yaml", value: `workflow:\n  name: nope\n  steps:\n    - { id: a, runner: pyhton, payload: "x" }\n` } });
+      const waitingEvents: string[] = [];
+      for await (const msg of own.client.watchWorkflow({ workflowId })) {
+        if (msg.kind.case === "event" && msg.kind.value.kind.case === "step" && msg.kind.value.kind.value.waitingReason) waitingEvents.push(msg.kind.value.kind.value.waitingReason);
+        if (msg.kind.case === "event" && msg.kind.value.kind.case === "workflow" && msg.kind.value.kind.value.state !== WorkflowState.RUNNING) break;
+      }
+      expect(waitingEvents[0]).toContain('none can run runner "pyhton" (runners up: js, noop, shell)');
+      const wf = await waitForEnd(own.client, workflowId);
+      expect(wf.state).toBe(WorkflowState.FAILED);
+      expect(wf.steps[0]!.error).toMatchObject({ code: "NO_SUPERVISOR" });
+      expect(wf.steps[0]!.error!.message).toContain('none can run runner "pyhton"');
+      expect(wf.steps[0]!.waitingReason).toBe("");
+    } finally {
+      await own.running.close();
+    }
   });
 });
 
@@ -83,10 +98,10 @@ describe("validation over the API", () => {
     const res = await client.validateWorkflow({
       definition: {
         case: "spec",
-        value: { $typeName: "horus.coordinator.v1.WorkflowSpec", name: "s", labels: {}, steps: [
-          { $typeName: "horus.coordinator.v1.StepSpec", id: "a", runner: "noop", payload: "", dependsOn: [] },
-          { $typeName: "horus.coordinator.v1.StepSpec", id: "b", runner: "noop", payload: "", dependsOn: ["a"] },
-        ] },
+        value: create(WorkflowSpecSchema, { name: "s", labels: {}, steps: [
+          { id: "a", runner: "noop", payload: "", dependsOn: [] },
+          { id: "b", runner: "noop", payload: "", dependsOn: ["a"] },
+        ] }),
       },
     });
     expect(res.valid).toBe(true);
@@ -95,10 +110,10 @@ describe("validation over the API", () => {
 
   it("a structured spec runs like YAML", async () => {
     const { workflowId } = await client.submitWorkflow({
-      definition: { case: "spec", value: { $typeName: "horus.coordinator.v1.WorkflowSpec", name: "spec", labels: {}, steps: [
-        { $typeName: "horus.coordinator.v1.StepSpec", id: "a", runner: "js", payload: "({ v: 1 })", dependsOn: [] },
-        { $typeName: "horus.coordinator.v1.StepSpec", id: "b", runner: "js", payload: "input.a.v + 1", dependsOn: ["a"] },
-      ] } },
+      definition: { case: "spec", value: create(WorkflowSpecSchema, { name: "spec", labels: {}, steps: [
+        { id: "a", runner: "js", payload: "({ v: 1 })", dependsOn: [] },
+        { id: "b", runner: "js", payload: "input.a.v + 1", dependsOn: ["a"] },
+      ] }) },
     });
     const wf = await waitForEnd(client, workflowId);
     expect(outputs(wf)).toEqual({ a: { v: 1 }, b: 2 });

@@ -16,6 +16,7 @@
 //   <p>:owned:<node>     set     ids a coordinator node owns
 //   <p>:nodes            zset    coordinator nodes scored by lease expiry (ms, Redis clock)
 //   <p>:idem:<key>       string  workflow id for an idempotency key
+//   <p>:{sup}, :{sup}:exp hash+zset registered supervisors and their lease expiries (supervisors.ts)
 //   <p>:notify:<id>      channel "e" (events) or "l" (logs) when either grows
 //   <p>:node:<node>      channel "<notice> <id>" to a node that lost a workflow
 

@@ -4,8 +4,8 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Value } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_struct } from "@bufbuild/protobuf/wkt";
+import type { Timestamp, Value } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_struct, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { LogLine, Plan, Problem, Workflow, WorkflowEvent, WorkflowSpec, WorkflowState, WorkflowSummary } from "./workflow_pb.js";
 import { file_horus_coordinator_v1_workflow } from "./workflow_pb.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file horus/coordinator/v1/coordinator.proto.
  */
 export const file_horus_coordinator_v1_coordinator: GenFile = /*@__PURE__*/
-  fileDesc("CiZob3J1cy9jb29yZGluYXRvci92MS9jb29yZGluYXRvci5wcm90bxIUaG9ydXMuY29vcmRpbmF0b3IudjEikgIKFVN1Ym1pdFdvcmtmbG93UmVxdWVzdBIOCgR5YW1sGAEgASgJSAASMgoEc3BlYxgCIAEoCzIiLmhvcnVzLmNvb3JkaW5hdG9yLnYxLldvcmtmbG93U3BlY0gAEkcKBmlucHV0cxgDIAMoCzI3LmhvcnVzLmNvb3JkaW5hdG9yLnYxLlN1Ym1pdFdvcmtmbG93UmVxdWVzdC5JbnB1dHNFbnRyeRIXCg9pZGVtcG90ZW5jeV9rZXkYBCABKAkaRQoLSW5wdXRzRW50cnkSCwoDa2V5GAEgASgJEiUKBXZhbHVlGAIgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlOgI4AUIMCgpkZWZpbml0aW9uImkKFlN1Ym1pdFdvcmtmbG93UmVzcG9uc2USEwoLd29ya2Zsb3dfaWQYASABKAkSEAoIZXhpc3RpbmcYAiABKAgSKAoEcGxhbhgDIAEoCzIaLmhvcnVzLmNvb3JkaW5hdG9yLnYxLlBsYW4iawoXVmFsaWRhdGVXb3JrZmxvd1JlcXVlc3QSDgoEeWFtbBgBIAEoCUgAEjIKBHNwZWMYAiABKAsyIi5ob3J1cy5jb29yZGluYXRvci52MS5Xb3JrZmxvd1NwZWNIAEIMCgpkZWZpbml0aW9uIrYBChhWYWxpZGF0ZVdvcmtmbG93UmVzcG9uc2USDQoFdmFsaWQYASABKAgSLwoIcHJvYmxlbXMYAiADKAsyHS5ob3J1cy5jb29yZGluYXRvci52MS5Qcm9ibGVtEigKBHBsYW4YAyABKAsyGi5ob3J1cy5jb29yZGluYXRvci52MS5QbGFuEjAKBHNwZWMYBCABKAsyIi5ob3J1cy5jb29yZGluYXRvci52MS5Xb3JrZmxvd1NwZWMiKQoSR2V0V29ya2Zsb3dSZXF1ZXN0EhMKC3dvcmtmbG93X2lkGAEgASgJIkcKE0dldFdvcmtmbG93UmVzcG9uc2USMAoId29ya2Zsb3cYASABKAsyHi5ob3J1cy5jb29yZGluYXRvci52MS5Xb3JrZmxvdyKAAQoUTGlzdFdvcmtmbG93c1JlcXVlc3QSMwoGc3RhdGVzGAEgAygOMiMuaG9ydXMuY29vcmRpbmF0b3IudjEuV29ya2Zsb3dTdGF0ZRIMCgRuYW1lGAIgASgJEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJImoKFUxpc3RXb3JrZmxvd3NSZXNwb25zZRI4Cgl3b3JrZmxvd3MYASADKAsyJS5ob3J1cy5jb29yZGluYXRvci52MS5Xb3JrZmxvd1N1bW1hcnkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjwKFUNhbmNlbFdvcmtmbG93UmVxdWVzdBITCgt3b3JrZmxvd19pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiTAoWQ2FuY2VsV29ya2Zsb3dSZXNwb25zZRIyCgVzdGF0ZRgBIAEoDjIjLmhvcnVzLmNvb3JkaW5hdG9yLnYxLldvcmtmbG93U3RhdGUiOwoUV2F0Y2hXb3JrZmxvd1JlcXVlc3QSEwoLd29ya2Zsb3dfaWQYASABKAkSDgoGY3Vyc29yGAIgASgJIpkBChVXYXRjaFdvcmtmbG93UmVzcG9uc2USMgoIc25hcHNob3QYASABKAsyHi5ob3J1cy5jb29yZGluYXRvci52MS5Xb3JrZmxvd0gAEjQKBWV2ZW50GAIgASgLMiMuaG9ydXMuY29vcmRpbmF0b3IudjEuV29ya2Zsb3dFdmVudEgAEg4KBmN1cnNvchgDIAEoCUIGCgRraW5kIl4KFkdldFdvcmtmbG93TG9nc1JlcXVlc3QSEwoLd29ya2Zsb3dfaWQYASABKAkSDwoHc3RlcF9pZBgCIAEoCRIOCgZmb2xsb3cYAyABKAgSDgoGY3Vyc29yGAQgASgJIkcKF0dldFdvcmtmbG93TG9nc1Jlc3BvbnNlEiwKBWxpbmVzGAEgAygLMh0uaG9ydXMuY29vcmRpbmF0b3IudjEuTG9nTGluZTKcBgoSQ29vcmRpbmF0b3JTZXJ2aWNlEmsKDlN1Ym1pdFdvcmtmbG93EisuaG9ydXMuY29vcmRpbmF0b3IudjEuU3VibWl0V29ya2Zsb3dSZXF1ZXN0GiwuaG9ydXMuY29vcmRpbmF0b3IudjEuU3VibWl0V29ya2Zsb3dSZXNwb25zZRJ2ChBWYWxpZGF0ZVdvcmtmbG93Ei0uaG9ydXMuY29vcmRpbmF0b3IudjEuVmFsaWRhdGVXb3JrZmxvd1JlcXVlc3QaLi5ob3J1cy5jb29yZGluYXRvci52MS5WYWxpZGF0ZVdvcmtmbG93UmVzcG9uc2UiA5ACARJnCgtHZXRXb3JrZmxvdxIoLmhvcnVzLmNvb3JkaW5hdG9yLnYxLkdldFdvcmtmbG93UmVxdWVzdBopLmhvcnVzLmNvb3JkaW5hdG9yLnYxLkdldFdvcmtmbG93UmVzcG9uc2UiA5ACARJtCg1MaXN0V29ya2Zsb3dzEiouaG9ydXMuY29vcmRpbmF0b3IudjEuTGlzdFdvcmtmbG93c1JlcXVlc3QaKy5ob3J1cy5jb29yZGluYXRvci52MS5MaXN0V29ya2Zsb3dzUmVzcG9uc2UiA5ACARJrCg5DYW5jZWxXb3JrZmxvdxIrLmhvcnVzLmNvb3JkaW5hdG9yLnYxLkNhbmNlbFdvcmtmbG93UmVxdWVzdBosLmhvcnVzLmNvb3JkaW5hdG9yLnYxLkNhbmNlbFdvcmtmbG93UmVzcG9uc2USagoNV2F0Y2hXb3JrZmxvdxIqLmhvcnVzLmNvb3JkaW5hdG9yLnYxLldhdGNoV29ya2Zsb3dSZXF1ZXN0GisuaG9ydXMuY29vcmRpbmF0b3IudjEuV2F0Y2hXb3JrZmxvd1Jlc3BvbnNlMAEScAoPR2V0V29ya2Zsb3dMb2dzEiwuaG9ydXMuY29vcmRpbmF0b3IudjEuR2V0V29ya2Zsb3dMb2dzUmVxdWVzdBotLmhvcnVzLmNvb3JkaW5hdG9yLnYxLkdldFdvcmtmbG93TG9nc1Jlc3BvbnNlMAFiBnByb3RvMw", [file_google_protobuf_struct, file_horus_coordinator_v1_workflow]);
+  fileDesc("CiZob3J1cy9jb29yZGluYXRvci92MS9jb29yZGluYXRvci5wcm90bxIUaG9ydXMuY29vcmRpbmF0b3IudjEikgIKFVN1Ym1pdFdvcmtmbG93UmVxdWVzdBIOCgR5YW1sGAEgASgJSAASMgoEc3BlYxgCIAEoCzIiLmhvcnVzLmNvb3JkaW5hdG9yLnYxLldvcmtmbG93U3BlY0gAEkcKBmlucHV0cxgDIAMoCzI3LmhvcnVzLmNvb3JkaW5hdG9yLnYxLlN1Ym1pdFdvcmtmbG93UmVxdWVzdC5JbnB1dHNFbnRyeRIXCg9pZGVtcG90ZW5jeV9rZXkYBCABKAkaRQoLSW5wdXRzRW50cnkSCwoDa2V5GAEgASgJEiUKBXZhbHVlGAIgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlOgI4AUIMCgpkZWZpbml0aW9uImkKFlN1Ym1pdFdvcmtmbG93UmVzcG9uc2USEwoLd29ya2Zsb3dfaWQYASABKAkSEAoIZXhpc3RpbmcYAiABKAgSKAoEcGxhbhgDIAEoCzIaLmhvcnVzLmNvb3JkaW5hdG9yLnYxLlBsYW4iawoXVmFsaWRhdGVXb3JrZmxvd1JlcXVlc3QSDgoEeWFtbBgBIAEoCUgAEjIKBHNwZWMYAiABKAsyIi5ob3J1cy5jb29yZGluYXRvci52MS5Xb3JrZmxvd1NwZWNIAEIMCgpkZWZpbml0aW9uIrYBChhWYWxpZGF0ZVdvcmtmbG93UmVzcG9uc2USDQoFdmFsaWQYASABKAgSLwoIcHJvYmxlbXMYAiADKAsyHS5ob3J1cy5jb29yZGluYXRvci52MS5Qcm9ibGVtEigKBHBsYW4YAyABKAsyGi5ob3J1cy5jb29yZGluYXRvci52MS5QbGFuEjAKBHNwZWMYBCABKAsyIi5ob3J1cy5jb29yZGluYXRvci52MS5Xb3JrZmxvd1NwZWMiKQoSR2V0V29ya2Zsb3dSZXF1ZXN0EhMKC3dvcmtmbG93X2lkGAEgASgJIkcKE0dldFdvcmtmbG93UmVzcG9uc2USMAoId29ya2Zsb3cYASABKAsyHi5ob3J1cy5jb29yZGluYXRvci52MS5Xb3JrZmxvdyKAAQoUTGlzdFdvcmtmbG93c1JlcXVlc3QSMwoGc3RhdGVzGAEgAygOMiMuaG9ydXMuY29vcmRpbmF0b3IudjEuV29ya2Zsb3dTdGF0ZRIMCgRuYW1lGAIgASgJEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJImoKFUxpc3RXb3JrZmxvd3NSZXNwb25zZRI4Cgl3b3JrZmxvd3MYASADKAsyJS5ob3J1cy5jb29yZGluYXRvci52MS5Xb3JrZmxvd1N1bW1hcnkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjwKFUNhbmNlbFdvcmtmbG93UmVxdWVzdBITCgt3b3JrZmxvd19pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiTAoWQ2FuY2VsV29ya2Zsb3dSZXNwb25zZRIyCgVzdGF0ZRgBIAEoDjIjLmhvcnVzLmNvb3JkaW5hdG9yLnYxLldvcmtmbG93U3RhdGUiOwoUV2F0Y2hXb3JrZmxvd1JlcXVlc3QSEwoLd29ya2Zsb3dfaWQYASABKAkSDgoGY3Vyc29yGAIgASgJIpkBChVXYXRjaFdvcmtmbG93UmVzcG9uc2USMgoIc25hcHNob3QYASABKAsyHi5ob3J1cy5jb29yZGluYXRvci52MS5Xb3JrZmxvd0gAEjQKBWV2ZW50GAIgASgLMiMuaG9ydXMuY29vcmRpbmF0b3IudjEuV29ya2Zsb3dFdmVudEgAEg4KBmN1cnNvchgDIAEoCUIGCgRraW5kIl4KFkdldFdvcmtmbG93TG9nc1JlcXVlc3QSEwoLd29ya2Zsb3dfaWQYASABKAkSDwoHc3RlcF9pZBgCIAEoCRIOCgZmb2xsb3cYAyABKAgSDgoGY3Vyc29yGAQgASgJIkcKF0dldFdvcmtmbG93TG9nc1Jlc3BvbnNlEiwKBWxpbmVzGAEgAygLMh0uaG9ydXMuY29vcmRpbmF0b3IudjEuTG9nTGluZSIyChBSZWdpc3RlcmVkUnVubmVyEgwKBG5hbWUYASABKAkSEAoIY2FwYWNpdHkYAiABKAUi6wEKGVJlZ2lzdGVyU3VwZXJ2aXNvclJlcXVlc3QSDAoEbmFtZRgBIAEoCRILCgN1cmwYAiABKAkSNwoHcnVubmVycxgDIAMoCzImLmhvcnVzLmNvb3JkaW5hdG9yLnYxLlJlZ2lzdGVyZWRSdW5uZXISSwoGbGFiZWxzGAQgAygLMjsuaG9ydXMuY29vcmRpbmF0b3IudjEuUmVnaXN0ZXJTdXBlcnZpc29yUmVxdWVzdC5MYWJlbHNFbnRyeRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIi4KGlJlZ2lzdGVyU3VwZXJ2aXNvclJlc3BvbnNlEhAKCGxlYXNlX21zGAEgASgDIhgKFkxpc3RTdXBlcnZpc29yc1JlcXVlc3QiSQoUU3VwZXJ2aXNvclJ1bm5lckxvYWQSDAoEbmFtZRgBIAEoCRIQCghjYXBhY2l0eRgCIAEoBRIRCglpbl9mbGlnaHQYAyABKAUi9wIKEVN1cGVydmlzb3JTdW1tYXJ5EgwKBG5hbWUYASABKAkSCwoDdXJsGAIgASgJEg4KBnNvdXJjZRgDIAEoCRIOCgZoZWFsdGgYBCABKAkSOwoHcnVubmVycxgFIAMoCzIqLmhvcnVzLmNvb3JkaW5hdG9yLnYxLlN1cGVydmlzb3JSdW5uZXJMb2FkEkMKBmxhYmVscxgGIAMoCzIzLmhvcnVzLmNvb3JkaW5hdG9yLnYxLlN1cGVydmlzb3JTdW1tYXJ5LkxhYmVsc0VudHJ5EhEKCWluX2ZsaWdodBgHIAEoBRItCglsYXN0X3NlZW4YCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjQKEGxlYXNlX2V4cGlyZXNfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiVwoXTGlzdFN1cGVydmlzb3JzUmVzcG9uc2USPAoLc3VwZXJ2aXNvcnMYASADKAsyJy5ob3J1cy5jb29yZGluYXRvci52MS5TdXBlcnZpc29yU3VtbWFyeTKPCAoSQ29vcmRpbmF0b3JTZXJ2aWNlEmsKDlN1Ym1pdFdvcmtmbG93EisuaG9ydXMuY29vcmRpbmF0b3IudjEuU3VibWl0V29ya2Zsb3dSZXF1ZXN0GiwuaG9ydXMuY29vcmRpbmF0b3IudjEuU3VibWl0V29ya2Zsb3dSZXNwb25zZRJ2ChBWYWxpZGF0ZVdvcmtmbG93Ei0uaG9ydXMuY29vcmRpbmF0b3IudjEuVmFsaWRhdGVXb3JrZmxvd1JlcXVlc3QaLi5ob3J1cy5jb29yZGluYXRvci52MS5WYWxpZGF0ZVdvcmtmbG93UmVzcG9uc2UiA5ACARJnCgtHZXRXb3JrZmxvdxIoLmhvcnVzLmNvb3JkaW5hdG9yLnYxLkdldFdvcmtmbG93UmVxdWVzdBopLmhvcnVzLmNvb3JkaW5hdG9yLnYxLkdldFdvcmtmbG93UmVzcG9uc2UiA5ACARJtCg1MaXN0V29ya2Zsb3dzEiouaG9ydXMuY29vcmRpbmF0b3IudjEuTGlzdFdvcmtmbG93c1JlcXVlc3QaKy5ob3J1cy5jb29yZGluYXRvci52MS5MaXN0V29ya2Zsb3dzUmVzcG9uc2UiA5ACARJrCg5DYW5jZWxXb3JrZmxvdxIrLmhvcnVzLmNvb3JkaW5hdG9yLnYxLkNhbmNlbFdvcmtmbG93UmVxdWVzdBosLmhvcnVzLmNvb3JkaW5hdG9yLnYxLkNhbmNlbFdvcmtmbG93UmVzcG9uc2USagoNV2F0Y2hXb3JrZmxvdxIqLmhvcnVzLmNvb3JkaW5hdG9yLnYxLldhdGNoV29ya2Zsb3dSZXF1ZXN0GisuaG9ydXMuY29vcmRpbmF0b3IudjEuV2F0Y2hXb3JrZmxvd1Jlc3BvbnNlMAEScAoPR2V0V29ya2Zsb3dMb2dzEiwuaG9ydXMuY29vcmRpbmF0b3IudjEuR2V0V29ya2Zsb3dMb2dzUmVxdWVzdBotLmhvcnVzLmNvb3JkaW5hdG9yLnYxLkdldFdvcmtmbG93TG9nc1Jlc3BvbnNlMAESfAoSUmVnaXN0ZXJTdXBlcnZpc29yEi8uaG9ydXMuY29vcmRpbmF0b3IudjEuUmVnaXN0ZXJTdXBlcnZpc29yUmVxdWVzdBowLmhvcnVzLmNvb3JkaW5hdG9yLnYxLlJlZ2lzdGVyU3VwZXJ2aXNvclJlc3BvbnNlIgOQAgIScwoPTGlzdFN1cGVydmlzb3JzEiwuaG9ydXMuY29vcmRpbmF0b3IudjEuTGlzdFN1cGVydmlzb3JzUmVxdWVzdBotLmhvcnVzLmNvb3JkaW5hdG9yLnYxLkxpc3RTdXBlcnZpc29yc1Jlc3BvbnNlIgOQAgFiBnByb3RvMw", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_horus_coordinator_v1_workflow]);
 
 /**
  * @generated from message horus.coordinator.v1.SubmitWorkflowRequest
@@ -417,6 +417,215 @@ export const GetWorkflowLogsResponseSchema: GenMessage<GetWorkflowLogsResponse> 
   messageDesc(file_horus_coordinator_v1_coordinator, 13);
 
 /**
+ * @generated from message horus.coordinator.v1.RegisteredRunner
+ */
+export type RegisteredRunner = Message<"horus.coordinator.v1.RegisteredRunner"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * Jobs of this runner the supervisor runs at once.
+   *
+   * @generated from field: int32 capacity = 2;
+   */
+  capacity: number;
+};
+
+/**
+ * Describes the message horus.coordinator.v1.RegisteredRunner.
+ * Use `create(RegisteredRunnerSchema)` to create a new message.
+ */
+export const RegisteredRunnerSchema: GenMessage<RegisteredRunner> = /*@__PURE__*/
+  messageDesc(file_horus_coordinator_v1_coordinator, 14);
+
+/**
+ * @generated from message horus.coordinator.v1.RegisterSupervisorRequest
+ */
+export type RegisterSupervisorRequest = Message<"horus.coordinator.v1.RegisterSupervisorRequest"> & {
+  /**
+   * Unique among supervisors; steps pin to it with `supervisor: NAME`.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * Base URL coordinators reach its SupervisorService at.
+   *
+   * @generated from field: string url = 2;
+   */
+  url: string;
+
+  /**
+   * Informational: the coordinator asks the supervisor itself (DescribeSupervisor)
+   * and trusts that answer once connected.
+   *
+   * @generated from field: repeated horus.coordinator.v1.RegisteredRunner runners = 3;
+   */
+  runners: RegisteredRunner[];
+
+  /**
+   * @generated from field: map<string, string> labels = 4;
+   */
+  labels: { [key: string]: string };
+};
+
+/**
+ * Describes the message horus.coordinator.v1.RegisterSupervisorRequest.
+ * Use `create(RegisterSupervisorRequestSchema)` to create a new message.
+ */
+export const RegisterSupervisorRequestSchema: GenMessage<RegisterSupervisorRequest> = /*@__PURE__*/
+  messageDesc(file_horus_coordinator_v1_coordinator, 15);
+
+/**
+ * @generated from message horus.coordinator.v1.RegisterSupervisorResponse
+ */
+export type RegisterSupervisorResponse = Message<"horus.coordinator.v1.RegisterSupervisorResponse"> & {
+  /**
+   * Register again well within this (every third of it).
+   *
+   * @generated from field: int64 lease_ms = 1;
+   */
+  leaseMs: bigint;
+};
+
+/**
+ * Describes the message horus.coordinator.v1.RegisterSupervisorResponse.
+ * Use `create(RegisterSupervisorResponseSchema)` to create a new message.
+ */
+export const RegisterSupervisorResponseSchema: GenMessage<RegisterSupervisorResponse> = /*@__PURE__*/
+  messageDesc(file_horus_coordinator_v1_coordinator, 16);
+
+/**
+ * @generated from message horus.coordinator.v1.ListSupervisorsRequest
+ */
+export type ListSupervisorsRequest = Message<"horus.coordinator.v1.ListSupervisorsRequest"> & {
+};
+
+/**
+ * Describes the message horus.coordinator.v1.ListSupervisorsRequest.
+ * Use `create(ListSupervisorsRequestSchema)` to create a new message.
+ */
+export const ListSupervisorsRequestSchema: GenMessage<ListSupervisorsRequest> = /*@__PURE__*/
+  messageDesc(file_horus_coordinator_v1_coordinator, 17);
+
+/**
+ * @generated from message horus.coordinator.v1.SupervisorRunnerLoad
+ */
+export type SupervisorRunnerLoad = Message<"horus.coordinator.v1.SupervisorRunnerLoad"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: int32 capacity = 2;
+   */
+  capacity: number;
+
+  /**
+   * Jobs of this runner this coordinator has on the supervisor now.
+   *
+   * @generated from field: int32 in_flight = 3;
+   */
+  inFlight: number;
+};
+
+/**
+ * Describes the message horus.coordinator.v1.SupervisorRunnerLoad.
+ * Use `create(SupervisorRunnerLoadSchema)` to create a new message.
+ */
+export const SupervisorRunnerLoadSchema: GenMessage<SupervisorRunnerLoad> = /*@__PURE__*/
+  messageDesc(file_horus_coordinator_v1_coordinator, 18);
+
+/**
+ * @generated from message horus.coordinator.v1.SupervisorSummary
+ */
+export type SupervisorSummary = Message<"horus.coordinator.v1.SupervisorSummary"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string url = 2;
+   */
+  url: string;
+
+  /**
+   * "static" (--supervisor), "registered", or "embedded".
+   *
+   * @generated from field: string source = 3;
+   */
+  source: string;
+
+  /**
+   * "up", "suspect" (not answering, jobs kept), "down" (jobs re-dispatched),
+   * or "connecting".
+   *
+   * @generated from field: string health = 4;
+   */
+  health: string;
+
+  /**
+   * @generated from field: repeated horus.coordinator.v1.SupervisorRunnerLoad runners = 5;
+   */
+  runners: SupervisorRunnerLoad[];
+
+  /**
+   * @generated from field: map<string, string> labels = 6;
+   */
+  labels: { [key: string]: string };
+
+  /**
+   * Jobs this coordinator has on it now, all runners.
+   *
+   * @generated from field: int32 in_flight = 7;
+   */
+  inFlight: number;
+
+  /**
+   * When it last answered.
+   *
+   * @generated from field: google.protobuf.Timestamp last_seen = 8;
+   */
+  lastSeen?: Timestamp | undefined;
+
+  /**
+   * Registered supervisors: when the registration runs out unless renewed.
+   *
+   * @generated from field: google.protobuf.Timestamp lease_expires_at = 9;
+   */
+  leaseExpiresAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message horus.coordinator.v1.SupervisorSummary.
+ * Use `create(SupervisorSummarySchema)` to create a new message.
+ */
+export const SupervisorSummarySchema: GenMessage<SupervisorSummary> = /*@__PURE__*/
+  messageDesc(file_horus_coordinator_v1_coordinator, 19);
+
+/**
+ * @generated from message horus.coordinator.v1.ListSupervisorsResponse
+ */
+export type ListSupervisorsResponse = Message<"horus.coordinator.v1.ListSupervisorsResponse"> & {
+  /**
+   * @generated from field: repeated horus.coordinator.v1.SupervisorSummary supervisors = 1;
+   */
+  supervisors: SupervisorSummary[];
+};
+
+/**
+ * Describes the message horus.coordinator.v1.ListSupervisorsResponse.
+ * Use `create(ListSupervisorsResponseSchema)` to create a new message.
+ */
+export const ListSupervisorsResponseSchema: GenMessage<ListSupervisorsResponse> = /*@__PURE__*/
+  messageDesc(file_horus_coordinator_v1_coordinator, 20);
+
+/**
  * The client-facing API: submit, inspect, watch and cancel workflows.
  *
  * @generated from service horus.coordinator.v1.CoordinatorService
@@ -493,6 +702,29 @@ export const CoordinatorService: GenService<{
     methodKind: "server_streaming";
     input: typeof GetWorkflowLogsRequestSchema;
     output: typeof GetWorkflowLogsResponseSchema;
+  },
+  /**
+   * Adds a supervisor to the pool of every coordinator sharing this one's
+   * store, for lease_ms. Calling it again renews the lease (the heartbeat);
+   * a supervisor that stops calling is removed when the lease runs out.
+   *
+   * @generated from rpc horus.coordinator.v1.CoordinatorService.RegisterSupervisor
+   */
+  registerSupervisor: {
+    methodKind: "unary";
+    input: typeof RegisterSupervisorRequestSchema;
+    output: typeof RegisterSupervisorResponseSchema;
+  },
+  /**
+   * Supervisors in this coordinator's pool (static and registered) with
+   * health and load.
+   *
+   * @generated from rpc horus.coordinator.v1.CoordinatorService.ListSupervisors
+   */
+  listSupervisors: {
+    methodKind: "unary";
+    input: typeof ListSupervisorsRequestSchema;
+    output: typeof ListSupervisorsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_horus_coordinator_v1_coordinator, 0);
