@@ -65,6 +65,7 @@ describe("failures", () => {
       const { workflowId } = await own.client.submitWorkflow({ definition: { case: "yaml", value: `workflow:\n  name: nope\n  steps:\n    - { id: a, runner: pyhton, payload: "x" }\n` } });
       const waitingEvents: string[] = [];
       for await (const msg of own.client.watchWorkflow({ workflowId })) {
+        if (msg.kind.case === "snapshot" && msg.kind.value.steps[0]!.waitingReason) waitingEvents.push(msg.kind.value.steps[0]!.waitingReason);
         if (msg.kind.case === "event" && msg.kind.value.kind.case === "step" && msg.kind.value.kind.value.waitingReason) waitingEvents.push(msg.kind.value.kind.value.waitingReason);
         if (msg.kind.case === "event" && msg.kind.value.kind.case === "workflow" && msg.kind.value.kind.value.state !== WorkflowState.RUNNING) break;
       }
