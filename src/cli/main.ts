@@ -6,7 +6,7 @@ import { readFile } from "node:fs/promises";
 import { Command, Option } from "commander";
 import { create, toJson } from "@bufbuild/protobuf";
 import { planToProto, problemsToProto } from "../coordinator/convert.js";
-import { ListWorkflowsResponseSchema, SubmitWorkflowResponseSchema, ValidateWorkflowResponseSchema } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
+import { ListSupervisorsResponseSchema, ListWorkflowsResponseSchema, SubmitWorkflowResponseSchema, ValidateWorkflowResponseSchema } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
 import { LogStream, WorkflowSchema, WorkflowTemplateSchema } from "../../gen/horus/coordinator/v1/workflow_pb.js";
 import { toValueMap, type JsonMap, type JsonValue } from "../common/json.js";
 import { createLogger, type Logger, type LogLevel } from "../common/logger.js";
@@ -113,9 +113,21 @@ program
   .option("--redis-prefix <prefix>", "prefix of every Redis key, so deployments can share one Redis", "horus")
   .option("--retention <duration>", "how long finished workflows, their events and logs are kept in Redis", "7d")
   .option("--lease <duration>", "workflow ownership lease; a dead coordinator's workflows move to another within ~1.33x this", "6s")
+  .option("--supervisor-timeout <duration>", "a supervisor silent this long is down; its jobs run elsewhere", "5s")
+  .option("--unroutable-timeout <duration>", "a step no supervisor can serve fails NO_SUPERVISOR after waiting this long", "60s")
+  .option("--registration-lease <duration>", "how long a RegisterSupervisor registration lasts unless renewed", "10s")
+  .option("--no-embedded", "without --supervisor, do not run the in-process supervisor (use registered ones only)")
   .addOption(new Option("--log-level <level>", "log level").choices(LOG_LEVELS).default("info"))
   .action(async (opts) => {
     const { startCoordinator } = await import("../coordinator/app.js");
+    const supervisorTimeoutMs = durationOption(opts.supervisorTimeout, "--supervisor-timeout");
+    const unroutableTimeoutMs = durationOption(opts.unroutableTimeout, "--unroutable-timeout");
+    const registrationLeaseMs = durationOption(opts.registrationLease, "--registration-lease");
+    if (supervisorTimeoutMs < 200) throw new CliError(`--supervisor-timeout must be at least 200ms, got "${opts.supervisorTimeout}"`);
+    if (registrationLeaseMs < 300) throw new CliError(`--registration-lease must be at least 300ms, got "${opts.registrationLease}"`);
+    for (const u of opts.supervisor as string[]) {
+      if (!/^https?:\/\/[^\s/]+/.test(u)) throw new CliError(`--supervisor must be a base URL like http://supervisor1:8080, got "${u}"`);
+    }
     const logger = createLogger(opts.logLevel as LogLevel, "coordinator");
     const lease = durationOption(opts.lease, "--lease");
     if (lease < 300) throw new CliError(`--lease must be at least 300ms, got "${opts.lease}"`);
@@ -130,6 +142,10 @@ program
       port: parsePort(opts.port),
       host: opts.host,
       supervisors: opts.supervisor,
+      embedded: opts.embedded !== false,
+      supervisorTimeoutMs,
+      unroutableTimeoutMs,
+      registrationLeaseMs,
       limits: { maxSteps: parsePositive(opts.maxSteps, "--max-steps"), maxPayloadBytes: parsePositive(opts.maxPayloadBytes, "--max-payload-bytes") },
       ...(opts.redisUrl ? { redis: { url: opts.redisUrl, cluster: opts.redisCluster, prefix: opts.redisPrefix, retentionMs: retention }, leaseMs: lease } : {}),
       logger,
@@ -146,15 +162,28 @@ program
   .option("--capacity <n|runner=n>", "jobs a runner may run at once: N for every runner, or runner=N (repeatable)", collect, [])
   .option("--label <key=value>", "label reported to coordinators (repeatable)", collect, [])
   .option("--default-timeout <duration>", "time limit of steps without a timeout, e.g. 30s, 5m", "5m")
+  .option("--register <url>", "register with this coordinator and keep the registration alive (repeatable)", collect, [])
+  .option("--advertise-url <url>", "URL coordinators reach this supervisor at (default: the listening URL)")
+  .option("--external-runner <name>", "serve runner NAME through Redis queues for external runner processes (repeatable; needs --redis-url)", collect, [])
+  .addOption(new Option("--redis-url <url>", "Redis for --external-runner queues").env("HORUS_REDIS_URL"))
+  .option("--redis-prefix <prefix>", "prefix of the runner queue keys", "horus")
+  .option("--runner-lease <duration>", "an external runner process renews its job lease within this; a job whose lease ran out is re-queued", "10s")
   .addOption(new Option("--log-level <level>", "log level").choices(LOG_LEVELS).default("info"))
   .action(async (opts) => {
     const { startSupervisorServer } = await import("../server/supervisor-server.js");
     const logger = createLogger(opts.logLevel as LogLevel, "supervisor");
+    for (const u of [...(opts.register as string[]), ...(opts.advertiseUrl ? [opts.advertiseUrl as string] : [])]) {
+      if (!/^https?:\/\/[^\s/]+/.test(u)) throw new CliError(`--register and --advertise-url take a base URL like http://coordinator:9090, got "${u}"`);
+    }
+    const runners = await runnerSet(opts.externalRunner as string[], opts.redisUrl, opts.redisPrefix, durationOption(opts.runnerLease, "--runner-lease"), logger);
     const start = () => startSupervisorServer({
       port: parsePort(opts.port),
       host: opts.host,
       logger,
+      register: opts.register,
+      ...(opts.advertiseUrl ? { advertiseUrl: opts.advertiseUrl } : {}),
       supervisor: {
+        runners,
         ...(opts.name ? { name: opts.name } : {}),
         ...capacityOption(opts.capacity as string[]),
         labels: pairs(opts.label as string[], "--label"),
@@ -162,6 +191,20 @@ program
       },
     });
     await serve("supervisor", logger, start);
+  });
+
+program
+  .command("supervisors")
+  .description("List the coordinator's supervisors with health and load.")
+  .action(async () => {
+    const res = await coordinatorClient(globals().coordinator).listSupervisors({});
+    if (globals().json) return printJson(toJson(ListSupervisorsResponseSchema, res));
+    if (res.supervisors.length === 0) return print("no supervisors");
+    for (const s of res.supervisors) {
+      const load = s.runners.map((r) => `${r.name} ${r.inFlight}/${r.capacity}`).join(", ");
+      const labels = Object.entries(s.labels).map(([k, v]) => `${k}=${v}`).join(",");
+      print(`${s.name.padEnd(16)} ${s.health.padEnd(10)} ${s.source.padEnd(10)} ${s.url || "-"}  ${load}${labels ? `  [${labels}]` : ""}`);
+    }
   });
 
 program
@@ -355,6 +398,22 @@ function capacityOption(items: string[]): { capacity?: number | Record<string, n
   const perRunner: Record<string, number> = {};
   for (const [runner, n] of Object.entries(pairs(items, "--capacity"))) perRunner[runner] = parsePositive(n, `--capacity ${runner}`);
   return { capacity: perRunner };
+}
+
+/** The built-in runners plus one Redis-queue runner per --external-runner name. */
+async function runnerSet(names: string[], redisUrl: string | undefined, prefix: string, leaseMs: number, logger: Logger) {
+  const { builtinRunners } = await import("../runners/index.js");
+  const runners = builtinRunners();
+  if (names.length === 0) return runners;
+  if (!redisUrl) throw new CliError("--external-runner needs --redis-url (the Redis its runner processes read jobs from)");
+  if (!/^rediss?:\/\/[^\s/]+/.test(redisUrl)) throw new CliError(`--redis-url must look like redis://host:6379, got "${redisUrl}"`);
+  if (leaseMs < 100) throw new CliError("--runner-lease must be at least 100ms");
+  const { createRedisQueueRunner } = await import("../runners/redis-queue/runner.js");
+  for (const name of names) {
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) throw new CliError(`--external-runner takes a runner name of letters, digits, "_", "." and "-", got "${name}"`);
+    runners.set(name, createRedisQueueRunner({ name, redisUrl, prefix, leaseMs, onWarning: (msg) => logger.warn(msg) }));
+  }
+  return runners;
 }
 
 function durationOption(text: string, flag: string): number {

@@ -6,6 +6,7 @@ import { CoordinatorService } from "../../gen/horus/coordinator/v1/coordinator_p
 import { SupervisorService } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
 import { silentLogger, type Logger } from "../common/logger.js";
 import { createSupervisorPool, type SupervisorEndpoint } from "../dispatch/pool.js";
+import { startRegistrySync } from "../dispatch/registry.js";
 import { createHorusServer, type HorusServer } from "../server/listen.js";
 import { createMemoryStore } from "../store/memory/memory-store.js";
 import { createRedisStore, type RedisStoreOptions } from "../store/redis/redis-store.js";
@@ -21,8 +22,16 @@ export interface CoordinatorOptions {
   port?: number;
   /** Interface to bind (default 127.0.0.1). */
   host?: string;
-  /** Supervisor base URLs. When empty, a reference supervisor runs in this process. */
+  /** Supervisor base URLs. When empty, a reference supervisor runs in this process (unless `embedded` is false). */
   supervisors?: string[];
+  /** Run the in-process supervisor when no URLs are given (default true); false: only registered supervisors. */
+  embedded?: boolean;
+  /** A supervisor silent this long is down and its jobs run elsewhere (default 5,000 ms). */
+  supervisorTimeoutMs?: number;
+  /** A step no supervisor can serve fails NO_SUPERVISOR after waiting this long (default 60,000 ms). */
+  unroutableTimeoutMs?: number;
+  /** Lease of a RegisterSupervisor registration; supervisors renew it every third (default 10,000 ms). */
+  registrationLeaseMs?: number;
   /** Options for the in-process supervisor (ignored when supervisors are given). */
   embeddedSupervisor?: SupervisorOptions;
   /** State backend (default: Redis when `redis` is set, else the in-process memory store). */
@@ -63,29 +72,40 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
 
   const endpoints: SupervisorEndpoint[] = [];
   let embedded: ReturnType<typeof createSupervisor> | undefined;
-  if (!options.supervisors || options.supervisors.length === 0) {
+  const transportFor = (url: string) => createConnectTransport({ baseUrl: url, httpVersion: "2", useBinaryFormat: true });
+  if ((!options.supervisors || options.supervisors.length === 0) && options.embedded !== false) {
     embedded = createSupervisor({ name: "embedded", ...options.embeddedSupervisor });
     const impl = embedded.service;
-    endpoints.push({ name: "embedded", transport: createRouterTransport(({ service }) => service(SupervisorService, impl)) });
+    endpoints.push({ name: "embedded", source: "embedded", transport: createRouterTransport(({ service }) => service(SupervisorService, impl)) });
     logger.info("no --supervisor given: running the reference supervisor in this process");
   } else {
-    for (const url of options.supervisors) {
-      endpoints.push({ name: url, transport: createConnectTransport({ baseUrl: url, httpVersion: "2", useBinaryFormat: true }) });
-    }
+    for (const url of options.supervisors ?? []) endpoints.push({ name: url, url, source: "static", transport: transportFor(url) });
   }
   const pool = createSupervisorPool({
     supervisors: endpoints,
     listener: executor.listener,
     onWarning: (msg, err) => logger.warn({ err }, msg),
+    onInfo: (msg) => logger.info(msg),
+    ...(options.supervisorTimeoutMs !== undefined ? { supervisorTimeoutMs: options.supervisorTimeoutMs } : {}),
+    ...(options.unroutableTimeoutMs !== undefined ? { unroutableTimeoutMs: options.unroutableTimeoutMs } : {}),
   });
   executor.setPool(pool);
+  const registry = startRegistrySync({
+    registry: store.supervisors,
+    pool,
+    transportFor,
+    onWarning: (msg, err) => logger.warn({ err }, msg),
+    ...(options.registrationLeaseMs !== undefined ? { leaseMs: options.registrationLeaseMs } : {}),
+  });
 
-  const service = createCoordinatorService({ store, executor, shutdown: shutdown.signal, ...(options.limits ? { limits: options.limits } : {}) });
+  const service = createCoordinatorService({ store, executor, supervisors: registry, shutdown: shutdown.signal, ...(options.limits ? { limits: options.limits } : {}) });
   const routes = (router: ConnectRouter) => router.service(CoordinatorService, service);
   const server = createHorusServer({
     handler: connectNodeAdapter({ routes, shutdownSignal: shutdown.signal }),
     ...(options.drainTimeoutMs !== undefined ? { drainTimeoutMs: options.drainTimeoutMs } : {}),
   });
+  // Registered supervisors already in the store join before the first dispatch.
+  await registry.sync();
   await pool.start();
   // With a shared store: register, then resume what restarted or dead coordinators left running.
   const ownership = store.ownership
@@ -109,6 +129,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
         // Bounded: with the store down, queued commits would wait for it forever.
         await Promise.race([executor.drain(), new Promise((r) => setTimeout(r, options.drainTimeoutMs ?? 10_000).unref())]);
         await ownership?.release();
+        registry.stop();
         await pool.close();
         await embedded?.close();
         await store.close();

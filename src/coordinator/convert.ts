@@ -25,6 +25,7 @@ import {
   type LogLine,
 } from "../../gen/horus/coordinator/v1/workflow_pb.js";
 import { msDuration, toValue, toValueMap, ts } from "../common/json.js";
+import { StepState } from "../engine/states.js";
 import type { StoredEvent, WorkflowRecord } from "../engine/model.js";
 import type { StoredLog, TemplateRecord, WorkflowSummaryRecord } from "../store/store.js";
 import type { Problem, RetryPolicyDefinition, StepDefinition, TriggerRule, WorkflowDefinition } from "../workflow/definition.js";
@@ -75,6 +76,7 @@ export function workflowToProto(wf: WorkflowRecord): Workflow {
         ...(s.instances ? { instanceCount: s.instances.count } : {}),
         ...(s.output !== undefined ? { output: toValue(s.output) } : {}),
         ...(s.error ? { error: { code: s.error.code, message: s.error.message } } : {}),
+        waitingReason: s.state === StepState.READY ? (s.waitingReason ?? "") : "",
         attemptHistory: s.attempts.map((a) => ({
           number: a.number,
           attemptId: a.attemptId,
@@ -129,6 +131,8 @@ function stepSpecInit(s: StepDefinition): MessageInitShape<typeof StepSpecSchema
     ...(s.when !== undefined ? { when: s.when } : {}),
     ...(s.forEach !== undefined ? { forEach: s.forEach } : {}),
     ...(s.maxParallel !== undefined ? { maxParallel: s.maxParallel } : {}),
+    ...(s.supervisor !== undefined ? { supervisor: s.supervisor } : {}),
+    ...(s.labels !== undefined ? { labels: s.labels } : {}),
     ...(child && "inline" in child ? { subWorkflow: { case: "workflow" as const, value: create(WorkflowSpecSchema, workflowSpecInit(child.inline)) } } : {}),
     ...(child && "template" in child ? { subWorkflow: { case: "template" as const, value: { name: child.template, version: child.version ?? 0 } } } : {}),
   };
@@ -182,6 +186,7 @@ export function eventToProto(workflowId: string, e: StoredEvent): WorkflowEvent 
         ...(e.error ? { error: e.error } : {}),
         ...opt("instance", e.instance),
         ...opt("nextRetryAt", ts(e.nextRetryAt)),
+        waitingReason: e.waitingReason ?? "",
       },
     },
   });

@@ -209,7 +209,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
       input: toValueMap(jobInput(a.engine, c.step, c.extraInput)),
       inputs: toValueMap(wf.inputs),
       ...(timeoutMs !== undefined ? { timeout: msDuration(timeoutMs + 1_000) } : {}),
-    });
+    }, { ...(def.supervisor !== undefined ? { supervisor: def.supervisor } : {}), ...(def.labels !== undefined ? { labels: def.labels } : {}) });
   }
 
   function childOf(a: Active, attemptId: string): string | undefined {
@@ -301,7 +301,19 @@ export function createExecutor(options: ExecutorOptions): Executor {
     },
     lost(attemptId, reason) {
       const a = findByAttempt(attemptId);
-      if (a) apply(a, { type: "lost", attemptId, reason });
+      if (!a) return;
+      const i = a.engine.byAttempt.get(attemptId);
+      // Its acceptance was not applied yet (still READY): nothing ran as far
+      // as the workflow knows, so send the same attempt again.
+      if (i !== undefined && a.engine.record.steps[i]!.state === StepState.READY) {
+        run(a, attemptCommand(a.engine, i));
+        return;
+      }
+      apply(a, { type: "lost", attemptId, reason });
+    },
+    waiting(attemptId, reason) {
+      const a = findByAttempt(attemptId);
+      if (a) apply(a, { type: "waiting", attemptId, reason });
     },
     jobEvents(_supervisor, events: JobEvent[]) {
       for (const ev of events) {

@@ -11,6 +11,8 @@ import { validateAndPlan, type WorkflowPlan } from "../workflow/plan.js";
 import { definitionToSpec, eventToProto, logToProto, planToProto, problemsToProto, summaryToProto, templateToProto, workflowToProto } from "./convert.js";
 import type { Executor } from "./executor.js";
 import { newWorkflowRecord } from "./records.js";
+import type { RegistrySync } from "../dispatch/registry.js";
+import { ts } from "../common/json.js";
 
 export interface CoordinatorServiceOptions {
   store: Store;
@@ -19,6 +21,8 @@ export interface CoordinatorServiceOptions {
   limits?: Partial<ValidationLimits>;
   /** Aborted when the server shuts down: open streams end with UNAVAILABLE. */
   shutdown?: AbortSignal;
+  /** The supervisor pool's registrations and listing (RegisterSupervisor, ListSupervisors). */
+  supervisors?: RegistrySync;
 }
 
 type Definition = SubmitWorkflowRequest["definition"];
@@ -132,7 +136,7 @@ export function createCoordinatorService(options: CoordinatorServiceOptions): Se
 }
 
 function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof CoordinatorService> {
-  const { store, executor, limits, shutdown } = options;
+  const { store, executor, limits, shutdown, supervisors } = options;
   const signals = (ctx: HandlerContext) => (shutdown ? [ctx.signal, shutdown] : [ctx.signal]);
 
   return {
@@ -255,6 +259,28 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
       } finally {
         w.close();
       }
+    },
+
+    async registerSupervisor(req) {
+      if (!supervisors) throw new ConnectError("this coordinator does not take supervisor registrations", Code.FailedPrecondition);
+      const { leaseMs } = await supervisors.register({ name: req.name, url: req.url, runners: req.runners, labels: req.labels });
+      return { leaseMs: BigInt(leaseMs) };
+    },
+
+    async listSupervisors() {
+      return {
+        supervisors: (supervisors?.list() ?? []).map((s) => ({
+          name: s.name,
+          url: s.url,
+          source: s.source,
+          health: s.health,
+          labels: s.labels,
+          inFlight: s.inFlight,
+          runners: s.runners,
+          lastSeen: ts(s.lastSeen),
+          ...(s.leaseExpiresAt !== undefined ? { leaseExpiresAt: ts(s.leaseExpiresAt) } : {}),
+        })),
+      };
     },
 
     async *getWorkflowLogs(req, ctx) {

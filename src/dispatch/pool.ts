@@ -1,10 +1,23 @@
-// The supervisor pool: routes jobs to supervisors that offer their runner,
-// batches them per supervisor, and turns each supervisor's event stream
-// into callbacks. It keeps no workflow state; the executor owns that.
+// The supervisor pool: routes jobs to supervisors that can run them (runner,
+// pinned name, labels), least loaded first and never above a supervisor's
+// capacity per runner; batches them per supervisor; follows each
+// supervisor's event stream; and watches health, so that a supervisor that
+// stops answering gets no new jobs at once and, once it has been silent for
+// `supervisorTimeoutMs`, its jobs are reported lost and run elsewhere. It
+// keeps no workflow state; the executor owns that.
+//
+// Jobs no supervisor can take now wait here, in a WaitQueue: for capacity
+// (backpressure, as long as it takes) or because no supervisor that could
+// serve them is up (for at most `unroutableTimeoutMs`, then they fail
+// NO_SUPERVISOR). Either wait is reported through listener.waiting so the
+// step shows why it is not running.
 import { Code, ConnectError, createClient, type Client, type Transport } from "@connectrpc/connect";
 import { create } from "@bufbuild/protobuf";
 import { JobEventSchema, JobSchema, JobState, SupervisorService, type Job, type JobEvent, type JobStatus } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
 import type { StepFailure } from "../engine/model.js";
+import { describeRoute, WaitQueue, type RouteConstraints, type WaitGroup } from "./waiting.js";
+
+export type { RouteConstraints } from "./waiting.js";
 
 /** What the pool reports back. Called synchronously from the pool's I/O callbacks. */
 export interface DispatchListener {
@@ -14,44 +27,92 @@ export interface DispatchListener {
   rejected(attemptId: string, error: StepFailure): void;
   /** Events of jobs on a supervisor (started, log, finished), in the supervisor's order. */
   jobEvents(supervisor: string, events: JobEvent[]): void;
-  /** The attempt was running on a supervisor that restarted and no longer knows it. */
+  /**
+   * The attempt is gone: its supervisor restarted, was down longer than the
+   * supervisor timeout, or left the pool. The step runs again as a new
+   * attempt; this is not a failure of the step.
+   */
   lost(attemptId: string, reason: string): void;
+  /** The attempt waits in the coordinator; `reason` says why ("" never sent: acceptance ends a wait). */
+  waiting(attemptId: string, reason: string): void;
 }
 
 export interface SupervisorEndpoint {
   /** Used until the supervisor describes itself. */
   name: string;
   transport: Transport;
+  /** Shown by ListSupervisors. */
+  url?: string;
+  /** "static" (--supervisor), "registered" or "embedded" (default static). */
+  source?: SupervisorSource;
 }
+
+export type SupervisorSource = "static" | "registered" | "embedded";
+export type SupervisorHealth = "connecting" | "up" | "suspect" | "down";
 
 export interface PoolOptions {
   supervisors: SupervisorEndpoint[];
   listener: DispatchListener;
   /** Delay before retrying an unreachable supervisor, doubling up to maxBackoffMs (default 100). */
   initialBackoffMs?: number;
-  /** Longest wait between retries (default 5,000). */
+  /** Longest wait between retries (default 2,000). */
   maxBackoffMs?: number;
+  /**
+   * A supervisor that has not answered for this long is down: its jobs are
+   * reported lost and dispatched elsewhere (default 5,000). It gets no new
+   * jobs from its first failed call on; jobs it keeps running through a
+   * shorter outage are picked up again when it answers.
+   */
+  supervisorTimeoutMs?: number;
+  /**
+   * How long a job may wait while no supervisor that could run it is up
+   * (none offers the runner, the pinned one is absent, no labels match)
+   * before it fails with NO_SUPERVISOR (default 60,000). Waiting for
+   * capacity has no limit.
+   */
+  unroutableTimeoutMs?: number;
   /** Called for problems worth a log line (unreachable supervisor, refused batch). */
   onWarning?(message: string, error?: unknown): void;
+  /** Called for notable changes (a supervisor up or down). */
+  onInfo?(message: string): void;
+  /** Clock, replaceable in tests. */
+  now?: () => number;
 }
 
 export type JobInit = Parameters<typeof create<typeof JobSchema>>[1];
 
+interface Tracked {
+  job: Job;
+  /** The supervisor acknowledged it (false while the DispatchJobs call is out). */
+  acked: boolean;
+}
+
 interface Member {
   endpoint: SupervisorEndpoint;
   client: Client<typeof SupervisorService>;
+  /** Aborted when the member leaves the pool. */
+  abort: AbortController;
   name: string;
   instanceId: string;
   runners: Map<string, number>;
-  /** Attempts sent to this supervisor and not finished: attempt id -> job. */
-  inFlight: Map<string, Job>;
-  healthy: boolean;
+  labels: Record<string, string>;
+  /** Attempts sent to this supervisor and not finished. */
+  inFlight: Map<string, Tracked>;
+  /** In-flight jobs per runner, for capacity. */
+  load: Map<string, number>;
+  health: SupervisorHealth;
+  lastSeen: number;
   lastSeq: bigint;
   outbox: Job[];
   sending: boolean;
   backoffMs: number;
   /** Attempts were attached while it was unreachable: ask for their state when it is back. */
   needsReconcile: boolean;
+  /** Attempts reported lost while it was down: stopped on it if it comes back as the same instance. */
+  declaredLost: string[];
+  removed: boolean;
+  /** Aborts the current event stream only (to restart one that hangs). */
+  streamAbort?: AbortController;
 }
 
 /** An attempt dispatched by an earlier owner of its workflow, to follow from now on. */
@@ -64,11 +125,22 @@ export interface AttachedAttempt {
   supervisor?: string;
 }
 
+export interface SupervisorSummary {
+  name: string;
+  url: string;
+  source: SupervisorSource;
+  health: SupervisorHealth;
+  labels: Record<string, string>;
+  runners: Array<{ name: string; capacity: number; inFlight: number }>;
+  inFlight: number;
+  lastSeen: number;
+}
+
 export interface SupervisorPool {
   /** Connects to every supervisor (describe + event stream). Resolves when each was tried once. */
   start(): Promise<void>;
-  /** Queues jobs; they are sent in one batch per supervisor on the next tick. */
-  dispatch(job: JobInit): void;
+  /** Queues a job; it is sent in one batch per supervisor on the next tick, or waits. */
+  dispatch(job: JobInit, route?: RouteConstraints): void;
   /**
    * Re-attaches attempts that another coordinator (or this one before a
    * restart) dispatched: asks their supervisor, or every reachable one when
@@ -77,108 +149,253 @@ export interface SupervisorPool {
    * through jobEvents. Resolves with the ids no supervisor knows.
    */
   attach(attempts: AttachedAttempt[]): Promise<string[]>;
-  /** Asks the supervisor running the attempt to stop it. */
+  /** Asks the supervisor running the attempt to stop it (or drops it while it waits). */
   cancel(attemptId: string, reason: string): void;
-  /** Runner names offered by healthy supervisors. */
+  /** Adds a supervisor (a registration); replaces one with the same endpoint name. */
+  add(endpoint: SupervisorEndpoint): void;
+  /** Removes a supervisor (its registration ran out): its jobs are reported lost. */
+  remove(endpointName: string, reason: string): void;
+  /** Endpoint names of the members, for registration sync. */
+  endpoints(): string[];
+  /** Runner names offered by supervisors that are up. */
   runners(): string[];
-  describe(): Array<{ name: string; healthy: boolean; runners: Record<string, number>; inFlight: number }>;
+  describe(): SupervisorSummary[];
   close(): Promise<void>;
 }
 
 export function createSupervisorPool(options: PoolOptions): SupervisorPool {
   const { listener } = options;
+  const now = options.now ?? Date.now;
   const initialBackoff = options.initialBackoffMs ?? 100;
-  const maxBackoff = options.maxBackoffMs ?? 5_000;
+  const maxBackoff = options.maxBackoffMs ?? 2_000;
+  const timeoutMs = options.supervisorTimeoutMs ?? 5_000;
+  const unroutableMs = options.unroutableTimeoutMs ?? 60_000;
+  // Ping often enough that a silent supervisor is noticed well within the timeout.
+  const pingEveryMs = Math.max(100, Math.floor(timeoutMs / 4));
   const warn = options.onWarning ?? (() => {});
+  const info = options.onInfo ?? (() => {});
   const abort = new AbortController();
-  const members: Member[] = options.supervisors.map((endpoint) => ({
-    endpoint,
-    client: createClient(SupervisorService, endpoint.transport),
-    name: endpoint.name,
-    instanceId: "",
-    runners: new Map(),
-    inFlight: new Map(),
-    healthy: false,
-    lastSeq: 0n,
-    outbox: [],
-    sending: false,
-    backoffMs: initialBackoff,
-    needsReconcile: false,
-  }));
-  /** Jobs waiting for a supervisor that offers their runner to come up. */
-  const unrouted: Job[] = [];
+  const members: Member[] = [];
+  const waiting = new WaitQueue();
   const owner = new Map<string, Member>();
+  /** Round-robin start among equally loaded supervisors, so ties spread. */
+  let turn = 0;
   let flushScheduled = false;
   let closed = false;
+  let started = false;
 
-  function sleep(ms: number): Promise<void> {
+  const healthTimer = setInterval(checkHealth, Math.max(50, Math.min(pingEveryMs, 500)));
+  healthTimer.unref();
+
+  function sleep(ms: number, signal: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
-      const t = setTimeout(resolve, ms);
-      abort.signal.addEventListener("abort", () => { clearTimeout(t); resolve(); }, { once: true });
+      if (signal.aborted) return resolve();
+      // The listener goes away with the timer: sleeps repeat for the pool's
+      // lifetime, and listeners left on the signal would pile up.
+      const onAbort = () => { clearTimeout(t); resolve(); };
+      const t = setTimeout(() => { signal.removeEventListener("abort", onAbort); resolve(); }, ms);
+      signal.addEventListener("abort", onAbort, { once: true });
     });
   }
 
-  async function describe(m: Member): Promise<void> {
-    const info = await m.client.describeSupervisor({}, { signal: abort.signal, timeoutMs: 5_000 });
-    m.name = info.name || m.endpoint.name;
-    m.runners = new Map(info.runners.map((r) => [r.name, r.capacity]));
-    if (m.instanceId && m.instanceId !== info.instanceId) instanceChanged(m, info.instanceId);
-    m.instanceId = info.instanceId;
+  function newMember(endpoint: SupervisorEndpoint): Member {
+    const memberAbort = new AbortController();
+    abort.signal.addEventListener("abort", () => memberAbort.abort(), { once: true });
+    return {
+      endpoint,
+      client: createClient(SupervisorService, endpoint.transport),
+      abort: memberAbort,
+      name: endpoint.name,
+      instanceId: "",
+      runners: new Map(),
+      labels: {},
+      inFlight: new Map(),
+      load: new Map(),
+      health: "connecting",
+      lastSeen: now(),
+      lastSeq: 0n,
+      outbox: [],
+      sending: false,
+      backoffMs: initialBackoff,
+      needsReconcile: false,
+      declaredLost: [],
+      removed: false,
+    };
+  }
+
+  // ---- tracking -----------------------------------------------------------
+
+  function track(m: Member, job: Job, acked: boolean): void {
+    m.inFlight.set(job.attemptId, { job, acked });
+    m.load.set(job.runner, (m.load.get(job.runner) ?? 0) + 1);
+    owner.set(job.attemptId, m);
+  }
+
+  function untrack(m: Member, attemptId: string): Tracked | undefined {
+    const t = m.inFlight.get(attemptId);
+    if (!t) return undefined;
+    m.inFlight.delete(attemptId);
+    m.load.set(t.job.runner, Math.max(0, (m.load.get(t.job.runner) ?? 1) - 1));
+    if (owner.get(attemptId) === m) owner.delete(attemptId);
+    return t;
+  }
+
+  /**
+   * Lets go of everything on a supervisor: acknowledged attempts are lost
+   * (the step runs again), unacknowledged ones wait to be sent elsewhere
+   * under the same attempt id.
+   */
+  function releaseAll(m: Member, reason: string): string[] {
+    const lost: string[] = [];
+    for (const [id, t] of [...m.inFlight]) {
+      untrack(m, id);
+      if (t.acked) lost.push(id);
+      else waiting.add(t.job, routeOf.get(id) ?? {}, now());
+    }
+    for (const job of m.outbox.splice(0)) {
+      untrack(m, job.attemptId);
+      waiting.add(job, routeOf.get(job.attemptId) ?? {}, now());
+    }
+    for (const id of lost) {
+      routeOf.delete(id);
+      listener.lost(id, reason);
+    }
+    flushSoon();
+    return lost;
+  }
+
+  /** Route constraints of attempts not finished, to re-route them. */
+  const routeOf = new Map<string, RouteConstraints>();
+
+  // ---- health -------------------------------------------------------------
+
+  function seen(m: Member): void {
+    m.lastSeen = now();
+  }
+
+  function setUp(m: Member): void {
+    if (m.health === "up") return;
+    const was = m.health;
+    m.health = "up";
+    if (was === "down" || was === "suspect") info(`supervisor ${m.name} is up again`);
+    if (m.declaredLost.length > 0) {
+      // Same instance, back after we gave its jobs away: stop them there.
+      const ids = m.declaredLost.splice(0);
+      m.client.cancelJobs({ attemptIds: ids, reason: "re-dispatched after the supervisor was down" }, { timeoutMs: 5_000 }).catch(() => {});
+    }
+    flushSoon();
+  }
+
+  function setSuspect(m: Member, err: unknown): void {
+    if (m.health === "up") warn(`supervisor ${m.name} unreachable: ${errorText(err)}; no new jobs until it answers`);
+    if (m.health === "up" || m.health === "connecting") m.health = m.health === "connecting" ? "connecting" : "suspect";
+  }
+
+  function setDown(m: Member): void {
+    if (m.health === "down") return;
+    m.health = "down";
+    const lost = releaseAll(m, `supervisor ${m.name} did not answer for ${timeoutMs} ms`);
+    m.declaredLost.push(...lost);
+    if (m.declaredLost.length > 10_000) m.declaredLost.splice(0, m.declaredLost.length - 10_000);
+    warn(`supervisor ${m.name} is down (no answer for ${timeoutMs} ms)${lost.length > 0 ? `; re-dispatching its ${lost.length} jobs` : ""}`);
+  }
+
+  function checkHealth(): void {
+    if (closed) return;
+    const t = now();
+    for (const m of members) {
+      if (m.health !== "down" && t - m.lastSeen > timeoutMs) {
+        setDown(m);
+        // A stream that hangs without an error is restarted.
+        m.streamAbort?.abort();
+      }
+    }
+    expireUnroutable(t);
+    if (waiting.size > 0) flushSoon();
+  }
+
+  async function pingLoop(m: Member): Promise<void> {
+    while (!closed && !m.removed) {
+      await sleep(pingEveryMs, m.abort.signal);
+      if (closed || m.removed) return;
+      try {
+        await describe(m, Math.max(100, Math.floor(timeoutMs / 2)));
+        seen(m);
+      } catch (err) {
+        if (closed || m.removed) return;
+        setSuspect(m, err);
+      }
+    }
+  }
+
+  async function describe(m: Member, callTimeoutMs: number): Promise<void> {
+    const res = await m.client.describeSupervisor({}, { signal: m.abort.signal, timeoutMs: callTimeoutMs });
+    m.name = res.name || m.endpoint.name;
+    m.runners = new Map(res.runners.map((r) => [r.name, r.capacity]));
+    m.labels = { ...res.labels };
+    if (m.instanceId && m.instanceId !== res.instanceId) instanceChanged(m, res.instanceId);
+    m.instanceId = res.instanceId;
   }
 
   /** The supervisor restarted: whatever it ran for us is gone. */
   function instanceChanged(m: Member, instanceId: string): void {
     warn(`supervisor ${m.name} restarted (instance ${instanceId}); re-dispatching its ${m.inFlight.size} jobs`);
     m.lastSeq = 0n;
-    const lost = [...m.inFlight.keys()];
-    m.inFlight.clear();
-    for (const id of lost) {
-      owner.delete(id);
-      listener.lost(id, `supervisor ${m.name} restarted`);
-    }
+    m.instanceId = instanceId;
+    m.declaredLost = [];
+    releaseAll(m, `supervisor ${m.name} restarted`);
   }
 
-  /** Keeps one event stream open per supervisor for the pool's lifetime. */
+  /** Keeps one event stream open per supervisor while it is in the pool. */
   async function followEvents(m: Member, ready: () => void): Promise<void> {
     let first = true;
-    while (!closed) {
+    while (!closed && !m.removed) {
+      const streamAbort = new AbortController();
+      m.streamAbort = streamAbort;
+      const signal = AbortSignal.any([m.abort.signal, streamAbort.signal]);
       try {
-        await describe(m);
-        m.healthy = true;
+        await describe(m, 5_000);
+        seen(m);
         m.backoffMs = initialBackoff;
         if (m.needsReconcile) {
           m.needsReconcile = false;
           for (const id of await reconcile(m, [...m.inFlight.keys()])) listener.lost(id, `supervisor ${m.name} no longer knows the attempt`);
         }
-        if (first) { first = false; ready(); }
-        flushSoon();
-        const stream = m.client.watchJobEvents({ afterSeq: m.lastSeq }, { signal: abort.signal });
+        const stream = m.client.watchJobEvents({ afterSeq: m.lastSeq }, { signal });
         for await (const msg of stream) {
+          seen(m);
           if (msg.instanceId !== m.instanceId) instanceChanged(m, msg.instanceId);
-          m.instanceId = msg.instanceId;
+          if (m.health !== "up") {
+            // Back within the timeout: its jobs were kept and go on; events
+            // it emitted meanwhile are replayed from lastSeq.
+            setUp(m);
+            if (first) { first = false; ready(); }
+          }
           // Events we needed were dropped from the supervisor's buffer: ask
           // for the state of every attempt still in flight instead.
           if (msg.gap) {
             for (const id of await reconcile(m, [...m.inFlight.keys()])) listener.lost(id, `supervisor ${m.name} no longer knows the attempt`);
           }
           if (msg.events.length === 0) continue;
+          let freed = false;
           for (const ev of msg.events) {
             if (ev.seq > m.lastSeq) m.lastSeq = ev.seq;
             if (ev.kind.case === "finished") {
-              m.inFlight.delete(ev.attemptId);
-              owner.delete(ev.attemptId);
+              freed = untrack(m, ev.attemptId) !== undefined || freed;
+              routeOf.delete(ev.attemptId);
             }
           }
           listener.jobEvents(m.name, msg.events);
+          if (freed) flushSoon();
         }
       } catch (err) {
-        if (closed) return;
-        if (m.healthy) warn(`supervisor ${m.name} unreachable: ${errorText(err)}`);
+        if (closed || m.removed) return;
+        if (!streamAbort.signal.aborted) setSuspect(m, err);
       }
-      m.healthy = false;
+      if (m.health === "up") m.health = "suspect";
       if (first) { first = false; ready(); }
-      if (closed) return;
-      await sleep(m.backoffMs);
+      if (closed || m.removed) return;
+      await sleep(m.backoffMs, m.abort.signal);
       m.backoffMs = Math.min(maxBackoff, m.backoffMs * 2);
     }
   }
@@ -190,32 +407,23 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
    */
   async function reconcile(m: Member, ids: string[]): Promise<string[]> {
     if (ids.length === 0) return [];
-    const res = await m.client.getJobs({ attemptIds: ids }, { signal: abort.signal, timeoutMs: 10_000 });
+    const res = await m.client.getJobs({ attemptIds: ids }, { signal: m.abort.signal, timeoutMs: 10_000 });
     const settled: JobEvent[] = [];
     const unknown: string[] = [];
     for (const job of res.jobs) {
       const known = m.inFlight.get(job.attemptId);
       if (!known) continue;
       if (job.state === JobState.SUCCEEDED || job.state === JobState.FAILED) {
-        settled.push(finishedEvent(job, known));
-        forget(m, job.attemptId);
+        settled.push(finishedEvent(job, known.job));
+        untrack(m, job.attemptId);
       } else if (job.state === JobState.UNKNOWN) {
-        forget(m, job.attemptId);
+        untrack(m, job.attemptId);
         unknown.push(job.attemptId);
       }
     }
     if (settled.length > 0) listener.jobEvents(m.name, settled);
+    if (settled.length + unknown.length > 0) flushSoon();
     return unknown;
-  }
-
-  function forget(m: Member, attemptId: string): void {
-    m.inFlight.delete(attemptId);
-    owner.delete(attemptId);
-  }
-
-  function follow(m: Member, job: Job): void {
-    m.inFlight.set(job.attemptId, job);
-    owner.set(job.attemptId, m);
   }
 
   async function attach(attempts: AttachedAttempt[]): Promise<string[]> {
@@ -229,14 +437,14 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
         unplaced.set(a.attemptId, job);
         continue;
       }
-      follow(m, job);
+      track(m, job, true);
       placed.set(m, [...(placed.get(m) ?? []), a.attemptId]);
     }
-    // Recorded supervisor: ask it. One that is down now is asked when it is
+    // Recorded supervisor: ask it. One that is unreachable now is asked when it is
     // back (or, if it restarted meanwhile, its attempts are reported lost).
     await Promise.all(
       [...placed].map(async ([m, ids]) => {
-        if (!m.healthy) {
+        if (m.health !== "up") {
           m.needsReconcile = true;
           return;
         }
@@ -253,8 +461,8 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
       const ids = [...unplaced.keys()];
       const found = new Set<string>();
       await Promise.all(
-        members.filter((m) => m.healthy).map(async (m) => {
-          const res = await m.client.getJobs({ attemptIds: ids }, { signal: abort.signal, timeoutMs: 10_000 }).catch((err) => {
+        members.filter((m) => m.health === "up").map(async (m) => {
+          const res = await m.client.getJobs({ attemptIds: ids }, { signal: m.abort.signal, timeoutMs: 10_000 }).catch((err) => {
             warn(`could not ask ${m.name} about re-attached attempts: ${errorText(err)}`);
             return undefined;
           });
@@ -264,7 +472,7 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
             if (!known || job.state === JobState.UNKNOWN || found.has(job.attemptId)) continue;
             found.add(job.attemptId);
             if (job.state === JobState.SUCCEEDED || job.state === JobState.FAILED) settled.push(finishedEvent(job, known));
-            else follow(m, known);
+            else track(m, known, true);
           }
           if (settled.length > 0) listener.jobEvents(m.name, settled);
         }),
@@ -274,25 +482,47 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
     return unknown;
   }
 
-  function route(job: Job): Member | undefined {
+  // ---- routing --------------------------------------------------------------
+
+  function serves(m: Member, runner: string, route: RouteConstraints): boolean {
+    if (!m.runners.has(runner)) return false;
+    if (route.supervisor && m.name !== route.supervisor) return false;
+    for (const [k, v] of Object.entries(route.labels ?? {})) if (m.labels[k] !== v) return false;
+    return true;
+  }
+
+  /** The least loaded supervisor that is up, serves the group and has a free slot. */
+  function pick(group: WaitGroup): Member | undefined {
     let best: Member | undefined;
     let bestLoad = Infinity;
-    for (const m of members) {
-      if (!m.healthy) continue;
-      const capacity = m.runners.get(job.runner);
-      if (capacity === undefined) continue;
-      const load = (m.inFlight.size + m.outbox.length) / Math.max(1, capacity);
-      if (load < bestLoad) { best = m; bestLoad = load; }
+    const n = members.length;
+    for (let k = 0; k < n; k++) {
+      const m = members[(turn + k) % n]!;
+      if (m.health !== "up" || !serves(m, group.runner, group.route)) continue;
+      const capacity = m.runners.get(group.runner)!;
+      const load = m.load.get(group.runner) ?? 0;
+      if (load >= capacity) continue;
+      const ratio = load / Math.max(1, capacity);
+      if (ratio < bestLoad) { best = m; bestLoad = ratio; }
     }
+    if (best) turn = (members.indexOf(best) + 1) % Math.max(1, n);
     return best;
   }
 
-  function anyoneOffers(runner: string): boolean {
-    return members.some((m) => m.runners.has(runner));
-  }
-
-  function allDescribed(): boolean {
-    return members.every((m) => m.instanceId !== "");
+  /** Why nothing in the group can be placed now, and whether that is for want of capacity only. */
+  function whyWaiting(group: WaitGroup): { reason: string; capacityOnly: boolean } {
+    const what = describeRoute(group.runner, group.route);
+    const candidates = members.filter((m) => serves(m, group.runner, group.route));
+    const up = candidates.filter((m) => m.health === "up");
+    if (up.length > 0) {
+      const total = up.reduce((sum, m) => sum + m.runners.get(group.runner)!, 0);
+      return { reason: `waiting for capacity: every supervisor for ${what} is full (${up.length} up, ${total} slots)`, capacityOnly: true };
+    }
+    if (candidates.length > 0) {
+      return { reason: `waiting for a supervisor: ${candidates.map((m) => `${m.name} is ${m.health}`).join(", ")} (${what})`, capacityOnly: false };
+    }
+    const offered = [...new Set(members.filter((m) => m.health === "up").flatMap((m) => [...m.runners.keys()]))].sort().join(", ");
+    return { reason: `waiting for a supervisor: none can run ${what} (runners up: ${offered || "none"})`, capacityOnly: false };
   }
 
   function flushSoon(): void {
@@ -303,46 +533,73 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
 
   function flush(): void {
     flushScheduled = false;
-    const waiting = unrouted.splice(0);
-    for (const job of waiting) {
-      const m = route(job);
-      if (m) {
-        m.outbox.push(job);
-        owner.set(job.attemptId, m);
-      } else if (allDescribed() && !anyoneOffers(job.runner)) {
-        const offered = [...new Set(members.flatMap((x) => [...x.runners.keys()]))].sort().join(", ");
-        listener.rejected(job.attemptId, {
-          code: "NO_RUNNER",
-          message: `no supervisor offers runner "${job.runner}" (available: ${offered || "none"})`,
-        });
-      } else {
-        unrouted.push(job);
+    if (closed) return;
+    const t = now();
+    for (const group of [...waiting.groups.values()]) {
+      for (let head = waiting.peek(group); head; head = waiting.peek(group)) {
+        const m = pick(group);
+        if (!m) break;
+        waiting.shift(group);
+        m.outbox.push(head.job);
+        track(m, head.job, false);
+      }
+      if (!waiting.groups.has(group.key)) continue;
+      const { reason, capacityOnly } = whyWaiting(group);
+      if (capacityOnly) delete group.unroutableSince;
+      else group.unroutableSince ??= t;
+      if (reason !== group.reason) group.reason = reason;
+      for (const entry of waiting.live(group)) {
+        if (entry.reported !== reason) {
+          entry.reported = reason;
+          listener.waiting(entry.job.attemptId, reason);
+        }
       }
     }
     for (const m of members) if (m.outbox.length > 0 && !m.sending) void send(m);
   }
 
+  /** Fails jobs that waited longer than unroutableTimeoutMs with no supervisor able to serve them. */
+  function expireUnroutable(t: number): void {
+    if (!started) return;
+    for (const group of [...waiting.groups.values()]) {
+      if (group.unroutableSince === undefined) continue;
+      for (let head = waiting.peek(group); head; head = waiting.peek(group)) {
+        if (t - Math.max(head.since, group.unroutableSince) < unroutableMs) break;
+        waiting.shift(group);
+        routeOf.delete(head.job.attemptId);
+        listener.rejected(head.job.attemptId, {
+          code: "NO_SUPERVISOR",
+          message: `no supervisor could run it for ${Math.round(unroutableMs / 1000)} s: ${group.reason.replace(/^waiting for a supervisor: /, "")}`,
+        });
+      }
+    }
+  }
+
   async function send(m: Member): Promise<void> {
     m.sending = true;
     const batch = m.outbox.splice(0);
-    for (const job of batch) m.inFlight.set(job.attemptId, job);
     try {
-      const res = await m.client.dispatchJobs({ jobs: batch }, { signal: abort.signal, timeoutMs: 30_000 });
+      const res = await m.client.dispatchJobs({ jobs: batch }, { signal: m.abort.signal, timeoutMs: Math.max(timeoutMs, 10_000) });
+      seen(m);
       const duplicates: string[] = [];
       for (const ack of res.acks) {
+        const t = m.inFlight.get(ack.attemptId);
+        if (!t) {
+          // Given away meanwhile (the supervisor was declared down): stop it there.
+          if (ack.accepted && !ack.duplicate) m.client.cancelJobs({ attemptIds: [ack.attemptId], reason: "re-dispatched elsewhere" }, { timeoutMs: 5_000 }).catch(() => {});
+          continue;
+        }
         if (ack.accepted) {
+          t.acked = true;
           listener.accepted(ack.attemptId, m.name);
           if (ack.duplicate) duplicates.push(ack.attemptId);
         } else {
-          const job = m.inFlight.get(ack.attemptId);
-          m.inFlight.delete(ack.attemptId);
-          owner.delete(ack.attemptId);
-          if (job) {
-            warn(`supervisor ${m.name} refused ${ack.attemptId}: ${ack.reason}`);
-            // Another supervisor may take it; if none offers the runner it is rejected.
-            m.runners.delete(job.runner);
-            unrouted.push(job);
-          }
+          untrack(m, ack.attemptId);
+          warn(`supervisor ${m.name} refused ${ack.attemptId}: ${ack.reason}`);
+          // Another supervisor may take it; if none can, it waits and then fails.
+          if (/shutting down/.test(ack.reason)) m.health = "suspect";
+          else m.runners.delete(t.job.runner);
+          waiting.add(t.job, routeOf.get(ack.attemptId) ?? {}, now());
         }
       }
       // It had the attempt already (sent again after a coordinator change):
@@ -350,51 +607,103 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
       if (duplicates.length > 0) await reconcile(m, duplicates);
     } catch (err) {
       if (closed) return;
-      // Unreachable: send these jobs again once the supervisor is back (or elsewhere).
       warn(`dispatch to ${m.name} failed: ${errorText(err)}`);
+      // Not acknowledged: send them again once it is back, or elsewhere.
       for (const job of batch) {
-        m.inFlight.delete(job.attemptId);
-        owner.delete(job.attemptId);
-        unrouted.push(job);
+        const t = m.inFlight.get(job.attemptId);
+        if (!t || t.acked) continue;
+        untrack(m, job.attemptId);
+        waiting.add(job, routeOf.get(job.attemptId) ?? {}, now());
       }
-      if (err instanceof ConnectError && err.code === Code.Unavailable) m.healthy = false;
-      await sleep(m.backoffMs);
+      if (err instanceof ConnectError && (err.code === Code.Unavailable || err.code === Code.DeadlineExceeded)) setSuspect(m, err);
+      await sleep(m.backoffMs, m.abort.signal);
     } finally {
       m.sending = false;
     }
-    if (m.outbox.length > 0 || unrouted.length > 0) flushSoon();
+    if (m.outbox.length > 0 || waiting.size > 0) flushSoon();
   }
+
+  function startMember(m: Member): Promise<void> {
+    void pingLoop(m);
+    return new Promise<void>((ready) => void followEvents(m, ready));
+  }
+
+  for (const endpoint of options.supervisors) members.push(newMember(endpoint));
 
   return {
     async start() {
-      await Promise.all(members.map((m) => new Promise<void>((ready) => void followEvents(m, ready))));
+      await Promise.all(members.map(startMember));
+      started = true;
     },
     attach,
-    dispatch(init) {
-      unrouted.push(create(JobSchema, init));
+    dispatch(init, route = {}) {
+      const job = create(JobSchema, init);
+      const r: RouteConstraints = {
+        ...(route.supervisor ? { supervisor: route.supervisor } : {}),
+        ...(route.labels && Object.keys(route.labels).length > 0 ? { labels: route.labels } : {}),
+      };
+      routeOf.set(job.attemptId, r);
+      waiting.add(job, r, now());
       flushSoon();
     },
     cancel(attemptId, reason) {
-      const at = unrouted.findIndex((j) => j.attemptId === attemptId);
-      if (at >= 0) { unrouted.splice(at, 1); return; }
+      if (waiting.cancel(attemptId)) {
+        routeOf.delete(attemptId);
+        return;
+      }
       const m = owner.get(attemptId);
-      const targets = m ? [m] : members.filter((x) => x.healthy);
+      const targets = m ? [m] : members.filter((x) => x.health === "up");
       for (const t of targets) {
         const queued = t.outbox.findIndex((j) => j.attemptId === attemptId);
-        if (queued >= 0) { t.outbox.splice(queued, 1); continue; }
+        if (queued >= 0) {
+          t.outbox.splice(queued, 1);
+          untrack(t, attemptId);
+          continue;
+        }
         t.client.cancelJobs({ attemptIds: [attemptId], reason }, { timeoutMs: 5_000 }).catch((err) => {
           warn(`cancel of ${attemptId} on ${t.name} failed: ${errorText(err)}`);
         });
       }
     },
+    add(endpoint) {
+      if (closed || members.some((m) => m.endpoint.name === endpoint.name)) return;
+      const m = newMember(endpoint);
+      members.push(m);
+      info(`supervisor ${endpoint.name} joined the pool (${endpoint.url ?? "in-process"})`);
+      void startMember(m);
+    },
+    remove(endpointName, reason) {
+      const at = members.findIndex((m) => m.endpoint.name === endpointName);
+      if (at < 0) return;
+      const m = members[at]!;
+      members.splice(at, 1);
+      m.removed = true;
+      m.abort.abort();
+      const lost = releaseAll(m, `supervisor ${m.name} left the pool: ${reason}`);
+      if (lost.length > 0) m.client.cancelJobs({ attemptIds: lost, reason: "re-dispatched elsewhere" }, { timeoutMs: 2_000 }).catch(() => {});
+      info(`supervisor ${m.name} left the pool: ${reason}${lost.length > 0 ? `; re-dispatching its ${lost.length} jobs` : ""}`);
+    },
+    endpoints() {
+      return members.map((m) => m.endpoint.name);
+    },
     runners() {
-      return [...new Set(members.filter((m) => m.healthy).flatMap((m) => [...m.runners.keys()]))].sort();
+      return [...new Set(members.filter((m) => m.health === "up").flatMap((m) => [...m.runners.keys()]))].sort();
     },
     describe() {
-      return members.map((m) => ({ name: m.name, healthy: m.healthy, runners: Object.fromEntries(m.runners), inFlight: m.inFlight.size }));
+      return members.map((m) => ({
+        name: m.name,
+        url: m.endpoint.url ?? "",
+        source: m.endpoint.source ?? "static",
+        health: m.health,
+        labels: { ...m.labels },
+        runners: [...m.runners].map(([name, capacity]) => ({ name, capacity, inFlight: m.load.get(name) ?? 0 })),
+        inFlight: m.inFlight.size,
+        lastSeen: m.lastSeen,
+      }));
     },
     async close() {
       closed = true;
+      clearInterval(healthTimer);
       abort.abort();
     },
   };

@@ -46,6 +46,8 @@ export type EngineInput =
   | { type: "childFinished"; attemptId: string; ok: true; output: JsonValue }
   | { type: "childFinished"; attemptId: string; ok: false; error: StepFailure }
   | { type: "cancel"; reason: string }
+  /** The attempt waits in the coordinator for a supervisor; "" when it no longer waits for a reason. */
+  | { type: "waiting"; attemptId: string; reason: string }
   /** RetryWorkflow: run the failed, skipped and cancelled steps again (X1-X3). */
   | { type: "retryWorkflow" }
   | TimerInput;
@@ -340,6 +342,7 @@ export function transition(state: EngineState, input: EngineInput, now: number):
       attempt.dispatchedAt = now;
       attempt.state = S.DISPATCHED;
       step.supervisor = input.supervisor;
+      delete step.waitingReason;
       setStep(state, fx, i, S.DISPATCHED, now);
       armAttemptTimeout(state, fx, i, attempt, now);
       break;
@@ -454,6 +457,19 @@ export function transition(state: EngineState, input: EngineInput, now: number):
     }
     case "retryWorkflow": {
       retryWorkflow(state, fx, now);
+      break;
+    }
+    case "waiting": {
+      // Not a state change: the step stays READY, and the reason is recorded
+      // and announced so a waiting step is never silent.
+      const i = currentStep(state, input.attemptId);
+      if (i === undefined) break;
+      const step = wf.steps[i]!;
+      if (step.state !== S.READY || (step.waitingReason ?? "") === input.reason) break;
+      if (input.reason) step.waitingReason = input.reason;
+      else delete step.waitingReason;
+      fx.changed.add(i);
+      fx.events.push({ kind: "step", time: now, stepId: step.id, state: S.READY, attempt: lastAttempt(step).number, waitingReason: input.reason });
       break;
     }
   }

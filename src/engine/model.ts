@@ -55,6 +55,8 @@ export interface StepRecord {
   item?: JsonValue;
   /** An instance record from an expansion that RetryWorkflow replaced; ignored from then on. */
   superseded?: true;
+  /** Why a READY step is not dispatched yet (no supervisor can serve it, or all are full). */
+  waitingReason?: string;
 }
 
 export interface WorkflowRecord {
@@ -94,6 +96,8 @@ export type DomainEvent =
       instance?: number;
       /** Set when the step waits for a retry. */
       nextRetryAt?: number;
+      /** A READY step's wait reason changed (state stays READY). */
+      waitingReason?: string;
     };
 
 /** A DomainEvent once stored: the cursor orders it within its workflow. */

@@ -6,6 +6,7 @@ import { SupervisorService } from "../../gen/horus/coordinator/v1/supervisor_pb.
 import { silentLogger, type Logger } from "../common/logger.js";
 import { createSupervisor, type SupervisorOptions } from "../supervisor/index.js";
 import { createHorusServer } from "./listen.js";
+import { startRegistration } from "../supervisor/register.js";
 
 export interface SupervisorServerOptions {
   /** TCP port; 0 picks a free one (default 8080). */
@@ -13,6 +14,10 @@ export interface SupervisorServerOptions {
   /** Interface to bind (default 127.0.0.1). */
   host?: string;
   supervisor?: SupervisorOptions;
+  /** Coordinator URLs to register with (RegisterSupervisor, renewed as a heartbeat). */
+  register?: string[];
+  /** The URL coordinators reach this supervisor at (default: the one it listens on). */
+  advertiseUrl?: string;
   logger?: Logger;
 }
 
@@ -31,6 +36,19 @@ export async function startSupervisorServer(options: SupervisorServerOptions = {
   const server = createHorusServer({ handler: connectNodeAdapter({ routes, shutdownSignal: shutdown.signal }) });
   const address = await server.listen(options.port ?? 8080, options.host ?? "127.0.0.1");
   logger.info({ url: server.url(), name: supervisor.name }, "supervisor listening");
+  const stats = supervisor.stats();
+  const registration =
+    options.register && options.register.length > 0
+      ? startRegistration({
+          coordinators: options.register,
+          name: supervisor.name,
+          url: options.advertiseUrl ?? server.url(),
+          runners: Object.entries(stats.runners).map(([name, r]) => ({ name, capacity: r.capacity })),
+          labels: { ...options.supervisor?.labels },
+          onWarning: (msg) => logger.warn(msg),
+          onInfo: (msg) => logger.info(msg),
+        })
+      : undefined;
   let closing: Promise<void> | undefined;
   return {
     url: server.url(),
@@ -38,6 +56,7 @@ export async function startSupervisorServer(options: SupervisorServerOptions = {
     name: supervisor.name,
     close() {
       closing ??= (async () => {
+        registration?.stop();
         shutdown.abort(new ConnectError("supervisor is shutting down", Code.Unavailable));
         await supervisor.close();
         await server.close();

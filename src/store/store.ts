@@ -5,6 +5,7 @@
 import type { DomainEvent, StepRecord, StoredEvent, WorkflowRecord } from "../engine/model.js";
 import type { WorkflowDefinition } from "../workflow/definition.js";
 import type { WorkflowState } from "../engine/states.js";
+import type { SupervisorRegistry } from "./supervisors.js";
 
 /** The workflow's own fields. A commit's header replaces all of them: absent ones are cleared. */
 export interface WorkflowHeader {
@@ -184,5 +185,7 @@ export interface Store {
   listTemplates(): Promise<TemplateRecord[]>;
   /** Present when several coordinators may share the store. */
   readonly ownership?: Ownership;
+  /** Supervisors registered with RegisterSupervisor (shared by every coordinator on the store). */
+  readonly supervisors: SupervisorRegistry;
   close(): Promise<void>;
 }

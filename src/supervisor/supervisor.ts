@@ -76,6 +76,12 @@ export interface RunnerStats {
   capacity: number;
   running: number;
   queued: number;
+  /** Most jobs run at once since start. */
+  maxRunning: number;
+  /** Most jobs held at once (running + queued) since start: above capacity only when coordinators over-sent. */
+  maxHeld: number;
+  /** Jobs accepted since start. */
+  accepted: number;
 }
 
 export interface SupervisorStats {
@@ -130,6 +136,9 @@ interface Slot {
   /** Accepted jobs waiting for a free slot. Cancelled ones stay until shifted. */
   queue: Fifo<JobRecord>;
   queued: number;
+  maxRunning: number;
+  maxHeld: number;
+  accepted: number;
 }
 
 interface JobRecord {
@@ -176,6 +185,9 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       running: 0,
       queue: new Fifo(),
       queued: 0,
+      maxRunning: 0,
+      maxHeld: 0,
+      accepted: 0,
     });
   }
   const offered = [...slots.keys()].sort().join(", ");
@@ -261,6 +273,8 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     jobs.set(rec.attemptId, rec);
     rec.slot.queue.push(rec);
     rec.slot.queued++;
+    rec.slot.accepted++;
+    rec.slot.maxHeld = Math.max(rec.slot.maxHeld, rec.slot.queued + rec.slot.running);
     queued++;
     dirtySlots.add(rec.slot);
     return rec;
@@ -295,6 +309,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     rec.state = JobState.RUNNING;
     rec.startedAt = now();
     rec.slot.running++;
+    rec.slot.maxRunning = Math.max(rec.slot.maxRunning, rec.slot.running);
     running++;
     emit(startedEvent(events.lastSeq + 1, rec, rec.startedAt));
     let promise: Promise<RunResult>;
@@ -402,7 +417,15 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       return {
         name,
         instanceId,
-        runners: [...slots.values()].map((s) => ({ name: s.name, capacity: s.capacity, running: s.running })),
+        runners: [...slots.values()].map((s) => ({
+          name: s.name,
+          capacity: s.capacity,
+          running: s.running,
+          queued: s.queued,
+          maxRunning: s.maxRunning,
+          maxHeld: s.maxHeld,
+          accepted: BigInt(s.accepted),
+        })),
         labels,
         lastSeq: BigInt(events.lastSeq),
       };
@@ -543,7 +566,9 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     },
     stats() {
       const perRunner: Record<string, RunnerStats> = {};
-      for (const s of slots.values()) perRunner[s.name] = { capacity: s.capacity, running: s.running, queued: s.queued };
+      for (const s of slots.values()) {
+        perRunner[s.name] = { capacity: s.capacity, running: s.running, queued: s.queued, maxRunning: s.maxRunning, maxHeld: s.maxHeld, accepted: s.accepted };
+      }
       return {
         name,
         instanceId,

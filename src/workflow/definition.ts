@@ -25,6 +25,10 @@ export interface StepDefinition {
   maxParallel?: number;
   /** Runs another workflow instead of a runner job (W1-W3); `runner` and `payload` are then empty. */
   workflow?: SubWorkflowDefinition;
+  /** Routing: only the supervisor with this name may run the step. */
+  supervisor?: string;
+  /** Routing: only supervisors carrying every one of these labels may run the step. */
+  labels?: Record<string, string>;
 }
 
 export const TRIGGER_RULES = ["all_success", "all_done", "one_success", "one_failed", "none_failed"] as const;

@@ -14,7 +14,7 @@ export interface ParseResult {
 }
 
 const WORKFLOW_FIELDS = new Set(["name", "steps", "labels", "retry", "timeout", "on_failure"]);
-const STEP_FIELDS = new Set(["id", "runner", "payload", "depends_on", "timeout", "retry", "trigger", "when", "for_each", "max_parallel", "workflow"]);
+const STEP_FIELDS = new Set(["id", "runner", "payload", "depends_on", "timeout", "retry", "trigger", "when", "for_each", "max_parallel", "workflow", "supervisor", "labels"]);
 const RETRY_FIELDS = new Set(["max_attempts", "initial_backoff", "max_backoff", "multiplier", "jitter", "non_retryable"]);
 const TEMPLATE_FIELDS = new Set(["template", "version"]);
 
@@ -272,7 +272,29 @@ function stepFromPlain(raw: unknown, path: string, problems: Problem[]): StepDef
     // the plan does not report again), so it is not also told it lacks a runner.
     step.workflow = subWorkflowFromPlain(raw.workflow, `${path}.workflow`, id, label, problems) ?? { template: "" };
   }
+  Object.assign(step, routingFromPlain(raw, path, id, label, problems));
   return step;
+}
+
+/** The routing fields `supervisor: NAME` and `labels: {k: v}` of a step. */
+function routingFromPlain(raw: Record<string, unknown>, path: string, id: string, label: string, problems: Problem[]): Pick<StepDefinition, "supervisor" | "labels"> {
+  const out: Pick<StepDefinition, "supervisor" | "labels"> = {};
+  if (typeof raw.supervisor === "string" && raw.supervisor !== "") out.supervisor = raw.supervisor;
+  else if (raw.supervisor !== undefined && raw.supervisor !== null && raw.supervisor !== "") {
+    problems.push({ stepId: id, field: `${path}.supervisor`, message: `${label}: supervisor must be a supervisor name, got ${describe(raw.supervisor)}` });
+  }
+  if (raw.labels === undefined || raw.labels === null) return out;
+  if (!isMap(raw.labels)) {
+    problems.push({ stepId: id, field: `${path}.labels`, message: `${label}: labels must be a mapping of strings, got ${describe(raw.labels)}` });
+    return out;
+  }
+  const labels: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw.labels)) {
+    if (typeof v === "object" && v !== null) problems.push({ stepId: id, field: `${path}.labels.${k}`, message: `${label}: label "${k}" must be a string, got ${describe(v)}` });
+    else labels[k] = String(v ?? "");
+  }
+  if (Object.keys(labels).length > 0) out.labels = labels;
+  return out;
 }
 
 /** Converts the protobuf form; it cannot have unknown fields or wrong types. */
@@ -314,6 +336,8 @@ function stepFromSpec(s: StepSpec, path: string, problems: Problem[]): StepDefin
     payload: s.payload,
     dependsOn: [...s.dependsOn],
     ...(timeoutMs !== undefined && timeoutMs > 0 ? { timeoutMs } : {}),
+    ...(s.supervisor ? { supervisor: s.supervisor } : {}),
+    ...(Object.keys(s.labels).length > 0 ? { labels: { ...s.labels } } : {}),
   };
   if (s.retry) step.retry = retryFromSpec(s.retry);
   if (s.trigger in TRIGGER_BY_NUMBER) {

@@ -1,8 +1,8 @@
 // Failure, timeout, watch, logs, listing, cancel and validation behaviour
 // against a real coordinator with its in-process reference supervisor.
+import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { create } from "@bufbuild/protobuf";
 import { ValidateWorkflowResponseSchema } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
 import { WorkflowSpecSchema } from "../../gen/horus/coordinator/v1/workflow_pb.js";
 import type { RunningCoordinator } from "../../src/coordinator/app.js";
@@ -60,11 +60,25 @@ describe("failures", () => {
     expect(wf.steps[0]!.error?.code).toBe("DEADLINE_EXCEEDED");
   });
 
-  it("an unknown runner fails the step with a clear reason", async () => {
-    const wf = await runYaml(client, `workflow:\n  name: nope\n  steps:\n    - { id: a, runner: pyhton, payload: "x" }\n`);
-    expect(wf.state).toBe(WorkflowState.FAILED);
-    expect(wf.steps[0]!.error).toMatchObject({ code: "NO_RUNNER" });
-    expect(wf.steps[0]!.error!.message).toContain('no supervisor offers runner "pyhton"');
+  it("an unknown runner waits with a visible reason, then fails the step NO_SUPERVISOR", async () => {
+    const own = await coordinator({ unroutableTimeoutMs: 500 });
+    try {
+      const { workflowId } = await own.client.submitWorkflow({ definition: { case: "yaml", value: `workflow:\n  name: nope\n  steps:\n    - { id: a, runner: pyhton, payload: "x" }\n` } });
+      const waitingEvents: string[] = [];
+      for await (const msg of own.client.watchWorkflow({ workflowId })) {
+        if (msg.kind.case === "snapshot" && msg.kind.value.steps[0]!.waitingReason) waitingEvents.push(msg.kind.value.steps[0]!.waitingReason);
+        if (msg.kind.case === "event" && msg.kind.value.kind.case === "step" && msg.kind.value.kind.value.waitingReason) waitingEvents.push(msg.kind.value.kind.value.waitingReason);
+        if (msg.kind.case === "event" && msg.kind.value.kind.case === "workflow" && msg.kind.value.kind.value.state !== WorkflowState.RUNNING) break;
+      }
+      expect(waitingEvents[0]).toContain('none can run runner "pyhton" (runners up: js, noop, shell)');
+      const wf = await waitForEnd(own.client, workflowId);
+      expect(wf.state).toBe(WorkflowState.FAILED);
+      expect(wf.steps[0]!.error).toMatchObject({ code: "NO_SUPERVISOR" });
+      expect(wf.steps[0]!.error!.message).toContain('none can run runner "pyhton"');
+      expect(wf.steps[0]!.waitingReason).toBe("");
+    } finally {
+      await own.running.close();
+    }
   });
 });
 

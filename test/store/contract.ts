@@ -143,6 +143,22 @@ export function storeContract(name: string, make: () => Promise<Store>): void {
       expect(running.items[0]).toMatchObject({ name, stepsTotal: 2, stepsSucceeded: 0 });
       await store.close();
     });
+
+    it("keeps supervisor registrations until their lease runs out; renewing extends it", async () => {
+      const store = await make();
+      const t = 1_000_000;
+      const name = `sup-${seq++}`;
+      const reg = { name, url: "http://127.0.0.1:1", runners: { noop: 4 }, labels: { zone: "a" }, expiresAt: t + 1000 };
+      await store.supervisors.register(reg);
+      await store.supervisors.register({ ...reg, name: `${name}-other`, expiresAt: t + 10 });
+      expect((await store.supervisors.list(t)).filter((r) => r.name.startsWith(name))).toEqual([reg, { ...reg, name: `${name}-other`, expiresAt: t + 10 }]);
+      expect((await store.supervisors.list(t + 500)).filter((r) => r.name.startsWith(name))).toEqual([reg]);
+      await store.supervisors.register({ ...reg, expiresAt: t + 5000 });
+      expect((await store.supervisors.list(t + 2000)).filter((r) => r.name.startsWith(name)).map((r) => r.expiresAt)).toEqual([t + 5000]);
+      await store.supervisors.remove(name);
+      expect((await store.supervisors.list(t)).filter((r) => r.name === name)).toEqual([]);
+      await store.close();
+    });
   });
 }
 

@@ -5,6 +5,7 @@ import type { StoredEvent, WorkflowRecord } from "../../engine/model.js";
 import { isTerminalWorkflow } from "../../engine/states.js";
 import { InvalidCursorError, type ListQuery, type LogQuery, type LogRecord, type Store, type StoredLog, type TemplateRecord, type WorkflowCommit, type WorkflowSummaryRecord } from "../store.js";
 import { summarize } from "../summary.js";
+import { createMemorySupervisorRegistry } from "../supervisors.js";
 
 export interface MemoryStoreOptions {
   /** Log lines kept per step; later lines are dropped after one marker line (default 10,000). */
@@ -67,6 +68,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   return {
     kind: "memory",
     durable: false,
+    supervisors: createMemorySupervisorRegistry(),
 
     async createWorkflow(record) {
       if (record.idempotencyKey) {

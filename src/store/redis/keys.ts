@@ -18,6 +18,7 @@
 //   <p>:idem:<key>       string  workflow id for an idempotency key
 //   <p>:tpl:{<name>}     hash    a template: "latest" version and "v:<n>" definitions
 //   <p>:idx:templates    zset    template names
+//   <p>:{sup}, :{sup}:exp hash+zset registered supervisors and their lease expiries (supervisors.ts)
 //   <p>:notify:<id>      channel "e" (events) or "l" (logs) when either grows
 //   <p>:node:<node>      channel "<notice> <id>" to a node that lost a workflow
 

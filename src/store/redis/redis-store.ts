@@ -27,6 +27,7 @@ import {
 import { connect, openRedis } from "./connection.js";
 import { keysFor } from "./keys.js";
 import { defineScripts, runScript } from "./scripts.js";
+import { createRedisSupervisorRegistry } from "./supervisors.js";
 
 export interface RedisStoreOptions {
   /** redis://host:port (or comma-separated seed URLs with `cluster`). */
@@ -342,6 +343,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
     kind: "redis",
     durable: true,
     ownership,
+    supervisors: createRedisSupervisorRegistry(client, prefix, unavailable),
 
     async createWorkflow(record) {
       const id = record.id;

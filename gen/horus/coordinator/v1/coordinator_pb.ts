@@ -4,8 +4,8 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Value } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_struct } from "@bufbuild/protobuf/wkt";
+import type { Timestamp, Value } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_struct, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { LogLine, Plan, Problem, Workflow, WorkflowEvent, WorkflowSpec, WorkflowState, WorkflowSummary, WorkflowTemplate } from "./workflow_pb.js";
 import { file_horus_coordinator_v1_workflow } from "./workflow_pb.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file horus/coordinator/v1/coordinator.proto.
  */
 export const file_horus_coordinator_v1_coordinator: GenFile = /*@__PURE__*/
-  fileDesc("CiZob3J1cy9jb29yZGluYXRvci92MS9jb29yZGluYXRvci5wcm90bxIUaG9ydXMuY29vcmRpbmF0b3IudjEiKwoUUmV0cnlXb3JrZmxvd1JlcXVlc3QSEwoLd29ya2Zsb3dfaWQYASABKAkiSwoVUmV0cnlXb3JrZmxvd1Jlc3BvbnNlEjIKBXN0YXRlGAEgASgOMiMuaG9ydXMuY29vcmRpbmF0b3IudjEuV29ya2Zsb3dTdGF0ZSKBAQofUmVnaXN0ZXJXb3JrZmxvd1RlbXBsYXRlUmVxdWVzdBIMCgRuYW1lGAEgASgJEg4KBHlhbWwYAiABKAlIABIyCgRzcGVjGAMgASgLMiIuaG9ydXMuY29vcmRpbmF0b3IudjEuV29ya2Zsb3dTcGVjSABCDAoKZGVmaW5pdGlvbiJcCiBSZWdpc3RlcldvcmtmbG93VGVtcGxhdGVSZXNwb25zZRI4Cgh0ZW1wbGF0ZRgBIAEoCzImLmhvcnVzLmNvb3JkaW5hdG9yLnYxLldvcmtmbG93VGVtcGxhdGUiOwoaR2V0V29ya2Zsb3dUZW1wbGF0ZVJlcXVlc3QSDAoEbmFtZRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgFIlcKG0dldFdvcmtmbG93VGVtcGxhdGVSZXNwb25zZRI4Cgh0ZW1wbGF0ZRgBIAEoCzImLmhvcnVzLmNvb3JkaW5hdG9yLnYxLldvcmtmbG93VGVtcGxhdGUiHgocTGlzdFdvcmtmbG93VGVtcGxhdGVzUmVxdWVzdCJaCh1MaXN0V29ya2Zsb3dUZW1wbGF0ZXNSZXNwb25zZRI5Cgl0ZW1wbGF0ZXMYASADKAsyJi5ob3J1cy5jb29yZGluYXRvci52MS5Xb3JrZmxvd1RlbXBsYXRlIpICChVTdWJtaXRXb3JrZmxvd1JlcXVlc3QSDgoEeWFtbBgBIAEoCUgAEjIKBHNwZWMYAiABKAsyIi5ob3J1cy5jb29yZGluYXRvci52MS5Xb3JrZmxvd1NwZWNIABJHCgZpbnB1dHMYAyADKAsyNy5ob3J1cy5jb29yZGluYXRvci52MS5TdWJtaXRXb3JrZmxvd1JlcXVlc3QuSW5wdXRzRW50cnkSFwoPaWRlbXBvdGVuY3lfa2V5GAQgASgJGkUKC0lucHV0c0VudHJ5EgsKA2tleRgBIAEoCRIlCgV2YWx1ZRgCIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZToCOAFCDAoKZGVmaW5pdGlvbiJpChZTdWJtaXRXb3JrZmxvd1Jlc3BvbnNlEhMKC3dvcmtmbG93X2lkGAEgASgJEhAKCGV4aXN0aW5nGAIgASgIEigKBHBsYW4YAyABKAsyGi5ob3J1cy5jb29yZGluYXRvci52MS5QbGFuImsKF1ZhbGlkYXRlV29ya2Zsb3dSZXF1ZXN0Eg4KBHlhbWwYASABKAlIABIyCgRzcGVjGAIgASgLMiIuaG9ydXMuY29vcmRpbmF0b3IudjEuV29ya2Zsb3dTcGVjSABCDAoKZGVmaW5pdGlvbiK2AQoYVmFsaWRhdGVXb3JrZmxvd1Jlc3BvbnNlEg0KBXZhbGlkGAEgASgIEi8KCHByb2JsZW1zGAIgAygLMh0uaG9ydXMuY29vcmRpbmF0b3IudjEuUHJvYmxlbRIoCgRwbGFuGAMgASgLMhouaG9ydXMuY29vcmRpbmF0b3IudjEuUGxhbhIwCgRzcGVjGAQgASgLMiIuaG9ydXMuY29vcmRpbmF0b3IudjEuV29ya2Zsb3dTcGVjIikKEkdldFdvcmtmbG93UmVxdWVzdBITCgt3b3JrZmxvd19pZBgBIAEoCSJHChNHZXRXb3JrZmxvd1Jlc3BvbnNlEjAKCHdvcmtmbG93GAEgASgLMh4uaG9ydXMuY29vcmRpbmF0b3IudjEuV29ya2Zsb3cigAEKFExpc3RXb3JrZmxvd3NSZXF1ZXN0EjMKBnN0YXRlcxgBIAMoDjIjLmhvcnVzLmNvb3JkaW5hdG9yLnYxLldvcmtmbG93U3RhdGUSDAoEbmFtZRgCIAEoCRIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCSJqChVMaXN0V29ya2Zsb3dzUmVzcG9uc2USOAoJd29ya2Zsb3dzGAEgAygLMiUuaG9ydXMuY29vcmRpbmF0b3IudjEuV29ya2Zsb3dTdW1tYXJ5EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSI8ChVDYW5jZWxXb3JrZmxvd1JlcXVlc3QSEwoLd29ya2Zsb3dfaWQYASABKAkSDgoGcmVhc29uGAIgASgJIkwKFkNhbmNlbFdvcmtmbG93UmVzcG9uc2USMgoFc3RhdGUYASABKA4yIy5ob3J1cy5jb29yZGluYXRvci52MS5Xb3JrZmxvd1N0YXRlIjsKFFdhdGNoV29ya2Zsb3dSZXF1ZXN0EhMKC3dvcmtmbG93X2lkGAEgASgJEg4KBmN1cnNvchgCIAEoCSKZAQoVV2F0Y2hXb3JrZmxvd1Jlc3BvbnNlEjIKCHNuYXBzaG90GAEgASgLMh4uaG9ydXMuY29vcmRpbmF0b3IudjEuV29ya2Zsb3dIABI0CgVldmVudBgCIAEoCzIjLmhvcnVzLmNvb3JkaW5hdG9yLnYxLldvcmtmbG93RXZlbnRIABIOCgZjdXJzb3IYAyABKAlCBgoEa2luZCJeChZHZXRXb3JrZmxvd0xvZ3NSZXF1ZXN0EhMKC3dvcmtmbG93X2lkGAEgASgJEg8KB3N0ZXBfaWQYAiABKAkSDgoGZm9sbG93GAMgASgIEg4KBmN1cnNvchgEIAEoCSJHChdHZXRXb3JrZmxvd0xvZ3NSZXNwb25zZRIsCgVsaW5lcxgBIAMoCzIdLmhvcnVzLmNvb3JkaW5hdG9yLnYxLkxvZ0xpbmUymwoKEkNvb3JkaW5hdG9yU2VydmljZRJrCg5TdWJtaXRXb3JrZmxvdxIrLmhvcnVzLmNvb3JkaW5hdG9yLnYxLlN1Ym1pdFdvcmtmbG93UmVxdWVzdBosLmhvcnVzLmNvb3JkaW5hdG9yLnYxLlN1Ym1pdFdvcmtmbG93UmVzcG9uc2USdgoQVmFsaWRhdGVXb3JrZmxvdxItLmhvcnVzLmNvb3JkaW5hdG9yLnYxLlZhbGlkYXRlV29ya2Zsb3dSZXF1ZXN0Gi4uaG9ydXMuY29vcmRpbmF0b3IudjEuVmFsaWRhdGVXb3JrZmxvd1Jlc3BvbnNlIgOQAgESZwoLR2V0V29ya2Zsb3cSKC5ob3J1cy5jb29yZGluYXRvci52MS5HZXRXb3JrZmxvd1JlcXVlc3QaKS5ob3J1cy5jb29yZGluYXRvci52MS5HZXRXb3JrZmxvd1Jlc3BvbnNlIgOQAgESbQoNTGlzdFdvcmtmbG93cxIqLmhvcnVzLmNvb3JkaW5hdG9yLnYxLkxpc3RXb3JrZmxvd3NSZXF1ZXN0GisuaG9ydXMuY29vcmRpbmF0b3IudjEuTGlzdFdvcmtmbG93c1Jlc3BvbnNlIgOQAgESawoOQ2FuY2VsV29ya2Zsb3cSKy5ob3J1cy5jb29yZGluYXRvci52MS5DYW5jZWxXb3JrZmxvd1JlcXVlc3QaLC5ob3J1cy5jb29yZGluYXRvci52MS5DYW5jZWxXb3JrZmxvd1Jlc3BvbnNlEmoKDVdhdGNoV29ya2Zsb3cSKi5ob3J1cy5jb29yZGluYXRvci52MS5XYXRjaFdvcmtmbG93UmVxdWVzdBorLmhvcnVzLmNvb3JkaW5hdG9yLnYxLldhdGNoV29ya2Zsb3dSZXNwb25zZTABEnAKD0dldFdvcmtmbG93TG9ncxIsLmhvcnVzLmNvb3JkaW5hdG9yLnYxLkdldFdvcmtmbG93TG9nc1JlcXVlc3QaLS5ob3J1cy5jb29yZGluYXRvci52MS5HZXRXb3JrZmxvd0xvZ3NSZXNwb25zZTABEmgKDVJldHJ5V29ya2Zsb3cSKi5ob3J1cy5jb29yZGluYXRvci52MS5SZXRyeVdvcmtmbG93UmVxdWVzdBorLmhvcnVzLmNvb3JkaW5hdG9yLnYxLlJldHJ5V29ya2Zsb3dSZXNwb25zZRKJAQoYUmVnaXN0ZXJXb3JrZmxvd1RlbXBsYXRlEjUuaG9ydXMuY29vcmRpbmF0b3IudjEuUmVnaXN0ZXJXb3JrZmxvd1RlbXBsYXRlUmVxdWVzdBo2LmhvcnVzLmNvb3JkaW5hdG9yLnYxLlJlZ2lzdGVyV29ya2Zsb3dUZW1wbGF0ZVJlc3BvbnNlEn8KE0dldFdvcmtmbG93VGVtcGxhdGUSMC5ob3J1cy5jb29yZGluYXRvci52MS5HZXRXb3JrZmxvd1RlbXBsYXRlUmVxdWVzdBoxLmhvcnVzLmNvb3JkaW5hdG9yLnYxLkdldFdvcmtmbG93VGVtcGxhdGVSZXNwb25zZSIDkAIBEoUBChVMaXN0V29ya2Zsb3dUZW1wbGF0ZXMSMi5ob3J1cy5jb29yZGluYXRvci52MS5MaXN0V29ya2Zsb3dUZW1wbGF0ZXNSZXF1ZXN0GjMuaG9ydXMuY29vcmRpbmF0b3IudjEuTGlzdFdvcmtmbG93VGVtcGxhdGVzUmVzcG9uc2UiA5ACAWIGcHJvdG8z", [file_google_protobuf_struct, file_horus_coordinator_v1_workflow]);
+  fileDesc("CiZob3J1cy9jb29yZGluYXRvci92MS9jb29yZGluYXRvci5wcm90bxIUaG9ydXMuY29vcmRpbmF0b3IudjEiKwoUUmV0cnlXb3JrZmxvd1JlcXVlc3QSEwoLd29ya2Zsb3dfaWQYASABKAkiSwoVUmV0cnlXb3JrZmxvd1Jlc3BvbnNlEjIKBXN0YXRlGAEgASgOMiMuaG9ydXMuY29vcmRpbmF0b3IudjEuV29ya2Zsb3dTdGF0ZSKBAQofUmVnaXN0ZXJXb3JrZmxvd1RlbXBsYXRlUmVxdWVzdBIMCgRuYW1lGAEgASgJEg4KBHlhbWwYAiABKAlIABIyCgRzcGVjGAMgASgLMiIuaG9ydXMuY29vcmRpbmF0b3IudjEuV29ya2Zsb3dTcGVjSABCDAoKZGVmaW5pdGlvbiJcCiBSZWdpc3RlcldvcmtmbG93VGVtcGxhdGVSZXNwb25zZRI4Cgh0ZW1wbGF0ZRgBIAEoCzImLmhvcnVzLmNvb3JkaW5hdG9yLnYxLldvcmtmbG93VGVtcGxhdGUiOwoaR2V0V29ya2Zsb3dUZW1wbGF0ZVJlcXVlc3QSDAoEbmFtZRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgFIlcKG0dldFdvcmtmbG93VGVtcGxhdGVSZXNwb25zZRI4Cgh0ZW1wbGF0ZRgBIAEoCzImLmhvcnVzLmNvb3JkaW5hdG9yLnYxLldvcmtmbG93VGVtcGxhdGUiHgocTGlzdFdvcmtmbG93VGVtcGxhdGVzUmVxdWVzdCJaCh1MaXN0V29ya2Zsb3dUZW1wbGF0ZXNSZXNwb25zZRI5Cgl0ZW1wbGF0ZXMYASADKAsyJi5ob3J1cy5jb29yZGluYXRvci52MS5Xb3JrZmxvd1RlbXBsYXRlIpICChVTdWJtaXRXb3JrZmxvd1JlcXVlc3QSDgoEeWFtbBgBIAEoCUgAEjIKBHNwZWMYAiABKAsyIi5ob3J1cy5jb29yZGluYXRvci52MS5Xb3JrZmxvd1NwZWNIABJHCgZpbnB1dHMYAyADKAsyNy5ob3J1cy5jb29yZGluYXRvci52MS5TdWJtaXRXb3JrZmxvd1JlcXVlc3QuSW5wdXRzRW50cnkSFwoPaWRlbXBvdGVuY3lfa2V5GAQgASgJGkUKC0lucHV0c0VudHJ5EgsKA2tleRgBIAEoCRIlCgV2YWx1ZRgCIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZToCOAFCDAoKZGVmaW5pdGlvbiJpChZTdWJtaXRXb3JrZmxvd1Jlc3BvbnNlEhMKC3dvcmtmbG93X2lkGAEgASgJEhAKCGV4aXN0aW5nGAIgASgIEigKBHBsYW4YAyABKAsyGi5ob3J1cy5jb29yZGluYXRvci52MS5QbGFuImsKF1ZhbGlkYXRlV29ya2Zsb3dSZXF1ZXN0Eg4KBHlhbWwYASABKAlIABIyCgRzcGVjGAIgASgLMiIuaG9ydXMuY29vcmRpbmF0b3IudjEuV29ya2Zsb3dTcGVjSABCDAoKZGVmaW5pdGlvbiK2AQoYVmFsaWRhdGVXb3JrZmxvd1Jlc3BvbnNlEg0KBXZhbGlkGAEgASgIEi8KCHByb2JsZW1zGAIgAygLMh0uaG9ydXMuY29vcmRpbmF0b3IudjEuUHJvYmxlbRIoCgRwbGFuGAMgASgLMhouaG9ydXMuY29vcmRpbmF0b3IudjEuUGxhbhIwCgRzcGVjGAQgASgLMiIuaG9ydXMuY29vcmRpbmF0b3IudjEuV29ya2Zsb3dTcGVjIikKEkdldFdvcmtmbG93UmVxdWVzdBITCgt3b3JrZmxvd19pZBgBIAEoCSJHChNHZXRXb3JrZmxvd1Jlc3BvbnNlEjAKCHdvcmtmbG93GAEgASgLMh4uaG9ydXMuY29vcmRpbmF0b3IudjEuV29ya2Zsb3cigAEKFExpc3RXb3JrZmxvd3NSZXF1ZXN0EjMKBnN0YXRlcxgBIAMoDjIjLmhvcnVzLmNvb3JkaW5hdG9yLnYxLldvcmtmbG93U3RhdGUSDAoEbmFtZRgCIAEoCRIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCSJqChVMaXN0V29ya2Zsb3dzUmVzcG9uc2USOAoJd29ya2Zsb3dzGAEgAygLMiUuaG9ydXMuY29vcmRpbmF0b3IudjEuV29ya2Zsb3dTdW1tYXJ5EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSI8ChVDYW5jZWxXb3JrZmxvd1JlcXVlc3QSEwoLd29ya2Zsb3dfaWQYASABKAkSDgoGcmVhc29uGAIgASgJIkwKFkNhbmNlbFdvcmtmbG93UmVzcG9uc2USMgoFc3RhdGUYASABKA4yIy5ob3J1cy5jb29yZGluYXRvci52MS5Xb3JrZmxvd1N0YXRlIjsKFFdhdGNoV29ya2Zsb3dSZXF1ZXN0EhMKC3dvcmtmbG93X2lkGAEgASgJEg4KBmN1cnNvchgCIAEoCSKZAQoVV2F0Y2hXb3JrZmxvd1Jlc3BvbnNlEjIKCHNuYXBzaG90GAEgASgLMh4uaG9ydXMuY29vcmRpbmF0b3IudjEuV29ya2Zsb3dIABI0CgVldmVudBgCIAEoCzIjLmhvcnVzLmNvb3JkaW5hdG9yLnYxLldvcmtmbG93RXZlbnRIABIOCgZjdXJzb3IYAyABKAlCBgoEa2luZCJeChZHZXRXb3JrZmxvd0xvZ3NSZXF1ZXN0EhMKC3dvcmtmbG93X2lkGAEgASgJEg8KB3N0ZXBfaWQYAiABKAkSDgoGZm9sbG93GAMgASgIEg4KBmN1cnNvchgEIAEoCSJHChdHZXRXb3JrZmxvd0xvZ3NSZXNwb25zZRIsCgVsaW5lcxgBIAMoCzIdLmhvcnVzLmNvb3JkaW5hdG9yLnYxLkxvZ0xpbmUiMgoQUmVnaXN0ZXJlZFJ1bm5lchIMCgRuYW1lGAEgASgJEhAKCGNhcGFjaXR5GAIgASgFIusBChlSZWdpc3RlclN1cGVydmlzb3JSZXF1ZXN0EgwKBG5hbWUYASABKAkSCwoDdXJsGAIgASgJEjcKB3J1bm5lcnMYAyADKAsyJi5ob3J1cy5jb29yZGluYXRvci52MS5SZWdpc3RlcmVkUnVubmVyEksKBmxhYmVscxgEIAMoCzI7LmhvcnVzLmNvb3JkaW5hdG9yLnYxLlJlZ2lzdGVyU3VwZXJ2aXNvclJlcXVlc3QuTGFiZWxzRW50cnkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIuChpSZWdpc3RlclN1cGVydmlzb3JSZXNwb25zZRIQCghsZWFzZV9tcxgBIAEoAyIYChZMaXN0U3VwZXJ2aXNvcnNSZXF1ZXN0IkkKFFN1cGVydmlzb3JSdW5uZXJMb2FkEgwKBG5hbWUYASABKAkSEAoIY2FwYWNpdHkYAiABKAUSEQoJaW5fZmxpZ2h0GAMgASgFIvcCChFTdXBlcnZpc29yU3VtbWFyeRIMCgRuYW1lGAEgASgJEgsKA3VybBgCIAEoCRIOCgZzb3VyY2UYAyABKAkSDgoGaGVhbHRoGAQgASgJEjsKB3J1bm5lcnMYBSADKAsyKi5ob3J1cy5jb29yZGluYXRvci52MS5TdXBlcnZpc29yUnVubmVyTG9hZBJDCgZsYWJlbHMYBiADKAsyMy5ob3J1cy5jb29yZGluYXRvci52MS5TdXBlcnZpc29yU3VtbWFyeS5MYWJlbHNFbnRyeRIRCglpbl9mbGlnaHQYByABKAUSLQoJbGFzdF9zZWVuGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI0ChBsZWFzZV9leHBpcmVzX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIlcKF0xpc3RTdXBlcnZpc29yc1Jlc3BvbnNlEjwKC3N1cGVydmlzb3JzGAEgAygLMicuaG9ydXMuY29vcmRpbmF0b3IudjEuU3VwZXJ2aXNvclN1bW1hcnkyjgwKEkNvb3JkaW5hdG9yU2VydmljZRJrCg5TdWJtaXRXb3JrZmxvdxIrLmhvcnVzLmNvb3JkaW5hdG9yLnYxLlN1Ym1pdFdvcmtmbG93UmVxdWVzdBosLmhvcnVzLmNvb3JkaW5hdG9yLnYxLlN1Ym1pdFdvcmtmbG93UmVzcG9uc2USdgoQVmFsaWRhdGVXb3JrZmxvdxItLmhvcnVzLmNvb3JkaW5hdG9yLnYxLlZhbGlkYXRlV29ya2Zsb3dSZXF1ZXN0Gi4uaG9ydXMuY29vcmRpbmF0b3IudjEuVmFsaWRhdGVXb3JrZmxvd1Jlc3BvbnNlIgOQAgESZwoLR2V0V29ya2Zsb3cSKC5ob3J1cy5jb29yZGluYXRvci52MS5HZXRXb3JrZmxvd1JlcXVlc3QaKS5ob3J1cy5jb29yZGluYXRvci52MS5HZXRXb3JrZmxvd1Jlc3BvbnNlIgOQAgESbQoNTGlzdFdvcmtmbG93cxIqLmhvcnVzLmNvb3JkaW5hdG9yLnYxLkxpc3RXb3JrZmxvd3NSZXF1ZXN0GisuaG9ydXMuY29vcmRpbmF0b3IudjEuTGlzdFdvcmtmbG93c1Jlc3BvbnNlIgOQAgESawoOQ2FuY2VsV29ya2Zsb3cSKy5ob3J1cy5jb29yZGluYXRvci52MS5DYW5jZWxXb3JrZmxvd1JlcXVlc3QaLC5ob3J1cy5jb29yZGluYXRvci52MS5DYW5jZWxXb3JrZmxvd1Jlc3BvbnNlEmoKDVdhdGNoV29ya2Zsb3cSKi5ob3J1cy5jb29yZGluYXRvci52MS5XYXRjaFdvcmtmbG93UmVxdWVzdBorLmhvcnVzLmNvb3JkaW5hdG9yLnYxLldhdGNoV29ya2Zsb3dSZXNwb25zZTABEnAKD0dldFdvcmtmbG93TG9ncxIsLmhvcnVzLmNvb3JkaW5hdG9yLnYxLkdldFdvcmtmbG93TG9nc1JlcXVlc3QaLS5ob3J1cy5jb29yZGluYXRvci52MS5HZXRXb3JrZmxvd0xvZ3NSZXNwb25zZTABEnwKElJlZ2lzdGVyU3VwZXJ2aXNvchIvLmhvcnVzLmNvb3JkaW5hdG9yLnYxLlJlZ2lzdGVyU3VwZXJ2aXNvclJlcXVlc3QaMC5ob3J1cy5jb29yZGluYXRvci52MS5SZWdpc3RlclN1cGVydmlzb3JSZXNwb25zZSIDkAICEnMKD0xpc3RTdXBlcnZpc29ycxIsLmhvcnVzLmNvb3JkaW5hdG9yLnYxLkxpc3RTdXBlcnZpc29yc1JlcXVlc3QaLS5ob3J1cy5jb29yZGluYXRvci52MS5MaXN0U3VwZXJ2aXNvcnNSZXNwb25zZSIDkAIBEmgKDVJldHJ5V29ya2Zsb3cSKi5ob3J1cy5jb29yZGluYXRvci52MS5SZXRyeVdvcmtmbG93UmVxdWVzdBorLmhvcnVzLmNvb3JkaW5hdG9yLnYxLlJldHJ5V29ya2Zsb3dSZXNwb25zZRKJAQoYUmVnaXN0ZXJXb3JrZmxvd1RlbXBsYXRlEjUuaG9ydXMuY29vcmRpbmF0b3IudjEuUmVnaXN0ZXJXb3JrZmxvd1RlbXBsYXRlUmVxdWVzdBo2LmhvcnVzLmNvb3JkaW5hdG9yLnYxLlJlZ2lzdGVyV29ya2Zsb3dUZW1wbGF0ZVJlc3BvbnNlEn8KE0dldFdvcmtmbG93VGVtcGxhdGUSMC5ob3J1cy5jb29yZGluYXRvci52MS5HZXRXb3JrZmxvd1RlbXBsYXRlUmVxdWVzdBoxLmhvcnVzLmNvb3JkaW5hdG9yLnYxLkdldFdvcmtmbG93VGVtcGxhdGVSZXNwb25zZSIDkAIBEoUBChVMaXN0V29ya2Zsb3dUZW1wbGF0ZXMSMi5ob3J1cy5jb29yZGluYXRvci52MS5MaXN0V29ya2Zsb3dUZW1wbGF0ZXNSZXF1ZXN0GjMuaG9ydXMuY29vcmRpbmF0b3IudjEuTGlzdFdvcmtmbG93VGVtcGxhdGVzUmVzcG9uc2UiA5ACAWIGcHJvdG8z", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_horus_coordinator_v1_workflow]);
 
 /**
  * @generated from message horus.coordinator.v1.RetryWorkflowRequest
@@ -577,6 +577,215 @@ export const GetWorkflowLogsResponseSchema: GenMessage<GetWorkflowLogsResponse> 
   messageDesc(file_horus_coordinator_v1_coordinator, 21);
 
 /**
+ * @generated from message horus.coordinator.v1.RegisteredRunner
+ */
+export type RegisteredRunner = Message<"horus.coordinator.v1.RegisteredRunner"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * Jobs of this runner the supervisor runs at once.
+   *
+   * @generated from field: int32 capacity = 2;
+   */
+  capacity: number;
+};
+
+/**
+ * Describes the message horus.coordinator.v1.RegisteredRunner.
+ * Use `create(RegisteredRunnerSchema)` to create a new message.
+ */
+export const RegisteredRunnerSchema: GenMessage<RegisteredRunner> = /*@__PURE__*/
+  messageDesc(file_horus_coordinator_v1_coordinator, 22);
+
+/**
+ * @generated from message horus.coordinator.v1.RegisterSupervisorRequest
+ */
+export type RegisterSupervisorRequest = Message<"horus.coordinator.v1.RegisterSupervisorRequest"> & {
+  /**
+   * Unique among supervisors; steps pin to it with `supervisor: NAME`.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * Base URL coordinators reach its SupervisorService at.
+   *
+   * @generated from field: string url = 2;
+   */
+  url: string;
+
+  /**
+   * Informational: the coordinator asks the supervisor itself (DescribeSupervisor)
+   * and trusts that answer once connected.
+   *
+   * @generated from field: repeated horus.coordinator.v1.RegisteredRunner runners = 3;
+   */
+  runners: RegisteredRunner[];
+
+  /**
+   * @generated from field: map<string, string> labels = 4;
+   */
+  labels: { [key: string]: string };
+};
+
+/**
+ * Describes the message horus.coordinator.v1.RegisterSupervisorRequest.
+ * Use `create(RegisterSupervisorRequestSchema)` to create a new message.
+ */
+export const RegisterSupervisorRequestSchema: GenMessage<RegisterSupervisorRequest> = /*@__PURE__*/
+  messageDesc(file_horus_coordinator_v1_coordinator, 23);
+
+/**
+ * @generated from message horus.coordinator.v1.RegisterSupervisorResponse
+ */
+export type RegisterSupervisorResponse = Message<"horus.coordinator.v1.RegisterSupervisorResponse"> & {
+  /**
+   * Register again well within this (every third of it).
+   *
+   * @generated from field: int64 lease_ms = 1;
+   */
+  leaseMs: bigint;
+};
+
+/**
+ * Describes the message horus.coordinator.v1.RegisterSupervisorResponse.
+ * Use `create(RegisterSupervisorResponseSchema)` to create a new message.
+ */
+export const RegisterSupervisorResponseSchema: GenMessage<RegisterSupervisorResponse> = /*@__PURE__*/
+  messageDesc(file_horus_coordinator_v1_coordinator, 24);
+
+/**
+ * @generated from message horus.coordinator.v1.ListSupervisorsRequest
+ */
+export type ListSupervisorsRequest = Message<"horus.coordinator.v1.ListSupervisorsRequest"> & {
+};
+
+/**
+ * Describes the message horus.coordinator.v1.ListSupervisorsRequest.
+ * Use `create(ListSupervisorsRequestSchema)` to create a new message.
+ */
+export const ListSupervisorsRequestSchema: GenMessage<ListSupervisorsRequest> = /*@__PURE__*/
+  messageDesc(file_horus_coordinator_v1_coordinator, 25);
+
+/**
+ * @generated from message horus.coordinator.v1.SupervisorRunnerLoad
+ */
+export type SupervisorRunnerLoad = Message<"horus.coordinator.v1.SupervisorRunnerLoad"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: int32 capacity = 2;
+   */
+  capacity: number;
+
+  /**
+   * Jobs of this runner this coordinator has on the supervisor now.
+   *
+   * @generated from field: int32 in_flight = 3;
+   */
+  inFlight: number;
+};
+
+/**
+ * Describes the message horus.coordinator.v1.SupervisorRunnerLoad.
+ * Use `create(SupervisorRunnerLoadSchema)` to create a new message.
+ */
+export const SupervisorRunnerLoadSchema: GenMessage<SupervisorRunnerLoad> = /*@__PURE__*/
+  messageDesc(file_horus_coordinator_v1_coordinator, 26);
+
+/**
+ * @generated from message horus.coordinator.v1.SupervisorSummary
+ */
+export type SupervisorSummary = Message<"horus.coordinator.v1.SupervisorSummary"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string url = 2;
+   */
+  url: string;
+
+  /**
+   * "static" (--supervisor), "registered", or "embedded".
+   *
+   * @generated from field: string source = 3;
+   */
+  source: string;
+
+  /**
+   * "up", "suspect" (not answering, jobs kept), "down" (jobs re-dispatched),
+   * or "connecting".
+   *
+   * @generated from field: string health = 4;
+   */
+  health: string;
+
+  /**
+   * @generated from field: repeated horus.coordinator.v1.SupervisorRunnerLoad runners = 5;
+   */
+  runners: SupervisorRunnerLoad[];
+
+  /**
+   * @generated from field: map<string, string> labels = 6;
+   */
+  labels: { [key: string]: string };
+
+  /**
+   * Jobs this coordinator has on it now, all runners.
+   *
+   * @generated from field: int32 in_flight = 7;
+   */
+  inFlight: number;
+
+  /**
+   * When it last answered.
+   *
+   * @generated from field: google.protobuf.Timestamp last_seen = 8;
+   */
+  lastSeen?: Timestamp | undefined;
+
+  /**
+   * Registered supervisors: when the registration runs out unless renewed.
+   *
+   * @generated from field: google.protobuf.Timestamp lease_expires_at = 9;
+   */
+  leaseExpiresAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message horus.coordinator.v1.SupervisorSummary.
+ * Use `create(SupervisorSummarySchema)` to create a new message.
+ */
+export const SupervisorSummarySchema: GenMessage<SupervisorSummary> = /*@__PURE__*/
+  messageDesc(file_horus_coordinator_v1_coordinator, 27);
+
+/**
+ * @generated from message horus.coordinator.v1.ListSupervisorsResponse
+ */
+export type ListSupervisorsResponse = Message<"horus.coordinator.v1.ListSupervisorsResponse"> & {
+  /**
+   * @generated from field: repeated horus.coordinator.v1.SupervisorSummary supervisors = 1;
+   */
+  supervisors: SupervisorSummary[];
+};
+
+/**
+ * Describes the message horus.coordinator.v1.ListSupervisorsResponse.
+ * Use `create(ListSupervisorsResponseSchema)` to create a new message.
+ */
+export const ListSupervisorsResponseSchema: GenMessage<ListSupervisorsResponse> = /*@__PURE__*/
+  messageDesc(file_horus_coordinator_v1_coordinator, 28);
+
+/**
  * The client-facing API: submit, inspect, watch and cancel workflows.
  *
  * @generated from service horus.coordinator.v1.CoordinatorService
@@ -653,6 +862,29 @@ export const CoordinatorService: GenService<{
     methodKind: "server_streaming";
     input: typeof GetWorkflowLogsRequestSchema;
     output: typeof GetWorkflowLogsResponseSchema;
+  },
+  /**
+   * Adds a supervisor to the pool of every coordinator sharing this one's
+   * store, for lease_ms. Calling it again renews the lease (the heartbeat);
+   * a supervisor that stops calling is removed when the lease runs out.
+   *
+   * @generated from rpc horus.coordinator.v1.CoordinatorService.RegisterSupervisor
+   */
+  registerSupervisor: {
+    methodKind: "unary";
+    input: typeof RegisterSupervisorRequestSchema;
+    output: typeof RegisterSupervisorResponseSchema;
+  },
+  /**
+   * Supervisors in this coordinator's pool (static and registered) with
+   * health and load.
+   *
+   * @generated from rpc horus.coordinator.v1.CoordinatorService.ListSupervisors
+   */
+  listSupervisors: {
+    methodKind: "unary";
+    input: typeof ListSupervisorsRequestSchema;
+    output: typeof ListSupervisorsResponseSchema;
   },
   /**
    * Runs a FAILED or CANCELLED workflow again from where it failed: its

@@ -1,0 +1,34 @@
+// An example runner process: `node dist/clients/runner/example.js`.
+// Serves runner HORUS_RUNNER_NAME (default "example") from REDIS_URL. The
+// step payload is JSON: {"sleep_ms": 1000, "echo": "anything", "fail": false}.
+// It logs which process took the job, sleeps (stopping early when
+// cancelled), and returns the echo with its worker id and the step's input.
+import { createRunner } from "./index.js";
+
+const name = process.env.HORUS_RUNNER_NAME ?? "example";
+const redisUrl = process.env.REDIS_URL ?? "redis://localhost:6379";
+
+const runner = createRunner({
+  name,
+  redisUrl,
+  prefix: process.env.HORUS_REDIS_PREFIX ?? "horus",
+  concurrency: Number(process.env.HORUS_RUNNER_CONCURRENCY ?? 1),
+  async handler(job, ctx) {
+    const spec = (job.payload ? JSON.parse(job.payload) : {}) as { sleep_ms?: number; echo?: unknown; fail?: boolean };
+    ctx.log(`worker ${ctx.worker} took ${job.attempt_id}`);
+    if (spec.sleep_ms) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, spec.sleep_ms);
+        ctx.signal.addEventListener("abort", () => { clearTimeout(t); resolve(); }, { once: true });
+      });
+    }
+    if (spec.fail) throw Object.assign(new Error("asked to fail"), { code: "EXAMPLE_FAILURE" });
+    return { echo: (spec.echo ?? null) as never, worker: ctx.worker, input: job.input };
+  },
+});
+
+await runner.ready;
+process.stderr.write(`runner ${name} ready (worker pid ${process.pid})\n`);
+const stop = () => void runner.close().then(() => process.exit(0));
+process.on("SIGTERM", stop);
+process.on("SIGINT", stop);
