@@ -163,5 +163,10 @@ export interface Store {
   subscribe(kind: "events" | "logs", id: string, listener: () => void): () => void;
   /** Present when several coordinators may share the store. */
   readonly ownership?: Ownership;
+  /**
+   * A cheap round trip to the backend, for health checks: resolves when it
+   * answers, throws StoreUnavailableError when it cannot be reached.
+   */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }

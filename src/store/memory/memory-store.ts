@@ -67,6 +67,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
     kind: "memory",
     durable: false,
 
+    async ping() {
+      // In process: reachable whenever this code runs.
+    },
+
     async createWorkflow(record) {
       if (record.idempotencyKey) {
         const existing = byKey.get(record.idempotencyKey);
