@@ -113,6 +113,7 @@ program
   .option("--redis-prefix <prefix>", "prefix of every Redis key, so deployments can share one Redis", "horus")
   .option("--retention <duration>", "how long finished workflows, their events and logs are kept in Redis", "7d")
   .option("--lease <duration>", "workflow ownership lease; a dead coordinator's workflows move to another within ~1.33x this", "6s")
+  .option("--cors-origin <origin>", 'browser origin allowed to call, e.g. https://app.example.com, or "*" for any (repeatable)', collect, [])
   .addOption(new Option("--log-level <level>", "log level").choices(LOG_LEVELS).default("info"))
   .action(async (opts) => {
     const { startCoordinator } = await import("../coordinator/app.js");
@@ -125,6 +126,10 @@ program
       }
     }
     const retention = durationOption(opts.retention, "--retention");
+    const cors = (opts.corsOrigin as string[]).map((o) => o.replace(/\/$/, ""));
+    for (const o of cors) {
+      if (o !== "*" && !/^https?:\/\/[^\s/]+$/.test(o)) throw new CliError(`--cors-origin must be an origin like https://app.example.com (or "*"), got "${o}"`);
+    }
     if (!/^[A-Za-z0-9_.-]{1,64}$/.test(opts.redisPrefix)) throw new CliError(`--redis-prefix may hold letters, digits, "_", "." and "-" only, got "${opts.redisPrefix}"`);
     const start = () => startCoordinator({
       port: parsePort(opts.port),
@@ -132,6 +137,7 @@ program
       supervisors: opts.supervisor,
       limits: { maxSteps: parsePositive(opts.maxSteps, "--max-steps"), maxPayloadBytes: parsePositive(opts.maxPayloadBytes, "--max-payload-bytes") },
       ...(opts.redisUrl ? { redis: { url: opts.redisUrl, cluster: opts.redisCluster, prefix: opts.redisPrefix, retentionMs: retention }, leaseMs: lease } : {}),
+      ...(cors.length > 0 ? { cors: { origins: cors } } : {}),
       logger,
     });
     await serve("coordinator", logger, start);
