@@ -85,15 +85,24 @@ export function decodeParams<Desc extends DescMessage>(schema: Desc, params: unk
     return fromJson(schema, params as JsonValue);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    // protobuf-es names the field: "cannot decode field pkg.Msg.page_size from JSON: ..."
-    const field = /field ([\w.]+) from JSON/.exec(message)?.[1]?.split(".").pop();
-    const unknown = /key "([^"]+)" is unknown/.exec(message)?.[1];
-    throw new JsonRpcError(INVALID_PARAMS, `invalid params: ${message}`, {
-      expected: schema.typeName,
-      ...(field ? { field } : {}),
-      ...(unknown ? { field: unknown } : {}),
-    });
+    throw new JsonRpcError(INVALID_PARAMS, `invalid params: ${message}`, { expected: schema.typeName, ...culprit(schema, params as Record<string, JsonValue>) });
   }
+}
+
+/**
+ * Which param broke decoding: protobuf-es does not always say (a bad enum
+ * name inside a list does not), so each param is decoded on its own.
+ */
+function culprit(schema: DescMessage, params: Record<string, JsonValue>): { field?: string } {
+  for (const [key, value] of Object.entries(params)) {
+    try {
+      fromJson(schema, { [key]: value });
+    } catch {
+      const f = schema.fields.find((x) => x.jsonName === key || x.name === key);
+      return { field: f?.name ?? key };
+    }
+  }
+  return {};
 }
 
 /**
