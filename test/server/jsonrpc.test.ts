@@ -1,8 +1,7 @@
 // The JSON-RPC 2.0 bridge against a real coordinator on port 0: each seed
 // method, batches, notifications, every error code, the OpenRPC document,
 // and subscriptions over WebSocket.
-import { jsonSchema } from "@json-schema-tools/meta-schema";
-import { openrpcDocument } from "@open-rpc/meta-schema";
+import { createRequire } from "node:module";
 import { Ajv } from "ajv";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
@@ -190,6 +189,11 @@ describe("errors", () => {
  * it as their "$schema", which ajv does not bundle; they are draft-07, so
  * that line is dropped.
  */
+// The packages' type declarations omit the schema objects they export.
+const require = createRequire(import.meta.url);
+const { openrpcDocument } = require("@open-rpc/meta-schema") as { openrpcDocument: object };
+const { jsonSchema } = require("@json-schema-tools/meta-schema") as { jsonSchema: object };
+
 function metaSchemaValidator() {
   const strip = (s: object) => {
     const { $schema: _ignored, ...rest } = s as Record<string, unknown>;
