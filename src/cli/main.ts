@@ -117,6 +117,7 @@ program
   .option("--unroutable-timeout <duration>", "a step no supervisor can serve fails NO_SUPERVISOR after waiting this long", "60s")
   .option("--registration-lease <duration>", "how long a RegisterSupervisor registration lasts unless renewed", "10s")
   .option("--no-embedded", "without --supervisor, do not run the in-process supervisor (use registered ones only)")
+  .option("--cors-origin <origin>", 'browser origin allowed to call, e.g. https://app.example.com, or "*" for any (repeatable)', collect, [])
   .addOption(new Option("--log-level <level>", "log level").choices(LOG_LEVELS).default("info"))
   .action(async (opts) => {
     const { startCoordinator } = await import("../coordinator/app.js");
@@ -137,6 +138,10 @@ program
       }
     }
     const retention = durationOption(opts.retention, "--retention");
+    const cors = (opts.corsOrigin as string[]).map((o) => o.replace(/\/$/, ""));
+    for (const o of cors) {
+      if (o !== "*" && !/^https?:\/\/[^\s/]+$/.test(o)) throw new CliError(`--cors-origin must be an origin like https://app.example.com (or "*"), got "${o}"`);
+    }
     if (!/^[A-Za-z0-9_.-]{1,64}$/.test(opts.redisPrefix)) throw new CliError(`--redis-prefix may hold letters, digits, "_", "." and "-" only, got "${opts.redisPrefix}"`);
     const start = () => startCoordinator({
       port: parsePort(opts.port),
@@ -148,6 +153,7 @@ program
       registrationLeaseMs,
       limits: { maxSteps: parsePositive(opts.maxSteps, "--max-steps"), maxPayloadBytes: parsePositive(opts.maxPayloadBytes, "--max-payload-bytes") },
       ...(opts.redisUrl ? { redis: { url: opts.redisUrl, cluster: opts.redisCluster, prefix: opts.redisPrefix, retentionMs: retention }, leaseMs: lease } : {}),
+      ...(cors.length > 0 ? { cors: { origins: cors } } : {}),
       logger,
     });
     await serve("coordinator", logger, start);

@@ -1,13 +1,15 @@
 // Assembles a coordinator: store, executor, supervisor pool (remote URLs or
 // an in-process reference supervisor), the service, and the one-port server.
-import { Code, ConnectError, createRouterTransport, type ConnectRouter } from "@connectrpc/connect";
-import { connectNodeAdapter, createConnectTransport } from "@connectrpc/connect-node";
+import { Code, ConnectError, createRouterTransport } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
 import { CoordinatorService } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
 import { SupervisorService } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
 import { silentLogger, type Logger } from "../common/logger.js";
 import { createSupervisorPool, type SupervisorEndpoint } from "../dispatch/pool.js";
 import { startRegistrySync } from "../dispatch/registry.js";
+import type { CorsOptions } from "../server/cors.js";
 import { createHorusServer, type HorusServer } from "../server/listen.js";
+import { createSurfaces } from "../server/surfaces.js";
 import { createMemoryStore } from "../store/memory/memory-store.js";
 import { createRedisStore, type RedisStoreOptions } from "../store/redis/redis-store.js";
 import type { Store } from "../store/store.js";
@@ -49,6 +51,8 @@ export interface CoordinatorOptions {
   logger?: Logger;
   /** How long shutdown lets unary calls finish (default 10,000 ms). */
   drainTimeoutMs?: number;
+  /** Browser origins allowed to call (Connect, gRPC-web, JSON-RPC); none when absent. */
+  cors?: CorsOptions;
 }
 
 export interface RunningCoordinator {
@@ -99,9 +103,18 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
   });
 
   const service = createCoordinatorService({ store, executor, supervisors: registry, shutdown: shutdown.signal, ...(options.limits ? { limits: options.limits } : {}) });
-  const routes = (router: ConnectRouter) => router.service(CoordinatorService, service);
+  // Connect, gRPC, gRPC-web, JSON-RPC (HTTP and WebSocket), health and
+  // reflection, all calling this one `service`.
+  const surfaces = createSurfaces({
+    service: CoordinatorService,
+    impl: service,
+    probe: () => store.ping(),
+    shutdown: shutdown.signal,
+    ...(options.cors ? { cors: options.cors } : {}),
+  });
   const server = createHorusServer({
-    handler: connectNodeAdapter({ routes, shutdownSignal: shutdown.signal }),
+    handler: surfaces.handler,
+    upgrade: surfaces.upgrade,
     ...(options.drainTimeoutMs !== undefined ? { drainTimeoutMs: options.drainTimeoutMs } : {}),
   });
   // Registered supervisors already in the store join before the first dispatch.
@@ -124,6 +137,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     close() {
       closing ??= (async () => {
         shutdown.abort(new ConnectError("server is shutting down", Code.Unavailable));
+        await surfaces.close();
         await server.close();
         await ownership?.stop();
         // Bounded: with the store down, queued commits would wait for it forever.

@@ -6,6 +6,7 @@ import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 
 export type RequestHandler = (
   req: http.IncomingMessage | http2.Http2ServerRequest,
@@ -14,6 +15,8 @@ export type RequestHandler = (
 
 export interface ServerOptions {
   handler: RequestHandler;
+  /** HTTP/1.1 upgrade requests (WebSocket); without it they are refused. */
+  upgrade?: (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
   /** How long close() lets in-flight requests finish before cutting connections (default 10,000 ms). */
   drainTimeoutMs?: number;
 }
@@ -47,6 +50,7 @@ export function createHorusServer(options: ServerOptions): HorusServer {
     options.handler(req, res);
   };
   const h1 = http.createServer(counted as http.RequestListener);
+  if (options.upgrade) h1.on("upgrade", options.upgrade);
   const h2 = http2.createServer({}, counted as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
   const sessions = new Set<http2.Http2Session>();
   h2.on("session", (s) => {

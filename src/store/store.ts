@@ -187,5 +187,10 @@ export interface Store {
   readonly ownership?: Ownership;
   /** Supervisors registered with RegisterSupervisor (shared by every coordinator on the store). */
   readonly supervisors: SupervisorRegistry;
+  /**
+   * A cheap round trip to the backend, for health checks: resolves when it
+   * answers, throws StoreUnavailableError when it cannot be reached.
+   */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }

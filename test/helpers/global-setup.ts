@@ -1,26 +1,40 @@
 // Runs once before the suites. Compiles src/ to dist/ (CLI tests run the
 // real `horus` binary as child processes; incremental, so repeat runs are
-// quick), and makes sure redis-server is installed: the Redis tests start
-// their own servers, so `npm test` needs nothing running, only the binary.
+// quick), and makes sure redis-server and Chromium are installed: the Redis
+// tests start their own servers and the browser test its own Chromium, so
+// `npm test` needs nothing running, only the binaries.
 import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { CHROMIUM } from "./chromium.js";
 
 function has(cmd: string): boolean {
   return spawnSync(cmd, ["--version"], { stdio: "ignore" }).status === 0;
 }
 
-function ensureRedis(): void {
-  if (has("redis-server") && has("redis-cli")) return;
+/** Installs a Debian package (as root, or with passwordless sudo). */
+function aptInstall(pkg: string, why: string): void {
   const root = process.getuid?.() === 0;
-  if (!has("apt-get")) throw new Error("the Redis tests need redis-server and redis-cli on PATH; install Redis 7 and run again");
-  process.stderr.write("redis-server is missing: installing Debian's redis-server package (once)...\n");
+  if (!has("apt-get")) throw new Error(why);
+  process.stderr.write(`${pkg} is missing: installing Debian's ${pkg} package (once)...\n`);
   const options = { stdio: "inherit" as const, env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } };
   const run = (args: string[]) => (root ? execFileSync(args[0]!, args.slice(1), options) : execFileSync("sudo", ["-n", ...args], options));
   run(["apt-get", "update", "-qq"]);
-  run(["apt-get", "install", "-y", "-qq", "redis-server"]);
+  run(["apt-get", "install", "-y", "-qq", pkg]);
+}
+
+function ensureRedis(): void {
+  if (has("redis-server") && has("redis-cli")) return;
+  aptInstall("redis-server", "the Redis tests need redis-server and redis-cli on PATH; install Redis 7 and run again");
+}
+
+function ensureChromium(): void {
+  if (existsSync(CHROMIUM)) return;
+  aptInstall("chromium", `the browser test needs Chromium at ${CHROMIUM}; install Debian's chromium package and run again`);
 }
 
 export default function setup(): void {
   ensureRedis();
+  ensureChromium();
   execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.json", "--incremental", "--tsBuildInfoFile", "dist/.tsbuildinfo"], {
     stdio: "inherit",
   });

@@ -27,6 +27,11 @@ export function sampleRecord(overrides: Partial<WorkflowRecord> = {}): WorkflowR
 
 export function storeContract(name: string, make: () => Promise<Store>): void {
   describe(`store contract: ${name}`, () => {
+    it("answers ping while reachable (health checks use it)", async () => {
+      const store = await make();
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+
     it("creates, reads back a copy, and deduplicates by idempotency key", async () => {
       const store = await make();
       const rec = sampleRecord({ idempotencyKey: `key-${seq}` });

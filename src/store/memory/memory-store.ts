@@ -70,6 +70,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
     durable: false,
     supervisors: createMemorySupervisorRegistry(),
 
+    async ping() {
+      // In process: reachable whenever this code runs.
+    },
+
     async createWorkflow(record) {
       if (record.idempotencyKey) {
         const existing = byKey.get(record.idempotencyKey);

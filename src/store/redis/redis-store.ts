@@ -345,6 +345,11 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
     ownership,
     supervisors: createRedisSupervisorRegistry(client, prefix, unavailable),
 
+    async ping() {
+      // No offline queue: while Redis is down this fails at once.
+      await client.ping().catch(unavailable);
+    },
+
     async createWorkflow(record) {
       const id = record.id;
       const created = await runScript(client, "create", [k.workflow(id)], [nodeId, PROVISIONAL_TTL_MS, ...recordFields(record)]).catch(unavailable);

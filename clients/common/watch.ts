@@ -1,0 +1,93 @@
+// Watching a workflow across broken connections: WatchWorkflow is resumable
+// from any message's cursor, so when the stream breaks (a coordinator
+// restarts, a proxy cuts an idle connection, a laptop sleeps) the helper
+// reconnects and asks for what came after the last cursor it delivered.
+// The caller sees every message once, in order. Used by the Node and the
+// browser client alike (it needs nothing but a Connect client).
+import { Code, ConnectError, type Client, type Interceptor } from "@connectrpc/connect";
+import type { CoordinatorService, WatchWorkflowResponse } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
+import { WorkflowState } from "../../gen/horus/coordinator/v1/workflow_pb.js";
+
+export interface WatchOptions {
+  /** Resume after this cursor; empty (default) starts with a snapshot. */
+  cursor?: string;
+  /** First wait before reconnecting (default 200 ms); doubles per failure up to maxDelayMs. */
+  initialDelayMs?: number;
+  /** Longest wait between reconnects (default 5,000 ms). */
+  maxDelayMs?: number;
+  /** Consecutive failed attempts before the last error is thrown (default 10; a delivered message resets the count). */
+  maxRetries?: number;
+  /** Stops watching; the iteration then ends without an error. */
+  signal?: AbortSignal;
+  /** Told about each reconnect: the error that broke the stream and the attempt number. */
+  onReconnect?: (error: ConnectError, attempt: number) => void;
+}
+
+/** Errors worth a reconnect: the server or the network, not the request. */
+const RETRYABLE = new Set([Code.Unavailable, Code.Unknown, Code.Internal, Code.DeadlineExceeded, Code.Aborted, Code.ResourceExhausted]);
+
+const TERMINAL = new Set([WorkflowState.SUCCEEDED, WorkflowState.FAILED, WorkflowState.CANCELLED]);
+
+/** True for the message after which the server sends nothing more. */
+export function isFinal(msg: WatchWorkflowResponse): boolean {
+  if (msg.kind.case === "snapshot") return TERMINAL.has(msg.kind.value.state);
+  if (msg.kind.case === "event" && msg.kind.value.kind.case === "workflow") return TERMINAL.has(msg.kind.value.kind.value.state);
+  return false;
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
+/**
+ * Every message of the workflow's watch (a snapshot first unless `cursor` is
+ * given), reconnecting with the last cursor when the stream breaks, until the
+ * workflow ends.
+ */
+export async function* watchWorkflow(
+  client: Client<typeof CoordinatorService>,
+  workflowId: string,
+  options: WatchOptions = {},
+): AsyncGenerator<WatchWorkflowResponse> {
+  let cursor = options.cursor ?? "";
+  let failures = 0;
+  const maxRetries = options.maxRetries ?? 10;
+  for (;;) {
+    try {
+      for await (const msg of client.watchWorkflow({ workflowId, cursor }, options.signal ? { signal: options.signal } : {})) {
+        cursor = msg.cursor;
+        failures = 0;
+        yield msg;
+        if (isFinal(msg)) return;
+      }
+      return; // the server ended the stream: nothing more will come
+    } catch (err) {
+      if (options.signal?.aborted) return;
+      const ce = ConnectError.from(err);
+      if (!RETRYABLE.has(ce.code) || ++failures > maxRetries) throw ce;
+      options.onReconnect?.(ce, failures);
+      const delay = Math.min((options.initialDelayMs ?? 200) * 2 ** (failures - 1), options.maxDelayMs ?? 5_000);
+      await sleep(delay, options.signal);
+      if (options.signal?.aborted) return;
+    }
+  }
+}
+
+/** A token for every call, as `Authorization: Bearer <token>`: a string, or a function asked per call (refresh). */
+export type TokenSource = string | (() => string | Promise<string>);
+
+export function bearerToken(token: TokenSource): Interceptor {
+  return (next) => async (req) => {
+    const value = typeof token === "function" ? await token() : token;
+    if (value) req.header.set("Authorization", `Bearer ${value}`);
+    return next(req);
+  };
+}

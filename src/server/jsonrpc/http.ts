@@ -1,0 +1,61 @@
+// POST /rpc: JSON-RPC 2.0 over HTTP/1.1 or HTTP/2. Any content type is
+// accepted (`curl -d` sends a form type), the answer is application/json,
+// and a request of only notifications is answered 204 with no body.
+import type http from "node:http";
+import type http2 from "node:http2";
+import type { JsonRpcBridge } from "./bridge.js";
+import { INVALID_REQUEST } from "./errors.js";
+
+export interface JsonRpcHttpOptions {
+  /** Largest request body in bytes (default 4 MiB). */
+  maxBodyBytes?: number;
+}
+
+type Req = http.IncomingMessage | http2.Http2ServerRequest;
+type Res = http.ServerResponse | http2.Http2ServerResponse;
+
+function send(res: Res, status: number, body?: unknown, extra: Record<string, string> = {}): void {
+  const text = body === undefined ? "" : JSON.stringify(body);
+  (res as http.ServerResponse).writeHead(status, {
+    ...(body === undefined ? {} : { "content-type": "application/json", "content-length": String(Buffer.byteLength(text)) }),
+    ...extra,
+  });
+  (res as http.ServerResponse).end(text);
+}
+
+export function createJsonRpcHttpHandler(bridge: JsonRpcBridge, options: JsonRpcHttpOptions = {}): (req: Req, res: Res) => void {
+  const max = options.maxBodyBytes ?? 4 * 1024 * 1024;
+  return (req, res) => {
+    if (req.method !== "POST") {
+      send(res, 405, { jsonrpc: "2.0", id: null, error: { code: INVALID_REQUEST, message: "JSON-RPC requests are POSTed to /rpc" } }, { allow: "POST" });
+      return;
+    }
+    const client = new AbortController();
+    res.once("close", () => client.abort());
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooBig = false;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > max && !tooBig) {
+        tooBig = true;
+        send(res, 413, { jsonrpc: "2.0", id: null, error: { code: INVALID_REQUEST, message: `request body over ${max} bytes`, data: { max_bytes: max } } }, { connection: "close" });
+        req.resume();
+      }
+      if (!tooBig) chunks.push(chunk);
+    });
+    req.on("error", () => client.abort());
+    req.on("end", () => {
+      if (tooBig) return;
+      const headers = new Headers();
+      for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string" && !k.startsWith(":")) headers.set(k, v);
+      bridge
+        .handleText(Buffer.concat(chunks).toString("utf8"), { protocol: "jsonrpc-http", url: req.url ?? "/rpc", headers, signal: client.signal })
+        .then(
+          (answer) => (answer === undefined ? send(res, 204) : send(res, 200, answer)),
+          // The bridge turns method errors into responses; this is a bug of ours.
+          () => send(res, 500, { jsonrpc: "2.0", id: null, error: { code: -32603, message: "internal error" } }),
+        );
+    });
+  };
+}

@@ -1,0 +1,105 @@
+// Every surface of the coordinator on one port, all backed by the one
+// CoordinatorService implementation:
+//   Connect, gRPC, gRPC-web   the service, grpc.health.v1.Health, grpc.reflection.v1 + v1alpha
+//   POST /rpc                 JSON-RPC 2.0 (rpc.discover: the OpenRPC document)
+//   GET /rpc/ws (upgrade)     JSON-RPC over WebSocket, streaming methods as subscriptions
+// Requests are validated against their proto constraints on every path.
+import { readFileSync } from "node:fs";
+import type http from "node:http";
+import type { Duplex } from "node:stream";
+import type { DescService } from "@bufbuild/protobuf";
+import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { withCors, type CorsOptions } from "./cors.js";
+import { createHealthService, Health } from "./health.js";
+import { createJsonRpcBridge, type JsonRpcBridge } from "./jsonrpc/bridge.js";
+import { createJsonRpcHttpHandler } from "./jsonrpc/http.js";
+import { createJsonRpcWebSocketServer } from "./jsonrpc/ws.js";
+import type { RequestHandler } from "./listen.js";
+import { createReflectionServices, ReflectionV1, ReflectionV1alpha } from "./reflection.js";
+import { createRequestValidation } from "./validation.js";
+
+export interface SurfacesOptions<S extends DescService> {
+  service: S;
+  /** The one implementation every surface calls. */
+  impl: ServiceImpl<S>;
+  /** Health: resolves when the server can serve (the store's ping). */
+  probe: () => Promise<void>;
+  /** Aborted on shutdown: streams end with UNAVAILABLE, health turns NOT_SERVING, sockets close. */
+  shutdown: AbortSignal;
+  /** Browser origins allowed to call; no CORS headers at all when absent. */
+  cors?: CorsOptions;
+  /** Title shown by rpc.discover (default "Horus Coordinator"). */
+  title?: string;
+}
+
+export interface Surfaces {
+  /** For createHorusServer: every HTTP request on the port. */
+  handler: RequestHandler;
+  /** For createHorusServer: HTTP/1.1 upgrades (WebSocket at /rpc/ws). */
+  upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void;
+  bridge: JsonRpcBridge;
+  close(): Promise<void>;
+}
+
+/** The package version, for rpc.discover (read once; the file is found from here in src/ and dist/src/). */
+function packageVersion(): string {
+  for (let dir = new URL("./", import.meta.url); dir.pathname !== "/"; dir = new URL("../", dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL("package.json", dir), "utf8")) as { name?: string; version?: string };
+      if (pkg.name === "horus-coordinator" && pkg.version) return pkg.version;
+    } catch {
+      // not here: look one folder up
+    }
+  }
+  return "0.0.0";
+}
+
+export function createSurfaces<S extends DescService>(options: SurfacesOptions<S>): Surfaces {
+  const validation = createRequestValidation();
+  const health = createHealthService({ services: [options.service.typeName], probe: options.probe, shutdown: options.shutdown });
+  const reflection = createReflectionServices({ services: [options.service, Health] });
+  const routes = (router: ConnectRouter) =>
+    router
+      .service(options.service, options.impl)
+      .service(Health, health)
+      .service(ReflectionV1, reflection.v1)
+      .service(ReflectionV1alpha, reflection.v1alpha);
+  const connect = connectNodeAdapter({ routes, shutdownSignal: options.shutdown, interceptors: [validation.interceptor] });
+
+  const bridge = createJsonRpcBridge({
+    service: options.service,
+    impl: options.impl as ServiceImpl<DescService>,
+    validation,
+    shutdown: options.shutdown,
+    info: { title: options.title ?? "Horus Coordinator", version: packageVersion(), description: `JSON-RPC 2.0 bridge to ${options.service.typeName}` },
+  });
+  const jsonrpc = createJsonRpcHttpHandler(bridge);
+  const ws = createJsonRpcWebSocketServer(bridge, { shutdown: options.shutdown });
+
+  const routed: RequestHandler = (req, res) => {
+    const path = (req.url ?? "/").split("?")[0];
+    if (path === "/rpc") jsonrpc(req, res);
+    else connect(req, res);
+  };
+  const handler = options.cors ? withCors(routed, options.cors) : routed;
+
+  return {
+    handler,
+    bridge,
+    upgrade(req, socket, head) {
+      const path = (req.url ?? "/").split("?")[0];
+      const origin = req.headers.origin;
+      // Browsers send no preflight for WebSockets: only the page's own origin
+      // and the --cors-origin ones may open one (tools send no Origin).
+      const sameOrigin = !!origin && origin.replace(/^https?:\/\//, "") === req.headers.host;
+      const originOk = !origin || sameOrigin || !!options.cors?.origins.includes("*") || !!options.cors?.origins.includes(origin);
+      if (path !== "/rpc/ws" || !originOk) {
+        socket.end(`HTTP/1.1 ${path !== "/rpc/ws" ? "404 Not Found" : "403 Forbidden"}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+        return;
+      }
+      ws.handleUpgrade(req, socket, head);
+    },
+    close: () => ws.close(),
+  };
+}
