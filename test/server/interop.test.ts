@@ -115,6 +115,22 @@ describe("request validation on every protocol", () => {
   }
 });
 
+describe("request validation of the later RPCs", () => {
+  it("RetryWorkflow, RegisterWorkflowTemplate, GetWorkflowTemplate and RegisterSupervisor name the bad field", async () => {
+    const client = createClient(CoordinatorService, PROTOCOLS["connect+json over HTTP/1.1"](running.url));
+    const fields = async (call: Promise<unknown>) => {
+      const err = (await call.catch((e: unknown) => e)) as ConnectError;
+      expect(err.code).toBe(Code.InvalidArgument);
+      return err.findDetails(ViolationsSchema)[0]!.violations.map((v) => v.field!.elements.map((e) => e.fieldName).join("."));
+    };
+    expect(await fields(client.retryWorkflow({ workflowId: "" }))).toEqual(["workflow_id"]);
+    expect(await fields(client.registerWorkflowTemplate({ name: "a b", definition: { case: "yaml", value: "x" } }))).toEqual(["name"]);
+    expect((await fields(client.registerWorkflowTemplate({ name: "ok" }))).join()).toContain("definition");
+    expect(await fields(client.getWorkflowTemplate({ name: "t", version: -1 }))).toEqual(["version"]);
+    expect(await fields(client.registerSupervisor({ name: "s", url: "not a url" }))).toEqual(["url"]);
+  });
+});
+
 describe("health", () => {
   it("answers Check and List, and NOT_FOUND for a service it does not serve", async () => {
     const health = createClient(Health, PROTOCOLS["grpc over h2c"](running.url));
