@@ -11,6 +11,7 @@
 // serve them is up (for at most `unroutableTimeoutMs`, then they fail
 // NO_SUPERVISOR). Either wait is reported through listener.waiting so the
 // step shows why it is not running.
+import { setMaxListeners } from "node:events";
 import { Code, ConnectError, createClient, type Client, type Transport } from "@connectrpc/connect";
 import { create } from "@bufbuild/protobuf";
 import { JobEventSchema, JobSchema, JobState, SupervisorService, type Job, type JobEvent, type JobStatus } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
@@ -175,6 +176,9 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
   const warn = options.onWarning ?? (() => {});
   const info = options.onInfo ?? (() => {});
   const abort = new AbortController();
+  // Every call to a supervisor listens on these signals while it runs, and a
+  // busy pool has many at once: not a leak, so no listener-count warning.
+  setMaxListeners(0, abort.signal);
   const members: Member[] = [];
   const waiting = new WaitQueue();
   const owner = new Map<string, Member>();
@@ -200,6 +204,7 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
 
   function newMember(endpoint: SupervisorEndpoint): Member {
     const memberAbort = new AbortController();
+    setMaxListeners(0, memberAbort.signal);
     abort.signal.addEventListener("abort", () => memberAbort.abort(), { once: true });
     return {
       endpoint,

@@ -1,7 +1,7 @@
 // Coordinators as real processes on one Redis, with a supervisor process:
 // kill -9 one coordinator mid-run, restart another while jobs run. Nothing
 // is lost, and no step's success is applied twice (checked in the event log).
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ChildProcess } from "node:child_process";
@@ -107,10 +107,13 @@ describe("coordinator failover on Redis", () => {
 
   it("a coordinator restarted while jobs run re-attaches to them: nothing finished or running is dispatched again", async () => {
     const redis = await startRedis();
-    const runs = join(mkdtempSync(join(tmpdir(), "horus-reattach-")), "runs");
+    const tmp = mkdtempSync(join(tmpdir(), "horus-reattach-"));
+    const runs = join(tmp, "runs");
+    const release = join(tmp, "release");
     const procs: Array<{ child: ChildProcess }> = [];
     try {
-      const supervisor = await horusServer(["supervisor", "--port", "0", "--log-level", "warn"]);
+      // Room for all ten blocked jobs at once.
+      const supervisor = await horusServer(["supervisor", "--port", "0", "--capacity", "16", "--log-level", "warn"]);
       procs.push(supervisor);
       const first = await start(coordinatorArgs(redis, supervisor.url));
       procs.push(first);
@@ -119,7 +122,7 @@ workflow:
   name: reattach
   steps:
     - { id: quick, runner: noop }
-    - { id: slow, runner: shell, depends_on: [quick], payload: "echo run >> ${runs}; sleep 1.5; echo '{\\"ok\\":true}'" }
+    - { id: slow, runner: shell, depends_on: [quick], payload: "echo run >> ${runs}; while [ ! -f ${release} ]; do sleep 0.05; done; echo '{\\"ok\\":true}'" }
     - { id: after, runner: js, depends_on: [slow], payload: "input.slow.ok" }
 `;
       const ids: string[] = [];
@@ -132,6 +135,8 @@ workflow:
         }
       }
       await kill9(first);
+      // The slow jobs finish while no coordinator runs: the next one must learn their results from the supervisor.
+      writeFileSync(release, "");
       const second = await start(coordinatorArgs(redis, supervisor.url));
       procs.push(second);
 
@@ -150,7 +155,6 @@ workflow:
           expect(c.dispatched, `${id} ${step}`).toBeLessThanOrEqual(1);
         }
       }
-      if (!second.output().includes("took over a workflow")) console.log("SECOND OUTPUT", second.output());
       expect(second.output()).toContain("took over a workflow");
     } finally {
       for (const p of procs) await kill9(p);
