@@ -80,7 +80,7 @@ describe("coordinator failover on Redis", () => {
       const ids: string[] = [];
       for (let i = 0; i < 200; i += 20) {
         const batch = await Promise.all(
-          Array.from({ length: 20 }, (_, j) => (i + j) % 2 === 0 ? a : b).map((c, j) =>
+          Array.from({ length: 20 }, (_, j) => (j < 10 ? a : b)).map((c, j) =>
             c.client.submitWorkflow({ definition: { case: "yaml", value: SHAPES[(i + j) % SHAPES.length]! } }),
           ),
         );
