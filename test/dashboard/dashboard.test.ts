@@ -15,6 +15,11 @@ import { CHROMIUM, chromiumArgs } from "../helpers/chromium.js";
 
 const SHOTS = "test-output/dashboard";
 
+/** What code run in the page (page.evaluate) uses of its globals; the test config has no DOM types. */
+interface PageGlobals {
+  location: { hash: string };
+}
+
 let running: RunningCoordinator;
 let client: CoordinatorClient;
 let supervisor: RunningSupervisor | undefined;
@@ -50,11 +55,11 @@ const node = (id: string) => page.locator(`#graph .node[data-step="${id}"]`);
 
 async function submitFromPage(yaml: string): Promise<string> {
   // "New workflow" is a <details>: open it unless it already is.
-  if (!(await page.locator("#new").evaluate((d) => (d as HTMLDetailsElement).open))) await page.locator("#new summary").click();
+  if (!(await page.locator("#new").evaluate((d) => (d as unknown as { open: boolean }).open))) await page.locator("#new summary").click();
   await page.locator("#yaml").fill(yaml);
   await page.locator("#submit").click();
-  await page.waitForFunction(() => /^#\/wf\/wf_/.test(location.hash));
-  const id = await page.evaluate(() => location.hash.slice("#/wf/".length));
+  await page.waitForFunction(() => /^#\/wf\/wf_/.test((globalThis as unknown as PageGlobals).location.hash));
+  const id = await page.evaluate(() => (globalThis as unknown as PageGlobals).location.hash.slice("#/wf/".length));
   await page.locator("#wf-id", { hasText: id }).waitFor();
   return id;
 }
@@ -130,7 +135,7 @@ describe("dashboard", () => {
     // A 10-ary tree: levels of 1, 10, 100 and 889 steps.
     for (let i = 1; i < 1000; i++) steps.push(`    - { id: s${i}, runner: noop, depends_on: [s${Math.floor((i - 1) / 10)}] }`);
     const { workflowId } = await client.submitWorkflow({ definition: { case: "yaml", value: `workflow:\n  name: big\n  steps:\n${steps.join("\n")}\n` } });
-    await page.evaluate((id) => (location.hash = `#/wf/${id}`), workflowId);
+    await page.evaluate((id) => ((globalThis as unknown as PageGlobals).location.hash = `#/wf/${id}`), workflowId);
     await page.locator('#wf-state[data-state="SUCCEEDED"]').waitFor();
     await page.locator("#wf-progress", { hasText: "1000/1000 done" }).waitFor();
     expect(await page.locator("#graph .node").count()).toBe(1000);
