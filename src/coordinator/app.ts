@@ -1,5 +1,6 @@
 // Assembles a coordinator: store, executor, supervisor pool (remote URLs or
 // an in-process reference supervisor), the service, and the one-port server.
+import { setMaxListeners } from "node:events";
 import { Code, ConnectError, createRouterTransport } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { CoordinatorService } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
@@ -87,6 +88,9 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
   );
   if (!store.durable) logger.warn("using the in-process store: workflow state does not survive a restart");
   const shutdown = new AbortController();
+  // Every open stream (watches, followed logs, the dashboard's list) listens
+  // for shutdown: more than Node's default 10 is normal, not a leak.
+  setMaxListeners(0, shutdown.signal);
   const executor = createExecutor({ store, logger, hooks: metrics.executorHooks });
 
   const endpoints: SupervisorEndpoint[] = [];
