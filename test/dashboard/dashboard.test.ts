@@ -31,7 +31,7 @@ beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   ({ running, client } = await coordinator({ embedded: false, registrationLeaseMs: 3_000 }));
   profile = mkdtempSync(join(tmpdir(), "horus-dashboard-"));
-  browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: chromiumArgs(), viewport: { width: 1400, height: 800 } });
+  browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: [...chromiumArgs(), "--disable-renderer-backgrounding", "--disable-background-timer-throttling", "--disable-backgrounding-occluded-windows"], viewport: { width: 1400, height: 800 } });
   page = await browser.newPage();
   // A step that never happens fails here, naming its locator, before the test times out.
   page.setDefaultTimeout(15_000);

@@ -29,6 +29,22 @@ const LIST_ROWS = 200;
 /** Log lines kept on the page for the selected step (the oldest go first). */
 const LOG_LINES = 5_000;
 
+/**
+ * Runs `fn` on the next animation frame, or after 100 ms if no frame comes:
+ * browsers stop animation frames for pages they do not draw (a background
+ * tab, a busy headless one), and the page must stay current anyway.
+ */
+function nextFrame(fn: () => void): void {
+  let done = false;
+  const run = () => {
+    if (done) return;
+    done = true;
+    fn();
+  };
+  requestAnimationFrame(run);
+  setTimeout(run, 100);
+}
+
 // ---- the workflow list ------------------------------------------------------
 
 const summaries = new Map<string, WorkflowSummary>();
@@ -37,7 +53,7 @@ let listQueued = false;
 function renderListSoon(): void {
   if (listQueued) return;
   listQueued = true;
-  requestAnimationFrame(() => {
+  nextFrame(() => {
     listQueued = false;
     renderList();
   });
@@ -172,7 +188,7 @@ function paintSoon(c: Current): void {
   if (c.queued) return;
   c.queued = true;
   // Many events a second repaint once per frame.
-  requestAnimationFrame(() => {
+  nextFrame(() => {
     c.queued = false;
     if (c !== current || !c.wf) return;
     for (const key of c.dirty) {
