@@ -156,7 +156,8 @@ function plainView(out: NodeJS.WriteStream): View {
         if (s.state === StepState.SUCCEEDED) detail = ` → ${compactJson(fromValue(s.output))}`;
         else if (s.error?.code) detail = `: ${s.error.code}: ${s.error.message}`;
         const c = counts(wf);
-        out.write(`${stamp()} step ${s.stepId} ${stepStateName(s.state)}${s.attempt > 1 ? ` (attempt ${s.attempt})` : ""}${detail}  [${c.done}/${wf.steps.length}]\n`);
+        const took = elapsed(wf.startedAt ?? wf.createdAt, undefined);
+        out.write(`${stamp()} step ${s.stepId} ${stepStateName(s.state)}${s.attempt > 1 ? ` (attempt ${s.attempt})` : ""}${detail}  [${c.done}/${wf.steps.length} done, ${c.running.length} running${took ? `, ${took}` : ""}]\n`);
       }
     },
     done(wf) {

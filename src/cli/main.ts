@@ -118,6 +118,7 @@ program
   .option("--registration-lease <duration>", "how long a RegisterSupervisor registration lasts unless renewed", "10s")
   .option("--no-embedded", "without --supervisor, do not run the in-process supervisor (use registered ones only)")
   .option("--cors-origin <origin>", 'browser origin allowed to call, e.g. https://app.example.com, or "*" for any (repeatable)', collect, [])
+  .option("--max-log-lines <n>", "log lines kept per step attempt; later ones are dropped after a truncation marker", "10000")
   .addOption(new Option("--log-level <level>", "log level").choices(LOG_LEVELS).default("info"))
   .action(async (opts) => {
     const { startCoordinator } = await import("../coordinator/app.js");
@@ -154,6 +155,7 @@ program
       limits: { maxSteps: parsePositive(opts.maxSteps, "--max-steps"), maxPayloadBytes: parsePositive(opts.maxPayloadBytes, "--max-payload-bytes") },
       ...(opts.redisUrl ? { redis: { url: opts.redisUrl, cluster: opts.redisCluster, prefix: opts.redisPrefix, retentionMs: retention }, leaseMs: lease } : {}),
       ...(cors.length > 0 ? { cors: { origins: cors } } : {}),
+      maxLogLinesPerStep: parsePositive(opts.maxLogLines, "--max-log-lines"),
       logger,
     });
     await serve("coordinator", logger, start);

@@ -1,5 +1,6 @@
 // Assembles a coordinator: store, executor, supervisor pool (remote URLs or
 // an in-process reference supervisor), the service, and the one-port server.
+import { setMaxListeners } from "node:events";
 import { Code, ConnectError, createRouterTransport } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { CoordinatorService } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
@@ -15,6 +16,9 @@ import { createRedisStore, type RedisStoreOptions } from "../store/redis/redis-s
 import type { Store } from "../store/store.js";
 import { createSupervisor, type SupervisorOptions } from "../supervisor/index.js";
 import type { ValidationLimits } from "../workflow/definition.js";
+import { dashboardPage, type DashboardOptions } from "../dashboard/serve.js";
+import { metricsPage } from "../observability/http.js";
+import { createMetrics, type CoordinatorMetrics, type MetricsOptions } from "../observability/metrics.js";
 import { createExecutor } from "./executor.js";
 import { startOwnershipLoop } from "./ownership.js";
 import { createCoordinatorService } from "./service.js";
@@ -53,6 +57,12 @@ export interface CoordinatorOptions {
   drainTimeoutMs?: number;
   /** Browser origins allowed to call (Connect, gRPC-web, JSON-RPC); none when absent. */
   cors?: CorsOptions;
+  /** Log lines kept per step attempt; later ones are dropped after one truncation marker (default 10,000). */
+  maxLogLinesPerStep?: number;
+  /** GET /metrics; `processMetrics: false` leaves out prom-client's process metrics. */
+  metrics?: MetricsOptions;
+  /** The dashboard at / (default on; false: no dashboard). */
+  dashboard?: boolean | DashboardOptions;
 }
 
 export interface RunningCoordinator {
@@ -61,24 +71,33 @@ export interface RunningCoordinator {
   port: number;
   server: HorusServer;
   store: Store;
+  /** This coordinator's metrics (its own registry). */
+  metrics: CoordinatorMetrics;
   /** Graceful stop: open streams end with UNAVAILABLE, unary calls finish, then everything closes. */
   close(): Promise<void>;
 }
 
 export async function startCoordinator(options: CoordinatorOptions = {}): Promise<RunningCoordinator> {
   const logger = options.logger ?? silentLogger();
-  const store =
+  const logCap = options.maxLogLinesPerStep !== undefined ? { maxLogLinesPerStep: options.maxLogLinesPerStep } : {};
+  const metrics = createMetrics(options.metrics);
+  // Every store call is timed (horus_store_operation_duration_seconds).
+  const store = metrics.instrumentStore(
     options.store ??
-    (options.redis ? await createRedisStore({ ...options.redis, onWarning: (msg, err) => logger.warn({ err }, msg) }) : createMemoryStore());
+      (options.redis ? await createRedisStore({ ...options.redis, ...logCap, onWarning: (msg, err) => logger.warn({ err }, msg) }) : createMemoryStore(logCap)),
+  );
   if (!store.durable) logger.warn("using the in-process store: workflow state does not survive a restart");
   const shutdown = new AbortController();
-  const executor = createExecutor({ store, logger });
+  // Every open stream (watches, followed logs, the dashboard's list) listens
+  // for shutdown: more than Node's default 10 is normal, not a leak.
+  setMaxListeners(0, shutdown.signal);
+  const executor = createExecutor({ store, logger, hooks: metrics.executorHooks });
 
   const endpoints: SupervisorEndpoint[] = [];
   let embedded: ReturnType<typeof createSupervisor> | undefined;
   const transportFor = (url: string) => createConnectTransport({ baseUrl: url, httpVersion: "2", useBinaryFormat: true });
   if ((!options.supervisors || options.supervisors.length === 0) && options.embedded !== false) {
-    embedded = createSupervisor({ name: "embedded", ...options.embeddedSupervisor });
+    embedded = createSupervisor({ name: "embedded", logger: logger.child({ supervisor: "embedded" }), ...options.embeddedSupervisor });
     const impl = embedded.service;
     endpoints.push({ name: "embedded", source: "embedded", transport: createRouterTransport(({ service }) => service(SupervisorService, impl)) });
     logger.info("no --supervisor given: running the reference supervisor in this process");
@@ -94,6 +113,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     ...(options.unroutableTimeoutMs !== undefined ? { unroutableTimeoutMs: options.unroutableTimeoutMs } : {}),
   });
   executor.setPool(pool);
+  metrics.setSources({ supervisors: () => pool.describe(), waiting: () => pool.waitingCount(), activeWorkflows: () => executor.activeCount() });
   const registry = startRegistrySync({
     registry: store.supervisors,
     pool,
@@ -111,6 +131,8 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     probe: () => store.ping(),
     shutdown: shutdown.signal,
     ...(options.cors ? { cors: options.cors } : {}),
+    // GET /metrics and the dashboard at /, on the same port.
+    pages: [metricsPage(metrics), ...(options.dashboard === false ? [] : [dashboardPage(options.dashboard === true ? {} : options.dashboard)])],
   });
   const server = createHorusServer({
     handler: surfaces.handler,
@@ -134,6 +156,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     port: address.port,
     server,
     store,
+    metrics,
     close() {
       closing ??= (async () => {
         shutdown.abort(new ConnectError("server is shutting down", Code.Unavailable));

@@ -10,16 +10,31 @@ import { LogStream } from "../../gen/horus/coordinator/v1/workflow_pb.js";
 import { fromValue, msDuration, toValueMap, tsMs, type JsonMap, type JsonValue } from "../common/json.js";
 import { attemptCommand, createEngineState, jobInput, pendingTimers, transition, type Command, type EngineInput, type EngineState } from "../engine/engine.js";
 import type { DomainEvent, StepFailure, WorkflowRecord } from "../engine/model.js";
-import { StepState, WorkflowState, isTerminalStep, isTerminalWorkflow } from "../engine/states.js";
+import { StepState, WorkflowState, isTerminalStep, isTerminalWorkflow, stepStateName, workflowStateName } from "../engine/states.js";
 import type { AttachedAttempt, DispatchListener, SupervisorPool } from "../dispatch/pool.js";
 import { LeaseLostError, StoreUnavailableError, type LogRecord, type LogStreamName, type Store } from "../store/store.js";
 import { validateAndPlan, type WorkflowPlan } from "../workflow/plan.js";
 import { newWorkflowRecord } from "./records.js";
 import { createTimerGroup, type TimerGroup } from "./timers.js";
 
+/**
+ * Observers of what the executor does, for metrics. Called synchronously;
+ * they must not throw or block. The engine stays pure: these see its
+ * output (stored events), never its state.
+ */
+export interface ExecutorHooks {
+  /** A commit of the workflow was stored: its events, in order. */
+  committed?(workflowId: string, events: readonly DomainEvent[]): void;
+  /** A job was handed to the supervisor pool. */
+  dispatched?(workflowId: string, stepId: string, runner: string): void;
+  /** The executor let go of a running workflow (another coordinator took it over). */
+  dropped?(workflowId: string): void;
+}
+
 export interface ExecutorOptions {
   store: Store;
   logger: Logger;
+  hooks?: ExecutorHooks;
   /** Clock, replaceable for tests. */
   now?: () => number;
 }
@@ -83,6 +98,7 @@ const STREAM_NAMES: Record<number, LogStreamName> = {
 
 export function createExecutor(options: ExecutorOptions): Executor {
   const { store, logger } = options;
+  const hooks = options.hooks ?? {};
   const now = options.now ?? Date.now;
   const active = new Map<string, Active>();
   const dirty = new Set<Active>();
@@ -148,7 +164,10 @@ export function createExecutor(options: ExecutorOptions): Executor {
       a.writing = a.writing
         .then(async () => {
           if (logs.length > 0) await store.appendLogs(wf.id, logs);
-          if (commit.events.length > 0 || commit.steps.length > 0 || commit.header) await store.commit(wf.id, commit);
+          if (commit.events.length > 0 || commit.steps.length > 0 || commit.header) {
+            await store.commit(wf.id, commit);
+            if (commit.events.length > 0) observe(wf.id, commit.events);
+          }
           if (!a.dropped) for (const c of commands) run(a, c);
         })
         .catch((err) => {
@@ -167,6 +186,20 @@ export function createExecutor(options: ExecutorOptions): Executor {
           logger.error({ err, workflowId: wf.id }, "could not store a workflow transition");
         });
     }
+  }
+
+  /** Structured log lines and hooks for the events of a stored commit. */
+  function observe(workflowId: string, events: readonly DomainEvent[]): void {
+    for (const e of events) {
+      if (e.kind === "workflow") logger.info({ workflowId, state: workflowStateName(e.state), ...(e.error ? { error: e.error } : {}) }, "workflow state");
+      else if (logger.isLevelEnabled("debug")) {
+        logger.debug(
+          { workflowId, stepId: e.stepId, attempt: e.attempt, state: stepStateName(e.state), ...(e.instance !== undefined ? { instance: e.instance } : {}), ...(e.supervisor ? { supervisor: e.supervisor } : {}), ...(e.error ? { error: e.error } : {}) },
+          "step state",
+        );
+      }
+    }
+    hooks.committed?.(workflowId, events);
   }
 
   function run(a: Active, c: Command): void {
@@ -199,6 +232,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
     // The supervisor's own limit is a backstop a little after the
     // coordinator's, so the coordinator's DEADLINE_EXCEEDED normally wins.
     const timeoutMs = c.timeoutMs ?? def.timeoutMs;
+    hooks.dispatched?.(wf.id, wf.steps[c.step]!.id, def.runner);
     pool?.dispatch({
       attemptId: c.attemptId,
       workflowId: wf.id,
@@ -389,6 +423,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
   }
 
   function drop(a: Active): void {
+    if (!a.dropped) hooks.dropped?.(a.engine.record.id);
     a.dropped = true;
     a.pending = undefined;
     release(a);

@@ -46,6 +46,9 @@ export function checkDefinition(definition: Definition, limits?: Partial<Validat
   return { parsed, problems, ...(plan ? { plan } : {}) };
 }
 
+/** WatchWorkflows sends the changes of this window together (ms). */
+const LIST_COALESCE_MS = 100;
+
 const TEMPLATE_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
 
 function invalid(problems: Problem[]): ConnectError {
@@ -258,6 +261,55 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
         }
       } finally {
         w.close();
+      }
+    },
+
+    async *watchWorkflows(req, ctx) {
+      const pageSize = Math.min(req.pageSize || 50, 1000);
+      const dirty = new Set<string>();
+      let wake: (() => void) | undefined;
+      const onAbort = () => wake?.();
+      const sigs = signals(ctx);
+      for (const s of sigs) s.addEventListener("abort", onAbort);
+      // Subscribed before the snapshot is read, so no change falls in between.
+      const unsubscribe = req.follow
+        ? store.subscribeChanges((id) => {
+            dirty.add(id);
+            wake?.();
+          })
+        : () => {};
+      try {
+        const page = await store.listWorkflows({ states: [], name: "", pageSize, pageToken: "" });
+        yield { workflows: page.items.map(summaryToProto), snapshot: true };
+        if (!req.follow) return;
+        for (;;) {
+          if (checkAborted(ctx, shutdown)) return;
+          if (dirty.size === 0) {
+            await new Promise<void>((resolve) => (wake = resolve));
+            wake = undefined;
+            continue;
+          }
+          // A busy coordinator changes many workflows a second: gather the
+          // changes of a short window into one message instead of one each.
+          await new Promise<void>((resolve) => {
+            const t = setTimeout(resolve, LIST_COALESCE_MS);
+            wake = () => {
+              if (sigs.some((s) => s.aborted)) {
+                clearTimeout(t);
+                resolve();
+              }
+            };
+          });
+          wake = undefined;
+          if (checkAborted(ctx, shutdown)) return;
+          const ids = [...dirty].slice(0, 1000);
+          for (const id of ids) dirty.delete(id);
+          const items = await store.summaries(ids);
+          if (items.length > 0) yield { workflows: items.map(summaryToProto), snapshot: false };
+        }
+      } finally {
+        unsubscribe();
+        for (const s of sigs) s.removeEventListener("abort", onAbort);
       }
     },
 

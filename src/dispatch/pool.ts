@@ -161,6 +161,8 @@ export interface SupervisorPool {
   /** Runner names offered by supervisors that are up. */
   runners(): string[];
   describe(): SupervisorSummary[];
+  /** Jobs waiting in the coordinator (READY steps no supervisor can take yet: no capacity, or none can serve them). */
+  waitingCount(): number;
   close(): Promise<void>;
 }
 
@@ -705,6 +707,9 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
         inFlight: m.inFlight.size,
         lastSeen: m.lastSeen,
       }));
+    },
+    waitingCount() {
+      return waiting.size;
     },
     async close() {
       closed = true;

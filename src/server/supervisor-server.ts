@@ -30,7 +30,7 @@ export interface RunningSupervisor {
 
 export async function startSupervisorServer(options: SupervisorServerOptions = {}): Promise<RunningSupervisor> {
   const logger = options.logger ?? silentLogger();
-  const supervisor = createSupervisor(options.supervisor ?? {});
+  const supervisor = createSupervisor({ logger, ...options.supervisor });
   const shutdown = new AbortController();
   const routes = (router: ConnectRouter) => router.service(SupervisorService, supervisor.service);
   const server = createHorusServer({ handler: connectNodeAdapter({ routes, shutdownSignal: shutdown.signal }) });

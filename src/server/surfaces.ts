@@ -6,6 +6,7 @@
 // Requests are validated against their proto constraints on every path.
 import { readFileSync } from "node:fs";
 import type http from "node:http";
+import type http2 from "node:http2";
 import type { Duplex } from "node:stream";
 import type { DescService } from "@bufbuild/protobuf";
 import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
@@ -31,6 +32,11 @@ export interface SurfacesOptions<S extends DescService> {
   cors?: CorsOptions;
   /** Title shown by rpc.discover (default "Horus Coordinator"). */
   title?: string;
+  /**
+   * Plain HTTP pages on the same port (GET /metrics, the dashboard), tried
+   * before the RPC routes: each returns true when it answered the request.
+   */
+  pages?: Array<(req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => boolean>;
 }
 
 export interface Surfaces {
@@ -80,7 +86,7 @@ export function createSurfaces<S extends DescService>(options: SurfacesOptions<S
   const routed: RequestHandler = (req, res) => {
     const path = (req.url ?? "/").split("?")[0];
     if (path === "/rpc") jsonrpc(req, res);
-    else connect(req, res);
+    else if (!options.pages?.some((page) => page(req, res))) connect(req, res);
   };
   const handler = options.cors ? withCors(routed, options.cors) : routed;
 

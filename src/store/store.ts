@@ -177,6 +177,15 @@ export interface Store {
    * added to the workflow. Returns the unsubscribe function.
    */
   subscribe(kind: "events" | "logs", id: string, listener: () => void): () => void;
+  /**
+   * Calls `listener` with the id of any workflow that was created or got
+   * events, whichever coordinator wrote them (for live lists). Redis: a
+   * pattern subscription on the per-workflow channels, opened only while
+   * someone listens. Returns the unsubscribe function.
+   */
+  subscribeChanges(listener: (workflowId: string) => void): () => void;
+  /** Summaries of these workflows, in the order given; unknown ids are left out. */
+  summaries(ids: string[]): Promise<WorkflowSummaryRecord[]>;
   /** Stores a definition as the next version of `name`. */
   putTemplate(name: string, definition: WorkflowDefinition, createdAt: number): Promise<TemplateRecord>;
   /** A version of a template; the latest when `version` is 0 or undefined. */

@@ -22,6 +22,7 @@ import {
 } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
 import { LogStream, type StepError } from "../../gen/horus/coordinator/v1/workflow_pb.js";
 import { durationMs, fromValueMap, toValue, ts } from "../common/json.js";
+import type { Logger } from "../common/logger.js";
 import { builtinRunners } from "../runners/index.js";
 import type { JobInput, LogStreamName, Runner, RunResult } from "../runners/types.js";
 import { EventRing } from "./event-ring.js";
@@ -68,6 +69,8 @@ export interface SupervisorOptions {
   maxLogLinesPerJob?: number;
   /** On close(), how long running jobs may go on before they are cancelled (default 2,000 ms). */
   shutdownGraceMs?: number;
+  /** Job lines (started, finished) at debug level with workflow, step and attempt ids; none when absent. */
+  logger?: Logger;
   /** Clock, replaceable in tests. */
   now?: () => number;
 }
@@ -175,6 +178,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
   const maxLogLines = options.maxLogLinesPerJob ?? 10_000;
   const shutdownGraceMs = options.shutdownGraceMs ?? 2_000;
   const runners = options.runners ?? builtinRunners();
+  const logger = options.logger;
 
   const slots = new Map<string, Slot>();
   for (const [runnerName, runner] of runners) {
@@ -312,6 +316,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     rec.slot.maxRunning = Math.max(rec.slot.maxRunning, rec.slot.running);
     running++;
     emit(startedEvent(events.lastSeq + 1, rec, rec.startedAt));
+    if (logger?.isLevelEnabled("debug")) logger.debug({ workflowId: rec.workflowId, stepId: rec.stepId, attemptId: rec.attemptId, runner: job.runner }, "job started");
     let promise: Promise<RunResult>;
     try {
       promise = rec.slot.runner.run({
@@ -356,6 +361,9 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     rec.job = undefined;
     rec.controller = undefined;
     emit(finishedEvent(events.lastSeq + 1, rec, rec.finishedAt, output, error));
+    if (logger?.isLevelEnabled("debug")) {
+      logger.debug({ workflowId: rec.workflowId, stepId: rec.stepId, attemptId: rec.attemptId, state: error ? "FAILED" : "SUCCEEDED", ...(error ? { error: { code: error.code, message: error.message } } : {}) }, "job finished");
+    }
     finished.push(rec);
     if (wasRunning) {
       rec.slot.running--;

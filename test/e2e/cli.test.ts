@@ -30,7 +30,7 @@ describe("horus run", () => {
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/step aggregate SUCCEEDED → \{"sum":38/);
-    expect(r.stdout).toMatch(/\[6\/6\]/);
+    expect(r.stdout).toMatch(/\[6\/6 done, 0 running, [0-9.]+m?s\]/);
     expect(r.stdout.trim().split("\n").pop()).toMatch(/^workflow wf_\w+ SUCCEEDED in /);
   });
 

@@ -1,6 +1,6 @@
 // Runs once before the suites. Compiles src/ to dist/ (CLI tests run the
 // real `horus` binary as child processes; incremental, so repeat runs are
-// quick), and makes sure redis-server and Chromium are installed: the Redis
+// quick) and bundles the dashboard, and makes sure redis-server and Chromium are installed: the Redis
 // tests start their own servers and the browser test its own Chromium, so
 // `npm test` needs nothing running, only the binaries.
 import { execFileSync, spawnSync } from "node:child_process";
@@ -38,4 +38,6 @@ export default function setup(): void {
   execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.json", "--incremental", "--tsBuildInfoFile", "dist/.tsbuildinfo"], {
     stdio: "inherit",
   });
+  // The dashboard bundle the coordinator serves at / (dist/dashboard), as `npm run build` makes it.
+  execFileSync(process.execPath, ["scripts/build-dashboard.mjs"], { stdio: "inherit" });
 }

@@ -31,6 +31,11 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   const byKey = new Map<string, string>();
   const templates = new Map<string, TemplateRecord[]>();
   const listeners = { events: new Map<string, Set<() => void>>(), logs: new Map<string, Set<() => void>>() };
+  const changeListeners = new Set<(id: string) => void>();
+
+  function changed(id: string): void {
+    for (const l of [...changeListeners]) l(id);
+  }
 
   function notify(kind: "events" | "logs", id: string): void {
     const set = listeners[kind].get(id);
@@ -82,6 +87,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       }
       entries.set(record.id, { record: structuredClone(record), events: [], logs: [], logCounts: new Map() });
       order.push(record.id);
+      changed(record.id);
       return { id: record.id, existing: false };
     },
 
@@ -141,7 +147,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
         e.events.push({ ...structuredClone(ev), cursor });
         cursors.push(cursor);
       }
-      if (cursors.length > 0) notify("events", id);
+      if (cursors.length > 0) {
+        notify("events", id);
+        changed(id);
+      }
       return cursors;
     },
 
@@ -209,7 +218,22 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       };
     },
 
+    subscribeChanges(listener) {
+      changeListeners.add(listener);
+      return () => void changeListeners.delete(listener);
+    },
+
+    async summaries(ids) {
+      const out: WorkflowSummaryRecord[] = [];
+      for (const id of ids) {
+        const e = entries.get(id);
+        if (e) out.push(summarize(e.record));
+      }
+      return out;
+    },
+
     async close() {
+      changeListeners.clear();
       for (const map of Object.values(listeners)) {
         for (const set of map.values()) for (const l of [...set]) l();
       }

@@ -143,6 +143,12 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
     });
   }
 
+  /** The hash fields a WorkflowSummaryRecord is made of (see summaryRow). */
+  const summaryFields = (id: string) => client.hmget(k.workflow(id), "name", "createdAt", "state", "finishedAt", "error", "n", "cs", "cf", "cr");
+
+  const changeListeners = new Set<(id: string) => void>();
+  const changePattern = `${k.channelPrefix}*`;
+
   const noticeListeners: Array<(id: string, notice: OwnershipNotice) => void> = [];
   const myChannel = k.nodeChannel(nodeId);
   await subscriber.subscribe(myChannel).catch(unavailable);
@@ -156,7 +162,16 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
     if (!channel.startsWith(k.channelPrefix)) return;
     notifyLocal(message === "l" ? "logs" : "events", channel.slice(k.channelPrefix.length));
   });
+  // Live lists: every commit with events already publishes "e" on its
+  // workflow's channel, so a pattern subscription sees every change without
+  // an extra write per commit.
+  subscriber.on("pmessage", (_pattern: string, channel: string, message: string) => {
+    if (message !== "e" || !channel.startsWith(k.channelPrefix)) return;
+    const id = channel.slice(k.channelPrefix.length);
+    for (const l of [...changeListeners]) l(id);
+  });
   subscriber.on("ready", () => {
+    if (changeListeners.size > 0) subscriber.psubscribe(changePattern).catch(() => {});
     // Back after an outage: messages may have been missed, so wake every
     // watcher to re-read, and make sure every channel is subscribed.
     const ids = new Set([...listeners.events.keys(), ...listeners.logs.keys()]);
@@ -387,33 +402,20 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
       for (;;) {
         const ids = await client.zrevrangebylex(index, bound, "-", "LIMIT", 0, batch).catch(unavailable);
         if (ids.length === 0) break;
-        const rows = await Promise.all(
-          ids.map((id) => client.hmget(k.workflow(id), "name", "createdAt", "state", "finishedAt", "error", "n", "cs", "cf", "cr")),
-        ).catch(unavailable);
+        const rows = await Promise.all(ids.map(summaryFields)).catch(unavailable);
         const stale: string[] = [];
         for (let i = 0; i < ids.length; i++) {
-          const [name, createdAt, state, finishedAt, error, n, cs, cf, cr] = rows[i]!;
-          if (name === null || state === null) {
+          const summary = summaryRow(ids[i]!, rows[i]!);
+          if (!summary) {
             stale.push(ids[i]!);
             continue;
           }
-          if (states.size > 0 && !states.has(Number(state))) continue;
-          if (query.name && name !== query.name) continue;
+          if (states.size > 0 && !states.has(summary.state)) continue;
+          if (query.name && summary.name !== query.name) continue;
           if (items.length === query.pageSize) {
             return { items, nextPageToken: items[items.length - 1]!.id };
           }
-          items.push({
-            id: ids[i]!,
-            name,
-            state: Number(state) as WorkflowRecord["state"],
-            createdAt: Number(createdAt),
-            ...(finishedAt !== null ? { finishedAt: Number(finishedAt) } : {}),
-            ...(error !== null ? { error } : {}),
-            stepsTotal: Number(n),
-            stepsSucceeded: Number(cs),
-            stepsFailed: Number(cf),
-            stepsRunning: Number(cr),
-          });
+          items.push(summary);
         }
         // Entries of expired workflows: drop them so later lists skip less.
         if (stale.length > 0) client.zrem(index, ...stale).catch(() => {});
@@ -537,13 +539,46 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
       };
     },
 
+    subscribeChanges(listener) {
+      if (changeListeners.size === 0) subscriber.psubscribe(changePattern).catch(() => {});
+      changeListeners.add(listener);
+      return () => {
+        if (!changeListeners.delete(listener) || changeListeners.size > 0) return;
+        subscriber.punsubscribe(changePattern).catch(() => {});
+      };
+    },
+
+    async summaries(ids) {
+      const rows = await Promise.all(ids.map(summaryFields)).catch(unavailable);
+      return ids.flatMap((id, i) => summaryRow(id, rows[i]!) ?? []);
+    },
+
     async close() {
       if (closed) return;
       closed = true;
+      changeListeners.clear();
       for (const map of Object.values(listeners)) {
         for (const set of map.values()) for (const l of [...set]) l();
       }
       await Promise.all([client.quit().catch(() => client.disconnect()), subscriber.quit().catch(() => subscriber.disconnect())]);
     },
+  };
+}
+
+/** A summary from the hash fields read by summaryFields; undefined for an expired workflow. */
+function summaryRow(id: string, row: Array<string | null>): WorkflowSummaryRecord | undefined {
+  const [name, createdAt, state, finishedAt, error, n, cs, cf, cr] = row;
+  if (name == null || state == null) return undefined;
+  return {
+    id,
+    name,
+    state: Number(state) as WorkflowRecord["state"],
+    createdAt: Number(createdAt),
+    ...(finishedAt != null ? { finishedAt: Number(finishedAt) } : {}),
+    ...(error != null ? { error } : {}),
+    stepsTotal: Number(n),
+    stepsSucceeded: Number(cs),
+    stepsFailed: Number(cf),
+    stepsRunning: Number(cr),
   };
 }
