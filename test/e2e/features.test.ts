@@ -127,7 +127,7 @@ workflow:
     - { id: list, runner: js, payload: "Array.from({ length: 10000 }, (_, i) => i)" }
     - { id: each, runner: noop, depends_on: [list], for_each: "input.list" }
     - { id: total, runner: js, depends_on: [each], payload: "input.each.reduce((s, x) => s + x.item, 0)" }
-`);
+`, {}, 100_000);
     expect(wf.state).toBe(WorkflowState.SUCCEEDED);
     expect(outputs(wf).total).toBe((10_000 * 9_999) / 2);
   }, 120_000);

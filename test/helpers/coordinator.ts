@@ -25,9 +25,9 @@ export async function coordinator(options: CoordinatorOptions = {}): Promise<{ r
 }
 
 /** Submits YAML and waits for the workflow to end; returns the final state. */
-export async function runYaml(client: CoordinatorClient, yaml: string, inputs: Record<string, JsonValue> = {}): Promise<Workflow> {
+export async function runYaml(client: CoordinatorClient, yaml: string, inputs: Record<string, JsonValue> = {}, timeoutMs?: number): Promise<Workflow> {
   const { workflowId } = await client.submitWorkflow({ definition: { case: "yaml", value: yaml }, inputs: toValueMap(inputs) });
-  return waitForEnd(client, workflowId);
+  return waitForEnd(client, workflowId, timeoutMs);
 }
 
 export async function waitForEnd(client: CoordinatorClient, workflowId: string, timeoutMs = 20_000): Promise<Workflow> {
