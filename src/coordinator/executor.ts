@@ -22,6 +22,8 @@ export interface ExecutorOptions {
   logger: Logger;
   /** Clock, replaceable for tests. */
   now?: () => number;
+  /** Largest step output accepted from a supervisor, as JSON bytes (default 4 MiB); a larger one fails the step OUTPUT_TOO_LARGE. */
+  maxOutputBytes?: number;
 }
 
 interface Pending {
@@ -84,6 +86,7 @@ const STREAM_NAMES: Record<number, LogStreamName> = {
 export function createExecutor(options: ExecutorOptions): Executor {
   const { store, logger } = options;
   const now = options.now ?? Date.now;
+  const maxOutputBytes = options.maxOutputBytes ?? 4 * 1024 * 1024;
   const active = new Map<string, Active>();
   const dirty = new Set<Active>();
   let flushScheduled = false;
@@ -337,7 +340,10 @@ export function createExecutor(options: ExecutorOptions): Executor {
           }
           case "finished": {
             const f = ev.kind.value;
-            if (f.succeeded) apply(a, { type: "finished", attemptId: ev.attemptId, ok: true, output: fromValue(f.output) });
+            const output = f.succeeded ? fromValue(f.output) : null;
+            const tooLarge = f.succeeded && outputTooLarge(output, maxOutputBytes);
+            if (tooLarge) apply(a, { type: "finished", attemptId: ev.attemptId, ok: false, error: { code: "OUTPUT_TOO_LARGE", message: tooLarge } });
+            else if (f.succeeded) apply(a, { type: "finished", attemptId: ev.attemptId, ok: true, output });
             else apply(a, { type: "finished", attemptId: ev.attemptId, ok: false, error: { code: f.error?.code || "ERROR", message: f.error?.message ?? "" } });
             break;
           }
@@ -541,4 +547,11 @@ export function childOutput(child: WorkflowRecord): JsonValue {
     if (!dependedOn.has(s.id)) out[s.id] = child.steps[i]?.output ?? null;
   });
   return out;
+}
+
+/** Why an output is over the limit, or "" when it fits. */
+function outputTooLarge(output: unknown, max: number): string {
+  if (max <= 0) return "";
+  const bytes = Buffer.byteLength(JSON.stringify(output) ?? "null", "utf8");
+  return bytes > max ? `step output of ${bytes} bytes exceeds the coordinator's limit of ${max} bytes (--max-output-bytes)` : "";
 }
