@@ -51,8 +51,17 @@ describe("the YAML and spec parser", () => {
         if (parsed.definition) expect(Array.isArray(validateAndPlan(parsed.definition).problems)).toBe(true);
         for (const p of parsed.problems) expect(typeof p.message).toBe("string");
       }),
-      settings,
+      // The parser is cheap: many more runs than the network properties.
+      { ...settings, numRuns: RUNS * 10 },
     );
+  });
+
+  it("turns YAML the library throws on into a problem (found by this fuzzing: an alias without an anchor)", () => {
+    for (const text of ["*-", "a: *nowhere", `workflow: &a [${"*a, ".repeat(200)}]`]) {
+      const parsed = parseWorkflowYaml(text);
+      expect(parsed.definition).toBeUndefined();
+      expect(parsed.problems[0]!.message).toMatch(/YAML/);
+    }
   });
 
   it("checks any spec-shaped object without throwing", () => {
