@@ -57,7 +57,7 @@ describe("the YAML and spec parser", () => {
   });
 
   it("turns YAML the library throws on into a problem (found by this fuzzing: an alias without an anchor)", () => {
-    for (const text of ["*-", "a: *nowhere", `workflow: &a [${"*a, ".repeat(200)}]`]) {
+    for (const text of ["*-", "a: *nowhere", `x: &a [1]\nworkflow: [${"*a, ".repeat(200)}]`]) {
       const parsed = parseWorkflowYaml(text);
       expect(parsed.definition).toBeUndefined();
       expect(parsed.problems[0]!.message).toMatch(/YAML/);
