@@ -17,7 +17,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { CoordinatorService } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
 import { SupervisorService } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
@@ -51,6 +51,13 @@ export interface ChaosReport {
 /** A TCP proxy whose connections can all be cut at once. */
 export async function tcpProxy(targetPort: number): Promise<{ port: number; cut(): void; close(): Promise<void> }> {
   const pairs = new Set<[net.Socket, net.Socket]>();
+  const cut = () => {
+    for (const [a, b] of pairs) {
+      a.destroy();
+      b.destroy();
+    }
+    pairs.clear();
+  };
   const server = net.createServer((client) => {
     const upstream = net.connect(targetPort, "127.0.0.1");
     const pair: [net.Socket, net.Socket] = [client, upstream];
@@ -68,15 +75,9 @@ export async function tcpProxy(targetPort: number): Promise<{ port: number; cut(
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
   return {
     port: (server.address() as net.AddressInfo).port,
-    cut() {
-      for (const [a, b] of pairs) {
-        a.destroy();
-        b.destroy();
-      }
-      pairs.clear();
-    },
+    cut,
     close() {
-      this.cut();
+      cut();
       return new Promise((r) => server.close(() => r()));
     },
   };
@@ -122,7 +123,12 @@ async function kill9(p: Proc): Promise<void> {
 
 async function restart(p: Proc, ready: RegExp): Promise<Proc> {
   const again = await launch(p.name, p.args, p.env, ready);
-  Object.assign(p, { child: again.child, out: again.out });
+  const before = p.out;
+  Object.assign(p, { child: again.child, out: "" });
+  // Keep the earlier life's output: the new process appends to it.
+  again.child.stdout!.on("data", () => (p.out = before + "\n--- restarted ---\n" + again.out));
+  again.child.stderr!.on("data", () => (p.out = before + "\n--- restarted ---\n" + again.out));
+  p.out = before + "\n--- restarted ---\n" + again.out;
   return p;
 }
 
@@ -346,7 +352,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           break;
         }
         if (Date.now() > deadline) {
-          violations.push(`workflow ${w.id} stuck in state ${state}`);
+          const wf = (await clients[0]!.getWorkflow({ workflowId: w.id }).catch(() => undefined))?.workflow;
+          const steps = wf?.steps.map((s) => `${s.id}:${StepState[s.state]}/${s.attempts} attempts ${s.attemptHistory.map((a) => `${a.supervisor}`).join(",")}`).join(" ");
+          violations.push(`workflow ${w.id} stuck in state ${state}: ${steps}`);
           break;
         }
         await sleep(200);
@@ -372,14 +380,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     try {
       for (const w of submitted) {
         const events = await store.readEvents(w.id, "", 100_000);
-        const seen = new Map<string, number>();
+        const seen = new Map<string, string[]>();
         for (const e of events) {
           if (e.kind !== "step" || e.state !== StepState.SUCCEEDED) continue;
           const key = `${e.stepId}#${e.instance ?? ""}`;
-          seen.set(key, (seen.get(key) ?? 0) + 1);
+          seen.set(key, [...(seen.get(key) ?? []), `attempt ${e.attempt} on ${e.supervisor ?? "?"} at ${e.time} cursor ${e.cursor}`]);
           successes++;
         }
-        for (const [key, n] of seen) if (n > 1) violations.push(`workflow ${w.id} step ${key}: success applied ${n} times`);
+        for (const [key, list] of seen) if (list.length > 1) violations.push(`workflow ${w.id} step ${key}: success applied ${list.length} times: ${list.join("; ")}`);
         stepCount += w.cancel ? 2 : 4;
       }
     } finally {
@@ -402,10 +410,18 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         } catch {
           process.kill(pid!, "SIGKILL");
         }
-      } else violations.push(`cancelled job ${f} (pid ${pid}) still running on a live supervisor`);
+      } else {
+        const wf = (await clients[0]!.getWorkflow({ workflowId: f.split(".")[0]! }).catch(() => undefined))?.workflow;
+        const steps = wf?.steps.map((s) => `${s.id}:${StepState[s.state]} attempts ${s.attemptHistory.map((a) => `${a.supervisor}:${a.error?.code ?? "ok"}`).join(",")}`).join(" ");
+        violations.push(`cancelled job ${f} (pid ${pid}, supervisor pid ${ppid}) still running on a live supervisor; workflow ${WorkflowState[wf?.state ?? 0]}: ${steps}`);
+      }
     }
     for (const s of probeSuccesses) violations.push(`unauthenticated or under-privileged call succeeded: ${s}`);
 
+    if (violations.length > 0) {
+      for (const p of procs) writeFileSync(join(dir, `${p.name}.log`), p.out);
+      violations.push(`(process logs in ${dir})`);
+    }
     const rows: Array<[string, string | number]> = [
       ...Object.entries(faults).map(([k, v]) => [`faults: ${k}`, v] as [string, number]),
       ["workflows", submitted.length],
