@@ -15,13 +15,18 @@ export interface CoordinatorClientOptions {
   protocol?: "connect" | "grpc";
   /** More interceptors, run after the token's. */
   interceptors?: Interceptor[];
+  /** PEM CA certificates to trust for an https:// baseUrl (e.g. a self-signed coordinator). */
+  ca?: string | Buffer;
 }
 
 /** createCoordinatorClient("http://localhost:9090", { token }).submitWorkflow({...}) */
 export function createCoordinatorClient(baseUrl: string, options: CoordinatorClientOptions = {}): CoordinatorClient {
   const interceptors = [...(options.token ? [bearerToken(options.token)] : []), ...(options.interceptors ?? [])];
+  const nodeOptions = options.ca ? { nodeOptions: { ca: options.ca } } : {};
   const transport =
-    options.protocol === "grpc" ? createGrpcTransport({ baseUrl, interceptors }) : createConnectTransport({ baseUrl, httpVersion: "1.1", interceptors });
+    options.protocol === "grpc"
+      ? createGrpcTransport({ baseUrl, interceptors, ...nodeOptions })
+      : createConnectTransport({ baseUrl, httpVersion: "1.1", interceptors, ...nodeOptions });
   return createClient(CoordinatorService, transport);
 }
 

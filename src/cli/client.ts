@@ -1,11 +1,36 @@
 // The CLI's connection to a coordinator: the typed Node client from clients/.
 import { Code, ConnectError } from "@connectrpc/connect";
+import { readFileSync } from "node:fs";
 import { createCoordinatorClient, type CoordinatorClient } from "../../clients/node/index.js";
+import { readSingleToken } from "../server/auth.js";
 
 export type { CoordinatorClient };
 
+/**
+ * The token from HORUS_TOKEN, else the first line of HORUS_TOKEN_FILE
+ * (--token-file); the CA from HORUS_CA_FILE (--ca-file).
+ */
 export function coordinatorClient(baseUrl: string): CoordinatorClient {
-  return createCoordinatorClient(baseUrl);
+  const tokenFile = process.env.HORUS_TOKEN_FILE;
+  const token = process.env.HORUS_TOKEN?.trim() || (tokenFile ? readToken(tokenFile) : undefined);
+  const caFile = process.env.HORUS_CA_FILE;
+  let ca: Buffer | undefined;
+  if (caFile) {
+    try {
+      ca = readFileSync(caFile);
+    } catch (err) {
+      throw new CliError(`cannot read the CA file ${caFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+  }
+  return createCoordinatorClient(baseUrl, { ...(token ? { token } : {}), ...(ca ? { ca } : {}) });
+}
+
+function readToken(file: string): string {
+  try {
+    return readSingleToken(file);
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
 }
 
 /** A user-facing problem: printed as one line, exit code 2. */
@@ -22,6 +47,7 @@ export function describeError(err: unknown, coordinator: string): string {
     if (err.code === Code.Unavailable || err.code === Code.Unknown && /ECONNREFUSED|ENOTFOUND|fetch failed/.test(err.rawMessage)) {
       return `cannot reach the coordinator at ${coordinator}: ${err.rawMessage} (start one with \`horus coordinator\` or pass --coordinator URL)`;
     }
+    if (err.code === Code.Unauthenticated) return `UNAUTHENTICATED: ${err.rawMessage} (set HORUS_TOKEN or pass --token-file FILE)`;
     return `${Code[err.code].replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase()}: ${err.rawMessage}`;
   }
   if (err instanceof Error) return err.message;

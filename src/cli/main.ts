@@ -16,6 +16,7 @@ import { validateAndPlan } from "../workflow/plan.js";
 import { parseDuration } from "../workflow/duration.js";
 import { CliError, coordinatorClient, describeError } from "./client.js";
 import { followWorkflow } from "./follow.js";
+import { createMemoryStore } from "../store/memory/memory-store.js";
 import { summaryLine, workflowText } from "./format.js";
 
 const DEFAULT_COORDINATOR = process.env.HORUS_COORDINATOR ?? "http://localhost:9090";
@@ -24,6 +25,8 @@ const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"
 interface Globals {
   coordinator: string;
   json: boolean;
+  tokenFile?: string;
+  caFile?: string;
 }
 
 const program = new Command();
@@ -32,6 +35,8 @@ program
   .description("Horus Coordinator: run DAG workflows on supervisors and runners.")
   .option("--coordinator <url>", "coordinator to talk to (env HORUS_COORDINATOR)", DEFAULT_COORDINATOR)
   .option("--json", "print machine-readable JSON", false)
+  .option("--token-file <file>", "clients: the bearer token to send (first line; env HORUS_TOKEN holds the token itself); coordinator and supervisor: the accepted tokens, `TOKEN [ROLE]` per line (env HORUS_TOKENS)")
+  .option("--ca-file <file>", "PEM CA certificates to trust for https:// URLs (env HORUS_CA_FILE)")
   .showHelpAfterError("(run `horus --help` for usage)")
   .configureOutput({ outputError: (str, write) => write(str) })
   .exitOverride();
@@ -39,6 +44,13 @@ program
 function globals(): Globals {
   return program.opts<Globals>();
 }
+
+// The client commands read the token and CA through the environment (client.ts).
+program.hook("preAction", () => {
+  const g = globals();
+  if (g.tokenFile) process.env.HORUS_TOKEN_FILE = g.tokenFile;
+  if (g.caFile) process.env.HORUS_CA_FILE = g.caFile;
+});
 
 function print(text: string): void {
   process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
@@ -117,6 +129,16 @@ program
   .option("--unroutable-timeout <duration>", "a step no supervisor can serve fails NO_SUPERVISOR after waiting this long", "60s")
   .option("--registration-lease <duration>", "how long a RegisterSupervisor registration lasts unless renewed", "10s")
   .option("--no-embedded", "without --supervisor, do not run the in-process supervisor (use registered ones only)")
+  .option("--insecure", "allow listening on a non-loopback --host without tokens (anyone who reaches the port can run code)", false)
+  .option("--public-metrics", "serve /metrics without a token", false)
+  .option("--tls-cert <file>", "PEM certificate (chain): serve TLS, HTTP/2 and HTTP/1.1 by ALPN (with --tls-key)")
+  .option("--tls-key <file>", "PEM private key for --tls-cert")
+  .option("--supervisor-token-file <file>", "token sent to supervisors: `TOKEN` for all, or `URL TOKEN` per supervisor, one a line")
+  .option("--max-request-bytes <n>", "largest request on any surface, in bytes", String(4 * 1024 * 1024))
+  .option("--max-output-bytes <n>", "largest step output accepted from a supervisor, JSON bytes", String(4 * 1024 * 1024))
+  .option("--max-submit-rate <n>", "SubmitWorkflow calls per second per token (bursts of twice that; 0: no limit)", "200")
+  .option("--max-streams-per-client <n>", "open WatchWorkflow/GetWorkflowLogs streams per token (0: no limit)", "256")
+  .option("--max-events-per-workflow <n>", "events kept per workflow in the store; older ones are trimmed (0: all)", "100000")
   .option("--cors-origin <origin>", 'browser origin allowed to call, e.g. https://app.example.com, or "*" for any (repeatable)', collect, [])
   .option("--max-log-lines <n>", "log lines kept per step attempt; later ones are dropped after a truncation marker", "10000")
   .addOption(new Option("--log-level <level>", "log level").choices(LOG_LEVELS).default("info"))
@@ -144,7 +166,23 @@ program
       if (o !== "*" && !/^https?:\/\/[^\s/]+$/.test(o)) throw new CliError(`--cors-origin must be an origin like https://app.example.com (or "*"), got "${o}"`);
     }
     if (!/^[A-Za-z0-9_.-]{1,64}$/.test(opts.redisPrefix)) throw new CliError(`--redis-prefix may hold letters, digits, "_", "." and "-" only, got "${opts.redisPrefix}"`);
+    const sec = await import("./security.js");
+    const security = {
+      ...sec.serverTokens(globals().tokenFile),
+      ...(await sec.tlsOptions(opts.tlsCert, opts.tlsKey)),
+      ...sec.caOption(globals().caFile),
+      ...(opts.supervisorTokenFile ? { supervisorTokens: sec.supervisorTokens(opts.supervisorTokenFile) } : {}),
+      insecure: opts.insecure === true,
+      publicMetrics: opts.publicMetrics === true,
+      maxRequestBytes: parsePositive(opts.maxRequestBytes, "--max-request-bytes"),
+      maxOutputBytes: parsePositive(opts.maxOutputBytes, "--max-output-bytes"),
+      clientLimits: { submitsPerSecond: parseCount(opts.maxSubmitRate, "--max-submit-rate"), maxStreamsPerClient: parseCount(opts.maxStreamsPerClient, "--max-streams-per-client") },
+    };
+    sec.checkHost(opts.host, security);
+    const maxEvents = parseCount(opts.maxEventsPerWorkflow, "--max-events-per-workflow");
     const start = () => startCoordinator({
+      security,
+      ...(opts.redisUrl ? {} : { store: createMemoryStoreFor(maxEvents) }),
       port: parsePort(opts.port),
       host: opts.host,
       supervisors: opts.supervisor,
@@ -153,7 +191,7 @@ program
       unroutableTimeoutMs,
       registrationLeaseMs,
       limits: { maxSteps: parsePositive(opts.maxSteps, "--max-steps"), maxPayloadBytes: parsePositive(opts.maxPayloadBytes, "--max-payload-bytes") },
-      ...(opts.redisUrl ? { redis: { url: opts.redisUrl, cluster: opts.redisCluster, prefix: opts.redisPrefix, retentionMs: retention }, leaseMs: lease } : {}),
+      ...(opts.redisUrl ? { redis: { url: opts.redisUrl, cluster: opts.redisCluster, prefix: opts.redisPrefix, retentionMs: retention, maxEventsPerWorkflow: maxEvents }, leaseMs: lease } : {}),
       ...(cors.length > 0 ? { cors: { origins: cors } } : {}),
       maxLogLinesPerStep: parsePositive(opts.maxLogLines, "--max-log-lines"),
       logger,
@@ -176,6 +214,13 @@ program
   .addOption(new Option("--redis-url <url>", "Redis for --external-runner queues").env("HORUS_REDIS_URL"))
   .option("--redis-prefix <prefix>", "prefix of the runner queue keys", "horus")
   .option("--runner-lease <duration>", "an external runner process renews its job lease within this; a job whose lease ran out is re-queued", "10s")
+  .option("--insecure", "allow listening on a non-loopback --host without tokens", false)
+  .option("--tls-cert <file>", "PEM certificate (chain): serve TLS, HTTP/2 and HTTP/1.1 by ALPN (with --tls-key)")
+  .option("--tls-key <file>", "PEM private key for --tls-cert")
+  .option("--registration-token-file <file>", "token for RegisterSupervisor with --register (env HORUS_REGISTRATION_TOKEN)")
+  .option("--run-as <user>", "run js and shell steps as this OS user (name or uid[:gid]); needs root")
+  .option("--disable-runner <name>", "do not offer this built-in runner, e.g. js or shell (repeatable)", collect, [])
+  .option("--max-output-bytes <n>", "largest job output, JSON bytes", String(1024 * 1024))
   .addOption(new Option("--log-level <level>", "log level").choices(LOG_LEVELS).default("info"))
   .action(async (opts) => {
     const { startSupervisorServer } = await import("../server/supervisor-server.js");
@@ -183,8 +228,26 @@ program
     for (const u of [...(opts.register as string[]), ...(opts.advertiseUrl ? [opts.advertiseUrl as string] : [])]) {
       if (!/^https?:\/\/[^\s/]+/.test(u)) throw new CliError(`--register and --advertise-url take a base URL like http://coordinator:9090, got "${u}"`);
     }
-    const runners = await runnerSet(opts.externalRunner as string[], opts.redisUrl, opts.redisPrefix, durationOption(opts.runnerLease, "--runner-lease"), logger);
+    const sec = await import("./security.js");
+    const runAs = opts.runAs ? sec.resolveUser(opts.runAs) : undefined;
+    const runners = await runnerSet(opts.externalRunner as string[], opts.redisUrl, opts.redisPrefix, durationOption(opts.runnerLease, "--runner-lease"), logger, runAs);
+    for (const name of opts.disableRunner as string[]) {
+      if (!["js", "shell", "noop"].includes(name)) throw new CliError(`--disable-runner takes js, shell or noop, got "${name}"`);
+      await runners.get(name)?.close?.();
+      runners.delete(name);
+    }
+    const registrationToken = sec.registrationToken(opts.registrationTokenFile);
+    const security = {
+      ...sec.serverTokens(globals().tokenFile),
+      ...(await sec.tlsOptions(opts.tlsCert, opts.tlsKey)),
+      ...sec.caOption(globals().caFile),
+      ...(registrationToken ? { registrationToken } : {}),
+      insecure: opts.insecure === true,
+    };
+    sec.checkHost(opts.host, security);
+    if (runAs) logger.info({ uid: runAs.uid, gid: runAs.gid }, "js and shell steps run as another user");
     const start = () => startSupervisorServer({
+      security,
       port: parsePort(opts.port),
       host: opts.host,
       logger,
@@ -196,6 +259,7 @@ program
         ...capacityOption(opts.capacity as string[]),
         labels: pairs(opts.label as string[], "--label"),
         defaultTimeoutMs: durationOption(opts.defaultTimeout, "--default-timeout"),
+        maxOutputBytes: parsePositive(opts.maxOutputBytes, "--max-output-bytes"),
       },
     });
     await serve("supervisor", logger, start);
@@ -409,9 +473,9 @@ function capacityOption(items: string[]): { capacity?: number | Record<string, n
 }
 
 /** The built-in runners plus one Redis-queue runner per --external-runner name. */
-async function runnerSet(names: string[], redisUrl: string | undefined, prefix: string, leaseMs: number, logger: Logger) {
+async function runnerSet(names: string[], redisUrl: string | undefined, prefix: string, leaseMs: number, logger: Logger, runAs?: { uid: number; gid: number }) {
   const { builtinRunners } = await import("../runners/index.js");
-  const runners = builtinRunners();
+  const runners = builtinRunners(runAs ? { js: { runAs }, shell: { runAs } } : {});
   if (names.length === 0) return runners;
   if (!redisUrl) throw new CliError("--external-runner needs --redis-url (the Redis its runner processes read jobs from)");
   if (!/^rediss?:\/\/[^\s/]+/.test(redisUrl)) throw new CliError(`--redis-url must look like redis://host:6379, got "${redisUrl}"`);
@@ -434,6 +498,16 @@ function parsePort(text: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new CliError(`invalid port "${text}"`);
   return n;
+}
+
+function parseCount(text: string, flag: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0) throw new CliError(`${flag} must be a whole number (0 for no limit), got "${text}"`);
+  return n;
+}
+
+function createMemoryStoreFor(maxEventsPerWorkflow: number) {
+  return createMemoryStore({ maxEventsPerWorkflow });
 }
 
 function parsePositive(text: string, flag: string): number {

@@ -11,6 +11,9 @@ import { startRegistrySync } from "../dispatch/registry.js";
 import type { CorsOptions } from "../server/cors.js";
 import { createHorusServer, type HorusServer } from "../server/listen.js";
 import { createSurfaces } from "../server/surfaces.js";
+import { checkBinding, createAuth, type Principal } from "../server/auth.js";
+import { withClientLimits, type ClientLimits } from "./limits.js";
+import { bearerToken } from "../../clients/common/watch.js";
 import { createMemoryStore } from "../store/memory/memory-store.js";
 import { createRedisStore, type RedisStoreOptions } from "../store/redis/redis-store.js";
 import type { Store } from "../store/store.js";
@@ -63,6 +66,29 @@ export interface CoordinatorOptions {
   metrics?: MetricsOptions;
   /** The dashboard at / (default on; false: no dashboard). */
   dashboard?: boolean | DashboardOptions;
+  /** Security: tokens and roles, TLS, per-client limits (see README, Security). */
+  security?: CoordinatorSecurity;
+}
+
+export interface CoordinatorSecurity {
+  /** Accepted client tokens (src/server/auth.ts); none: open, and only a loopback host is allowed. */
+  tokens?: Map<string, Principal>;
+  /** Listen on a non-loopback host without tokens. */
+  insecure?: boolean;
+  /** GET /metrics without a token. */
+  publicMetrics?: boolean;
+  /** Serve TLS (HTTP/2 and HTTP/1.1 by ALPN) with this PEM certificate and key. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  /** PEM CA certificates to trust when calling https:// supervisors. */
+  ca?: string | Buffer;
+  /** Token sent to supervisors: by supervisor URL, "*" for any other. */
+  supervisorTokens?: Record<string, string>;
+  /** Largest request in bytes, on every surface (default 4 MiB). */
+  maxRequestBytes?: number;
+  /** Largest step output accepted from supervisors, JSON bytes (default 4 MiB). */
+  maxOutputBytes?: number;
+  /** Submissions per second and open streams per token. */
+  clientLimits?: ClientLimits;
 }
 
 export interface RunningCoordinator {
@@ -87,15 +113,27 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
       (options.redis ? await createRedisStore({ ...options.redis, ...logCap, onWarning: (msg, err) => logger.warn({ err }, msg) }) : createMemoryStore(logCap)),
   );
   if (!store.durable) logger.warn("using the in-process store: workflow state does not survive a restart");
+  const security = options.security ?? {};
+  const auth = createAuth({ ...(security.tokens ? { tokens: security.tokens } : {}), ...(security.publicMetrics ? { publicMetrics: true } : {}) });
+  const bindWarning = checkBinding(options.host ?? "127.0.0.1", auth.enabled, security.insecure, "coordinator");
   const shutdown = new AbortController();
   // Every open stream (watches, followed logs, the dashboard's list) listens
   // for shutdown: more than Node's default 10 is normal, not a leak.
   setMaxListeners(0, shutdown.signal);
-  const executor = createExecutor({ store, logger, hooks: metrics.executorHooks });
+  const executor = createExecutor({ store, logger, hooks: metrics.executorHooks, ...(security.maxOutputBytes !== undefined ? { maxOutputBytes: security.maxOutputBytes } : {}) });
 
   const endpoints: SupervisorEndpoint[] = [];
   let embedded: ReturnType<typeof createSupervisor> | undefined;
-  const transportFor = (url: string) => createConnectTransport({ baseUrl: url, httpVersion: "2", useBinaryFormat: true });
+  const transportFor = (url: string) => {
+    const token = security.supervisorTokens?.[url] ?? security.supervisorTokens?.["*"];
+    return createConnectTransport({
+      baseUrl: url,
+      httpVersion: "2",
+      useBinaryFormat: true,
+      ...(token ? { interceptors: [bearerToken(token)] } : {}),
+      ...(security.ca ? { nodeOptions: { ca: security.ca } } : {}),
+    });
+  };
   if ((!options.supervisors || options.supervisors.length === 0) && options.embedded !== false) {
     embedded = createSupervisor({ name: "embedded", logger: logger.child({ supervisor: "embedded" }), ...options.embeddedSupervisor });
     const impl = embedded.service;
@@ -122,7 +160,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     ...(options.registrationLeaseMs !== undefined ? { leaseMs: options.registrationLeaseMs } : {}),
   });
 
-  const service = createCoordinatorService({ store, executor, supervisors: registry, shutdown: shutdown.signal, ...(options.limits ? { limits: options.limits } : {}) });
+  const service = withClientLimits(createCoordinatorService({ store, executor, supervisors: registry, shutdown: shutdown.signal, ...(options.limits ? { limits: options.limits } : {}) }), auth, security.clientLimits);
   // Connect, gRPC, gRPC-web, JSON-RPC (HTTP and WebSocket), health and
   // reflection, all calling this one `service`.
   const surfaces = createSurfaces({
@@ -133,8 +171,11 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     ...(options.cors ? { cors: options.cors } : {}),
     // GET /metrics and the dashboard at /, on the same port.
     pages: [metricsPage(metrics), ...(options.dashboard === false ? [] : [dashboardPage(options.dashboard === true ? {} : options.dashboard)])],
+    auth,
+    ...(security.maxRequestBytes !== undefined ? { maxRequestBytes: security.maxRequestBytes } : {}),
   });
   const server = createHorusServer({
+    ...(security.tls ? { tls: security.tls } : {}),
     handler: surfaces.handler,
     upgrade: surfaces.upgrade,
     ...(options.drainTimeoutMs !== undefined ? { drainTimeoutMs: options.drainTimeoutMs } : {}),
@@ -148,7 +189,8 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     : undefined;
   await ownership?.ready;
   const address = await server.listen(options.port ?? 9090, options.host ?? "127.0.0.1");
-  logger.info({ url: server.url(), store: store.kind, node: store.ownership?.nodeId, supervisors: pool.describe().map((s) => s.name) }, "coordinator listening");
+  if (bindWarning) logger.warn(bindWarning);
+  logger.info({ url: server.url(), auth: auth.enabled ? `${security.tokens!.size} tokens` : "off", tls: !!security.tls, store: store.kind, node: store.ownership?.nodeId, supervisors: pool.describe().map((s) => s.name) }, "coordinator listening");
 
   let closing: Promise<void> | undefined;
   return {

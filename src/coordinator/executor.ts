@@ -37,6 +37,8 @@ export interface ExecutorOptions {
   hooks?: ExecutorHooks;
   /** Clock, replaceable for tests. */
   now?: () => number;
+  /** Largest step output accepted from a supervisor, as JSON bytes (default 4 MiB); a larger one fails the step OUTPUT_TOO_LARGE. */
+  maxOutputBytes?: number;
 }
 
 interface Pending {
@@ -100,6 +102,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
   const { store, logger } = options;
   const hooks = options.hooks ?? {};
   const now = options.now ?? Date.now;
+  const maxOutputBytes = options.maxOutputBytes ?? 4 * 1024 * 1024;
   const active = new Map<string, Active>();
   const dirty = new Set<Active>();
   let flushScheduled = false;
@@ -371,7 +374,10 @@ export function createExecutor(options: ExecutorOptions): Executor {
           }
           case "finished": {
             const f = ev.kind.value;
-            if (f.succeeded) apply(a, { type: "finished", attemptId: ev.attemptId, ok: true, output: fromValue(f.output) });
+            const output = f.succeeded ? fromValue(f.output) : null;
+            const tooLarge = f.succeeded && outputTooLarge(output, maxOutputBytes);
+            if (tooLarge) apply(a, { type: "finished", attemptId: ev.attemptId, ok: false, error: { code: "OUTPUT_TOO_LARGE", message: tooLarge } });
+            else if (f.succeeded) apply(a, { type: "finished", attemptId: ev.attemptId, ok: true, output });
             else apply(a, { type: "finished", attemptId: ev.attemptId, ok: false, error: { code: f.error?.code || "ERROR", message: f.error?.message ?? "" } });
             break;
           }
@@ -576,4 +582,11 @@ export function childOutput(child: WorkflowRecord): JsonValue {
     if (!dependedOn.has(s.id)) out[s.id] = child.steps[i]?.output ?? null;
   });
   return out;
+}
+
+/** Why an output is over the limit, or "" when it fits. */
+function outputTooLarge(output: unknown, max: number): string {
+  if (max <= 0) return "";
+  const bytes = Buffer.byteLength(JSON.stringify(output) ?? "null", "utf8");
+  return bytes > max ? `step output of ${bytes} bytes exceeds the coordinator's limit of ${max} bytes (--max-output-bytes)` : "";
 }

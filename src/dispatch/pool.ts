@@ -166,6 +166,9 @@ export interface SupervisorPool {
   close(): Promise<void>;
 }
 
+/** How long a cancel is sent again to a supervisor that does not answer. */
+const CANCEL_RETRY_MS = 120_000;
+
 export function createSupervisorPool(options: PoolOptions): SupervisorPool {
   const { listener } = options;
   const now = options.now ?? Date.now;
@@ -659,18 +662,42 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
         return;
       }
       const m = owner.get(attemptId);
-      const targets = m ? [m] : members.filter((x) => x.health === "up");
-      for (const t of targets) {
+      // Without a known owner (this coordinator restarted or took the
+      // workflow over), every member may run it, up or not yet.
+      const pending = new Set(m ? [m] : members);
+      for (const t of [...pending]) {
         const queued = t.outbox.findIndex((j) => j.attemptId === attemptId);
         if (queued >= 0) {
           t.outbox.splice(queued, 1);
           untrack(t, attemptId);
-          continue;
+          pending.delete(t);
         }
-        t.client.cancelJobs({ attemptIds: [attemptId], reason }, { timeoutMs: 5_000 }).catch((err) => {
-          warn(`cancel of ${attemptId} on ${t.name} failed: ${errorText(err)}`);
-        });
       }
+      // A cancel must reach the job: one that fails (a cut connection, a
+      // supervisor not up yet) is sent again until each target answered or
+      // left the pool (found by the chaos suite: a fire-and-forget cancel
+      // left the job running on a live supervisor).
+      void (async () => {
+        const deadline = now() + CANCEL_RETRY_MS;
+        let delay = initialBackoff;
+        for (let round = 0; pending.size > 0 && !closed; round++) {
+          await Promise.all(
+            [...pending].map(async (t) => {
+              if (!members.includes(t)) return void pending.delete(t);
+              try {
+                await t.client.cancelJobs({ attemptIds: [attemptId], reason }, { timeoutMs: 5_000, signal: abort.signal });
+                pending.delete(t);
+              } catch (err) {
+                if (round === 0) warn(`cancel of ${attemptId} on ${t.name} failed: ${errorText(err)}; retrying`);
+              }
+            }),
+          );
+          if (pending.size === 0 || now() > deadline) break;
+          await sleep(delay, abort.signal);
+          delay = Math.min(delay * 2, maxBackoff);
+        }
+        if (pending.size > 0 && !closed) warn(`cancel of ${attemptId} did not reach ${[...pending].map((t) => t.name).join(", ")}`);
+      })();
     },
     add(endpoint) {
       if (closed || members.some((m) => m.endpoint.name === endpoint.name)) return;

@@ -9,7 +9,7 @@
 // over 128 KiB, so a JSON value larger than ENV_VALUE_MAX is written to a
 // temporary file instead, named by HORUS_INPUT_FILE / HORUS_INPUTS_FILE.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chownSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LineSplitter } from "./lines.js";
@@ -25,6 +25,8 @@ export interface ShellRunnerOptions {
    * be able to flood them; past the cap the job is killed with OUTPUT_TOO_LARGE.
    */
   maxOutputBytes?: number;
+  /** Run the payload as this user and group (`horus supervisor --run-as USER`); needs root. */
+  runAs?: { uid: number; gid: number };
   /** How much of the end of stderr goes into an EXIT_CODE message (default 1024 bytes). */
   stderrTailBytes?: number;
   /** Extra environment variables for every job (applied before the HORUS_* ones). */
@@ -91,6 +93,10 @@ export function createShellRunner(options: ShellRunnerOptions = {}): Runner {
           } else {
             tempDir ??= mkdtempSync(join(tmpdir(), "horus-job-"));
             writeFileSync(join(tempDir, file), json);
+            if (options.runAs) {
+              chownSync(tempDir, options.runAs.uid, options.runAs.gid);
+              chownSync(join(tempDir, file), options.runAs.uid, options.runAs.gid);
+            }
             env[`${key}_FILE`] = join(tempDir, file);
             ctx.log("system", `${key} is too large for the environment; it is in ${key}_FILE`);
           }
@@ -100,6 +106,7 @@ export function createShellRunner(options: ShellRunnerOptions = {}): Runner {
           stdio: ["pipe", "pipe", "pipe"],
           env,
           cwd: options.cwd,
+          ...(options.runAs ? { uid: options.runAs.uid, gid: options.runAs.gid } : {}),
         });
       } catch (err) {
         removeTemp();

@@ -19,6 +19,11 @@ export interface ServerOptions {
   upgrade?: (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
   /** How long close() lets in-flight requests finish before cutting connections (default 10,000 ms). */
   drainTimeoutMs?: number;
+  /**
+   * PEM certificate (chain) and key: serve TLS, HTTP/2 and HTTP/1.1 chosen
+   * by ALPN on the same port (instead of the cleartext preface peek).
+   */
+  tls?: { cert: string | Buffer; key: string | Buffer };
 }
 
 export interface HorusServer {
@@ -82,15 +87,33 @@ export function createHorusServer(options: ServerOptions): HorusServer {
     };
     socket.on("data", onData);
   });
+  // With TLS, ALPN picks HTTP/2 or HTTP/1.1 (allowHTTP1), so no peeking is needed.
+  const secure = options.tls
+    ? http2.createSecureServer({ cert: options.tls.cert, key: options.tls.key, allowHTTP1: true }, counted as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void)
+    : undefined;
+  if (secure) {
+    if (options.upgrade) secure.on("upgrade", options.upgrade);
+    secure.on("session", (s) => {
+      sessions.add(s);
+      s.once("close", () => sessions.delete(s));
+    });
+    secure.on("connection", (socket: net.Socket) => {
+      sockets.add(socket);
+      socket.once("close", () => sockets.delete(socket));
+    });
+    // A client that fails the handshake must not crash or stall the server.
+    secure.on("tlsClientError", (_err, socket) => socket.destroy());
+  }
+  const listener: net.Server = secure ?? tcp;
   let address: AddressInfo | undefined;
 
   return {
     listen(port, host) {
       return new Promise((resolve, reject) => {
-        tcp.once("error", reject);
-        tcp.listen(port, host, () => {
-          tcp.off("error", reject);
-          address = tcp.address() as AddressInfo;
+        listener.once("error", reject);
+        listener.listen(port, host, () => {
+          listener.off("error", reject);
+          address = listener.address() as AddressInfo;
           resolve(address);
         });
       });
@@ -98,10 +121,10 @@ export function createHorusServer(options: ServerOptions): HorusServer {
     url() {
       if (!address) throw new Error("server is not listening");
       const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
-      return `http://${host === "0.0.0.0" || host === "[::]" ? "127.0.0.1" : host}:${address.port}`;
+      return `${secure ? "https" : "http"}://${host === "0.0.0.0" || host === "[::]" ? "127.0.0.1" : host}:${address.port}`;
     },
     async close() {
-      const stopped = new Promise<void>((resolve) => tcp.close(() => resolve()));
+      const stopped = new Promise<void>((resolve) => listener.close(() => resolve()));
       if (active > 0) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, drainTimeoutMs);

@@ -7,6 +7,7 @@ import { silentLogger, type Logger } from "../common/logger.js";
 import { createSupervisor, type SupervisorOptions } from "../supervisor/index.js";
 import { createHorusServer } from "./listen.js";
 import { startRegistration } from "../supervisor/register.js";
+import { checkBinding, createAuth, type Principal } from "./auth.js";
 
 export interface SupervisorServerOptions {
   /** TCP port; 0 picks a free one (default 8080). */
@@ -19,6 +20,22 @@ export interface SupervisorServerOptions {
   /** The URL coordinators reach this supervisor at (default: the one it listens on). */
   advertiseUrl?: string;
   logger?: Logger;
+  /** Security: the tokens coordinators must present, TLS, and what registration sends. */
+  security?: SupervisorSecurity;
+}
+
+export interface SupervisorSecurity {
+  /** Tokens accepted from coordinators (admin role); none: open, loopback only unless `insecure`. */
+  tokens?: Map<string, Principal>;
+  insecure?: boolean;
+  /** Serve TLS (HTTP/2 and HTTP/1.1 by ALPN) with this PEM certificate and key. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  /** PEM CA certificates to trust when registering with https:// coordinators. */
+  ca?: string | Buffer;
+  /** Bearer token for RegisterSupervisor (a coordinator token with the register or admin role). */
+  registrationToken?: string;
+  /** Largest request in bytes (default 16 MiB: jobs carry their inputs). */
+  maxRequestBytes?: number;
 }
 
 export interface RunningSupervisor {
@@ -30,12 +47,19 @@ export interface RunningSupervisor {
 
 export async function startSupervisorServer(options: SupervisorServerOptions = {}): Promise<RunningSupervisor> {
   const logger = options.logger ?? silentLogger();
-  const supervisor = createSupervisor({ logger, ...options.supervisor });
+  const security = options.security ?? {};
+  const auth = createAuth(security.tokens ? { tokens: security.tokens } : {});
+  const bindWarning = checkBinding(options.host ?? "127.0.0.1", auth.enabled, security.insecure, "supervisor");
+  const supervisor = createSupervisor({ logger, ...(options.supervisor ?? {}) });
   const shutdown = new AbortController();
   const routes = (router: ConnectRouter) => router.service(SupervisorService, supervisor.service);
-  const server = createHorusServer({ handler: connectNodeAdapter({ routes, shutdownSignal: shutdown.signal }) });
+  const server = createHorusServer({
+    handler: connectNodeAdapter({ routes, shutdownSignal: shutdown.signal, interceptors: [auth.interceptor], readMaxBytes: security.maxRequestBytes ?? 16 * 1024 * 1024 }),
+    ...(security.tls ? { tls: security.tls } : {}),
+  });
   const address = await server.listen(options.port ?? 8080, options.host ?? "127.0.0.1");
-  logger.info({ url: server.url(), name: supervisor.name }, "supervisor listening");
+  if (bindWarning) logger.warn(bindWarning);
+  logger.info({ url: server.url(), name: supervisor.name, auth: auth.enabled, tls: !!security.tls }, "supervisor listening");
   const stats = supervisor.stats();
   const registration =
     options.register && options.register.length > 0
@@ -47,6 +71,8 @@ export async function startSupervisorServer(options: SupervisorServerOptions = {
           labels: { ...options.supervisor?.labels },
           onWarning: (msg) => logger.warn(msg),
           onInfo: (msg) => logger.info(msg),
+          ...(security.registrationToken ? { token: security.registrationToken } : {}),
+          ...(security.ca ? { ca: security.ca } : {}),
         })
       : undefined;
   let closing: Promise<void> | undefined;

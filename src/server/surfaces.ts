@@ -11,6 +11,7 @@ import type { Duplex } from "node:stream";
 import type { DescService } from "@bufbuild/protobuf";
 import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { createAuth, type Auth } from "./auth.js";
 import { withCors, type CorsOptions } from "./cors.js";
 import { createHealthService, Health } from "./health.js";
 import { createJsonRpcBridge, type JsonRpcBridge } from "./jsonrpc/bridge.js";
@@ -37,6 +38,10 @@ export interface SurfacesOptions<S extends DescService> {
    * before the RPC routes: each returns true when it answered the request.
    */
   pages?: Array<(req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => boolean>;
+  /** Bearer tokens and roles on every surface (auth.ts); absent: open. */
+  auth?: Auth;
+  /** Largest request message or JSON-RPC body in bytes (default 4 MiB). */
+  maxRequestBytes?: number;
 }
 
 export interface Surfaces {
@@ -45,6 +50,8 @@ export interface Surfaces {
   /** For createHorusServer: HTTP/1.1 upgrades (WebSocket at /rpc/ws). */
   upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void;
   bridge: JsonRpcBridge;
+  /** The auth in force, for plain HTTP routes: `if (!surfaces.auth.authorize(req, res, "metrics")) return;`. */
+  auth: Auth;
   close(): Promise<void>;
 }
 
@@ -63,6 +70,8 @@ function packageVersion(): string {
 
 export function createSurfaces<S extends DescService>(options: SurfacesOptions<S>): Surfaces {
   const validation = createRequestValidation();
+  const auth = options.auth ?? createAuth();
+  const maxRequestBytes = options.maxRequestBytes ?? 4 * 1024 * 1024;
   const health = createHealthService({ services: [options.service.typeName], probe: options.probe, shutdown: options.shutdown });
   const reflection = createReflectionServices({ services: [options.service, Health] });
   const routes = (router: ConnectRouter) =>
@@ -71,28 +80,36 @@ export function createSurfaces<S extends DescService>(options: SurfacesOptions<S
       .service(Health, health)
       .service(ReflectionV1, reflection.v1)
       .service(ReflectionV1alpha, reflection.v1alpha);
-  const connect = connectNodeAdapter({ routes, shutdownSignal: options.shutdown, interceptors: [validation.interceptor] });
+  const connect = connectNodeAdapter({ routes, shutdownSignal: options.shutdown, interceptors: [auth.interceptor, validation.interceptor], readMaxBytes: maxRequestBytes });
 
   const bridge = createJsonRpcBridge({
     service: options.service,
     impl: options.impl as ServiceImpl<DescService>,
     validation,
+    authorize: (service, method, call) => void auth.check(service, method, call.headers),
     shutdown: options.shutdown,
     info: { title: options.title ?? "Horus Coordinator", version: packageVersion(), description: `JSON-RPC 2.0 bridge to ${options.service.typeName}` },
   });
-  const jsonrpc = createJsonRpcHttpHandler(bridge);
-  const ws = createJsonRpcWebSocketServer(bridge, { shutdown: options.shutdown });
+  const jsonrpc = createJsonRpcHttpHandler(bridge, { maxBodyBytes: maxRequestBytes });
+  const ws = createJsonRpcWebSocketServer(bridge, { shutdown: options.shutdown, maxMessageBytes: maxRequestBytes });
+  // Connect paths are /<service type name>/<Method>; their interceptor checks tokens.
+  const rpcPrefixes = [options.service.typeName, Health.typeName, ReflectionV1.typeName, ReflectionV1alpha.typeName].map((n) => `/${n}/`);
 
   const routed: RequestHandler = (req, res) => {
     const path = (req.url ?? "/").split("?")[0];
     if (path === "/rpc") jsonrpc(req, res);
-    else if (!options.pages?.some((page) => page(req, res))) connect(req, res);
+    else if (rpcPrefixes.some((p) => path.startsWith(p))) connect(req, res);
+    // Any other route (dashboard, /metrics, unknown paths) needs a token too.
+    else if (auth.authorize(req, res, path === "/metrics" ? "metrics" : path)) {
+      if (!options.pages?.some((page) => page(req, res))) connect(req, res);
+    }
   };
   const handler = options.cors ? withCors(routed, options.cors) : routed;
 
   return {
     handler,
     bridge,
+    auth,
     upgrade(req, socket, head) {
       const path = (req.url ?? "/").split("?")[0];
       const origin = req.headers.origin;
@@ -102,6 +119,13 @@ export function createSurfaces<S extends DescService>(options: SurfacesOptions<S
       const originOk = !origin || sameOrigin || !!options.cors?.origins.includes("*") || !!options.cors?.origins.includes(origin);
       if (path !== "/rpc/ws" || !originOk) {
         socket.end(`HTTP/1.1 ${path !== "/rpc/ws" ? "404 Not Found" : "403 Forbidden"}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+        return;
+      }
+      // The token is checked here, before the socket opens, and again per call (its role).
+      try {
+        auth.authenticate(req.headers);
+      } catch {
+        socket.end(`HTTP/1.1 401 Unauthorized\r\nwww-authenticate: Bearer realm="horus"\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
         return;
       }
       ws.handleUpgrade(req, socket, head);

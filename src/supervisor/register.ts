@@ -5,6 +5,7 @@
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { CoordinatorService } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
+import { bearerToken } from "../../clients/common/watch.js";
 
 export interface RegistrationOptions {
   /** Coordinator base URLs to register with (any one of a group sharing a store is enough). */
@@ -16,6 +17,10 @@ export interface RegistrationOptions {
   labels: Record<string, string>;
   onWarning?(message: string): void;
   onInfo?(message: string): void;
+  /** Bearer token for RegisterSupervisor (the coordinator's registration token). */
+  token?: string;
+  /** PEM CA certificates to trust for https:// coordinators. */
+  ca?: string | Buffer;
 }
 
 export interface Registration {
@@ -27,7 +32,15 @@ export function startRegistration(options: RegistrationOptions): Registration {
   const info = options.onInfo ?? (() => {});
   const abort = new AbortController();
   for (const coordinator of options.coordinators) {
-    const client = createClient(CoordinatorService, createConnectTransport({ baseUrl: coordinator, httpVersion: "1.1" }));
+    const client = createClient(
+      CoordinatorService,
+      createConnectTransport({
+        baseUrl: coordinator,
+        httpVersion: "1.1",
+        ...(options.token ? { interceptors: [bearerToken(options.token)] } : {}),
+        ...(options.ca ? { nodeOptions: { ca: options.ca } } : {}),
+      }),
+    );
     void (async () => {
       let registered = false;
       while (!abort.signal.aborted) {

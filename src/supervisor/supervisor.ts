@@ -59,6 +59,8 @@ export interface SupervisorOptions {
   finishedRetentionMs?: number;
   /** Most finished jobs remembered at once, whatever their age (default 100,000); bounds memory under load. */
   maxFinishedJobs?: number;
+  /** Largest job output, as JSON bytes, from any runner (default 1 MiB); larger fails OUTPUT_TOO_LARGE. */
+  maxOutputBytes?: number;
   /** Log lines longer than this many UTF-8 bytes are cut (default 16 KiB). */
   logLineMaxBytes?: number;
   /**
@@ -176,6 +178,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
   const maxFinished = options.maxFinishedJobs ?? 100_000;
   const logLineMaxBytes = positive(options.logLineMaxBytes, 16 * 1024);
   const maxLogLines = options.maxLogLinesPerJob ?? 10_000;
+  const maxOutputBytes = positive(options.maxOutputBytes, 1024 * 1024);
   const shutdownGraceMs = options.shutdownGraceMs ?? 2_000;
   const runners = options.runners ?? builtinRunners();
   const logger = options.logger;
@@ -345,9 +348,11 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     let error: StepError | undefined;
     if (result && result.ok === true) {
       try {
+        const bytes = Buffer.byteLength(JSON.stringify(result.output ?? null) ?? "null", "utf8");
+        if (bytes > maxOutputBytes) throw new OutputTooLarge(`output of ${bytes} bytes exceeds the supervisor's limit of ${maxOutputBytes} bytes`);
         output = toValue(result.output ?? null);
       } catch (err) {
-        error = stepError("RUNNER_ERROR", `output is not JSON: ${errorText(err)}`);
+        error = err instanceof OutputTooLarge ? stepError("OUTPUT_TOO_LARGE", err.message) : stepError("RUNNER_ERROR", `output is not JSON: ${errorText(err)}`);
       }
     } else if (result && result.ok === false && result.error) {
       error = stepError(String(result.error.code || "RUNNER_ERROR"), String(result.error.message ?? ""));
@@ -617,3 +622,5 @@ function truncate(line: string, maxBytes: number): string {
   const cut = Buffer.from(line, "utf8").subarray(0, maxBytes).toString("utf8").replace(/\uFFFD$/, "");
   return `${cut}… [${bytes - Buffer.byteLength(cut, "utf8")} bytes cut]`;
 }
+
+class OutputTooLarge extends Error {}

@@ -41,7 +41,13 @@ export function parseWorkflowYaml(text: string): ParseResult {
       }),
     };
   }
-  const root: unknown = doc.toJS({ maxAliasCount: 100 });
+  let root: unknown;
+  try {
+    root = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    // An alias to no anchor, or an alias bomb past maxAliasCount: the yaml library throws.
+    return { problems: [{ stepId: "", field: "", message: `YAML error: ${(err as Error).message.split("\n")[0]}` }] };
+  }
   if (!isMap(root) || !("workflow" in root)) {
     return { problems: [{ stepId: "", field: "workflow", message: "the document must have a top-level `workflow:` mapping" }] };
   }

@@ -5,6 +5,9 @@
 // CANCELLED, while the supervisor's own event loop never stalls. Workers
 // that finish a job cleanly are kept for the next one, since starting a
 // thread costs tens of milliseconds; each job still gets a fresh vm context.
+import { fork, type ChildProcess } from "node:child_process";
+import { EventEmitter } from "node:events";
+import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { JsonValue } from "../../common/json.js";
 import { cancelMessage, failure, timerDelay, type LogStreamName, type Runner, type RunContext, type RunResult } from "../types.js";
@@ -27,6 +30,65 @@ export interface JsRunnerOptions {
   maxIdleWorkers?: number;
   /** Largest output, as JSON bytes (default 1 MiB); larger ones fail with OUTPUT_TOO_LARGE. */
   maxOutputBytes?: number;
+  /**
+   * Run each worker in a child process of its own as this user and group
+   * (`horus supervisor --run-as USER`), instead of a thread of the
+   * supervisor. Needs the supervisor to run as root (or as that uid).
+   */
+  runAs?: { uid: number; gid: number };
+}
+
+/** What the pool needs of a worker: a Worker thread, or a ChildWorker process. */
+interface WorkerLike {
+  postMessage(msg: unknown): void;
+  on(event: "message", fn: (msg: WorkerMessage) => void): unknown;
+  on(event: "error", fn: (err: unknown) => void): unknown;
+  on(event: "exit", fn: (code: number) => void): unknown;
+  terminate(): Promise<unknown>;
+  ref(): void;
+  unref(): void;
+}
+
+const HOST_PATH = fileURLToPath(new URL("./child-host.mjs", import.meta.url));
+
+/** worker.mjs in a thread of a child process running as another user (child-host.mjs). */
+class ChildWorker extends EventEmitter implements WorkerLike {
+  private readonly child: ChildProcess;
+  private readonly exited: Promise<void>;
+  constructor(resourceLimits: Record<string, number>, runAs: { uid: number; gid: number }) {
+    super();
+    this.child = fork(HOST_PATH, [], {
+      uid: runAs.uid,
+      gid: runAs.gid,
+      cwd: "/",
+      execArgv: [],
+      serialization: "advanced",
+      stdio: ["ignore", "ignore", "ignore", "ipc"],
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HORUS_JS_LIMITS: JSON.stringify(resourceLimits) },
+    });
+    this.exited = new Promise((resolve) => this.child.once("exit", () => resolve()));
+    this.child.on("message", (msg: WorkerMessage | { type: "__error"; code?: string; message: string }) => {
+      if (msg.type === "__error") this.emit("error", Object.assign(new Error(msg.message), { code: msg.code }));
+      else this.emit("message", msg);
+    });
+    this.child.on("error", (err) => this.emit("error", err));
+    this.child.on("exit", (code, signal) => this.emit("exit", code ?? (signal ? 128 : 1)));
+  }
+  postMessage(msg: unknown): void {
+    this.child.send(msg as object);
+  }
+  terminate(): Promise<void> {
+    this.child.kill("SIGKILL");
+    return this.exited;
+  }
+  ref(): void {
+    this.child.ref();
+    this.child.channel?.ref();
+  }
+  unref(): void {
+    this.child.unref();
+    this.child.channel?.unref();
+  }
 }
 
 /** Messages from worker.mjs. */
@@ -44,7 +106,7 @@ interface Assignment {
 }
 
 interface PooledWorker {
-  worker: Worker;
+  worker: WorkerLike;
   current?: Assignment;
   dead: boolean;
 }
@@ -65,7 +127,8 @@ export function createJsRunner(options: JsRunnerOptions = {}): Runner {
   let closed = false;
 
   function spawnWorker(): PooledWorker {
-    const pw: PooledWorker = { worker: new Worker(WORKER_URL, { resourceLimits }), dead: false };
+    const worker: WorkerLike = options.runAs ? new ChildWorker(resourceLimits, options.runAs) : new Worker(WORKER_URL, { resourceLimits });
+    const pw: PooledWorker = { worker, dead: false };
     pw.worker.on("message", (msg: WorkerMessage) => {
       if (pw.current && msg.id === pw.current.id) pw.current.onMessage(msg);
     });

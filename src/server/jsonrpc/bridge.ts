@@ -24,6 +24,8 @@ export interface JsonRpcBridgeOptions {
   shutdown?: AbortSignal;
   /** Most requests in one batch (default 100): a bigger batch is an invalid request. */
   maxBatch?: number;
+  /** Checks the caller may call a method (service "jsonrpc" for rpc.discover), before its params are read; throws to refuse. */
+  authorize?: (service: string, method: string, call: CallInfo) => void;
 }
 
 export type JsonRpcId = string | number | null;
@@ -149,11 +151,15 @@ export function createJsonRpcBridge(options: JsonRpcBridgeOptions): JsonRpcBridg
   }
 
   async function invoke(name: string, params: unknown, call: CallInfo): Promise<unknown> {
-    if (name === "rpc.discover") return document();
+    if (name === "rpc.discover") {
+      options.authorize?.("jsonrpc", name, call);
+      return document();
+    }
     const m = methods.get(name);
     if (!m) {
       throw new JsonRpcError(METHOD_NOT_FOUND, `method "${name}" not found`, { method: name, available: ["rpc.discover", ...methods.keys()] });
     }
+    options.authorize?.(service.typeName, m.method.name, call);
     const input = decodeParams(m.method.input, params);
     validation.check(m.method.input, input);
     const out = m.method.output;

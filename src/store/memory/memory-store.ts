@@ -12,11 +12,15 @@ export interface MemoryStoreOptions {
   maxLogLinesPerStep?: number;
   /** Finished workflows kept; the oldest finished ones are forgotten beyond it (default 10,000). */
   maxFinishedWorkflows?: number;
+  /** Events kept per workflow (default 100,000); older ones are dropped, as in the Redis store. */
+  maxEventsPerWorkflow?: number;
 }
 
 interface Entry {
   record: WorkflowRecord;
   events: StoredEvent[];
+  /** Events dropped from the front by the cap; cursors stay absolute. */
+  dropped: number;
   logs: StoredLog[];
   logCounts: Map<string, number>;
 }
@@ -24,6 +28,7 @@ interface Entry {
 export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   const maxLogLines = options.maxLogLinesPerStep ?? 10_000;
   const maxFinished = options.maxFinishedWorkflows ?? 10_000;
+  const maxEvents = options.maxEventsPerWorkflow ?? 100_000;
   const entries = new Map<string, Entry>();
   /** Ids in creation order; newest last. */
   const order: string[] = [];
@@ -85,7 +90,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
         if (existing !== undefined) return { id: existing, existing: true };
         byKey.set(record.idempotencyKey, record.id);
       }
-      entries.set(record.id, { record: structuredClone(record), events: [], logs: [], logCounts: new Map() });
+      entries.set(record.id, { record: structuredClone(record), events: [], dropped: 0, logs: [], logCounts: new Map() });
       order.push(record.id);
       changed(record.id);
       return { id: record.id, existing: false };
@@ -94,7 +99,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
     async getWorkflow(id) {
       const e = entries.get(id);
       if (!e) return undefined;
-      return { record: structuredClone(e.record), cursor: String(e.events.length) };
+      return { record: structuredClone(e.record), cursor: String(e.dropped + e.events.length) };
     },
 
     async listWorkflows(query: ListQuery) {
@@ -143,9 +148,14 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       for (const { index, record } of commit.steps) e.record.steps[index] = structuredClone(record);
       const cursors: string[] = [];
       for (const ev of commit.events) {
-        const cursor = String(e.events.length + 1);
+        const cursor = String(e.dropped + e.events.length + 1);
         e.events.push({ ...structuredClone(ev), cursor });
         cursors.push(cursor);
+      }
+      if (maxEvents > 0 && e.events.length > maxEvents + maxEvents / 10) {
+        const drop = e.events.length - maxEvents;
+        e.events.splice(0, drop);
+        e.dropped += drop;
       }
       if (cursors.length > 0) {
         notify("events", id);
@@ -158,7 +168,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       const from = parseCursor(after);
       const e = entries.get(id);
       if (!e) return [];
-      return e.events.slice(from, from + limit);
+      const at = Math.max(0, from - e.dropped);
+      return e.events.slice(at, at + limit);
     },
 
     async appendLogs(id, lines: LogRecord[]) {

@@ -42,6 +42,12 @@ export interface RedisStoreOptions {
   retentionMs?: number;
   /** Log lines kept per step attempt; one marker line follows (default 10,000). */
   maxLogLinesPerStep?: number;
+  /**
+   * Events kept per workflow, about (default 100,000; 0: all): older ones are
+   * trimmed. A watcher resuming from a trimmed cursor continues at the oldest
+   * kept event; GetWorkflow always has the current state.
+   */
+  maxEventsPerWorkflow?: number;
   /** A Redis command not answered within this time fails UNAVAILABLE (default 5,000 ms). */
   commandTimeoutMs?: number;
   /** How long startup waits for Redis (default 10,000 ms). */
@@ -95,6 +101,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
   const nodeId = options.nodeId ?? `node-${randomBytes(6).toString("hex")}`;
   const retentionMs = options.retentionMs ?? 7 * 24 * 3_600_000;
   const maxLogLines = options.maxLogLinesPerStep ?? 10_000;
+  const maxEvents = options.maxEventsPerWorkflow ?? 100_000;
   const warn = options.onWarning ?? (() => {});
   const connection = { url: options.url, ...(options.cluster ? { cluster: true } : {}), ...(options.commandTimeoutMs ? { commandTimeoutMs: options.commandTimeoutMs } : {}) };
   const client = openRedis(connection);
@@ -448,6 +455,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
         own.fence,
         own.seq,
         terminal ? retentionMs : 0,
+        maxEvents,
         set.length / 2,
         ...set,
         del.length,

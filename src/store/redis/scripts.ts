@@ -33,6 +33,7 @@ return 1
  * recognised and not applied twice).
  * KEYS: hash, events, logs, logCounts.
  * ARGV: fence, expectedSeq, ttlMs (0 unless the workflow just finished),
+ *       maxEvents (the event stream is trimmed to about this many, 0: never),
  *       nSet, then nSet field/value pairs, nDel, then nDel fields,
  *       nBucket, then nBucket index/bucket pairs (bucket: "s" succeeded,
  *       "f" failed, "r" running, "" other; keeps the list counters),
@@ -51,8 +52,8 @@ local expected = tonumber(ARGV[2])
 if seq == expected + 1 then return {'DUP'} end
 if seq ~= expected then return {'SEQ', tostring(seq)} end
 local prev = redis.call('HGET', h, 'state')
-local i = 5
-for k = 1, tonumber(ARGV[4]) do redis.call('HSET', h, ARGV[i], ARGV[i + 1]); i = i + 2 end
+local i = 6
+for k = 1, tonumber(ARGV[5]) do redis.call('HSET', h, ARGV[i], ARGV[i + 1]); i = i + 2 end
 local nd = tonumber(ARGV[i]); i = i + 1
 for k = 1, nd do redis.call('HDEL', h, ARGV[i]); i = i + 1 end
 local nb = tonumber(ARGV[i]); i = i + 1
@@ -70,6 +71,8 @@ end
 local out = {'OK', prev or ''}
 for k = i, #ARGV do out[#out + 1] = redis.call('XADD', KEYS[2], '*', 'e', ARGV[k]) end
 if #out > 2 then redis.call('HSET', h, 'cursor', out[#out]) end
+local maxEvents = tonumber(ARGV[4])
+if maxEvents > 0 and #out > 2 then redis.call('XTRIM', KEYS[2], 'MAXLEN', '~', maxEvents) end
 redis.call('HSET', h, 'seq', tostring(expected + 1))
 local ttl = tonumber(ARGV[3])
 if ttl > 0 then

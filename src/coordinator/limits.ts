@@ -1,0 +1,81 @@
+// Per-client limits on the one CoordinatorService implementation, so every
+// surface (Connect, gRPC, gRPC-web, JSON-RPC over HTTP and WebSocket) counts
+// the same way. A client is its token (auth.ts Principal id); without
+// tokens every caller is "anonymous" and shares one allowance.
+//   - submissions per token per second (a token bucket): RESOURCE_EXHAUSTED
+//   - concurrent streams (WatchWorkflow, GetWorkflowLogs) per token: RESOURCE_EXHAUSTED
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import type { CoordinatorService } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
+import { ANONYMOUS, type Auth } from "../server/auth.js";
+
+export interface ClientLimits {
+  /** SubmitWorkflow calls per second per token, with bursts of twice that (default 200; 0: no limit). */
+  submitsPerSecond?: number;
+  /** Open WatchWorkflow and GetWorkflowLogs streams per token (default 256; 0: no limit). */
+  maxStreamsPerClient?: number;
+}
+
+export const DEFAULT_CLIENT_LIMITS: Required<ClientLimits> = { submitsPerSecond: 200, maxStreamsPerClient: 256 };
+
+type Impl = ServiceImpl<typeof CoordinatorService>;
+
+export function withClientLimits(impl: Impl, auth: Auth | undefined, limits: ClientLimits = {}): Impl {
+  const rate = limits.submitsPerSecond ?? DEFAULT_CLIENT_LIMITS.submitsPerSecond;
+  const maxStreams = limits.maxStreamsPerClient ?? DEFAULT_CLIENT_LIMITS.maxStreamsPerClient;
+  const buckets = new Map<string, { tokens: number; at: number }>();
+  const streams = new Map<string, number>();
+
+  const clientOf = (ctx: HandlerContext): string => {
+    if (!auth?.enabled) return ANONYMOUS.id;
+    try {
+      return auth.authenticate(ctx.requestHeader).id;
+    } catch {
+      return ANONYMOUS.id;
+    }
+  };
+
+  function takeSubmit(client: string): void {
+    if (rate <= 0) return;
+    const now = Date.now();
+    const burst = rate * 2;
+    const b = buckets.get(client) ?? { tokens: burst, at: now };
+    b.tokens = Math.min(burst, b.tokens + ((now - b.at) / 1000) * rate);
+    b.at = now;
+    if (b.tokens < 1) {
+      buckets.set(client, b);
+      throw new ConnectError(`submission rate limit reached: at most ${rate} SubmitWorkflow calls per second per token (--max-submit-rate); retry later`, Code.ResourceExhausted);
+    }
+    b.tokens -= 1;
+    buckets.set(client, b);
+    // Full buckets carry no information: forget them so idle clients cost nothing.
+    if (buckets.size > 10_000) for (const [k, v] of buckets) if (v.tokens + ((now - v.at) / 1000) * rate >= burst) buckets.delete(k);
+  }
+
+  function stream<Req, Res>(fn: (req: Req, ctx: HandlerContext) => AsyncIterable<Res>) {
+    return async function* (req: Req, ctx: HandlerContext): AsyncIterable<Res> {
+      const client = clientOf(ctx);
+      const open = streams.get(client) ?? 0;
+      if (maxStreams > 0 && open >= maxStreams) {
+        throw new ConnectError(`too many open streams: at most ${maxStreams} WatchWorkflow/GetWorkflowLogs streams per client (--max-streams-per-client); close one first`, Code.ResourceExhausted);
+      }
+      streams.set(client, open + 1);
+      try {
+        yield* fn(req, ctx);
+      } finally {
+        const n = (streams.get(client) ?? 1) - 1;
+        if (n <= 0) streams.delete(client);
+        else streams.set(client, n);
+      }
+    };
+  }
+
+  return {
+    ...impl,
+    submitWorkflow(req, ctx) {
+      takeSubmit(clientOf(ctx));
+      return impl.submitWorkflow!(req, ctx);
+    },
+    watchWorkflow: stream(impl.watchWorkflow!.bind(impl)),
+    getWorkflowLogs: stream(impl.getWorkflowLogs!.bind(impl)),
+  } as Impl;
+}

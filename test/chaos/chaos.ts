@@ -1,0 +1,455 @@
+// The chaos suite: real processes on loopback (two coordinators sharing a
+// Redis with AOF, two supervisors, an external runner process), TCP proxies
+// in between that can cut every connection, and 100+ workflows running
+// while faults are injected: kill -9 a coordinator, a supervisor and the
+// runner (each restarted), restart Redis, cut connections. Unauthenticated
+// and under-privileged calls are fired at every server all along.
+// Invariants checked at the end:
+//   - no workflow lost (every submitted id is found) or stuck (all end)
+//   - every workflow ends as expected (SUCCEEDED, or CANCELLED when cancelled)
+//   - no step success applied twice (the event log in Redis)
+//   - every cancellation reached its running jobs (each shell job's pid is gone)
+//   - no unauthenticated or under-privileged call succeeded
+// `npm run chaos` runs the full size; the CI test a reduced one.
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import { CoordinatorService } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
+import { SupervisorService } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
+import { createCoordinatorClient } from "../../clients/node/index.js";
+import { isTerminalWorkflow, StepState, WorkflowState } from "../../src/engine/states.js";
+import { createRedisStore } from "../../src/store/redis/redis-store.js";
+import { HORUS } from "../helpers/cli.js";
+import { freePort, startRedis, type RedisServer } from "../helpers/redis.js";
+
+export interface ChaosOptions {
+  workflows: number;
+  /** Fault rounds (each: cut, kill coordinator, kill supervisor, kill runner, restart Redis). */
+  rounds: number;
+  /** How long to wait for every workflow to end after the last fault. */
+  settleMs: number;
+  log?: (line: string) => void;
+}
+
+export interface ChaosReport {
+  faults: Record<string, number>;
+  workflows: number;
+  cancelled: number;
+  steps: number;
+  stepSuccesses: number;
+  unauthenticatedCalls: number;
+  violations: string[];
+  orphansOfKilledSupervisors: number;
+  table: string;
+}
+
+/** A TCP proxy whose connections can all be cut at once. */
+export async function tcpProxy(targetPort: number): Promise<{ port: number; cut(): void; close(): Promise<void> }> {
+  const pairs = new Set<[net.Socket, net.Socket]>();
+  const cut = () => {
+    for (const [a, b] of pairs) {
+      a.destroy();
+      b.destroy();
+    }
+    pairs.clear();
+  };
+  const server = net.createServer((client) => {
+    const upstream = net.connect(targetPort, "127.0.0.1");
+    const pair: [net.Socket, net.Socket] = [client, upstream];
+    pairs.add(pair);
+    const drop = () => {
+      pairs.delete(pair);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on("error", drop).on("close", drop);
+    upstream.on("error", drop).on("close", drop);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    cut,
+    close() {
+      cut();
+      return new Promise((r) => server.close(() => r()));
+    },
+  };
+}
+
+interface Proc {
+  name: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+  child: ChildProcess;
+  out: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function launch(name: string, args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<Proc> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const p: Proc = { name, args, env, child, out: "" };
+    let done = false;
+    const onData = (d: Buffer) => {
+      p.out += d;
+      if (p.out.length > 2_000_000) p.out = p.out.slice(-1_000_000);
+      if (!done && ready.test(p.out)) {
+        done = true;
+        resolve(p);
+      }
+    };
+    child.stdout!.on("data", onData);
+    child.stderr!.on("data", onData);
+    child.once("exit", (code) => {
+      if (!done) reject(new Error(`${name} exited with ${code} before it was ready: ${p.out.slice(-2000)}`));
+    });
+  });
+}
+
+async function kill9(p: Proc): Promise<void> {
+  if (p.child.exitCode !== null || p.child.signalCode !== null) return;
+  const gone = new Promise((r) => p.child.once("exit", r));
+  p.child.kill("SIGKILL");
+  await gone;
+}
+
+async function restart(p: Proc, ready: RegExp): Promise<Proc> {
+  const again = await launch(p.name, p.args, p.env, ready);
+  const before = p.out;
+  Object.assign(p, { child: again.child, out: "" });
+  // Keep the earlier life's output: the new process appends to it.
+  again.child.stdout!.on("data", () => (p.out = before + "\n--- restarted ---\n" + again.out));
+  again.child.stderr!.on("data", () => (p.out = before + "\n--- restarted ---\n" + again.out));
+  p.out = before + "\n--- restarted ---\n" + again.out;
+  return p;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  // A zombie no one reaped is gone for our purpose.
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return !/^\d+ \(.*\) Z/.test(stat);
+  } catch {
+    return false;
+  }
+}
+
+export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
+  const log = options.log ?? (() => {});
+  const dir = mkdtempSync(join(tmpdir(), "horus-chaos-"));
+  const pidDir = join(dir, "pids");
+  mkdirSync(pidDir);
+  const tok = () => randomBytes(24).toString("hex");
+  const admin = tok();
+  const viewer = tok();
+  const supervisorToken = tok();
+  const tokenFile = join(dir, "tokens");
+  writeFileSync(tokenFile, `${admin} admin\n${viewer} viewer\n`);
+  const supIn = join(dir, "sup-tokens");
+  writeFileSync(supIn, `${supervisorToken}\n`);
+
+  const faults: Record<string, number> = { "proxy cut": 0, "kill -9 coordinator": 0, "kill -9 supervisor": 0, "kill -9 runner": 0, "redis restart": 0 };
+  const procs: Proc[] = [];
+  const closers: Array<() => Promise<unknown>> = [];
+  let redis: RedisServer | undefined;
+  const stop = new AbortController();
+  try {
+    redis = await startRedis({ appendonly: true, appendfsync: "always" });
+    const redisProxy = await tcpProxy(redis.port);
+    closers.push(() => redisProxy.close());
+
+    const supPorts = [await freePort(), await freePort()];
+    const supervisors: Proc[] = [];
+    for (const [i, port] of supPorts.entries()) {
+      supervisors.push(
+        await launch(`supervisor${i + 1}`, [
+          ...HORUS, "supervisor", "--port", String(port), "--name", `s${i + 1}`, "--capacity", "32",
+          "--token-file", supIn, "--external-runner", "ext", "--redis-url", redis.url, "--runner-lease", "1s",
+        ], {}, /listening on/),
+      );
+    }
+    procs.push(...supervisors);
+    const supProxies = await Promise.all(supPorts.map((p) => tcpProxy(p)));
+    for (const p of supProxies) closers.push(() => p.close());
+    const runner = await launch("runner", ["dist/clients/runner/example.js"], { HORUS_RUNNER_NAME: "ext", REDIS_URL: redis.url, HORUS_RUNNER_CONCURRENCY: "16" }, /ready/);
+    procs.push(runner);
+
+    const supArgs = supProxies.flatMap((p) => ["--supervisor", `http://127.0.0.1:${p.port}`]);
+    const coordPorts = [await freePort(), await freePort()];
+    const coordinators: Proc[] = [];
+    for (const [i, port] of coordPorts.entries()) {
+      // Coordinator 1 reaches Redis through a proxy that gets cut.
+      const redisUrl = i === 0 ? `redis://127.0.0.1:${redisProxy.port}` : redis.url;
+      coordinators.push(
+        await launch(`coordinator${i + 1}`, [
+          ...HORUS, "coordinator", "--port", String(port), "--redis-url", redisUrl, ...supArgs, "--lease", "1s",
+          "--supervisor-timeout", "1s", "--token-file", tokenFile, "--supervisor-token-file", supIn, "--max-submit-rate", "0",
+        ], {}, /listening on/),
+      );
+    }
+    procs.push(...coordinators);
+    const urls = coordPorts.map((p) => `http://127.0.0.1:${p}`);
+    const clients = urls.map((u) => createCoordinatorClient(u, { token: admin, protocol: "grpc" }));
+
+    // Unauthenticated and under-privileged calls, all along; any success is a violation.
+    let probes = 0;
+    const probeSuccesses: string[] = [];
+    const anon: Array<[string, () => Promise<unknown>]> = [];
+    for (const u of urls) {
+      const noToken = createClient(CoordinatorService, createConnectTransport({ baseUrl: u, httpVersion: "1.1" }));
+      const grpc = createClient(CoordinatorService, createGrpcTransport({ baseUrl: u }));
+      const viewerClient = createCoordinatorClient(u, { token: viewer });
+      const wrong = createCoordinatorClient(u, { token: tok() });
+      const yaml = "workflow:\n  name: intruder\n  steps:\n    - { id: a, runner: noop }\n";
+      anon.push(
+        ["connect list", () => noToken.listWorkflows({})],
+        ["grpc submit", () => grpc.submitWorkflow({ definition: { case: "yaml", value: yaml } })],
+        ["viewer submit", () => viewerClient.submitWorkflow({ definition: { case: "yaml", value: yaml } })],
+        ["wrong-token cancel", () => wrong.cancelWorkflow({ workflowId: "x" })],
+        ["jsonrpc list", async () => {
+          const r = (await (await fetch(`${u}/rpc`, { method: "POST", body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "list_workflows" }) })).json()) as { error?: unknown };
+          if (r.error) throw new Error("refused");
+        }],
+      );
+    }
+    for (const port of supPorts) {
+      const s = createClient(SupervisorService, createConnectTransport({ baseUrl: `http://127.0.0.1:${port}`, httpVersion: "1.1" }));
+      anon.push(["supervisor describe", () => s.describeSupervisor({})]);
+    }
+    const prober = (async () => {
+      for (let i = 0; !stop.signal.aborted; i++) {
+        const [name, call] = anon[i % anon.length]!;
+        probes++;
+        try {
+          await call();
+          probeSuccesses.push(name);
+        } catch {
+          // refused (or the server was down): both fine
+        }
+        await sleep(20);
+      }
+    })();
+
+    // Workflows: most run shell -> external runner -> js; some are cancelled while their shell job runs.
+    const normal = (i: number) => `workflow:\n  name: chaos-${i}\n  steps:\n` +
+      `    - { id: a, runner: shell, payload: "sleep 0.$((${i} % 5)); echo ${i}" }\n` +
+      `    - { id: b, runner: ext, depends_on: [a], payload: '{"sleep_ms": 150, "echo": ${i}}' }\n` +
+      `    - { id: c, runner: js, depends_on: [a, b], payload: "input.a + input.b.echo" }\n` +
+      `    - { id: d, runner: noop, depends_on: [a] }\n`;
+    const cancellable = (i: number) => `workflow:\n  name: chaos-cancel-${i}\n  steps:\n` +
+      `    - { id: long, runner: shell, payload: "echo $$ $PPID > ${pidDir}/$HORUS_WORKFLOW_ID.$HORUS_ATTEMPT_ID; exec sleep 120" }\n` +
+      `    - { id: after, runner: noop, depends_on: [long] }\n`;
+    const submitted: Array<{ id: string; cancel: boolean; i: number }> = [];
+    const submitOne = async (i: number) => {
+      const cancel = i % 7 === 3;
+      const yaml = cancel ? cancellable(i) : normal(i);
+      for (let attempt = 0; ; attempt++) {
+        const client = clients[(i + attempt) % clients.length]!;
+        try {
+          const res = await client.submitWorkflow({ definition: { case: "yaml", value: yaml }, idempotencyKey: `chaos-${i}` }, { timeoutMs: 5_000 });
+          submitted.push({ id: res.workflowId, cancel, i });
+          return;
+        } catch (err) {
+          if (attempt > 200) throw err;
+          await sleep(100);
+        }
+      }
+    };
+    const cancelWhenRunning = async (w: { id: string }) => {
+      // Wait for the job to write its pid (it runs), then cancel, through whichever coordinator answers.
+      for (let n = 0; n < 600 && !readdirSync(pidDir).some((f) => f.startsWith(`${w.id}.`)); n++) await sleep(50);
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await clients[attempt % clients.length]!.cancelWorkflow({ workflowId: w.id, reason: "chaos" }, { timeoutMs: 5_000 });
+          return;
+        } catch (err) {
+          if (attempt > 200) throw err;
+          await sleep(100);
+        }
+      }
+    };
+
+    const fault = async (kind: string, round: number) => {
+      log(`fault: ${kind} (round ${round + 1})`);
+      faults[kind]!++;
+      if (kind === "proxy cut") {
+        redisProxy.cut();
+        for (const p of supProxies) p.cut();
+      } else if (kind === "kill -9 coordinator") {
+        const c = coordinators[round % coordinators.length]!;
+        await kill9(c);
+        await sleep(500);
+        await restart(c, /listening on/);
+      } else if (kind === "kill -9 supervisor") {
+        const s = supervisors[round % supervisors.length]!;
+        await kill9(s);
+        await sleep(500);
+        await restart(s, /listening on/);
+      } else if (kind === "kill -9 runner") {
+        await kill9(runner);
+        await sleep(300);
+        await restart(runner, /ready/);
+      } else if (kind === "redis restart") {
+        await redis!.restart();
+      }
+    };
+
+    const kinds = Object.keys(faults);
+    const steps = options.rounds * kinds.length;
+    const perStep = Math.ceil(options.workflows / (steps + 1));
+    const cancels: Array<Promise<void>> = [];
+    let next = 0;
+    const submitBatch = async () => {
+      const batch: Array<Promise<void>> = [];
+      for (let k = 0; k < perStep && next < options.workflows; k++) batch.push(submitOne(next++));
+      await Promise.all(batch);
+      for (const w of submitted) if (w.cancel && !(w as { queued?: boolean }).queued) {
+        (w as { queued?: boolean }).queued = true;
+        cancels.push(cancelWhenRunning(w));
+      }
+    };
+    for (let r = 0; r < options.rounds; r++) {
+      for (const kind of kinds) {
+        await submitBatch();
+        await sleep(300);
+        await fault(kind, r);
+      }
+    }
+    while (next < options.workflows) await submitBatch();
+    await Promise.all(cancels);
+
+    // Settle: every workflow must end.
+    const final = new Map<string, WorkflowState>();
+    const deadline = Date.now() + options.settleMs;
+    const violations: string[] = [];
+    for (const w of submitted) {
+      for (;;) {
+        let state: WorkflowState | undefined;
+        try {
+          const got = await clients[0]!.getWorkflow({ workflowId: w.id }, { timeoutMs: 5_000 });
+          state = got.workflow!.state;
+        } catch (err) {
+          if (ConnectError.from(err).code === Code.NotFound) {
+            violations.push(`workflow ${w.id} lost (NOT_FOUND)`);
+            break;
+          }
+        }
+        if (state !== undefined && isTerminalWorkflow(state)) {
+          final.set(w.id, state);
+          break;
+        }
+        if (Date.now() > deadline) {
+          const wf = (await clients[0]!.getWorkflow({ workflowId: w.id }).catch(() => undefined))?.workflow;
+          const steps = wf?.steps.map((s) => `${s.id}:${StepState[s.state]}/${s.attempts} attempts ${s.attemptHistory.map((a) => `${a.supervisor}`).join(",")}`).join(" ");
+          violations.push(`workflow ${w.id} stuck in state ${state}: ${steps}`);
+          break;
+        }
+        await sleep(200);
+      }
+    }
+    stop.abort();
+    await prober;
+    for (const w of submitted) {
+      const want = w.cancel ? WorkflowState.CANCELLED : WorkflowState.SUCCEEDED;
+      const got = final.get(w.id);
+      if (got !== undefined && got !== want) {
+        const wf = (await clients[0]!.getWorkflow({ workflowId: w.id })).workflow!;
+        const why = wf.steps.map((s) => `${s.id}:${StepState[s.state]}${s.error ? `(${s.error.code}: ${s.error.message})` : ""}`).join(" ");
+        violations.push(`workflow ${w.id} (${w.cancel ? "cancelled" : "normal"}) ended ${WorkflowState[got]}, expected ${WorkflowState[want]}: ${why}`);
+      }
+    }
+    if (submitted.length !== options.workflows) violations.push(`${options.workflows - submitted.length} submissions never accepted`);
+
+    // No step success applied twice: the event log in Redis.
+    const store = await createRedisStore({ url: redis.url });
+    let stepCount = 0;
+    let successes = 0;
+    try {
+      for (const w of submitted) {
+        const events = await store.readEvents(w.id, "", 100_000);
+        const seen = new Map<string, string[]>();
+        for (const e of events) {
+          if (e.kind !== "step" || e.state !== StepState.SUCCEEDED) continue;
+          const key = `${e.stepId}#${e.instance ?? ""}`;
+          seen.set(key, [...(seen.get(key) ?? []), `attempt ${e.attempt} on ${e.supervisor ?? "?"} at ${e.time} cursor ${e.cursor}`]);
+          successes++;
+        }
+        for (const [key, list] of seen) if (list.length > 1) violations.push(`workflow ${w.id} step ${key}: success applied ${list.length} times: ${list.join("; ")}`);
+        stepCount += w.cancel ? 2 : 4;
+      }
+    } finally {
+      await store.close();
+    }
+
+    // Every cancellation reached its running jobs: each recorded shell pid ends.
+    let orphans = 0;
+    const livePids = new Set([...supervisors.map((s) => s.child.pid)]);
+    for (const f of readdirSync(pidDir)) {
+      const [pid, ppid] = readFileSync(join(pidDir, f), "utf8").trim().split(/\s+/).map(Number);
+      for (let n = 0; n < 100 && alive(pid!); n++) await sleep(100);
+      if (!alive(pid!)) continue;
+      if (!livePids.has(ppid)) {
+        // Its supervisor was killed with -9: the job's process group lost its parent
+        // and no coordinator can reach it (README, Security: chaos).
+        orphans++;
+        try {
+          process.kill(-pid!, "SIGKILL");
+        } catch {
+          process.kill(pid!, "SIGKILL");
+        }
+      } else {
+        const wf = (await clients[0]!.getWorkflow({ workflowId: f.split(".")[0]! }).catch(() => undefined))?.workflow;
+        const steps = wf?.steps.map((s) => `${s.id}:${StepState[s.state]} attempts ${s.attemptHistory.map((a) => `${a.supervisor}:${a.error?.code ?? "ok"}`).join(",")}`).join(" ");
+        violations.push(`cancelled job ${f} (pid ${pid}, supervisor pid ${ppid}) still running on a live supervisor; workflow ${WorkflowState[wf?.state ?? 0]}: ${steps}`);
+      }
+    }
+    for (const s of probeSuccesses) violations.push(`unauthenticated or under-privileged call succeeded: ${s}`);
+
+    if (violations.length > 0) {
+      for (const p of procs) writeFileSync(join(dir, `${p.name}.log`), p.out);
+      violations.push(`(process logs in ${dir})`);
+    }
+    const rows: Array<[string, string | number]> = [
+      ...Object.entries(faults).map(([k, v]) => [`faults: ${k}`, v] as [string, number]),
+      ["workflows", submitted.length],
+      ["  of which cancelled mid-run", submitted.filter((w) => w.cancel).length],
+      ["steps", stepCount],
+      ["step successes in the event log", successes],
+      ["unauthenticated/denied calls fired", probes],
+      ["orphans of kill -9'd supervisors (reaped)", orphans],
+      ["violations", violations.length],
+    ];
+    const width = Math.max(...rows.map(([k]) => k.length));
+    const table = ["chaos summary", ...rows.map(([k, v]) => `  ${k.padEnd(width)}  ${String(v).padStart(6)}`)].join("\n");
+    return {
+      faults,
+      workflows: submitted.length,
+      cancelled: submitted.filter((w) => w.cancel).length,
+      steps: stepCount,
+      stepSuccesses: successes,
+      unauthenticatedCalls: probes,
+      violations,
+      orphansOfKilledSupervisors: orphans,
+      table,
+    };
+  } finally {
+    stop.abort();
+    for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGKILL");
+    await Promise.all(procs.map((p) => (p.child.exitCode !== null || p.child.signalCode !== null ? undefined : new Promise((r) => p.child.once("exit", r)))));
+    for (const c of closers) await c().catch(() => {});
+    await redis?.remove();
+  }
+}

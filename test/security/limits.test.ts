@@ -1,0 +1,167 @@
+// Every limit, hit on a real coordinator, ends in a clear error naming it:
+// request size, steps per workflow, payload size, output size (supervisor
+// and coordinator), open streams per client, submissions per token per
+// second, and the event log cap of both stores.
+import { randomBytes } from "node:crypto";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { afterAll, describe, expect, it } from "vitest";
+import { CoordinatorService } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
+import { createCoordinatorClient } from "../../clients/node/index.js";
+import { StepState, WorkflowState } from "../../src/engine/states.js";
+import { parseTokens } from "../../src/server/auth.js";
+import { createMemoryStore } from "../../src/store/memory/memory-store.js";
+import { createRedisStore } from "../../src/store/redis/redis-store.js";
+import { coordinator, PROTOCOLS, runYaml } from "../helpers/coordinator.js";
+import { startRedis } from "../helpers/redis.js";
+
+const closers: Array<() => Promise<unknown>> = [];
+afterAll(async () => {
+  for (const c of closers.reverse()) await c();
+});
+
+async function start(options: Parameters<typeof coordinator>[0]) {
+  const c = await coordinator(options);
+  closers.push(() => c.running.close());
+  return c;
+}
+
+async function codeOf(p: Promise<unknown>): Promise<{ code: Code; message: string }> {
+  try {
+    await p;
+  } catch (err) {
+    const e = ConnectError.from(err);
+    return { code: e.code, message: e.rawMessage };
+  }
+  throw new Error("expected an error");
+}
+
+const yaml = (steps: string[]) => `workflow:\n  name: l\n  steps:\n${steps.map((s) => `    - ${s}\n`).join("")}`;
+
+describe("request, definition and output limits", () => {
+  it("request size: Connect and JSON-RPC refuse a request over --max-request-bytes", async () => {
+    const { running, client } = await start({ security: { maxRequestBytes: 10_000 } });
+    const big = yaml([`{ id: a, runner: noop, payload: "${"x".repeat(20_000)}" }`]);
+    const e = await codeOf(client.submitWorkflow({ definition: { case: "yaml", value: big } }));
+    expect(e.code).toBe(Code.ResourceExhausted);
+    expect(e.message).toMatch(/10000/);
+    const grpc = createClient(CoordinatorService, PROTOCOLS["grpc over h2c"](running.url));
+    expect((await codeOf(grpc.submitWorkflow({ definition: { case: "yaml", value: big } }))).code).toBe(Code.ResourceExhausted);
+    const res = await fetch(`${running.url}/rpc`, { method: "POST", body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "submit_workflow", params: { definition: { yaml: big } } }) });
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toContain("request body over 10000 bytes");
+  });
+
+  it("steps per workflow and payload size: INVALID_ARGUMENT naming the limit", async () => {
+    const { client } = await start({ limits: { maxSteps: 2, maxPayloadBytes: 100 } });
+    const steps = await codeOf(client.submitWorkflow({ definition: { case: "yaml", value: yaml(["{ id: a, runner: noop }", "{ id: b, runner: noop }", "{ id: c, runner: noop }"]) } }));
+    expect(steps.code).toBe(Code.InvalidArgument);
+    expect(steps.message).toMatch(/3 steps.*2|limit.*2/);
+    const payload = await codeOf(client.submitWorkflow({ definition: { case: "yaml", value: yaml([`{ id: a, runner: noop, payload: "${"y".repeat(200)}" }`]) } }));
+    expect(payload.code).toBe(Code.InvalidArgument);
+    expect(payload.message).toMatch(/100/);
+  });
+
+  it("output size: the supervisor fails the step OUTPUT_TOO_LARGE, whatever the runner", async () => {
+    const { client } = await start({ embeddedSupervisor: { maxOutputBytes: 1000 } });
+    const wf = await runYaml(client, yaml([`{ id: a, runner: js, payload: "'z'.repeat(5000)" }`]));
+    expect(wf.state).toBe(WorkflowState.FAILED);
+    expect(wf.steps[0]!.state).toBe(StepState.FAILED);
+    expect(wf.steps[0]!.error).toMatchObject({ code: "OUTPUT_TOO_LARGE", message: expect.stringContaining("1000 bytes") });
+  });
+
+  it("output size: the coordinator refuses an output over its own limit from any supervisor", async () => {
+    const { client } = await start({ security: { maxOutputBytes: 1000 } });
+    const wf = await runYaml(client, yaml([`{ id: a, runner: js, payload: "'z'.repeat(5000)" }`]));
+    expect(wf.steps[0]!.error).toMatchObject({ code: "OUTPUT_TOO_LARGE", message: expect.stringContaining("coordinator's limit of 1000 bytes") });
+  });
+});
+
+describe("per-client limits", () => {
+  const a = randomBytes(20).toString("hex");
+  const b = randomBytes(20).toString("hex");
+
+  it("open streams per token: RESOURCE_EXHAUSTED past the limit, other tokens unaffected", async () => {
+    const { running } = await start({ security: { tokens: parseTokens(`${a}\n${b}\n`, "t"), clientLimits: { maxStreamsPerClient: 2 } } });
+    const ca = createCoordinatorClient(running.url, { token: a });
+    const { workflowId } = await ca.submitWorkflow({ definition: { case: "yaml", value: yaml([`{ id: a, runner: shell, payload: "sleep 30" }`]) } });
+    const stop = new AbortController();
+    const open: Array<Promise<unknown>> = [];
+    for (let i = 0; i < 2; i++) {
+      const it = ca.watchWorkflow({ workflowId }, { signal: stop.signal })[Symbol.asyncIterator]();
+      await it.next(); // the snapshot: the stream is open
+      open.push(it.next().catch(() => undefined));
+    }
+    const third = await codeOf((async () => {
+      for await (const _ of ca.watchWorkflow({ workflowId })) break;
+    })());
+    expect(third.code).toBe(Code.ResourceExhausted);
+    expect(third.message).toContain("at most 2");
+    // Another token has its own allowance; logs streams count too.
+    const cb = createCoordinatorClient(running.url, { token: b });
+    for await (const _ of cb.watchWorkflow({ workflowId })) break;
+    expect((await codeOf((async () => {
+      for await (const _ of ca.getWorkflowLogs({ workflowId, follow: true })) break;
+    })())).code).toBe(Code.ResourceExhausted);
+    stop.abort();
+    await Promise.all(open);
+    await ca.cancelWorkflow({ workflowId });
+    // Closed streams give their places back.
+    for (;;) {
+      try {
+        for await (const _ of ca.watchWorkflow({ workflowId })) break;
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  });
+
+  it("submissions per token per second: RESOURCE_EXHAUSTED naming the limit", async () => {
+    const { running } = await start({ security: { tokens: parseTokens(`${a}\n${b}\n`, "t"), clientLimits: { submitsPerSecond: 1 } } });
+    const ca = createCoordinatorClient(running.url, { token: a });
+    const codes: Array<Code | "OK"> = [];
+    let message = "";
+    for (let i = 0; i < 10; i++) {
+      try {
+        await ca.submitWorkflow({ definition: { case: "yaml", value: yaml(["{ id: a, runner: noop }"]) } });
+        codes.push("OK");
+      } catch (err) {
+        codes.push(ConnectError.from(err).code);
+        message = ConnectError.from(err).rawMessage;
+      }
+    }
+    expect(codes).toContain(Code.ResourceExhausted);
+    expect(message).toContain("at most 1 SubmitWorkflow calls per second per token");
+    const cb = createCoordinatorClient(running.url, { token: b });
+    await cb.submitWorkflow({ definition: { case: "yaml", value: yaml(["{ id: a, runner: noop }"]) } });
+  });
+});
+
+describe("event log cap", () => {
+  const many = yaml(Array.from({ length: 60 }, (_, i) => `{ id: s${i}, runner: noop }`));
+
+  it("the memory store keeps at most about the cap; a watcher from the start still ends", async () => {
+    const store = createMemoryStore({ maxEventsPerWorkflow: 20 });
+    const { client } = await start({ store });
+    const wf = await runYaml(client, many);
+    expect(wf.state).toBe(WorkflowState.SUCCEEDED);
+    const events = await store.readEvents(wf.id, "", 10_000);
+    expect(events.length).toBeLessThanOrEqual(22);
+    // Resuming from a trimmed cursor continues at the oldest kept event.
+    const from = await store.readEvents(wf.id, "1", 10_000);
+    expect(from.length).toBe(events.length);
+  });
+
+  it("the Redis store trims the stream (XTRIM MAXLEN ~)", async () => {
+    const redis = await startRedis();
+    closers.push(() => redis.remove());
+    const store = await createRedisStore({ url: redis.url, maxEventsPerWorkflow: 10 });
+    const { client } = await start({ store });
+    const wf = await runYaml(client, yaml(Array.from({ length: 400 }, (_, i) => `{ id: s${i}, runner: noop }`)));
+    expect(wf.state).toBe(WorkflowState.SUCCEEDED);
+    const events = await store.readEvents(wf.id, "", 100_000);
+    // 400 steps make well over 1,000 events; approximate trimming keeps whole stream nodes of about 100.
+    expect(events.length).toBeLessThan(400);
+    expect(events.at(-1)).toMatchObject({ kind: "workflow", state: WorkflowState.SUCCEEDED });
+  });
+});
