@@ -39,6 +39,7 @@ const VIEWER_METHODS = new Set([
   "GetWorkflow",
   "ListWorkflows",
   "WatchWorkflow",
+  "WatchWorkflows",
   "GetWorkflowLogs",
   "ValidateWorkflow",
   "ListWorkflowTemplates",

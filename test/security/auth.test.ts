@@ -18,7 +18,7 @@ const token = () => randomBytes(24).toString("hex");
 const TOKENS: Record<Role, string> = { admin: token(), operator: token(), viewer: token(), register: token() };
 const tokenFile = Object.entries(TOKENS).map(([role, t]) => `${t} ${role}`).join("\n");
 
-const VIEWER = ["GetWorkflow", "ListWorkflows", "WatchWorkflow", "GetWorkflowLogs", "ValidateWorkflow", "ListWorkflowTemplates", "GetWorkflowTemplate", "ListSupervisors"];
+const VIEWER = ["GetWorkflow", "ListWorkflows", "WatchWorkflow", "WatchWorkflows", "GetWorkflowLogs", "ValidateWorkflow", "ListWorkflowTemplates", "GetWorkflowTemplate", "ListSupervisors"];
 const OPERATOR = ["SubmitWorkflow", "CancelWorkflow", "RetryWorkflow", "RegisterWorkflowTemplate"];
 
 function allowed(role: Role, method: string): boolean {
