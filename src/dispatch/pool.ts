@@ -66,6 +66,11 @@ export interface PoolOptions {
    */
   supervisorTimeoutMs?: number;
   /**
+   * How often the acknowledged attempts on each supervisor are checked with
+   * GetJobs, a safety net for finish events that were missed (default 10,000 ms).
+   */
+  reconcileEveryMs?: number;
+  /**
    * How long a job may wait while no supervisor that could run it is up
    * (none offers the runner, the pinned one is absent, no labels match)
    * before it fails with NO_SUPERVISOR (default 60,000). Waiting for
@@ -109,6 +114,8 @@ interface Member {
   backoffMs: number;
   /** Attempts were attached while it was unreachable: ask for their state when it is back. */
   needsReconcile: boolean;
+  /** When its acknowledged attempts were last checked with GetJobs. */
+  lastReconcile: number;
   /** Attempts reported lost while it was down: stopped on it if it comes back as the same instance. */
   declaredLost: string[];
   removed: boolean;
@@ -178,6 +185,7 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
   const unroutableMs = options.unroutableTimeoutMs ?? 60_000;
   // Ping often enough that a silent supervisor is noticed well within the timeout.
   const pingEveryMs = Math.max(100, Math.floor(timeoutMs / 4));
+  const reconcileEveryMs = options.reconcileEveryMs ?? 10_000;
   const warn = options.onWarning ?? (() => {});
   const info = options.onInfo ?? (() => {});
   const abort = new AbortController();
@@ -228,6 +236,7 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
       sending: false,
       backoffMs: initialBackoff,
       needsReconcile: false,
+      lastReconcile: now(),
       declaredLost: [],
       removed: false,
     };
@@ -331,10 +340,32 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
       try {
         await describe(m, Math.max(100, Math.floor(timeoutMs / 2)));
         seen(m);
+        await antiEntropy(m);
       } catch (err) {
         if (closed || m.removed) return;
         setSuspect(m, err);
       }
+    }
+  }
+
+  /**
+   * Asks the supervisor for the state of its acknowledged attempts when
+   * they were attached while it could not be asked, and every
+   * reconcileEveryMs anyway: a finish event missed while no one here
+   * advanced its workflow (a takeover racing the event) would otherwise
+   * leave the step running forever.
+   */
+  async function antiEntropy(m: Member): Promise<void> {
+    if (m.health !== "up") return;
+    if (!m.needsReconcile && now() - m.lastReconcile < reconcileEveryMs) return;
+    m.needsReconcile = false;
+    m.lastReconcile = now();
+    const ids = [...m.inFlight].filter(([, t]) => t.acked).map(([id]) => id);
+    try {
+      for (const id of await reconcile(m, ids)) listener.lost(id, `supervisor ${m.name} no longer knows the attempt`);
+    } catch (err) {
+      m.needsReconcile = true;
+      throw err;
     }
   }
 
@@ -454,6 +485,13 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
     // back (or, if it restarted meanwhile, its attempts are reported lost).
     await Promise.all(
       [...placed].map(async ([m, ids]) => {
+        if (m.health === "down") {
+          // Its own jobs were already given away when it went down, and
+          // nothing would give these away later: treat them the same now.
+          for (const id of ids) untrack(m, id);
+          unknown.push(...ids);
+          return;
+        }
         if (m.health !== "up") {
           m.needsReconcile = true;
           return;
