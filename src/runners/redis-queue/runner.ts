@@ -43,6 +43,7 @@ export function createRedisQueueRunner(options: RedisQueueRunnerOptions): Runner
   const keys = runnerKeys(prefix, options.name);
   // One reply list per supervisor process and runner: results come back to whoever pushed the job.
   const replyTo = `${prefix}:runner:${options.name}:reply:${randomUUID()}`;
+  const replyTaken = `${replyTo}:taken`;
   const redisOptions = { maxRetriesPerRequest: null, retryStrategy: (n: number) => Math.min(50 * n, 1_000), lazyConnect: true };
   const cmd = new Redis(options.redisUrl, redisOptions);
   const blocking = new Redis(options.redisUrl, redisOptions);
@@ -81,12 +82,23 @@ export function createRedisQueueRunner(options: RedisQueueRunnerOptions): Runner
     let lastExpire = 0;
     while (!closed) {
       try {
-        const got = await blocking.blpop(replyTo, 1);
-        if (got) onEvent(got[1]);
+        // Replies move to a list of their own and leave it only once handled:
+        // a pop whose answer is lost with a dropped connection (Redis
+        // restarting) would otherwise lose the job's result for good.
+        for (const left of await cmd.lrange(replyTaken, 0, -1)) {
+          onEvent(left);
+          await cmd.lrem(replyTaken, 1, left);
+        }
+        const got = await blocking.blmove(replyTo, replyTaken, "LEFT", "RIGHT", 1);
+        if (got !== null) {
+          onEvent(got);
+          await cmd.lrem(replyTaken, 1, got);
+        }
         if (Date.now() - lastExpire > 60_000) {
           lastExpire = Date.now();
-          // A supervisor that dies leaves its reply list behind: let it expire.
+          // A supervisor that dies leaves its reply lists behind: let them expire.
           await cmd.pexpire(replyTo, 24 * 3_600_000);
+          await cmd.pexpire(replyTaken, 24 * 3_600_000);
         }
       } catch (err) {
         if (closed) return;
