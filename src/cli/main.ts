@@ -182,7 +182,7 @@ program
     const maxEvents = parseCount(opts.maxEventsPerWorkflow, "--max-events-per-workflow");
     const start = () => startCoordinator({
       security,
-      ...(opts.redisUrl ? {} : { store: createMemoryStoreFor(maxEvents) }),
+      ...(opts.redisUrl ? {} : { store: createMemoryStore({ maxEventsPerWorkflow: maxEvents, maxLogLinesPerStep: parsePositive(opts.maxLogLines, "--max-log-lines") }) }),
       port: parsePort(opts.port),
       host: opts.host,
       supervisors: opts.supervisor,
@@ -504,10 +504,6 @@ function parseCount(text: string, flag: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 0) throw new CliError(`${flag} must be a whole number (0 for no limit), got "${text}"`);
   return n;
-}
-
-function createMemoryStoreFor(maxEventsPerWorkflow: number) {
-  return createMemoryStore({ maxEventsPerWorkflow });
 }
 
 function parsePositive(text: string, flag: string): number {

@@ -75,7 +75,9 @@ describe("browser client in headless Chromium", () => {
       const res = await run(allowed.url, protocol);
       expect(res, JSON.stringify(res)).toMatchObject({ ok: true, state: "SUCCEEDED" });
       expect(res.shown![0]).toMatch(/ snapshot$/);
-      expect(res.shown![res.shown!.length - 1]).toMatch(/ event$/);
+      // Events follow unless the workflow had already ended when the watch
+      // began (a busy machine): then the snapshot alone is the whole story.
+      if (res.shown!.length > 1) expect(res.shown![res.shown!.length - 1]).toMatch(/ event$/);
     });
   }
 
