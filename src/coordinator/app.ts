@@ -1,10 +1,12 @@
 // Assembles a coordinator: store, executor, supervisor pool (remote URLs or
 // an in-process reference supervisor), the service, and the one-port server.
-import { Code, ConnectError, createRouterTransport } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { CoordinatorService } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
 import { SupervisorService } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
 import { silentLogger, type Logger } from "../common/logger.js";
+import { createInProcessTransport } from "../dispatch/in-process.js";
+import { SUPERVISOR_BINARY_OPTIONS } from "../dispatch/wire.js";
 import { createSupervisorPool, type SupervisorEndpoint } from "../dispatch/pool.js";
 import { startRegistrySync } from "../dispatch/registry.js";
 import type { CorsOptions } from "../server/cors.js";
@@ -76,11 +78,12 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
 
   const endpoints: SupervisorEndpoint[] = [];
   let embedded: ReturnType<typeof createSupervisor> | undefined;
-  const transportFor = (url: string) => createConnectTransport({ baseUrl: url, httpVersion: "2", useBinaryFormat: true });
+  const transportFor = (url: string) => createConnectTransport({ baseUrl: url, httpVersion: "2", useBinaryFormat: true, binaryOptions: SUPERVISOR_BINARY_OPTIONS });
   if ((!options.supervisors || options.supervisors.length === 0) && options.embedded !== false) {
     embedded = createSupervisor({ name: "embedded", ...options.embeddedSupervisor });
     const impl = embedded.service;
-    endpoints.push({ name: "embedded", source: "embedded", transport: createRouterTransport(({ service }) => service(SupervisorService, impl)) });
+    // Called directly, without protobuf encoding (see in-process.ts).
+    endpoints.push({ name: "embedded", source: "embedded", transport: createInProcessTransport(SupervisorService, impl) });
     logger.info("no --supervisor given: running the reference supervisor in this process");
   } else {
     for (const url of options.supervisors ?? []) endpoints.push({ name: url, url, source: "static", transport: transportFor(url) });
