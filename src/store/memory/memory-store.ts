@@ -1,7 +1,9 @@
 // The embedded store: everything in this process, nothing survives a
 // restart. It keeps the same contract as the Redis store (copies in and out,
 // ordered cursors, atomic commits) so the engine cannot tell them apart.
-import type { StoredEvent, WorkflowRecord } from "../../engine/model.js";
+// Copies are copyStep/copyRecord: records and attempts are copied, JSON
+// values shared, as nothing changes those in place.
+import { copyRecord, copyStep, type StoredEvent, type WorkflowRecord } from "../../engine/model.js";
 import { isTerminalWorkflow } from "../../engine/states.js";
 import { InvalidCursorError, type ListQuery, type LogQuery, type LogRecord, type Store, type StoredLog, type TemplateRecord, type WorkflowCommit, type WorkflowSummaryRecord } from "../store.js";
 import { summarize } from "../summary.js";
@@ -90,7 +92,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
         if (existing !== undefined) return { id: existing, existing: true };
         byKey.set(record.idempotencyKey, record.id);
       }
-      entries.set(record.id, { record: structuredClone(record), events: [], dropped: 0, logs: [], logCounts: new Map() });
+      entries.set(record.id, { record: copyRecord(record), events: [], dropped: 0, logs: [], logCounts: new Map() });
       order.push(record.id);
       changed(record.id);
       return { id: record.id, existing: false };
@@ -99,7 +101,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
     async getWorkflow(id) {
       const e = entries.get(id);
       if (!e) return undefined;
-      return { record: structuredClone(e.record), cursor: String(e.dropped + e.events.length) };
+      return { record: copyRecord(e.record), cursor: String(e.dropped + e.events.length) };
     },
 
     async listWorkflows(query: ListQuery) {
@@ -145,11 +147,13 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
           if (at >= 0) finished.splice(at, 1);
         }
       }
-      for (const { index, record } of commit.steps) e.record.steps[index] = structuredClone(record);
+      for (const { index, record } of commit.steps) e.record.steps[index] = copyStep(record);
       const cursors: string[] = [];
       for (const ev of commit.events) {
         const cursor = String(e.dropped + e.events.length + 1);
-        e.events.push({ ...structuredClone(ev), cursor });
+        // Events are built fresh per transition and their JSON values are never
+        // changed in place, so they are kept as given (see copyStep).
+        e.events.push({ ...ev, cursor });
         cursors.push(cursor);
       }
       if (maxEvents > 0 && e.events.length > maxEvents + maxEvents / 10) {

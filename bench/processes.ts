@@ -1,0 +1,96 @@
+// Child processes of the bench: a redis-server on a free loopback port and
+// the reference supervisor (`horus supervisor`) as a process of its own.
+// Both are killed when the bench exits, however it exits.
+import { fork, spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const children = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const c of children) c.kill("SIGKILL");
+});
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function waitFor(child: ChildProcess, pattern: RegExp, what: string): Promise<RegExpExecArray> {
+  return new Promise((resolve, reject) => {
+    let out = "";
+    const onData = (d: Buffer) => {
+      out += d;
+      const m = pattern.exec(out);
+      if (m) resolve(m);
+    };
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", onData);
+    child.once("error", (err) => reject(new Error(`cannot start ${what}: ${err.message}`)));
+    child.once("exit", (code) => reject(new Error(`${what} exited with ${code}: ${out}`)));
+  });
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  children.delete(child);
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once("exit", () => resolve());
+    child.kill("SIGTERM");
+    setTimeout(() => child.kill("SIGKILL"), 3_000).unref();
+  });
+}
+
+export interface Proc {
+  url: string;
+  port: number;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/** A throwaway redis-server: no persistence, its own folder. */
+export async function startRedis(): Promise<Proc & { version: string }> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), "horus-bench-redis-"));
+  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no", "--daemonize", "no"], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.add(child);
+  // One pattern over all output so far: both lines often come in one chunk.
+  const [, version] = await waitFor(child, /Redis version=([\d.]+)[\s\S]*Ready to accept connections/, "redis-server");
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    pid: child.pid!,
+    version: version ?? "",
+    async stop() {
+      await stop(child);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The reference supervisor as a separate process, as it runs in production. */
+export async function startSupervisorProcess(args: string[] = []): Promise<Proc> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ["dist/src/cli/main.js", "supervisor", "--port", String(port), "--log-level", "warn", "--name", "bench", ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.add(child);
+  const [, url] = await waitFor(child, /listening on (http:\/\/\S+)/, "horus supervisor");
+  return { url: url!, port, pid: child.pid!, stop: () => stop(child) };
+}
+
+/** A node script of the bench, with an IPC channel. */
+export function forkScript(path: string, args: string[]): ChildProcess & { stopNow(): Promise<void> } {
+  const child = fork(path, args, { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  children.add(child);
+  return Object.assign(child, { stopNow: () => stop(child) });
+}

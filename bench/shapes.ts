@@ -1,0 +1,20 @@
+// The workflow shapes the bench runs, as YAML for the coordinator. BullMQ
+// expresses the same shapes as trees (bench/bullmq.ts, bench/README.md).
+
+/** `width` parallel noop steps feeding one aggregate noop step. */
+export function wideYaml(width: number, name = "wide"): string {
+  const lines = ["workflow:", `  name: ${name}`, "  steps:"];
+  for (let i = 0; i < width; i++) lines.push(`    - { id: s${i}, runner: noop }`);
+  lines.push(`    - { id: agg, runner: noop, depends_on: [${Array.from({ length: width }, (_, i) => `s${i}`).join(", ")}] }`);
+  return lines.join("\n") + "\n";
+}
+
+/** `length` noop steps, each depending on the one before. */
+export function chainYaml(length: number, name = "chain"): string {
+  const lines = ["workflow:", `  name: ${name}`, "  steps:", "    - { id: c0, runner: noop }"];
+  for (let i = 1; i < length; i++) lines.push(`    - { id: c${i}, runner: noop, depends_on: [c${i - 1}] }`);
+  return lines.join("\n") + "\n";
+}
+
+/** The 4-step workflow of "many": three parallel steps and their aggregate (a tree, as BullMQ has it). */
+export const SMALL_YAML = wideYaml(3, "small");
