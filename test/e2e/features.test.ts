@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningCoordinator } from "../../src/coordinator/app.js";
 import { tsMs } from "../../src/common/json.js";
 import { coordinator, outputs, runYaml, stepStates, waitForEnd, WorkflowState, type CoordinatorClient } from "../helpers/coordinator.js";
+import { alive, until } from "../helpers/wait.js";
 
 let running: RunningCoordinator;
 let client: CoordinatorClient;
@@ -26,28 +27,7 @@ afterAll(async () => {
 /** A shell snippet that counts its runs in FILE and fails until run number N. */
 const failUntil = (file: string, n: number) => `c=$(cat ${file} 2>/dev/null || echo 0); c=$((c+1)); echo $c > ${file}; if [ $c -lt ${n} ]; then echo "attempt $c fails" >&2; exit 1; fi; echo "{\\"runs\\":$c}"`;
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
-async function until<T>(fn: () => T | undefined, timeoutMs = 5_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const v = fn();
-      if (v !== undefined) return v;
-    } catch {
-      /* not yet */
-    }
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe("retries and timeouts", () => {
   it("R1/R2: a flaky step fails twice, then succeeds; each wait follows the backoff", async () => {

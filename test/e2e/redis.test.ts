@@ -13,6 +13,7 @@ import { StepState as S } from "../../src/engine/states.js";
 import { createRedisStore } from "../../src/store/redis/redis-store.js";
 import { coordinator, runYaml, stepStates, waitForEnd, WorkflowState } from "../helpers/coordinator.js";
 import { sharedRedisUrl, startRedis, startRedisCluster, stopSharedRedis } from "../helpers/redis.js";
+import { alive, until } from "../helpers/wait.js";
 
 afterAll(stopSharedRedis);
 
@@ -41,29 +42,7 @@ async function untilAvailable<T>(fn: () => Promise<T>, timeoutMs = 10_000): Prom
   }
 }
 
-/** Polls until `fn` returns a value (or throws after timeoutMs). */
-async function until<T>(fn: () => T | undefined, timeoutMs = 5_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const v = fn();
-      if (v !== undefined) return v;
-    } catch {
-      /* not yet */
-    }
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function eventKey(msg: WatchWorkflowResponse): string {
   if (msg.kind.case !== "event") return msg.kind.case ?? "";

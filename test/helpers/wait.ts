@@ -1,0 +1,27 @@
+// Waiting on outside effects (a file written by a job, a process gone)
+// without fixed sleeps.
+
+/** Polls until `fn` returns a value (a throw counts as "not yet"); fails after timeoutMs. */
+export async function until<T>(fn: () => T | undefined, timeoutMs = 5_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const v = fn();
+      if (v !== undefined) return v;
+    } catch {
+      /* not yet */
+    }
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Whether a process with this pid exists. */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
