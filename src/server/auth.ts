@@ -104,15 +104,19 @@ export function parseTokens(text: string, source: string, defaultRole: Role = "a
   return out;
 }
 
-/** Reads token lines from a file; a missing or unreadable file is a clear error. */
-export function readTokenFile(file: string, defaultRole: Role = "admin"): Map<string, Principal> {
-  let text: string;
+/** A token file's text; a missing or unreadable file is a clear error that names the file, never its content. */
+function readTokenText(file: string): string {
   try {
-    text = readFileSync(file, "utf8");
+    return readFileSync(file, "utf8");
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new TokenFileError(`cannot read token file ${file}: ${code === "ENOENT" ? "no such file" : code ?? String(err)}`);
   }
+}
+
+/** Reads token lines from a file; a missing or unreadable file is a clear error. */
+export function readTokenFile(file: string, defaultRole: Role = "admin"): Map<string, Principal> {
+  const text = readTokenText(file);
   const tokens = parseTokens(text, file, defaultRole);
   if (tokens.size === 0) throw new TokenFileError(`token file ${file} holds no tokens`);
   return tokens;
@@ -120,13 +124,7 @@ export function readTokenFile(file: string, defaultRole: Role = "admin"): Map<st
 
 /** The first token of a file (for clients: the CLI, a supervisor's registration, a coordinator calling supervisors). */
 export function readSingleToken(file: string): string {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new TokenFileError(`cannot read token file ${file}: ${code === "ENOENT" ? "no such file" : code ?? String(err)}`);
-  }
+  const text = readTokenText(file);
   const first = text.split(/\r?\n/).map((l) => l.trim()).find((l) => l !== "" && !l.startsWith("#"));
   if (!first) throw new TokenFileError(`token file ${file} holds no token`);
   return first.split(/\s+/)[0]!;
