@@ -516,17 +516,24 @@ export function createExecutor(options: ExecutorOptions): Executor {
   }
 
   async function cancelAnywhere(id: string, reason: string): Promise<boolean> {
-    let a = active.get(id);
-    if (!a && store.ownership) {
-      // Owned elsewhere: take it over and cancel from here. The old
-      // owner's next commit fails its fencing check, so it lets go.
-      const record = await store.ownership.claim(id, undefined, "cancel");
-      if (record) a = resume(record);
+    // A copy we hold may be stale: another coordinator can have taken the
+    // workflow over (our lease lapsed while Redis was away) without our
+    // knowing yet. Then the cancel's commit is fenced off and the copy
+    // dropped, so the cancel did not happen: go again, through the store.
+    for (let tries = 0; tries < 5; tries++) {
+      let a = active.get(id);
+      if (!a && store.ownership) {
+        // Owned elsewhere: take it over and cancel from here. The old
+        // owner's next commit fails its fencing check, so it lets go.
+        const record = await store.ownership.claim(id, undefined, "cancel");
+        if (record) a = resume(record);
+      }
+      if (!a) return false;
+      apply(a, { type: "cancel", reason });
+      await settle(a);
+      if (!a.dropped) return true;
     }
-    if (!a) return false;
-    apply(a, { type: "cancel", reason });
-    await settle(a);
-    return true;
+    throw new StoreUnavailableError("the workflow kept changing owner while it was being cancelled; try again");
   }
 
   return {

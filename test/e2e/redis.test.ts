@@ -117,6 +117,30 @@ describe("coordinators on Redis", () => {
     }
   });
 
+  it("a cancel that reaches an owner whose copy went stale (taken over meanwhile) is not lost: it goes through the store and the job stops", async () => {
+    const url = await sharedRedisUrl();
+    const p = prefix();
+    const b = await coordinator({ redis: { url, prefix: p } });
+    const thief = await createRedisStore({ url, prefix: p });
+    const pidFile = join(mkdtempSync(join(tmpdir(), "horus-stale-")), "pid");
+    try {
+      const yaml = `workflow:\n  name: long\n  steps:\n    - { id: s, runner: shell, payload: 'echo $$ > ${pidFile}; exec sleep 30' }\n`;
+      const { workflowId } = await b.client.submitWorkflow({ definition: { case: "yaml", value: yaml } });
+      for await (const msg of b.client.watchWorkflow({ workflowId })) if (eventKey(msg) === "s:RUNNING") break;
+      const pid = await until(() => Number(readFileSync(pidFile, "utf8").trim()) || undefined);
+      // Another node takes the workflow over behind B's back, as after B's lease lapsed.
+      expect(await thief.ownership!.claim(workflowId)).toBeDefined();
+      const res = await b.client.cancelWorkflow({ workflowId, reason: "stop" });
+      expect(res.state).toBe(WorkflowState.CANCELLED);
+      const wf = await waitForEnd(b.client, workflowId);
+      expect(stepStates(wf)).toEqual({ s: "CANCELLED" });
+      await until(() => (alive(pid) ? undefined : true));
+    } finally {
+      await thief.close();
+      await b.running.close();
+    }
+  });
+
   it("when Redis loses acknowledged writes (the workflow rolls back), the owner reloads it and re-attaches: it completes and no finished job runs again", async () => {
     const url = await sharedRedisUrl();
     const p = prefix();
