@@ -266,14 +266,16 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
    */
   function releaseAll(m: Member, reason: string): string[] {
     const lost: string[] = [];
+    // Jobs still in the outbox were never sent (and are tracked too: once each).
+    const unsent = new Set(m.outbox.splice(0).map((job) => job.attemptId));
     for (const [id, t] of [...m.inFlight]) {
       untrack(m, id);
       if (t.acked) lost.push(id);
-      else waiting.add(t.job, routeOf.get(id) ?? {}, now());
-    }
-    for (const job of m.outbox.splice(0)) {
-      untrack(m, job.attemptId);
-      waiting.add(job, routeOf.get(job.attemptId) ?? {}, now());
+      else {
+        // Sent and not answered: it may be there all the same.
+        if (!unsent.has(id)) maybeDelivered(id, m);
+        waiting.add(t.job, routeOf.get(id) ?? {}, now());
+      }
     }
     for (const id of lost) {
       routeOf.delete(id);
@@ -285,6 +287,29 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
 
   /** Route constraints of attempts not finished, to re-route them. */
   const routeOf = new Map<string, RouteConstraints>();
+  /**
+   * Supervisors a dispatch was sent to whose answer never came (the call
+   * failed mid-flight): they may run the attempt although it waits here to
+   * be sent again. A cancel must reach them too, and once another
+   * supervisor accepts the attempt their copy is stopped (found by the
+   * chaos suite: a job cancelled while waiting for a re-send ran on).
+   */
+  const maybeAt = new Map<string, Set<Member>>();
+
+  function maybeDelivered(attemptId: string, m: Member): void {
+    let at = maybeAt.get(attemptId);
+    if (!at) maybeAt.set(attemptId, (at = new Set()));
+    at.add(m);
+  }
+
+  /** Stops an attempt on the supervisors that may have it from a failed dispatch, except `except`. */
+  function stopMaybeCopies(attemptId: string, reason: string, except?: Member): void {
+    const at = maybeAt.get(attemptId);
+    if (!at) return;
+    maybeAt.delete(attemptId);
+    at.delete(except!);
+    if (at.size > 0) cancelOn(at, attemptId, reason);
+  }
 
   // ---- health -------------------------------------------------------------
 
@@ -424,6 +449,7 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
             if (ev.kind.case === "finished") {
               freed = untrack(m, ev.attemptId) !== undefined || freed;
               routeOf.delete(ev.attemptId);
+              maybeAt.delete(ev.attemptId);
             }
           }
           listener.jobEvents(m.name, msg.events);
@@ -639,6 +665,7 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
         }
         if (ack.accepted) {
           t.acked = true;
+          stopMaybeCopies(ack.attemptId, "re-dispatched elsewhere", m);
           listener.accepted(ack.attemptId, m.name);
           if (ack.duplicate) duplicates.push(ack.attemptId);
         } else {
@@ -661,6 +688,8 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
         const t = m.inFlight.get(job.attemptId);
         if (!t || t.acked) continue;
         untrack(m, job.attemptId);
+        // It may have arrived all the same.
+        maybeDelivered(job.attemptId, m);
         waiting.add(job, routeOf.get(job.attemptId) ?? {}, now());
       }
       if (err instanceof ConnectError && (err.code === Code.Unavailable || err.code === Code.DeadlineExceeded)) setSuspect(m, err);
@@ -669,6 +698,38 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
       m.sending = false;
     }
     if (m.outbox.length > 0 || waiting.size > 0) flushSoon();
+  }
+
+  /**
+   * A cancel must reach the job: one that fails (a cut connection, a
+   * supervisor not up yet) is sent again until each target answered or
+   * left the pool (found by the chaos suite: a fire-and-forget cancel left
+   * the job running on a live supervisor).
+   */
+  function cancelOn(targets: Iterable<Member>, attemptId: string, reason: string): void {
+    const pending = new Set(targets);
+    if (pending.size === 0) return;
+    void (async () => {
+      const deadline = now() + CANCEL_RETRY_MS;
+      let delay = initialBackoff;
+      for (let round = 0; pending.size > 0 && !closed; round++) {
+        await Promise.all(
+          [...pending].map(async (t) => {
+            if (!members.includes(t)) return void pending.delete(t);
+            try {
+              await t.client.cancelJobs({ attemptIds: [attemptId], reason }, { timeoutMs: 5_000, signal: abort.signal });
+              pending.delete(t);
+            } catch (err) {
+              if (round === 0) warn(`cancel of ${attemptId} on ${t.name} failed: ${errorText(err)}; retrying`);
+            }
+          }),
+        );
+        if (pending.size === 0 || now() > deadline) break;
+        await sleep(delay, abort.signal);
+        delay = Math.min(delay * 2, maxBackoff);
+      }
+      if (pending.size > 0 && !closed) warn(`cancel of ${attemptId} did not reach ${[...pending].map((t) => t.name).join(", ")}`);
+    })();
   }
 
   function startMember(m: Member): Promise<void> {
@@ -697,45 +758,25 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
     cancel(attemptId, reason) {
       if (waiting.cancel(attemptId)) {
         routeOf.delete(attemptId);
+        stopMaybeCopies(attemptId, reason);
         return;
       }
       const m = owner.get(attemptId);
       // Without a known owner (this coordinator restarted or took the
       // workflow over), every member may run it, up or not yet.
       const pending = new Set(m ? [m] : members);
+      const maybe = maybeAt.get(attemptId);
+      maybeAt.delete(attemptId);
+      for (const t of maybe ?? []) pending.add(t);
       for (const t of [...pending]) {
         const queued = t.outbox.findIndex((j) => j.attemptId === attemptId);
         if (queued >= 0) {
           t.outbox.splice(queued, 1);
           untrack(t, attemptId);
-          pending.delete(t);
+          if (!maybe?.has(t)) pending.delete(t);
         }
       }
-      // A cancel must reach the job: one that fails (a cut connection, a
-      // supervisor not up yet) is sent again until each target answered or
-      // left the pool (found by the chaos suite: a fire-and-forget cancel
-      // left the job running on a live supervisor).
-      void (async () => {
-        const deadline = now() + CANCEL_RETRY_MS;
-        let delay = initialBackoff;
-        for (let round = 0; pending.size > 0 && !closed; round++) {
-          await Promise.all(
-            [...pending].map(async (t) => {
-              if (!members.includes(t)) return void pending.delete(t);
-              try {
-                await t.client.cancelJobs({ attemptIds: [attemptId], reason }, { timeoutMs: 5_000, signal: abort.signal });
-                pending.delete(t);
-              } catch (err) {
-                if (round === 0) warn(`cancel of ${attemptId} on ${t.name} failed: ${errorText(err)}; retrying`);
-              }
-            }),
-          );
-          if (pending.size === 0 || now() > deadline) break;
-          await sleep(delay, abort.signal);
-          delay = Math.min(delay * 2, maxBackoff);
-        }
-        if (pending.size > 0 && !closed) warn(`cancel of ${attemptId} did not reach ${[...pending].map((t) => t.name).join(", ")}`);
-      })();
+      cancelOn(pending, attemptId, reason);
     },
     add(endpoint) {
       if (closed || members.some((m) => m.endpoint.name === endpoint.name)) return;

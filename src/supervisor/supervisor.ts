@@ -202,6 +202,14 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
   const jobs = new Map<string, JobRecord>();
   /** Finished jobs in the order they finished, for retention. */
   const finished = new Fifo<JobRecord>();
+  /**
+   * Attempts cancelled before they arrived (a cancel can overtake its
+   * dispatch, or reach a supervisor a failed dispatch may or may not have
+   * reached), by attempt id -> when. A dispatch of one of them later is
+   * answered at once with CANCELLED instead of running it. Pruned like
+   * finished jobs.
+   */
+  const cancelledEarly = new Map<string, { at: number; reason: string }>();
   const events = new EventRing<JobEvent>(positive(options.eventBufferSize, 100_000));
   const watchers = new Set<Watcher>();
   let running = 0;
@@ -394,6 +402,15 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     }
   }
 
+  function pruneCancelledEarly(): void {
+    const cutoff = now() - retentionMs;
+    // A Map iterates in insertion order: oldest first.
+    for (const [id, { at }] of cancelledEarly) {
+      if (at > cutoff && cancelledEarly.size <= maxFinished) return;
+      cancelledEarly.delete(id);
+    }
+  }
+
   function cancel(rec: JobRecord, reason: string): boolean {
     if (rec.state === JobState.QUEUED) {
       rec.slot.queued--;
@@ -454,7 +471,12 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
         if (!slots.has(job.runner)) {
           return { attemptId, accepted: false, reason: `unknown runner "${job.runner}" (offered: ${offered || "none"})` };
         }
-        accept(job);
+        const rec = accept(job);
+        const early = cancelledEarly.get(attemptId);
+        if (early) {
+          cancelledEarly.delete(attemptId);
+          cancel(rec, early.reason);
+        }
         return { attemptId, accepted: true };
       });
       if (dirtySlots.size > 0) schedulePump();
@@ -462,10 +484,15 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     },
 
     cancelJobs(req) {
+      pruneCancelledEarly();
       const cancelled: string[] = [];
       for (const id of req.attemptIds) {
         const rec = jobs.get(id);
-        if (rec && cancel(rec, req.reason)) cancelled.push(id);
+        if (!rec) {
+          if (id !== "") cancelledEarly.set(id, { at: now(), reason: req.reason });
+          continue;
+        }
+        if (cancel(rec, req.reason)) cancelled.push(id);
       }
       return { cancelled };
     },

@@ -14,7 +14,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
@@ -25,6 +24,7 @@ import { createCoordinatorClient } from "../../clients/node/index.js";
 import { isTerminalWorkflow, StepState, WorkflowState } from "../../src/engine/states.js";
 import { createRedisStore } from "../../src/store/redis/redis-store.js";
 import { HORUS } from "../helpers/cli.js";
+import { tcpProxy } from "../helpers/proxy.js";
 import { freePort, startRedis, type RedisServer } from "../helpers/redis.js";
 
 export interface ChaosOptions {
@@ -46,41 +46,6 @@ export interface ChaosReport {
   violations: string[];
   orphansOfKilledSupervisors: number;
   table: string;
-}
-
-/** A TCP proxy whose connections can all be cut at once. */
-export async function tcpProxy(targetPort: number): Promise<{ port: number; cut(): void; close(): Promise<void> }> {
-  const pairs = new Set<[net.Socket, net.Socket]>();
-  const cut = () => {
-    for (const [a, b] of pairs) {
-      a.destroy();
-      b.destroy();
-    }
-    pairs.clear();
-  };
-  const server = net.createServer((client) => {
-    const upstream = net.connect(targetPort, "127.0.0.1");
-    const pair: [net.Socket, net.Socket] = [client, upstream];
-    pairs.add(pair);
-    const drop = () => {
-      pairs.delete(pair);
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on("error", drop).on("close", drop);
-    upstream.on("error", drop).on("close", drop);
-    client.pipe(upstream);
-    upstream.pipe(client);
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    cut,
-    close() {
-      cut();
-      return new Promise((r) => server.close(() => r()));
-    },
-  };
 }
 
 interface Proc {

@@ -3,6 +3,9 @@
 // label routing, and external runner processes over Redis killed mid-job.
 // Nothing is mocked; no assertion depends on timing.
 import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, describe, expect, it } from "vitest";
@@ -12,7 +15,9 @@ import { StepState as S } from "../../src/engine/states.js";
 import { fromValue } from "../../src/common/json.js";
 import { exited, horus, horusServer } from "../helpers/cli.js";
 import { PROTOCOLS, waitForEnd, WorkflowState, type CoordinatorClient } from "../helpers/coordinator.js";
+import { tcpProxy } from "../helpers/proxy.js";
 import { sharedRedisUrl, stopSharedRedis } from "../helpers/redis.js";
+import { alive } from "../helpers/wait.js";
 
 interface Proc {
   child: ChildProcess;
@@ -141,6 +146,33 @@ describe("many supervisors", () => {
     for (const s of sups) await kill9(s);
     await kill9(coord);
   }, 150_000);
+
+  it("a job whose dispatch got no answer (the link froze after the request left) and that is then cancelled is stopped on that supervisor", async () => {
+    const sup = await server(supervisorArgs("f1"));
+    const proxy = await tcpProxy(Number(new URL(sup.url).port));
+    const coord = await server(["coordinator", "--port", "0", "--log-level", "warn", "--supervisor-timeout", "600ms", "--no-embedded", "--supervisor", `http://127.0.0.1:${proxy.port}`]);
+    const client = coordinatorClient(coord.url);
+    const pidFile = join(mkdtempSync(join(tmpdir(), "horus-frozen-")), "pid");
+    try {
+      await until("the supervisor up", async () => (await client.listSupervisors({})).supervisors.some((s) => s.health === "up"));
+      // Requests still reach the supervisor, its answers no longer come back.
+      proxy.freeze();
+      const yaml = `workflow:\n  name: frozen\n  steps:\n    - { id: s, runner: shell, payload: 'echo $$ > ${pidFile}; exec sleep 60' }\n`;
+      const { workflowId } = await client.submitWorkflow({ definition: { case: "yaml", value: yaml } });
+      const pid = await until("the job running", async () => Number(readFileSync(pidFile, "utf8").trim()) || undefined);
+      // The coordinator never heard back: it declares the supervisor down and holds the attempt to send again.
+      await until("the supervisor down", async () => (await client.listSupervisors({})).supervisors.some((s) => s.health === "down"));
+      const res = await client.cancelWorkflow({ workflowId, reason: "stop" });
+      expect(res.state).toBe(WorkflowState.CANCELLED);
+      proxy.thaw();
+      // The cancel reaches the supervisor once it answers again, and the job stops.
+      await until("the job stopped", async () => !alive(pid), 20_000);
+    } finally {
+      await proxy.close();
+      await kill9(coord);
+      await kill9(sup);
+    }
+  }, 60_000);
 
   it("a supervisor registered at run time receives jobs, is seen by every coordinator on the Redis, and is removed when it stops heartbeating", async () => {
     const redisUrl = await sharedRedisUrl();

@@ -320,6 +320,24 @@ describe("supervisor", () => {
     await w.stop();
   });
 
+  it("a cancel that overtakes its dispatch is kept: the job arrives, is acknowledged and finishes CANCELLED without running", async () => {
+    const { client } = setup();
+    const w = watch(client);
+    const late = job("js", "1 + 1");
+    expect((await client.cancelJobs({ attemptIds: [late.attemptId], reason: "workflow cancelled" })).cancelled).toEqual([]);
+    const res = await client.dispatchJobs({ jobs: [late] });
+    expect(res.acks).toMatchObject([{ attemptId: late.attemptId, accepted: true }]);
+    await waitFor(() => w.finished().length === 1);
+    expect(finishedOf(w.events, late.attemptId)).toMatchObject({ succeeded: false, error: { code: "CANCELLED", message: "cancelled: workflow cancelled" } });
+    expect(w.ofAttempt(late.attemptId).map((e) => e.kind.case)).toEqual(["finished"]);
+    // Only that attempt: another one still runs.
+    const other = job("js", "2 + 2");
+    await client.dispatchJobs({ jobs: [other] });
+    await waitFor(() => w.finished().length === 2);
+    expect(finishedOf(w.events, other.attemptId)).toMatchObject({ succeeded: true });
+    await w.stop();
+  });
+
   it("streams log lines of js and shell jobs and applies the job timeout", async () => {
     const { client } = setup();
     const w = watch(client);

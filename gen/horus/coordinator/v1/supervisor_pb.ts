@@ -647,7 +647,10 @@ export const SupervisorService: GenService<{
     output: typeof DispatchJobsResponseSchema;
   },
   /**
-   * Asks running jobs to stop; they finish with a CANCELLED error.
+   * Asks running jobs to stop; they finish with a CANCELLED error. An
+   * attempt not known yet is remembered: a cancel can overtake its
+   * dispatch, and a dispatch arriving later is acknowledged and finishes
+   * CANCELLED at once, without running.
    *
    * @generated from rpc horus.coordinator.v1.SupervisorService.CancelJobs
    */
