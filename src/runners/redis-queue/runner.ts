@@ -52,7 +52,7 @@ export function createRedisQueueRunner(options: RedisQueueRunnerOptions): Runner
   /** Processing entries seen without a lease: attempt raw JSON -> first time seen. */
   const leaseless = new Map<string, number>();
   let closed = false;
-  let loops: Promise<void> | undefined;
+  let started = false;
 
   function settle(attemptId: string, result: RunResult): void {
     const p = pending.get(attemptId);
@@ -143,14 +143,18 @@ export function createRedisQueueRunner(options: RedisQueueRunnerOptions): Runner
     }
   }
 
-  async function ensureStarted(): Promise<void> {
-    if (loops) return;
-    loops = (async () => {
-      await Promise.all([cmd.connect(), blocking.connect()]);
-      void readReplies();
-      void reap();
-    })();
-    await loops;
+  /**
+   * Starts reading replies and reaping on first use. The clients connect
+   * on their first command and queue commands while Redis is away, so a
+   * Redis that is down when the first job comes delays it rather than
+   * failing every job from then on (an awaited connect() that failed once
+   * would have).
+   */
+  function ensureStarted(): void {
+    if (started) return;
+    started = true;
+    void readReplies();
+    void reap();
   }
 
   async function stop(attemptId: string, raw: string, reason: string): Promise<boolean> {
@@ -163,11 +167,7 @@ export function createRedisQueueRunner(options: RedisQueueRunnerOptions): Runner
     name: options.name,
     async run(ctx) {
       const { job } = ctx;
-      try {
-        await ensureStarted();
-      } catch (err) {
-        return failure("RUNNER_UNAVAILABLE", `cannot reach Redis for runner ${options.name}: ${(err as Error).message}`);
-      }
+      ensureStarted();
       const now = Date.now();
       const message: QueueJob = {
         v: 1,
