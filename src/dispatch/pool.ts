@@ -296,6 +296,22 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
    */
   const maybeAt = new Map<string, Set<Member>>();
 
+  /**
+   * A dispatch whose answer was lost did arrive (the supervisor reports the
+   * job): it runs here, so it no longer waits to be sent again. Returns
+   * whether the wait queue changed.
+   */
+  function foundHere(m: Member, ev: JobEvent): boolean {
+    const job = waiting.take(ev.attemptId);
+    stopMaybeCopies(ev.attemptId, "re-dispatched elsewhere", m);
+    if (!job) return false;
+    if (ev.kind.case !== "finished") {
+      track(m, job, true);
+      listener.accepted(ev.attemptId, m.name);
+    }
+    return true;
+  }
+
   function maybeDelivered(attemptId: string, m: Member): void {
     let at = maybeAt.get(attemptId);
     if (!at) maybeAt.set(attemptId, (at = new Set()));
@@ -444,15 +460,22 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
           }
           if (msg.events.length === 0) continue;
           let freed = false;
+          const relevant: JobEvent[] = [];
           for (const ev of msg.events) {
             if (ev.seq > m.lastSeq) m.lastSeq = ev.seq;
+            const at = owner.get(ev.attemptId);
+            // A copy left from a dispatch whose answer was lost, while the
+            // attempt runs elsewhere: its events (its cancellation) are not the attempt's.
+            if (at !== undefined && at !== m) continue;
+            if (at === undefined && maybeAt.get(ev.attemptId)?.has(m)) freed = foundHere(m, ev) || freed;
             if (ev.kind.case === "finished") {
               freed = untrack(m, ev.attemptId) !== undefined || freed;
               routeOf.delete(ev.attemptId);
               maybeAt.delete(ev.attemptId);
             }
+            relevant.push(ev);
           }
-          listener.jobEvents(m.name, msg.events);
+          if (relevant.length > 0) listener.jobEvents(m.name, relevant);
           if (freed) flushSoon();
         }
       } catch (err) {

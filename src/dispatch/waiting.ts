@@ -100,10 +100,15 @@ export class WaitQueue {
   }
 
   cancel(attemptId: string): boolean {
+    return this.take(attemptId) !== undefined;
+  }
+
+  /** Removes a waiting job and returns it (undefined when it is not waiting). */
+  take(attemptId: string): Job | undefined {
     const entry = this.byAttempt.get(attemptId);
-    if (!entry) return false;
+    if (!entry) return undefined;
     entry.cancelled = true;
     this.byAttempt.delete(attemptId);
-    return true;
+    return entry.job;
   }
 }

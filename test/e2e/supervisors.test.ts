@@ -174,6 +174,32 @@ describe("many supervisors", () => {
     }
   }, 60_000);
 
+  it("a job whose dispatch got no answer runs once elsewhere: the stale copy is stopped and its cancellation is not taken for the attempt's result", async () => {
+    const f1 = await server(supervisorArgs("g1"));
+    const proxy = await tcpProxy(Number(new URL(f1.url).port));
+    const coord = await server(["coordinator", "--port", "0", "--log-level", "warn", "--supervisor-timeout", "600ms", "--supervisor", `http://127.0.0.1:${proxy.port}`]);
+    const client = coordinatorClient(coord.url);
+    try {
+      await until("g1 up", async () => (await client.listSupervisors({})).supervisors.some((s) => s.health === "up"));
+      proxy.freeze();
+      const yaml = `workflow:\n  name: stale-copy\n  steps:\n    - { id: s, runner: shell, payload: 'sleep 3; echo done' }\n`;
+      const { workflowId } = await client.submitWorkflow({ definition: { case: "yaml", value: yaml } });
+      await until("g1 down", async () => (await client.listSupervisors({})).supervisors.some((s) => s.health === "down"));
+      // A second supervisor joins: the attempt, never acknowledged, goes there under the same id.
+      await server(supervisorArgs("g2", ["--register", coord.url]));
+      await until("the attempt accepted by g2", async () => (await client.getWorkflow({ workflowId })).workflow!.steps[0]!.supervisor === "g2");
+      // g1 answers again: it gets the cancel of its copy, whose CANCELLED end must not count.
+      proxy.thaw();
+      const wf = await waitForEnd(client, workflowId, 30_000);
+      expect(wf.state, JSON.stringify(wf.steps[0]?.error)).toBe(WorkflowState.SUCCEEDED);
+      expect(wf.steps[0]!.attempts).toBe(1);
+      expect(fromValue(wf.steps[0]!.output)).toBe("done");
+    } finally {
+      await proxy.close();
+      await kill9(coord);
+    }
+  }, 60_000);
+
   it("a supervisor registered at run time receives jobs, is seen by every coordinator on the Redis, and is removed when it stops heartbeating", async () => {
     const redisUrl = await sharedRedisUrl();
     const prefix = `regtest${process.pid}`;
