@@ -60,6 +60,8 @@ interface Active {
   timers: TimerGroup;
   /** Running child workflows by the attempt that started them: stops watching one. */
   children: Map<string, () => void>;
+  /** Job stops sent for this workflow's cancellation, resolved once delivered (or given up). */
+  stops: Array<Promise<void>>;
 }
 
 export interface Executor {
@@ -79,6 +81,12 @@ export interface Executor {
    * over first (its owner's fencing token moves on). False when it is not running.
    */
   cancel(id: string, reason: string): Promise<boolean>;
+  /**
+   * Sends the job stops of a CANCELLED workflow again (idempotent): a
+   * coordinator that died between storing a cancellation and reaching the
+   * supervisors left them running, and the client's retried cancel lands here.
+   */
+  restop(record: WorkflowRecord): Promise<void>;
   /**
    * Runs a FAILED or CANCELLED workflow again from where it failed (the
    * engine's retryWorkflow). False when it is in another state or unknown.
@@ -208,7 +216,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
   function run(a: Active, c: Command): void {
     switch (c.type) {
       case "cancelJob":
-        pool?.cancel(c.attemptId, "workflow cancelled");
+        if (pool) a.stops.push(pool.cancel(c.attemptId, "workflow cancelled"));
         return;
       case "dispatch":
         return dispatch(a, c);
@@ -395,7 +403,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
     if (!a || notice !== "cancel") return;
     for (const step of a.engine.record.steps) {
       const last = step.attempts[step.attempts.length - 1];
-      if (last && !isTerminalStep(last.state) && step.state !== StepState.PENDING) pool?.cancel(last.attemptId, "workflow cancelled");
+      if (last && !isTerminalStep(last.state) && step.state !== StepState.PENDING) void pool?.cancel(last.attemptId, "workflow cancelled");
     }
     logger.info({ workflowId: id }, "workflow cancelled through another coordinator; stopped its jobs here");
     drop(a);
@@ -445,7 +453,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
   function activate(record: WorkflowRecord, plan: WorkflowPlan): Active {
     const previous = active.get(record.id);
     if (previous) drop(previous);
-    const a: Active = { engine: createEngineState(record, plan), writing: Promise.resolve(), dropped: false, timers: createTimerGroup(now), children: new Map() };
+    const a: Active = { engine: createEngineState(record, plan), writing: Promise.resolve(), dropped: false, timers: createTimerGroup(now), children: new Map(), stops: [] };
     active.set(record.id, a);
     return a;
   }
@@ -531,13 +539,40 @@ export function createExecutor(options: ExecutorOptions): Executor {
       if (!a) return false;
       apply(a, { type: "cancel", reason });
       await settle(a);
-      if (!a.dropped) return true;
+      if (!a.dropped) {
+        await delivered(a.stops);
+        return true;
+      }
     }
     throw new StoreUnavailableError("the workflow kept changing owner while it was being cancelled; try again");
   }
 
+  /**
+   * Waits (a bounded time) until the stops of a cancellation reached the
+   * supervisors, so a CancelWorkflow answered OK means the jobs were told;
+   * one that fails because this coordinator died meanwhile is retried by
+   * the client, and a cancel of a CANCELLED workflow sends the stops again.
+   */
+  async function delivered(stops: Array<Promise<void>>): Promise<void> {
+    if (stops.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled(stops), new Promise((r) => (timer = setTimeout(r, STOP_CONFIRM_MS)))]);
+    clearTimeout(timer);
+  }
+
   return {
     listener,
+    async restop(record) {
+      if (!pool || record.state !== WorkflowState.CANCELLED) return;
+      const stops: Array<Promise<void>> = [];
+      for (const step of record.steps) {
+        const last = step.attempts[step.attempts.length - 1];
+        // Attempts the cancellation ended; not sub-workflows (their own cancel covers them).
+        if (!last || last.state !== StepState.CANCELLED || last.childWorkflowId !== undefined || step.error?.code !== "CANCELLED") continue;
+        stops.push(pool.cancel(last.attemptId, "workflow cancelled"));
+      }
+      await delivered(stops);
+    },
     setPool(p) {
       pool = p;
     },
@@ -566,6 +601,9 @@ export function createExecutor(options: ExecutorOptions): Executor {
     },
   };
 }
+
+/** How long CancelWorkflow waits for its job stops to reach the supervisors before answering anyway. */
+const STOP_CONFIRM_MS = 3_000;
 
 /** Plans stored definitions without limits: they were checked at submission, perhaps under larger ones. */
 const UNLIMITED = { maxSteps: Number.POSITIVE_INFINITY, maxPayloadBytes: Number.POSITIVE_INFINITY };

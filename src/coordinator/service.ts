@@ -187,7 +187,12 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
       requireId(req.workflowId);
       const got = await store.getWorkflow(req.workflowId);
       if (!got) throw new ConnectError(`workflow ${req.workflowId} not found`, Code.NotFound);
-      if (isTerminalWorkflow(got.record.state)) return { state: got.record.state };
+      if (isTerminalWorkflow(got.record.state)) {
+        // Cancelled already: send its job stops again, in case the coordinator
+        // that cancelled it died before they reached the supervisors.
+        if (got.record.state === WorkflowState.CANCELLED) await executor.restop(got.record);
+        return { state: got.record.state };
+      }
       await executor.cancel(req.workflowId, req.reason || "cancelled by request");
       const after = await store.getWorkflow(req.workflowId);
       return { state: after?.record.state ?? WorkflowState.CANCELLED };

@@ -157,8 +157,12 @@ export interface SupervisorPool {
    * through jobEvents. Resolves with the ids no supervisor knows.
    */
   attach(attempts: AttachedAttempt[]): Promise<string[]>;
-  /** Asks the supervisor running the attempt to stop it (or drops it while it waits). */
-  cancel(attemptId: string, reason: string): void;
+  /**
+   * Asks the supervisor running the attempt to stop it (or drops it while it
+   * waits). Resolves once every supervisor that may have it answered, left
+   * the pool, or CANCEL_RETRY_MS passed; it keeps trying meanwhile.
+   */
+  cancel(attemptId: string, reason: string): Promise<void>;
   /** Adds a supervisor (a registration); replaces one with the same endpoint name. */
   add(endpoint: SupervisorEndpoint): void;
   /** Removes a supervisor (its registration ran out): its jobs are reported lost. */
@@ -303,7 +307,7 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
    */
   function foundHere(m: Member, ev: JobEvent): boolean {
     const job = waiting.take(ev.attemptId);
-    stopMaybeCopies(ev.attemptId, "re-dispatched elsewhere", m);
+    void stopMaybeCopies(ev.attemptId, "re-dispatched elsewhere", m);
     if (!job) return false;
     if (ev.kind.case !== "finished") {
       track(m, job, true);
@@ -319,12 +323,12 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
   }
 
   /** Stops an attempt on the supervisors that may have it from a failed dispatch, except `except`. */
-  function stopMaybeCopies(attemptId: string, reason: string, except?: Member): void {
+  function stopMaybeCopies(attemptId: string, reason: string, except?: Member): Promise<void> {
     const at = maybeAt.get(attemptId);
-    if (!at) return;
+    if (!at) return Promise.resolve();
     maybeAt.delete(attemptId);
     at.delete(except!);
-    if (at.size > 0) cancelOn(at, attemptId, reason);
+    return cancelOn(at, attemptId, reason);
   }
 
   // ---- health -------------------------------------------------------------
@@ -688,7 +692,7 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
         }
         if (ack.accepted) {
           t.acked = true;
-          stopMaybeCopies(ack.attemptId, "re-dispatched elsewhere", m);
+          void stopMaybeCopies(ack.attemptId, "re-dispatched elsewhere", m);
           listener.accepted(ack.attemptId, m.name);
           if (ack.duplicate) duplicates.push(ack.attemptId);
         } else {
@@ -729,10 +733,10 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
    * left the pool (found by the chaos suite: a fire-and-forget cancel left
    * the job running on a live supervisor).
    */
-  function cancelOn(targets: Iterable<Member>, attemptId: string, reason: string): void {
+  function cancelOn(targets: Iterable<Member>, attemptId: string, reason: string): Promise<void> {
     const pending = new Set(targets);
-    if (pending.size === 0) return;
-    void (async () => {
+    if (pending.size === 0) return Promise.resolve();
+    return (async () => {
       const deadline = now() + CANCEL_RETRY_MS;
       let delay = initialBackoff;
       for (let round = 0; pending.size > 0 && !closed; round++) {
@@ -781,8 +785,7 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
     cancel(attemptId, reason) {
       if (waiting.cancel(attemptId)) {
         routeOf.delete(attemptId);
-        stopMaybeCopies(attemptId, reason);
-        return;
+        return stopMaybeCopies(attemptId, reason);
       }
       const m = owner.get(attemptId);
       // Without a known owner (this coordinator restarted or took the
@@ -799,7 +802,7 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
           if (!maybe?.has(t)) pending.delete(t);
         }
       }
-      cancelOn(pending, attemptId, reason);
+      return cancelOn(pending, attemptId, reason);
     },
     add(endpoint) {
       if (closed || members.some((m) => m.endpoint.name === endpoint.name)) return;

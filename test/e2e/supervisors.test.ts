@@ -200,6 +200,34 @@ describe("many supervisors", () => {
     }
   }, 60_000);
 
+  it("a coordinator that dies before its cancel reached the job: the client's retried cancel, through another coordinator, stops it", async () => {
+    const redisUrl = await sharedRedisUrl();
+    const prefix = `restop${process.pid}`;
+    const sup = await server(supervisorArgs("r1"));
+    const proxy = await tcpProxy(Number(new URL(sup.url).port));
+    const coordArgs = ["coordinator", "--port", "0", "--log-level", "warn", "--redis-url", redisUrl, "--redis-prefix", prefix, "--supervisor", `http://127.0.0.1:${proxy.port}`];
+    const a = await server(coordArgs);
+    const pidFile = join(mkdtempSync(join(tmpdir(), "horus-restop-")), "pid");
+    try {
+      const yaml = `workflow:\n  name: restop\n  steps:\n    - { id: s, runner: shell, payload: 'echo $$ > ${pidFile}; exec sleep 60' }\n`;
+      const { workflowId } = await coordinatorClient(a.url).submitWorkflow({ definition: { case: "yaml", value: yaml } });
+      const pid = await until("the job running", async () => Number(readFileSync(pidFile, "utf8").trim()) || undefined);
+      // The supervisor becomes unreachable: A stores the cancellation but cannot tell the job, then dies.
+      proxy.block();
+      expect((await coordinatorClient(a.url).cancelWorkflow({ workflowId, reason: "stop" })).state).toBe(WorkflowState.CANCELLED);
+      await kill9(a);
+      proxy.unblock();
+      expect(alive(pid)).toBe(true);
+      const b = await server(coordArgs);
+      expect((await coordinatorClient(b.url).cancelWorkflow({ workflowId, reason: "stop" })).state).toBe(WorkflowState.CANCELLED);
+      await until("the job stopped", async () => !alive(pid), 20_000);
+      await kill9(b);
+    } finally {
+      await proxy.close();
+      await kill9(sup);
+    }
+  }, 60_000);
+
   it("a supervisor registered at run time receives jobs, is seen by every coordinator on the Redis, and is removed when it stops heartbeating", async () => {
     const redisUrl = await sharedRedisUrl();
     const prefix = `regtest${process.pid}`;

@@ -11,12 +11,16 @@ export interface TcpProxy {
   freeze(): void;
   /** Ends a freeze: cuts the half-dead connections so clients reconnect afresh. */
   thaw(): void;
+  /** Cuts every connection and refuses new ones until unblock(). */
+  block(): void;
+  unblock(): void;
   close(): Promise<void>;
 }
 
 export async function tcpProxy(targetPort: number): Promise<TcpProxy> {
   const pairs = new Set<[net.Socket, net.Socket]>();
   let frozen = false;
+  let blocked = false;
   const cut = () => {
     for (const [a, b] of pairs) {
       a.destroy();
@@ -25,6 +29,7 @@ export async function tcpProxy(targetPort: number): Promise<TcpProxy> {
     pairs.clear();
   };
   const server = net.createServer((client) => {
+    if (blocked) return void client.destroy();
     const upstream = net.connect(targetPort, "127.0.0.1");
     const pair: [net.Socket, net.Socket] = [client, upstream];
     pairs.add(pair);
@@ -50,6 +55,13 @@ export async function tcpProxy(targetPort: number): Promise<TcpProxy> {
     thaw() {
       frozen = false;
       cut();
+    },
+    block() {
+      blocked = true;
+      cut();
+    },
+    unblock() {
+      blocked = false;
     },
     close() {
       cut();
