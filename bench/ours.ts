@@ -77,6 +77,9 @@ export async function startTarget(mode: "embedded" | "redis", opts: { redisUrl?:
     port: 0,
     store: w.store,
     limits: { maxSteps: 1_000_000 },
+    // "many" submits 500 workflows at once: the per-token submit rate limit
+    // (default 200/s) would refuse most of them, and BullMQ has none.
+    security: { clientLimits: { submitsPerSecond: 0 } },
     ...(mode === "redis" ? { supervisors: [opts.supervisorUrl!] } : {}),
     ...opts.coordinator,
   });

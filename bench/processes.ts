@@ -80,7 +80,9 @@ export async function startRedis(): Promise<Proc & { version: string }> {
 /** The reference supervisor as a separate process, as it runs in production. */
 export async function startSupervisorProcess(args: string[] = []): Promise<Proc> {
   const port = await freePort();
-  const child = spawn(process.execPath, ["dist/src/cli/main.js", "supervisor", "--port", String(port), "--log-level", "warn", "--name", "bench", ...args], {
+  // HORUS_BENCH_SUPERVISOR_NODE_ARGS: node flags for the supervisor process, e.g. to profile it (bench/README.md).
+  const nodeArgs = (process.env.HORUS_BENCH_SUPERVISOR_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, "dist/src/cli/main.js", "supervisor", "--port", String(port), "--log-level", "warn", "--name", "bench", ...args], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   children.add(child);

@@ -133,6 +133,10 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
       httpVersion: "2",
       useBinaryFormat: true,
       binaryOptions: SUPERVISOR_BINARY_OPTIONS,
+      // No gzip from supervisors: their messages (job events with outputs)
+      // cross a LAN or loopback, where compressing costs more than it saves,
+      // and Node's zlib runs on the thread pool, adding a hop of latency.
+      acceptCompression: [],
       ...(token ? { interceptors: [bearerToken(token)] } : {}),
       ...(security.ca ? { nodeOptions: { ca: security.ca } } : {}),
     });

@@ -1,9 +1,17 @@
 // The executor carries out what the engine decides: it feeds inputs to the
 // transition function, persists each delta through the store, and runs the
-// resulting commands on the supervisor pool. Transitions of one workflow
-// within a tick are merged into one commit, and commands run only after
-// their commit is stored, so nothing is dispatched that the store has not
+// resulting commands on the supervisor pool. Commands run only after their
+// commit is stored, so nothing is dispatched that the store has not
 // recorded.
+//
+// Commits of one workflow are written one at a time, in order, and merged:
+// transitions of one tick make one commit, and those applied while a commit
+// is being written make the next one. Transitions that only report progress
+// (a supervisor accepted or started a job, a wait reason, log lines) are not
+// urgent: they wait up to LAZY_COMMIT_MS for something that is, so a short
+// job's acceptance, start and finish are stored in one commit instead of
+// three. Losing such a commit in a crash loses nothing that re-attaching by
+// attempt id does not recover.
 import type { Logger } from "pino";
 import type { JobEvent } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
 import { LogStream } from "../../gen/horus/coordinator/v1/workflow_pb.js";
@@ -42,6 +50,8 @@ export interface ExecutorOptions {
 }
 
 interface Pending {
+  /** Something must be stored now (not only progress reports): see LAZY_COMMIT_MS. */
+  urgent: boolean;
   events: DomainEvent[];
   changed: Set<number>;
   header: boolean;
@@ -52,8 +62,12 @@ interface Pending {
 interface Active {
   engine: EngineState;
   pending?: Pending;
-  /** The chain of commits, so they reach the store in order. */
+  /** The commits being written (one at a time, in order); resolves when none is left to write. */
   writing: Promise<void>;
+  /** A commit is being written: what is applied meanwhile waits for it and goes into the next. */
+  committing: boolean;
+  /** Writes a pending commit that is not urgent once LAZY_COMMIT_MS have passed. */
+  lazyTimer?: NodeJS.Timeout;
   /** Another coordinator took the workflow over: this copy is stale and ignored. */
   dropped: boolean;
   /** The engine's pending wakes (retries, timeouts). */
@@ -116,16 +130,23 @@ export function createExecutor(options: ExecutorOptions): Executor {
   let flushScheduled = false;
   let pool: SupervisorPool | undefined;
 
-  function pendingOf(a: Active): Pending {
-    if (!a.pending) {
-      a.pending = { events: [], changed: new Set(), header: false, commands: [], logs: [] };
+  function pendingOf(a: Active, urgent: boolean): Pending {
+    if (!a.pending) a.pending = { urgent: false, events: [], changed: new Set(), header: false, commands: [], logs: [] };
+    const p = a.pending;
+    if (urgent && !p.urgent) {
+      p.urgent = true;
       dirty.add(a);
       if (!flushScheduled) {
         flushScheduled = true;
         queueMicrotask(flush);
       }
+    } else if (!p.urgent && !a.lazyTimer && !a.committing) {
+      a.lazyTimer = setTimeout(() => {
+        a.lazyTimer = undefined;
+        write(a);
+      }, LAZY_COMMIT_MS);
     }
-    return a.pending;
+    return p;
   }
 
   function apply(a: Active, input: EngineInput): void {
@@ -138,7 +159,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
       logger.error({ err, workflowId: a.engine.record.id, input: input.type }, "engine rejected an input");
       return;
     }
-    const p = pendingOf(a);
+    const p = pendingOf(a, !PROGRESS.has(input.type) || fx.workflowChanged);
     for (const e of fx.events) p.events.push(e);
     for (const i of fx.changed) p.changed.add(i);
     if (fx.workflowChanged) p.header = true;
@@ -149,53 +170,78 @@ export function createExecutor(options: ExecutorOptions): Executor {
     flushScheduled = false;
     const batch = [...dirty];
     dirty.clear();
-    for (const a of batch) {
-      const p = a.pending!;
-      a.pending = undefined;
-      if (a.dropped) continue;
-      const wf = a.engine.record;
-      const steps = [...p.changed].map((index) => ({ index, record: wf.steps[index]! }));
-      const header = p.header
-        ? {
-            state: wf.state,
-            ...(wf.startedAt !== undefined ? { startedAt: wf.startedAt } : {}),
-            ...(wf.finishedAt !== undefined ? { finishedAt: wf.finishedAt } : {}),
-            ...(wf.error !== undefined ? { error: wf.error } : {}),
+    for (const a of batch) write(a);
+  }
+
+  /**
+   * Starts writing the workflow's pending commit unless one is being
+   * written: then it follows that one, merged with whatever else was
+   * applied meanwhile. a.writing resolves once nothing is left to write.
+   */
+  function write(a: Active): void {
+    if (a.committing || !a.pending || a.dropped) return;
+    a.committing = true;
+    a.writing = (async () => {
+      try {
+        for (let first = true; a.pending && !a.dropped && (first || a.pending.urgent); first = false) {
+          if (a.lazyTimer) {
+            clearTimeout(a.lazyTimer);
+            a.lazyTimer = undefined;
           }
-        : undefined;
-      // Snapshot what must be written now; later transitions get their own commit.
-      const commit = { ...(header ? { header } : {}), steps: steps.map((s) => ({ index: s.index, record: copyStep(s.record) })), events: p.events };
-      const logs = p.logs;
-      const commands = p.commands;
-      const terminal = isTerminalWorkflow(wf.state);
-      if (terminal && !a.pending) {
-        active.delete(wf.id);
-        release(a);
+          const p = a.pending;
+          a.pending = undefined;
+          await writeOne(a, p);
+        }
+      } finally {
+        a.committing = false;
       }
-      a.writing = a.writing
-        .then(async () => {
-          if (logs.length > 0) await store.appendLogs(wf.id, logs);
-          if (commit.events.length > 0 || commit.steps.length > 0 || commit.header) {
-            await store.commit(wf.id, commit);
-            if (commit.events.length > 0) observe(wf.id, commit.events);
-          }
-          if (!a.dropped) for (const c of commands) run(a, c);
-        })
-        .catch((err) => {
-          if (err instanceof LeaseLostError) {
-            // Its commands were not run: the new owner resumes from what the store holds.
-            const first = !a.dropped;
-            drop(a);
-            if (!first) return;
-            if (err.reload && store.ownership) {
-              logger.warn({ workflowId: wf.id }, "the store lost writes of this workflow; reloading it and re-attaching its jobs");
-              return reload(wf.id);
-            }
-            logger.warn({ workflowId: wf.id }, "workflow taken over by another coordinator; dropping this copy");
-            return;
-          }
-          logger.error({ err, workflowId: wf.id }, "could not store a workflow transition");
-        });
+      // Only progress reports arrived during the last commit: they wait for company.
+      if (a.pending && !a.dropped) pendingOf(a, false);
+    })();
+  }
+
+  async function writeOne(a: Active, p: Pending): Promise<void> {
+    const wf = a.engine.record;
+    const steps = [...p.changed].map((index) => ({ index, record: wf.steps[index]! }));
+    const header = p.header
+      ? {
+          state: wf.state,
+          ...(wf.startedAt !== undefined ? { startedAt: wf.startedAt } : {}),
+          ...(wf.finishedAt !== undefined ? { finishedAt: wf.finishedAt } : {}),
+          ...(wf.error !== undefined ? { error: wf.error } : {}),
+        }
+      : undefined;
+    // Snapshot what must be written now; later transitions get their own commit.
+    const commit = { ...(header ? { header } : {}), steps: steps.map((s) => ({ index: s.index, record: copyStep(s.record) })), events: p.events };
+    const logs = p.logs;
+    const commands = p.commands;
+    const terminal = isTerminalWorkflow(wf.state);
+    if (terminal && !a.pending) {
+      active.delete(wf.id);
+      release(a);
+    }
+    try {
+      if (logs.length > 0) await store.appendLogs(wf.id, logs);
+      if (commit.events.length > 0 || commit.steps.length > 0 || commit.header) {
+        await store.commit(wf.id, commit);
+        if (commit.events.length > 0) observe(wf.id, commit.events);
+      }
+      if (!a.dropped) for (const c of commands) run(a, c);
+    } catch (err) {
+      if (err instanceof LeaseLostError) {
+        // Its commands were not run: the new owner resumes from what the store holds.
+        const first = !a.dropped;
+        drop(a);
+        if (!first) return;
+        if (err.reload && store.ownership) {
+          logger.warn({ workflowId: wf.id }, "the store lost writes of this workflow; reloading it and re-attaching its jobs");
+          await reload(wf.id);
+          return;
+        }
+        logger.warn({ workflowId: wf.id }, "workflow taken over by another coordinator; dropping this copy");
+        return;
+      }
+      logger.error({ err, workflowId: wf.id }, "could not store a workflow transition");
     }
   }
 
@@ -371,7 +417,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
           case "log": {
             const step = a.engine.byAttempt.get(ev.attemptId);
             const attempt = step === undefined ? 0 : a.engine.record.steps[step]!.attempts.length;
-            pendingOf(a).logs.push({
+            pendingOf(a, false).logs.push({
               stepId: ev.stepId,
               attempt,
               time: tsMs(ev.time) ?? now(),
@@ -440,6 +486,8 @@ export function createExecutor(options: ExecutorOptions): Executor {
     if (!a.dropped) hooks.dropped?.(a.engine.record.id);
     a.dropped = true;
     a.pending = undefined;
+    if (a.lazyTimer) clearTimeout(a.lazyTimer);
+    a.lazyTimer = undefined;
     release(a);
     if (active.get(a.engine.record.id) === a) active.delete(a.engine.record.id);
   }
@@ -453,7 +501,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
   function activate(record: WorkflowRecord, plan: WorkflowPlan): Active {
     const previous = active.get(record.id);
     if (previous) drop(previous);
-    const a: Active = { engine: createEngineState(record, plan), writing: Promise.resolve(), dropped: false, timers: createTimerGroup(now), children: new Map(), stops: [] };
+    const a: Active = { engine: createEngineState(record, plan), writing: Promise.resolve(), committing: false, dropped: false, timers: createTimerGroup(now), children: new Map(), stops: [] };
     active.set(record.id, a);
     return a;
   }
@@ -597,6 +645,12 @@ export function createExecutor(options: ExecutorOptions): Executor {
     },
     async drain() {
       await new Promise<void>((resolve) => queueMicrotask(resolve));
+      // Progress reports waiting for company are written now.
+      for (const a of active.values()) {
+        if (!a.pending) continue;
+        a.pending.urgent = true;
+        write(a);
+      }
       await Promise.all([...active.values()].map((a) => a.writing));
     },
   };
@@ -604,6 +658,15 @@ export function createExecutor(options: ExecutorOptions): Executor {
 
 /** How long CancelWorkflow waits for its job stops to reach the supervisors before answering anyway. */
 const STOP_CONFIRM_MS = 3_000;
+/**
+ * How long a commit holding only progress reports (PROGRESS inputs, log
+ * lines) waits for an urgent transition to share it: long enough for a
+ * short job's finish to follow its acceptance, short enough that a
+ * watcher sees a long job start at once to the eye.
+ */
+const LAZY_COMMIT_MS = 10;
+/** Inputs that only report progress: nothing waits on their commit but their own timers. */
+const PROGRESS: ReadonlySet<EngineInput["type"]> = new Set(["accepted", "started", "waiting"]);
 
 /** Plans stored definitions without limits: they were checked at submission, perhaps under larger ones. */
 const UNLIMITED = { maxSteps: Number.POSITIVE_INFINITY, maxPayloadBytes: Number.POSITIVE_INFINITY };

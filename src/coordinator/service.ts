@@ -345,6 +345,11 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
       // Woken by new lines, and by workflow events so the stream ends with the workflow.
       const w = waiter(store, ["logs", "events"], req.workflowId, signals(ctx));
       try {
+        // Notifications are taken before each read of the state: one that
+        // comes while the state is being read wakes the next wait, instead of
+        // being cleared after a read that missed it (the stream then never
+        // saw the workflow end).
+        w.take();
         const got = await store.getWorkflow(req.workflowId);
         if (!got) throw new ConnectError(`workflow ${req.workflowId} not found`, Code.NotFound);
         let cursor = req.cursor;
@@ -353,7 +358,6 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
         let state = got.record.state;
         for (;;) {
           if (checkAborted(ctx, shutdown)) return;
-          w.take();
           const ended = !req.follow || isTerminalWorkflow(state);
           for (;;) {
             const lines = await store.readLogs(req.workflowId, { after: cursor, stepId: req.stepId, limit: 500 }).catch(cursorError);
@@ -364,6 +368,7 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
           }
           if (ended) return;
           await w.wait();
+          w.take();
           state = (await store.getWorkflow(req.workflowId))?.record.state ?? WorkflowState.CANCELLED;
         }
       } finally {

@@ -648,8 +648,7 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
       const { reason, capacityOnly } = whyWaiting(group);
       if (capacityOnly) delete group.unroutableSince;
       else group.unroutableSince ??= t;
-      if (reason !== group.reason) group.reason = reason;
-      for (const entry of waiting.live(group)) {
+      for (const entry of waiting.unreported(group, reason)) {
         if (entry.reported !== reason) {
           entry.reported = reason;
           listener.waiting(entry.job.attemptId, reason);

@@ -1,7 +1,10 @@
 // Jobs waiting in the coordinator for a supervisor: grouped by what they
-// need (runner, pinned supervisor, labels), first come first served within
-// a group. A flush looks at the head of each group only, so placing k jobs
-// costs O(k + groups x supervisors), whatever the number waiting.
+// need (runner, pinned supervisor, labels). Within a group, workflows take
+// turns (round robin), first come first served within a workflow: a small
+// workflow's ready step does not wait behind thousands of another's (fair
+// queueing, as users of Hatchet or Temporal expect). A flush looks at the
+// head of each group only, so placing k jobs costs O(k + groups x
+// supervisors), whatever the number waiting.
 import type { Job } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
 
 /** Where a job may run, beyond offering its runner. */
@@ -22,13 +25,26 @@ export interface WaitingJob {
   reported: string;
 }
 
+/** The jobs of one workflow in a group, in order. */
+interface Lane {
+  workflowId: string;
+  jobs: WaitingJob[];
+  /** Index of the first entry not yet taken. */
+  head: number;
+}
+
 export interface WaitGroup {
   key: string;
   runner: string;
   route: RouteConstraints;
-  jobs: WaitingJob[];
-  /** Index of the first live entry of `jobs` (entries before it are gone). */
-  head: number;
+  /** Lanes with jobs, by workflow id. */
+  lanes: Map<string, Lane>;
+  /** Lanes in turn order: the first one's head goes next, then it moves to the back. */
+  turns: Lane[];
+  /** Index of the first live entry of `turns`. */
+  turn: number;
+  /** Jobs added since their reason was last reported (see unreported). */
+  fresh: WaitingJob[];
   /** Why the head cannot be placed; "" when it could be at the last look. */
   reason: string;
   /** Since when no supervisor that could ever serve the group is up (undefined: one is). */
@@ -63,40 +79,77 @@ export class WaitQueue {
     const key = groupKey(job.runner, route);
     let group = this.groups.get(key);
     if (!group) {
-      group = { key, runner: job.runner, route, jobs: [], head: 0, reason: "" };
+      group = { key, runner: job.runner, route, lanes: new Map(), turns: [], turn: 0, fresh: [], reason: "" };
       this.groups.set(key, group);
     }
+    let lane = group.lanes.get(job.workflowId);
+    if (!lane) {
+      lane = { workflowId: job.workflowId, jobs: [], head: 0 };
+      group.lanes.set(job.workflowId, lane);
+      group.turns.push(lane);
+    }
     const entry: WaitingJob = { job, since: now, cancelled: false, reported: "" };
-    group.jobs.push(entry);
+    lane.jobs.push(entry);
+    group.fresh.push(entry);
     this.byAttempt.set(job.attemptId, entry);
     return group;
   }
 
-  /** The first live job of a group, or undefined (and the group is dropped) when none. */
+  /** The next live job of a group (the head of the lane whose turn it is), or undefined (and the group is dropped) when none. */
   peek(group: WaitGroup): WaitingJob | undefined {
-    while (group.head < group.jobs.length) {
-      const entry = group.jobs[group.head]!;
-      if (!entry.cancelled) return entry;
-      group.head++;
+    while (group.turn < group.turns.length) {
+      const lane = group.turns[group.turn]!;
+      while (lane.head < lane.jobs.length) {
+        const entry = lane.jobs[lane.head]!;
+        if (!entry.cancelled) return entry;
+        lane.head++;
+      }
+      // Every job of the lane is gone.
+      group.lanes.delete(lane.workflowId);
+      group.turn++;
     }
     this.groups.delete(group.key);
     return undefined;
   }
 
-  /** Removes the head returned by peek(). */
+  /** Removes the head returned by peek(); its workflow goes to the back of the turns. */
   shift(group: WaitGroup): void {
-    const entry = group.jobs[group.head++]!;
+    const lane = group.turns[group.turn++]!;
+    const entry = lane.jobs[lane.head++]!;
     this.byAttempt.delete(entry.job.attemptId);
-    // Compact now and then so a long-lived group does not keep every job it ever held.
-    if (group.head > 1024 && group.head * 2 > group.jobs.length) {
-      group.jobs = group.jobs.slice(group.head);
-      group.head = 0;
+    if (lane.head < lane.jobs.length) group.turns.push(lane);
+    else group.lanes.delete(lane.workflowId);
+    // Compact now and then so long-lived arrays do not keep every entry they ever held.
+    if (lane.head > 1024 && lane.head * 2 > lane.jobs.length) {
+      lane.jobs = lane.jobs.slice(lane.head);
+      lane.head = 0;
+    }
+    if (group.turn > 1024 && group.turn * 2 > group.turns.length) {
+      group.turns = group.turns.slice(group.turn);
+      group.turn = 0;
     }
   }
 
-  /** Live jobs of a group, in order. */
+  /** Live jobs of a group. */
   *live(group: WaitGroup): Iterable<WaitingJob> {
-    for (let i = group.head; i < group.jobs.length; i++) if (!group.jobs[i]!.cancelled) yield group.jobs[i]!;
+    for (const lane of group.lanes.values()) {
+      for (let i = lane.head; i < lane.jobs.length; i++) if (!lane.jobs[i]!.cancelled) yield lane.jobs[i]!;
+    }
+  }
+
+  /**
+   * The live jobs whose waiting reason must be reported now: all of them
+   * when the reason changed, else only those added since the last call
+   * (a flush per freed slot must not walk thousands of waiting jobs).
+   */
+  unreported(group: WaitGroup, reason: string): Iterable<WaitingJob> {
+    const fresh = group.fresh;
+    group.fresh = [];
+    if (reason !== group.reason) {
+      group.reason = reason;
+      return this.live(group);
+    }
+    return fresh.filter((e) => !e.cancelled && this.byAttempt.get(e.job.attemptId) === e);
   }
 
   cancel(attemptId: string): boolean {

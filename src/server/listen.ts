@@ -63,7 +63,7 @@ export function createHorusServer(options: ServerOptions): HorusServer {
     s.once("close", () => sessions.delete(s));
   });
   const sockets = new Set<net.Socket>();
-  const tcp = net.createServer((socket) => {
+  const tcp = net.createServer({ noDelay: true }, (socket) => {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
     socket.on("error", () => socket.destroy());

@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CoordinatorService } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
 import { exited, horus, horusServer, HORUS } from "../helpers/cli.js";
 import { waitForEnd, type CoordinatorClient } from "../helpers/coordinator.js";
+import { until } from "../helpers/wait.js";
 
 let coord: { child: ChildProcess; url: string; output: () => string };
 let client: CoordinatorClient;
@@ -73,12 +74,16 @@ describe("step logs through the CLI", () => {
   it("writes JSON log lines with workflow and step ids", async () => {
     const id = await submit(`workflow:\n  name: logged\n  steps:\n    - { id: one, runner: js, payload: "1" }\n`);
     await waitForEnd(client, id);
-    const records = coord
-      .output()
-      .split("\n")
-      .filter((l) => l.startsWith("{"))
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(records.find((r) => r.msg === "workflow state" && r.workflowId === id && r.state === "SUCCEEDED")).toBeDefined();
+    const parse = () =>
+      coord
+        .output()
+        .split("\n")
+        .filter((l) => l.startsWith("{"))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+    // The line is written once the final commit is stored, which is also
+    // when watchers see the end: it may reach the pipe a moment later.
+    await until(() => parse().find((r) => r.msg === "workflow state" && r.workflowId === id && r.state === "SUCCEEDED"));
+    const records = parse();
     expect(records.find((r) => r.msg === "step state" && r.workflowId === id && r.stepId === "one" && r.state === "SUCCEEDED")).toBeDefined();
     // The embedded supervisor's job lines carry the same ids.
     expect(records.find((r) => r.msg === "job finished" && r.workflowId === id && r.stepId === "one" && r.supervisor === "embedded")).toBeDefined();
