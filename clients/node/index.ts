@@ -4,6 +4,7 @@
 import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { CoordinatorService } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
+import { BINARY_READ_OPTIONS, JSON_READ_OPTIONS } from "../../src/common/depth.js";
 import { bearerToken, type TokenSource } from "../common/watch.js";
 
 export type CoordinatorClient = Client<typeof CoordinatorService>;
@@ -22,7 +23,7 @@ export interface CoordinatorClientOptions {
 /** createCoordinatorClient("http://localhost:9090", { token }).submitWorkflow({...}) */
 export function createCoordinatorClient(baseUrl: string, options: CoordinatorClientOptions = {}): CoordinatorClient {
   const interceptors = [...(options.token ? [bearerToken(options.token)] : []), ...(options.interceptors ?? [])];
-  const nodeOptions = options.ca ? { nodeOptions: { ca: options.ca } } : {};
+  const nodeOptions = { binaryOptions: BINARY_READ_OPTIONS, jsonOptions: JSON_READ_OPTIONS, ...(options.ca ? { nodeOptions: { ca: options.ca } } : {}) };
   const transport =
     options.protocol === "grpc"
       ? createGrpcTransport({ baseUrl, interceptors, ...nodeOptions })

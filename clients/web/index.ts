@@ -5,6 +5,10 @@
 import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-web";
 import { CoordinatorService } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
+import { BINARY_READ_OPTIONS, JSON_READ_OPTIONS } from "../../src/common/depth.js";
+
+/** Deep step outputs stay readable (see src/common/depth.ts). */
+const READ = { binaryOptions: BINARY_READ_OPTIONS, jsonOptions: JSON_READ_OPTIONS };
 import { bearerToken, type TokenSource } from "../common/watch.js";
 
 export type CoordinatorClient = Client<typeof CoordinatorService>;
@@ -25,8 +29,8 @@ export function createCoordinatorClient(baseUrl: string, options: CoordinatorCli
   const interceptors = [...(options.token ? [bearerToken(options.token)] : []), ...(options.interceptors ?? [])];
   const transport =
     options.protocol === "grpc-web"
-      ? createGrpcWebTransport({ baseUrl, interceptors })
-      : createConnectTransport({ baseUrl, interceptors, ...(options.useBinaryFormat ? { useBinaryFormat: true } : {}) });
+      ? createGrpcWebTransport({ baseUrl, interceptors, ...READ })
+      : createConnectTransport({ baseUrl, interceptors, ...READ, ...(options.useBinaryFormat ? { useBinaryFormat: true } : {}) });
   return createClient(CoordinatorService, transport);
 }
 

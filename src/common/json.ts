@@ -2,12 +2,15 @@
 // google.protobuf.Value messages the wire format carries.
 import { fromJson, toJson, type JsonValue } from "@bufbuild/protobuf";
 import { ValueSchema, type Value, timestampFromMs, timestampMs, type Timestamp, type Duration } from "@bufbuild/protobuf/wkt";
+import { JSON_READ_OPTIONS } from "./depth.js";
 
 export type { JsonValue };
 export type JsonMap = Record<string, JsonValue>;
 
+// JSON levels toValue accepts: protobuf-es counts one per nested Value and
+// stops at 100 by default; supervisors pass outputs up to MAX_OUTPUT_DEPTH.
 export function toValue(json: JsonValue): Value {
-  return fromJson(ValueSchema, json);
+  return fromJson(ValueSchema, json, JSON_READ_OPTIONS);
 }
 
 export function fromValue(value: Value | undefined): JsonValue {
@@ -24,6 +27,23 @@ export function fromValueMap(map: Record<string, Value>): JsonMap {
   const out: JsonMap = {};
   for (const [k, v] of Object.entries(map)) out[k] = fromValue(v);
   return out;
+}
+
+/**
+ * Whether a JSON value nests deeper than `limit` arrays/objects. Iterative,
+ * so a pathological value cannot overflow the stack while being checked.
+ */
+export function nestsDeeperThan(value: unknown, limit: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== "object") continue;
+    if (depth + 1 > limit) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) {
+      if (child !== null && typeof child === "object") stack.push([child, depth + 1]);
+    }
+  }
+  return false;
 }
 
 /** Makes any JS value JSON-safe (undefined -> null, Dates -> strings, ...). */

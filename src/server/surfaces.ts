@@ -11,6 +11,7 @@ import type { Duplex } from "node:stream";
 import type { DescService } from "@bufbuild/protobuf";
 import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { BINARY_READ_OPTIONS, JSON_READ_OPTIONS } from "../common/depth.js";
 import { createAuth, type Auth } from "./auth.js";
 import { withCors, type CorsOptions } from "./cors.js";
 import { createHealthService, Health } from "./health.js";
@@ -80,7 +81,7 @@ export function createSurfaces<S extends DescService>(options: SurfacesOptions<S
       .service(Health, health)
       .service(ReflectionV1, reflection.v1)
       .service(ReflectionV1alpha, reflection.v1alpha);
-  const connect = connectNodeAdapter({ routes, shutdownSignal: options.shutdown, interceptors: [auth.interceptor, validation.interceptor], readMaxBytes: maxRequestBytes });
+  const connect = connectNodeAdapter({ routes, shutdownSignal: options.shutdown, interceptors: [auth.interceptor, validation.interceptor], readMaxBytes: maxRequestBytes, binaryOptions: BINARY_READ_OPTIONS, jsonOptions: JSON_READ_OPTIONS });
 
   const bridge = createJsonRpcBridge({
     service: options.service,

@@ -21,7 +21,8 @@ import {
   type WatchJobEventsResponseSchema,
 } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
 import { LogStream, type StepError } from "../../gen/horus/coordinator/v1/workflow_pb.js";
-import { durationMs, fromValueMap, toValue, ts } from "../common/json.js";
+import { durationMs, fromValueMap, nestsDeeperThan, toValue, ts } from "../common/json.js";
+import { MAX_OUTPUT_DEPTH } from "../dispatch/wire.js";
 import type { Logger } from "../common/logger.js";
 import { builtinRunners } from "../runners/index.js";
 import type { JobInput, LogStreamName, Runner, RunResult } from "../runners/types.js";
@@ -358,9 +359,13 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       try {
         const bytes = Buffer.byteLength(JSON.stringify(result.output ?? null) ?? "null", "utf8");
         if (bytes > maxOutputBytes) throw new OutputTooLarge(`output of ${bytes} bytes exceeds the supervisor's limit of ${maxOutputBytes} bytes`);
+        if (nestsDeeperThan(result.output, MAX_OUTPUT_DEPTH)) throw new OutputTooDeep(`output nests deeper than ${MAX_OUTPUT_DEPTH} arrays/objects`);
         output = toValue(result.output ?? null);
       } catch (err) {
-        error = err instanceof OutputTooLarge ? stepError("OUTPUT_TOO_LARGE", err.message) : stepError("RUNNER_ERROR", `output is not JSON: ${errorText(err)}`);
+        error =
+          err instanceof OutputTooLarge ? stepError("OUTPUT_TOO_LARGE", err.message)
+          : err instanceof OutputTooDeep ? stepError("OUTPUT_TOO_DEEP", err.message)
+          : stepError("RUNNER_ERROR", `output is not JSON: ${errorText(err)}`);
       }
     } else if (result && result.ok === false && result.error) {
       error = stepError(String(result.error.code || "RUNNER_ERROR"), String(result.error.message ?? ""));
@@ -651,3 +656,4 @@ function truncate(line: string, maxBytes: number): string {
 }
 
 class OutputTooLarge extends Error {}
+class OutputTooDeep extends Error {}

@@ -6,7 +6,9 @@ import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { example } from "../../clients/node/example.js";
 import { createCoordinatorClient, watchWorkflow, WorkflowState, type WatchWorkflowResponse } from "../../clients/node/index.js";
+import { fromValue } from "../../src/common/json.js";
 import type { RunningCoordinator } from "../../src/coordinator/app.js";
+import { MAX_OUTPUT_DEPTH } from "../../src/dispatch/wire.js";
 import { coordinator } from "../helpers/coordinator.js";
 import { readmeSnippet } from "./readme.js";
 
@@ -48,6 +50,27 @@ describe("createCoordinatorClient", () => {
   it("talks gRPC too", async () => {
     const client = createCoordinatorClient(running.url, { protocol: "grpc" });
     expect((await client.listWorkflows({ pageSize: 1 })).workflows.length).toBeLessThanOrEqual(1);
+  });
+});
+
+describe("deep step outputs", () => {
+  it("an output 400 levels deep is read back over gRPC and Connect JSON; one deeper than the limit fails its step with OUTPUT_TOO_DEEP", async () => {
+    const nest = (n: number) => `let v = 1; for (let i = 0; i < ${n}; i++) v = [v]; v`;
+    const yaml = `workflow:\n  name: deep\n  steps:\n    - { id: ok, runner: js, payload: "${nest(400)}" }\n    - { id: deep, runner: js, payload: "${nest(MAX_OUTPUT_DEPTH + 1)}" }\n`;
+    const grpc = createCoordinatorClient(running.url, { protocol: "grpc" });
+    const { workflowId } = await grpc.submitWorkflow({ definition: { case: "yaml", value: yaml } });
+    let wf;
+    for await (const msg of watchWorkflow(grpc, workflowId)) if (msg.kind.case === "event" && msg.kind.value.kind.case === "workflow") break;
+    for (const client of [grpc, createCoordinatorClient(running.url)]) {
+      wf = (await client.getWorkflow({ workflowId })).workflow!;
+      expect(wf.state).toBe(WorkflowState.FAILED);
+      const [ok, deep] = wf.steps;
+      let depth = 0;
+      for (let v: unknown = fromValue(ok!.output); Array.isArray(v); v = v[0]) depth++;
+      expect(depth).toBe(400);
+      expect(deep!.error?.code).toBe("OUTPUT_TOO_DEEP");
+      expect(deep!.error?.message).toMatch(/deeper than 500/);
+    }
   });
 });
 

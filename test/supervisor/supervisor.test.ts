@@ -10,6 +10,7 @@ import {
 } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
 import { LogStream } from "../../gen/horus/coordinator/v1/workflow_pb.js";
 import { fromValue, msDuration, toValueMap, type JsonMap } from "../../src/common/json.js";
+import { MAX_OUTPUT_DEPTH, SUPERVISOR_BINARY_OPTIONS } from "../../src/dispatch/wire.js";
 import { createSupervisor, type Supervisor, type SupervisorOptions } from "../../src/supervisor/index.js";
 
 type SupervisorClient = Client<typeof SupervisorService>;
@@ -22,7 +23,11 @@ afterEach(async () => {
 function setup(options: SupervisorOptions = {}): { sup: Supervisor; client: SupervisorClient } {
   const sup = createSupervisor({ name: "test-sup", shutdownGraceMs: 100, ...options });
   open.push(sup);
-  const transport = createRouterTransport(({ service }) => service(SupervisorService, sup.service));
+  // The protobuf options of the real supervisor link (deep outputs need them).
+  const transport = createRouterTransport(({ service }) => service(SupervisorService, sup.service), {
+    transport: { binaryOptions: SUPERVISOR_BINARY_OPTIONS },
+    router: { binaryOptions: SUPERVISOR_BINARY_OPTIONS },
+  });
   return { sup, client: createClient(SupervisorService, transport) };
 }
 
@@ -335,6 +340,19 @@ describe("supervisor", () => {
     await client.dispatchJobs({ jobs: [other] });
     await waitFor(() => w.finished().length === 2);
     expect(finishedOf(w.events, other.attemptId)).toMatchObject({ succeeded: true });
+    await w.stop();
+  });
+
+  it("fails an output nested deeper than the link can carry with OUTPUT_TOO_DEEP, and passes one just inside the limit", async () => {
+    const { client } = setup();
+    const w = watch(client);
+    const nest = (n: number) => `let v = 1; for (let i = 0; i < ${n}; i++) v = { v }; v`;
+    const deep = job("js", nest(MAX_OUTPUT_DEPTH + 1));
+    const ok = job("js", nest(MAX_OUTPUT_DEPTH));
+    await client.dispatchJobs({ jobs: [deep, ok] });
+    await waitFor(() => w.finished().length === 2);
+    expect(finishedOf(w.events, deep.attemptId)).toMatchObject({ succeeded: false, error: { code: "OUTPUT_TOO_DEEP" } });
+    expect(finishedOf(w.events, ok.attemptId), JSON.stringify(finishedOf(w.events, ok.attemptId)?.error)).toMatchObject({ succeeded: true });
     await w.stop();
   });
 
