@@ -10,7 +10,7 @@ export function createLogger(level: LogLevel = "info", name = "horus"): Logger {
 }
 
 /** Never log a secret, whatever object carries it. */
-const REDACT = ["token", "*.token", "tokens", "*.tokens", "authorization", "*.authorization", "headers.authorization", "*.headers.authorization", "registrationToken", "*.registrationToken"];
+const REDACT = ["token", "*.token", "tokens", "*.tokens", "authorization", "*.authorization", "headers.authorization", "*.headers.authorization", "cookie", "*.cookie", "headers.cookie", "*.headers.cookie", "registrationToken", "*.registrationToken"];
 
 export function silentLogger(): Logger {
   return pino({ level: "silent" });

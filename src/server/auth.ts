@@ -32,6 +32,12 @@ export interface Principal {
   id: string;
 }
 
+/**
+ * The cookie a signed-in dashboard carries its token in (see login.ts); it
+ * counts where an Authorization header is absent.
+ */
+export const TOKEN_COOKIE = "horus_token";
+
 /** The anonymous principal of a server without tokens (open, on loopback only). */
 export const ANONYMOUS: Principal = { role: "admin", id: "anonymous" };
 
@@ -157,6 +163,22 @@ export interface Auth {
   authorize(req: Req, res: Res, route?: string, needed?: Role): boolean;
 }
 
+/** The dashboard's token cookie as an Authorization value, when present. */
+function cookieBearer(cookie: string | undefined): string | undefined {
+  if (!cookie) return undefined;
+  for (const part of cookie.split(";")) {
+    const eq = part.indexOf("=");
+    if (eq < 0 || part.slice(0, eq).trim() !== TOKEN_COOKIE) continue;
+    try {
+      const token = decodeURIComponent(part.slice(eq + 1).trim());
+      return token ? `Bearer ${token}` : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
 function headerValue(headers: Headers | http.IncomingHttpHeaders, name: string): string | undefined {
   if (headers instanceof Headers) return headers.get(name) ?? undefined;
   const v = headers[name];
@@ -169,7 +191,7 @@ export function createAuth(options: AuthOptions = {}): Auth {
 
   function authenticate(headers: Headers | http.IncomingHttpHeaders): Principal {
     if (!enabled) return ANONYMOUS;
-    const value = headerValue(headers, "authorization");
+    const value = headerValue(headers, "authorization") ?? cookieBearer(headerValue(headers, "cookie"));
     if (!value) throw new ConnectError("authentication required: send Authorization: Bearer <token>", Code.Unauthenticated);
     const m = /^Bearer\s+(\S+)\s*$/i.exec(value);
     if (!m) throw new ConnectError("authentication required: the Authorization header must be Bearer <token>", Code.Unauthenticated);

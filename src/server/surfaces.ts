@@ -12,6 +12,7 @@ import type { DescService } from "@bufbuild/protobuf";
 import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { BINARY_READ_OPTIONS, JSON_READ_OPTIONS } from "../common/depth.js";
+import { handleLogin } from "./login.js";
 import { createAuth, type Auth } from "./auth.js";
 import { withCors, type CorsOptions } from "./cors.js";
 import { createHealthService, Health } from "./health.js";
@@ -98,6 +99,7 @@ export function createSurfaces<S extends DescService>(options: SurfacesOptions<S
 
   const routed: RequestHandler = (req, res) => {
     const path = (req.url ?? "/").split("?")[0];
+    if (handleLogin(auth, req, res, path ?? "/")) return;
     if (path === "/rpc") jsonrpc(req, res);
     else if (rpcPrefixes.some((p) => path.startsWith(p))) connect(req, res);
     // Any other route (dashboard, /metrics, unknown paths) needs a token too.

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningCoordinator } from "../../src/coordinator/app.js";
+import { parseTokens } from "../../src/server/auth.js";
 import { startSupervisorServer, type RunningSupervisor } from "../../src/server/supervisor-server.js";
 import { coordinator, waitForEnd, type CoordinatorClient } from "../helpers/coordinator.js";
 import { CHROMIUM, chromiumArgs } from "../helpers/chromium.js";
@@ -145,4 +146,38 @@ describe("dashboard", () => {
     await page.locator("#step dd", { hasText: "s99" }).first().waitFor();
     await page.screenshot({ path: `${SHOTS}/thousand.png` });
   });
+});
+
+describe("dashboard with tokens", () => {
+  it("a browser signs in with a token (kept in an HttpOnly, SameSite=Strict cookie), then the page works; a wrong token is refused and the data stays closed to requests without one", async () => {
+    const viewer = "viewer-token-for-the-dashboard-0123";
+    const { running: guarded, client: anon } = await coordinator({ security: { tokens: parseTokens(`${viewer} viewer\n`, "test") } });
+    const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), "horus-dashboard-login-")), { executablePath: CHROMIUM, args: chromiumArgs() });
+    try {
+      const p = await context.newPage();
+      p.setDefaultTimeout(15_000);
+      await p.goto(`${guarded.url}/`);
+      // Not signed in: the sign-in form, and none of the dashboard.
+      await p.locator("#token").waitFor();
+      expect(await p.locator("#conn").count()).toBe(0);
+      await p.locator("#token").fill("not-a-valid-token-at-all-xxxx");
+      await p.locator("#login").click();
+      await p.locator("#login-error").waitFor();
+      await p.locator("#token").fill(viewer);
+      await p.locator("#login").click();
+      // Signed in: the page connects live (its RPCs carry the cookie).
+      await p.locator("#conn", { hasText: "live" }).waitFor();
+      const [cookie] = await context.cookies(guarded.url);
+      expect(cookie).toMatchObject({ name: "horus_token", httpOnly: true, sameSite: "Strict" });
+      expect(await p.evaluate(() => (globalThis as unknown as { document: { cookie: string } }).document.cookie)).toBe("");
+      // Without the cookie or a header, the API and the page still refuse.
+      await expect(anon.listWorkflows({})).rejects.toThrow(/authentication required/);
+      expect((await fetch(`${guarded.url}/`)).status).toBe(401);
+      expect((await fetch(`${guarded.url}/`, { headers: { cookie: "horus_token=wrong-token-value-000000" } })).status).toBe(401);
+      expect((await fetch(`${guarded.url}/dashboard/app.js`)).status).toBe(401);
+    } finally {
+      await context.close();
+      await guarded.close();
+    }
+  }, 60_000);
 });
