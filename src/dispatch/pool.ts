@@ -667,6 +667,8 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
         if (t - Math.max(head.since, group.unroutableSince) < unroutableMs) break;
         waiting.shift(group);
         routeOf.delete(head.job.attemptId);
+        // A copy from a dispatch whose answer was lost must not run on unseen.
+        void stopMaybeCopies(head.job.attemptId, "no supervisor could take it");
         listener.rejected(head.job.attemptId, {
           code: "NO_SUPERVISOR",
           message: `no supervisor could run it for ${Math.round(unroutableMs / 1000)} s: ${group.reason.replace(/^waiting for a supervisor: /, "")}`,
