@@ -612,14 +612,15 @@ export function createExecutor(options: ExecutorOptions): Executor {
     listener,
     async restop(record) {
       if (!pool || record.state !== WorkflowState.CANCELLED) return;
-      const stops: Array<Promise<void>> = [];
+      const ids: string[] = [];
       for (const step of record.steps) {
         const last = step.attempts[step.attempts.length - 1];
         // Attempts the cancellation ended; not sub-workflows (their own cancel covers them).
         if (!last || last.state !== StepState.CANCELLED || last.childWorkflowId !== undefined || step.error?.code !== "CANCELLED") continue;
-        stops.push(pool.cancel(last.attemptId, "workflow cancelled"));
+        ids.push(last.attemptId);
       }
-      await delivered(stops);
+      // Whoever dispatched them is unknown here: every supervisor is asked, in batches.
+      if (ids.length > 0) await delivered([pool.stopEverywhere(ids, "workflow cancelled")]);
     },
     setPool(p) {
       pool = p;

@@ -163,6 +163,12 @@ export interface SupervisorPool {
    * the pool, or CANCEL_RETRY_MS passed; it keeps trying meanwhile.
    */
   cancel(attemptId: string, reason: string): Promise<void>;
+  /**
+   * Asks every supervisor to stop these attempts, in batches (for attempts
+   * whose supervisor is not known here, e.g. of a workflow that ended
+   * elsewhere). Resolves like cancel().
+   */
+  stopEverywhere(attemptIds: string[], reason: string): Promise<void>;
   /** Adds a supervisor (a registration); replaces one with the same endpoint name. */
   add(endpoint: SupervisorEndpoint): void;
   /** Removes a supervisor (its registration ran out): its jobs are reported lost. */
@@ -177,6 +183,8 @@ export interface SupervisorPool {
   close(): Promise<void>;
 }
 
+/** Attempt ids per CancelJobs call of stopEverywhere. */
+const STOP_BATCH = 500;
 /** How long a cancel is sent again to a supervisor that does not answer. */
 const CANCEL_RETRY_MS = 120_000;
 
@@ -734,9 +742,11 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
    * left the pool (found by the chaos suite: a fire-and-forget cancel left
    * the job running on a live supervisor).
    */
-  function cancelOn(targets: Iterable<Member>, attemptId: string, reason: string): Promise<void> {
+  function cancelOn(targets: Iterable<Member>, attemptId: string | string[], reason: string): Promise<void> {
     const pending = new Set(targets);
-    if (pending.size === 0) return Promise.resolve();
+    const attemptIds = Array.isArray(attemptId) ? attemptId : [attemptId];
+    const what = attemptIds.length === 1 ? attemptIds[0] : `${attemptIds.length} attempts`;
+    if (pending.size === 0 || attemptIds.length === 0) return Promise.resolve();
     return (async () => {
       const deadline = now() + CANCEL_RETRY_MS;
       let delay = initialBackoff;
@@ -745,10 +755,10 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
           [...pending].map(async (t) => {
             if (!members.includes(t)) return void pending.delete(t);
             try {
-              await t.client.cancelJobs({ attemptIds: [attemptId], reason }, { timeoutMs: 5_000, signal: abort.signal });
+              await t.client.cancelJobs({ attemptIds, reason }, { timeoutMs: 5_000, signal: abort.signal });
               pending.delete(t);
             } catch (err) {
-              if (round === 0) warn(`cancel of ${attemptId} on ${t.name} failed: ${errorText(err)}; retrying`);
+              if (round === 0) warn(`cancel of ${what} on ${t.name} failed: ${errorText(err)}; retrying`);
             }
           }),
         );
@@ -756,7 +766,7 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
         await sleep(delay, abort.signal);
         delay = Math.min(delay * 2, maxBackoff);
       }
-      if (pending.size > 0 && !closed) warn(`cancel of ${attemptId} did not reach ${[...pending].map((t) => t.name).join(", ")}`);
+      if (pending.size > 0 && !closed) warn(`cancel of ${what} did not reach ${[...pending].map((t) => t.name).join(", ")}`);
     })();
   }
 
@@ -804,6 +814,11 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
         }
       }
       return cancelOn(pending, attemptId, reason);
+    },
+    stopEverywhere(attemptIds, reason) {
+      const chunks: Array<Promise<void>> = [];
+      for (let i = 0; i < attemptIds.length; i += STOP_BATCH) chunks.push(cancelOn(members, attemptIds.slice(i, i + STOP_BATCH), reason));
+      return Promise.all(chunks).then(() => undefined);
     },
     add(endpoint) {
       if (closed || members.some((m) => m.endpoint.name === endpoint.name)) return;
