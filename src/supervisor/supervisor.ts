@@ -494,7 +494,11 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       for (const id of req.attemptIds) {
         const rec = jobs.get(id);
         if (!rec) {
-          if (id !== "") cancelledEarly.set(id, { at: now(), reason: req.reason });
+          if (id !== "") {
+            // Re-inserted, so the map stays in time order for pruning.
+            cancelledEarly.delete(id);
+            cancelledEarly.set(id, { at: now(), reason: req.reason });
+          }
           continue;
         }
         if (cancel(rec, req.reason)) cancelled.push(id);
