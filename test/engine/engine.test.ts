@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createEngineState, transition, type Command, type EngineState } from "../../src/engine/engine.js";
-import type { WorkflowRecord } from "../../src/engine/model.js";
 import { StepState as S, WorkflowState as W, canTransitionStep } from "../../src/engine/states.js";
-import { validateAndPlan } from "../../src/workflow/plan.js";
+import { pendingState } from "./helpers.js";
 
 /** Builds engine state for steps given as "id:dep1,dep2". */
 function setup(...specs: string[]): EngineState {
@@ -10,20 +9,7 @@ function setup(...specs: string[]): EngineState {
     const [id, deps] = s.split(":");
     return { id: id!, runner: "noop", payload: "", dependsOn: deps ? deps.split(",") : [] };
   });
-  const { plan, problems } = validateAndPlan({ name: "t", labels: {}, steps });
-  expect(problems).toEqual([]);
-  const record: WorkflowRecord = {
-    id: "wf_1",
-    name: "t",
-    state: W.PENDING,
-    definition: plan!.definition,
-    levels: plan!.level,
-    steps: steps.map((s) => ({ id: s.id, state: S.PENDING, attempts: [] })),
-    inputs: {},
-    labels: {},
-    createdAt: 0,
-  };
-  return createEngineState(record, plan!);
+  return pendingState({ name: "t", labels: {}, steps });
 }
 
 const dispatched = (cmds: Command[]) => cmds.filter((c) => c.type === "dispatch").map((c) => (c as { attemptId: string }).attemptId);

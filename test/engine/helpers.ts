@@ -6,22 +6,28 @@ import type { JsonMap, JsonValue } from "../../src/common/json.js";
 import type { StepRecord, WorkflowRecord } from "../../src/engine/model.js";
 import { StepState as S, WorkflowState as W } from "../../src/engine/states.js";
 import { parseWorkflowYaml, validateAndPlan } from "../../src/workflow/index.js";
+import type { WorkflowDefinition } from "../../src/workflow/definition.js";
 
 /** A workflow from its `steps:` lines (and optional workflow-level lines), ready to start. */
 export function fromYaml(steps: string, workflowLines = "", inputs: JsonMap = {}): EngineState {
   const yaml = `workflow:\n  name: t\n${workflowLines}  steps:\n${steps}`;
   const parsed = parseWorkflowYaml(yaml);
   expect(parsed.problems).toEqual([]);
-  const { plan, problems } = validateAndPlan(parsed.definition!);
+  return pendingState(parsed.definition!, { inputs });
+}
+
+/** Engine state of a definition that must plan cleanly: a PENDING workflow, ready to start. */
+export function pendingState(definition: WorkflowDefinition, options: { id?: string; inputs?: JsonMap } = {}): EngineState {
+  const { plan, problems } = validateAndPlan(definition);
   expect(problems).toEqual([]);
   const record: WorkflowRecord = {
-    id: "wf_1",
-    name: "t",
+    id: options.id ?? "wf_1",
+    name: definition.name,
     state: W.PENDING,
     definition: plan!.definition,
     levels: plan!.level,
     steps: plan!.definition.steps.map((s) => ({ id: s.id, state: S.PENDING, attempts: [] })),
-    inputs,
+    inputs: options.inputs ?? {},
     labels: {},
     createdAt: 0,
   };

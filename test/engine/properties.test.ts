@@ -5,11 +5,10 @@
 // not succeed (X1).
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { createEngineState, transition, type Command, type EngineInput, type EngineState, type Effects } from "../../src/engine/engine.js";
-import type { WorkflowRecord } from "../../src/engine/model.js";
+import { transition, type Command, type EngineInput, type EngineState, type Effects } from "../../src/engine/engine.js";
 import { StepState as S, WorkflowState as W, canTransitionStep, isTerminalWorkflow } from "../../src/engine/states.js";
 import { TRIGGER_RULES, type StepDefinition, type TriggerRule } from "../../src/workflow/definition.js";
-import { validateAndPlan } from "../../src/workflow/plan.js";
+import { pendingState } from "./helpers.js";
 
 interface StepShape {
   deps: number[];
@@ -43,20 +42,7 @@ function build(shapes: StepShape[]): EngineState {
     ...(s.skip ? { when: "false" } : {}),
     retry: { maxAttempts: s.maxAttempts, initialBackoffMs: 10 },
   }));
-  const { plan, problems } = validateAndPlan({ name: "p", labels: {}, steps });
-  expect(problems).toEqual([]);
-  const record: WorkflowRecord = {
-    id: "wf",
-    name: "p",
-    state: W.PENDING,
-    definition: plan!.definition,
-    levels: plan!.level,
-    steps: steps.map((s) => ({ id: s.id, state: S.PENDING, attempts: [] })),
-    inputs: {},
-    labels: {},
-    createdAt: 0,
-  };
-  return createEngineState(record, plan!);
+  return pendingState({ name: "p", labels: {}, steps }, { id: "wf" });
 }
 
 /** Small deterministic PRNG so a failing case replays from its seed. */
