@@ -25,6 +25,7 @@ import { isTerminalWorkflow, StepState, WorkflowState } from "../../src/engine/s
 import { createRedisStore } from "../../src/store/redis/redis-store.js";
 import { HORUS } from "../helpers/cli.js";
 import { tcpProxy } from "../helpers/proxy.js";
+import { processGone } from "../helpers/wait.js";
 import { freePort, startRedis, type RedisServer } from "../helpers/redis.js";
 
 export interface ChaosOptions {
@@ -95,21 +96,6 @@ async function restart(p: Proc, ready: RegExp): Promise<Proc> {
   again.child.stderr!.on("data", () => (p.out = before + "\n--- restarted ---\n" + again.out));
   p.out = before + "\n--- restarted ---\n" + again.out;
   return p;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  // A zombie no one reaped is gone for our purpose.
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return !/^\d+ \(.*\) Z/.test(stat);
-  } catch {
-    return false;
-  }
 }
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
@@ -364,8 +350,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const livePids = new Set([...supervisors.map((s) => s.child.pid)]);
     for (const f of readdirSync(pidDir)) {
       const [pid, ppid] = readFileSync(join(pidDir, f), "utf8").trim().split(/\s+/).map(Number);
-      for (let n = 0; n < 100 && alive(pid!); n++) await sleep(100);
-      if (!alive(pid!)) continue;
+      for (let n = 0; n < 100 && !processGone(pid!); n++) await sleep(100);
+      if (processGone(pid!)) continue;
       if (!livePids.has(ppid)) {
         // Its supervisor was killed with -9: the job's process group lost its parent
         // and no coordinator can reach it (README, Security: chaos).

@@ -1,5 +1,6 @@
 // Waiting on outside effects (a file written by a job, a process gone)
 // without fixed sleeps.
+import { readFileSync } from "node:fs";
 
 /** Polls until `fn` returns a value (a throw counts as "not yet"); fails after timeoutMs. */
 export async function until<T>(fn: () => T | undefined, timeoutMs = 5_000): Promise<T> {
@@ -23,5 +24,24 @@ export function alive(pid: number): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/**
+ * Whether a process is gone. A zombie counts as gone: it is dead and only
+ * waits to be reaped, which an orphan's new parent (PID 1 in some
+ * containers) may never do.
+ */
+export function processGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return true;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
+  } catch {
+    return true;
   }
 }

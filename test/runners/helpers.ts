@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import type { JsonValue } from "../../src/common/json.js";
 import type { JobInput, LogStreamName, Runner, RunResult } from "../../src/runners/types.js";
 
@@ -48,24 +47,6 @@ export function output(r: Ran): JsonValue {
   return r.result.output;
 }
 
-/**
- * Whether a process is gone. A zombie counts as gone: it is dead and only
- * waits to be reaped, which an orphan's new parent (PID 1 in some
- * containers) may never do.
- */
-export function processGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return true;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
-  } catch {
-    return true;
-  }
-}
 
 export async function waitFor(cond: () => boolean, timeoutMs = 5_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -1,7 +1,8 @@
 import { existsSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { createShellRunner } from "../../src/runners/shell.js";
-import { output, processGone, run, waitFor } from "./helpers.js";
+import { processGone } from "../helpers/wait.js";
+import { output, run, waitFor } from "./helpers.js";
 
 describe("shell runner", () => {
   const runner = createShellRunner();
