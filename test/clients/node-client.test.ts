@@ -10,6 +10,7 @@ import { fromValue } from "../../src/common/json.js";
 import type { RunningCoordinator } from "../../src/coordinator/app.js";
 import { MAX_OUTPUT_DEPTH } from "../../src/dispatch/wire.js";
 import { coordinator } from "../helpers/coordinator.js";
+import { tcpProxy } from "../helpers/proxy.js";
 import { readmeSnippet } from "./readme.js";
 
 let running: RunningCoordinator;
@@ -74,36 +75,11 @@ describe("deep step outputs", () => {
   });
 });
 
-/** A TCP proxy whose open connections the test can cut, as a flaky network would. */
-async function cuttableProxy(target: URL): Promise<{ url: string; cut: () => void; connections: () => number; close: () => void }> {
-  const sockets = new Set<net.Socket>();
-  let count = 0;
-  const server = net.createServer((client) => {
-    count++;
-    const upstream = net.connect(Number(target.port), target.hostname);
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on("close", () => sockets.delete(s));
-      s.on("error", () => s.destroy());
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
-    cut: () => {
-      for (const s of sockets) s.destroy();
-    },
-    connections: () => count,
-    close: () => server.close(),
-  };
-}
-
 describe("watchWorkflow", () => {
   it("reconnects after the connection is cut and resumes after the last cursor: every message once, in order", async () => {
-    const proxy = await cuttableProxy(new URL(running.url));
+    const proxy = await tcpProxy(Number(new URL(running.url).port));
     const direct = createCoordinatorClient(running.url);
-    const viaProxy = createCoordinatorClient(proxy.url);
+    const viaProxy = createCoordinatorClient(`http://127.0.0.1:${proxy.port}`);
     // The step waits for a file the test creates after the cut, so the cut
     // always falls in the middle of the workflow.
     const gate = `/tmp/horus-gate-${process.pid}-${Date.now()}`;
@@ -122,7 +98,7 @@ describe("watchWorkflow", () => {
         writeFileSync(gate, "");
       }
     }
-    proxy.close();
+    await proxy.close();
     expect(reconnects.length).toBeGreaterThanOrEqual(1);
     expect(proxy.connections()).toBeGreaterThanOrEqual(2);
     expect(got[0]!.kind.case).toBe("snapshot");

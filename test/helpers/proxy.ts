@@ -5,6 +5,8 @@ import net from "node:net";
 
 export interface TcpProxy {
   port: number;
+  /** Connections accepted so far (a reconnect shows as one more). */
+  connections(): number;
   /** Destroys every open connection (new ones are accepted). */
   cut(): void;
   /** Drops everything the target sends from now on; requests still reach it. */
@@ -21,6 +23,7 @@ export async function tcpProxy(targetPort: number): Promise<TcpProxy> {
   const pairs = new Set<[net.Socket, net.Socket]>();
   let frozen = false;
   let blocked = false;
+  let accepted = 0;
   const cut = () => {
     for (const [a, b] of pairs) {
       a.destroy();
@@ -30,6 +33,7 @@ export async function tcpProxy(targetPort: number): Promise<TcpProxy> {
   };
   const server = net.createServer((client) => {
     if (blocked) return void client.destroy();
+    accepted++;
     const upstream = net.connect(targetPort, "127.0.0.1");
     const pair: [net.Socket, net.Socket] = [client, upstream];
     pairs.add(pair);
@@ -48,6 +52,7 @@ export async function tcpProxy(targetPort: number): Promise<TcpProxy> {
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
   return {
     port: (server.address() as net.AddressInfo).port,
+    connections: () => accepted,
     cut,
     freeze() {
       frozen = true;
