@@ -145,6 +145,9 @@ describe("the tarballs", () => {
       expect(files, f).toContain(f);
     }
     expect(files.filter((f) => /^(test|bench|dist\/test|dist\/bench|clients\/|src\/|scripts\/|examples\/)/.test(f) || f.endsWith(".tsbuildinfo"))).toEqual([]);
+    // Self-contained: its tarball installs alone, with nothing but registry packages.
+    const { dependencies } = JSON.parse(readFileSync("package.json", "utf8")) as { dependencies: Record<string, string> };
+    expect(Object.keys(dependencies).filter((d) => d.startsWith("horus-"))).toEqual([]);
   });
 
   it("each client package holds ESM with declarations and its README, and no sources, examples or build state", async () => {

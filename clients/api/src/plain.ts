@@ -47,15 +47,18 @@ const VALUE = ValueSchema.typeName;
 
 /** Whether a message type holds a Value anywhere below it (cached; only those are walked). */
 const holdsValue = new WeakMap<DescMessage, boolean>();
-function hasValue(desc: DescMessage): boolean {
+function hasValue(desc: DescMessage, seen = new Set<DescMessage>()): boolean {
   const known = holdsValue.get(desc);
   if (known !== undefined) return known;
-  holdsValue.set(desc, false); // a recursive type: assume no while looking
+  if (seen.has(desc)) return false; // a cycle: its other paths are being looked at already
+  const top = seen.size === 0;
+  seen.add(desc);
   const found = desc.fields.some((f) => {
     const m = messageOf(f);
-    return m !== undefined && (m.typeName === VALUE || hasValue(m));
+    return m !== undefined && (m.typeName === VALUE || hasValue(m, seen));
   });
-  holdsValue.set(desc, found);
+  // "No" from inside a cycle may be partial; from the top, every path was seen.
+  if (found || top) holdsValue.set(desc, found);
   return found;
 }
 
@@ -96,7 +99,9 @@ function valueFromPlain(json: unknown, path: string): Value {
 /** Converts one field's value (as found in an init object or a message) in the direction given. */
 function convertField(f: DescField, v: unknown, toWire: boolean, path: string): unknown {
   const m = messageOf(f);
-  if (m === undefined || v === undefined || v === null) return v;
+  if (m === undefined || v === undefined) return v;
+  // null is JSON's null for a singular Value; elsewhere (a message, a list, a map) it means unset.
+  if (v === null && !(toWire && f.fieldKind === "message" && m.typeName === VALUE)) return v;
   const one = (x: unknown, p: string): unknown =>
     m.typeName === VALUE ? (toWire ? valueFromPlain(x, p) : toJson(ValueSchema, x as Value)) : convertMessage(m, x as Record<string, unknown>, toWire, p);
   if (f.fieldKind === "list") return (v as unknown[]).map((x, i) => one(x, `${path}[${i}]`));
