@@ -22,6 +22,7 @@ import { createCoordinatorClient, WorkflowState } from "../../clients/node/index
 import { CHROMIUM, chromiumArgs } from "../helpers/chromium.js";
 import { startRedis, type RedisServer } from "../helpers/redis.js";
 import { waitForEnd } from "../helpers/coordinator.js";
+import { exited } from "../helpers/cli.js";
 import { readmeSnippet } from "../clients/readme.js";
 
 const run = promisify(execFile);
@@ -43,7 +44,8 @@ let redis: RedisServer;
 /** A child process in the scratch project, as a user would start it (`npx horus ...`). */
 function start(cmd: string, args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; match: RegExpExecArray; output: () => string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: app, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    // Its own process group: npx runs the bin as a child of its own, and stopping must reach both.
+    const child = spawn(cmd, args, { cwd: app, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
     children.push(child);
     let out = "";
     const onData = (d: Buffer) => {
@@ -132,7 +134,22 @@ beforeAll(async () => {
 }, 600_000);
 
 afterAll(async () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGTERM");
+  // Every process group started here stops (npx and the bin it runs alike).
+  const signal = (c: ChildProcess, sig: NodeJS.Signals) => {
+    try {
+      process.kill(-c.pid!, sig);
+    } catch {
+      // already gone
+    }
+  };
+  for (const c of children) signal(c, "SIGTERM");
+  await Promise.all(
+    children.map(async (c) => {
+      const timer = setTimeout(() => signal(c, "SIGKILL"), 10_000);
+      await exited(c);
+      clearTimeout(timer);
+    }),
+  );
   site?.close();
   await redis?.remove();
   if (tmp) rmSync(tmp, { recursive: true, force: true });
