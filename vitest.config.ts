@@ -5,7 +5,8 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     // The chaos suite loads both cores for minutes: it runs on its own
     // (`npm run chaos:ci` in .ci/run, `npm run chaos` for the full size).
-    exclude: process.env.CHAOS ? ["node_modules/**"] : ["test/chaos/**", "node_modules/**"],
+    // So does the package check (`npm run check:packages`: packs and installs every package).
+    exclude: process.env.CHAOS || process.env.HORUS_PACKAGES ? ["node_modules/**"] : ["test/chaos/**", "test/packages/**", "node_modules/**"],
     globalSetup: ["test/helpers/global-setup.ts"],
     reporters: ["default", "./test/helpers/summary-reporter.ts"],
     testTimeout: 30_000,

@@ -1,16 +1,16 @@
-// A typed Node client for the coordinator: the generated CoordinatorService
-// client over Connect (HTTP/1.1) or gRPC (HTTP/2), with a bearer token and a
-// watch helper that reconnects and resumes from the last cursor.
-import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
+// horus-client-node: a typed Node client for the coordinator, over Connect
+// (HTTP/1.1, JSON) or gRPC (HTTP/2), with a bearer token and a watch helper
+// that reconnects and resumes from the last cursor. Workflow inputs and step
+// outputs are plain JSON (see horus-api's createPlainClient).
+import type { Interceptor } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
-import { CoordinatorService } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
-import { BINARY_READ_OPTIONS, JSON_READ_OPTIONS } from "../../src/common/depth.js";
-import { bearerToken, type TokenSource } from "../common/watch.js";
+import { BINARY_READ_OPTIONS, CoordinatorService, JSON_READ_OPTIONS, bearerToken, createPlainClient, type PlainClient, type TokenSource } from "horus-api";
 
-export type CoordinatorClient = Client<typeof CoordinatorService>;
+/** The coordinator's CoordinatorService, speaking plain JSON for inputs and outputs. */
+export type CoordinatorClient = PlainClient<typeof CoordinatorService>;
 
 export interface CoordinatorClientOptions {
-  /** Sent as `Authorization: Bearer <token>` on every call (for a gateway or proxy in front). */
+  /** Sent as `Authorization: Bearer <token>` on every call: a string, or a function asked per call. */
   token?: TokenSource;
   /** "connect" (default; JSON over HTTP/1.1, proxy friendly) or "grpc" (binary over HTTP/2). */
   protocol?: "connect" | "grpc";
@@ -23,15 +23,9 @@ export interface CoordinatorClientOptions {
 /** createCoordinatorClient("http://localhost:9090", { token }).submitWorkflow({...}) */
 export function createCoordinatorClient(baseUrl: string, options: CoordinatorClientOptions = {}): CoordinatorClient {
   const interceptors = [...(options.token ? [bearerToken(options.token)] : []), ...(options.interceptors ?? [])];
-  const nodeOptions = { binaryOptions: BINARY_READ_OPTIONS, jsonOptions: JSON_READ_OPTIONS, ...(options.ca ? { nodeOptions: { ca: options.ca } } : {}) };
-  const transport =
-    options.protocol === "grpc"
-      ? createGrpcTransport({ baseUrl, interceptors, ...nodeOptions })
-      : createConnectTransport({ baseUrl, httpVersion: "1.1", interceptors, ...nodeOptions });
-  return createClient(CoordinatorService, transport);
+  const common = { baseUrl, interceptors, binaryOptions: BINARY_READ_OPTIONS, jsonOptions: JSON_READ_OPTIONS, ...(options.ca ? { nodeOptions: { ca: options.ca } } : {}) };
+  const transport = options.protocol === "grpc" ? createGrpcTransport(common) : createConnectTransport({ ...common, httpVersion: "1.1" });
+  return createPlainClient(CoordinatorService, transport);
 }
 
-export { CoordinatorService };
-export { watchWorkflow, isFinal, type WatchOptions, type TokenSource } from "../common/watch.js";
-export * from "../../gen/horus/coordinator/v1/coordinator_pb.js";
-export * from "../../gen/horus/coordinator/v1/workflow_pb.js";
+export * from "horus-api";

@@ -1,4 +1,4 @@
-// An example runner process: `node dist/clients/runner/example.js`.
+// An example runner process (the tests run it): `node clients/runner/dist/example.js`.
 // Serves runner HORUS_RUNNER_NAME (default "example") from REDIS_URL. The
 // step payload is JSON: {"sleep_ms": 1000, "echo": "anything", "fail": false}.
 // It logs which process took the job, sleeps (stopping early when

@@ -1,5 +1,6 @@
-// The TypeScript runner SDK: a process that serves one runner name for
-// Horus supervisors over Redis (see docs/runner-protocol.md).
+// horus-runner-sdk: write an external runner in TypeScript, a process that
+// serves one runner name for Horus supervisors over Redis
+// (docs/runner-protocol.md in the coordinator's repository).
 //
 //   const runner = createRunner({ name: "hero", redisUrl: "redis://localhost:6379",
 //     handler: async (job, ctx) => { ctx.log("working"); return { ok: true }; } });
@@ -12,10 +13,9 @@
 // leaves the job either finished or re-queued by the supervisor's reaper.
 import { hostname } from "node:os";
 import { Redis } from "ioredis";
-import type { JsonValue } from "../../src/common/json.js";
-import { runnerKeys, type QueueJob, type RunnerEvent } from "../../src/runners/redis-queue/protocol.js";
+import { runnerKeys, type JsonValue, type QueueJob, type RunnerEvent } from "horus-api/runner-protocol";
 
-export type { QueueJob, RunnerEvent } from "../../src/runners/redis-queue/protocol.js";
+export type { JsonValue, QueueJob, RunnerEvent } from "horus-api/runner-protocol";
 
 export interface RunnerJobContext {
   /** Aborted when the supervisor cancels the job or its deadline passes. */

@@ -1,20 +1,18 @@
-// A typed browser client for the coordinator, over Connect (JSON, HTTP/1.1 or
-// 2, through any proxy) or gRPC-web, with a bearer token and a watch helper
-// that reconnects and resumes from the last cursor. The coordinator must
-// allow the page's origin: `horus coordinator --cors-origin https://app.example.com`.
-import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
+// horus-client-web: a typed browser client for the coordinator, over Connect
+// (JSON via fetch, through any proxy) or gRPC-web, with a bearer token and a
+// watch helper that reconnects and resumes from the last cursor. Workflow
+// inputs and step outputs are plain JSON. No Node built-ins: it bundles as
+// it is. A page on another origin needs the coordinator to allow it:
+// `horus coordinator --cors-origin https://app.example.com`.
+import type { Interceptor } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-web";
-import { CoordinatorService } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
-import { BINARY_READ_OPTIONS, JSON_READ_OPTIONS } from "../../src/common/depth.js";
+import { BINARY_READ_OPTIONS, CoordinatorService, JSON_READ_OPTIONS, bearerToken, createPlainClient, type PlainClient, type TokenSource } from "horus-api";
 
-/** Deep step outputs stay readable (see src/common/depth.ts). */
-const READ = { binaryOptions: BINARY_READ_OPTIONS, jsonOptions: JSON_READ_OPTIONS };
-import { bearerToken, type TokenSource } from "../common/watch.js";
-
-export type CoordinatorClient = Client<typeof CoordinatorService>;
+/** The coordinator's CoordinatorService, speaking plain JSON for inputs and outputs. */
+export type CoordinatorClient = PlainClient<typeof CoordinatorService>;
 
 export interface CoordinatorClientOptions {
-  /** Sent as `Authorization: Bearer <token>` on every call. */
+  /** Sent as `Authorization: Bearer <token>` on every call: a string, or a function asked per call. */
   token?: TokenSource;
   /** "connect" (default) or "grpc-web". */
   protocol?: "connect" | "grpc-web";
@@ -27,14 +25,13 @@ export interface CoordinatorClientOptions {
 /** createCoordinatorClient("https://horus.example.com", { token }).submitWorkflow({...}) */
 export function createCoordinatorClient(baseUrl: string, options: CoordinatorClientOptions = {}): CoordinatorClient {
   const interceptors = [...(options.token ? [bearerToken(options.token)] : []), ...(options.interceptors ?? [])];
+  // Deep step outputs stay readable (see horus-api's read limits).
+  const common = { baseUrl, interceptors, binaryOptions: BINARY_READ_OPTIONS, jsonOptions: JSON_READ_OPTIONS };
   const transport =
     options.protocol === "grpc-web"
-      ? createGrpcWebTransport({ baseUrl, interceptors, ...READ })
-      : createConnectTransport({ baseUrl, interceptors, ...READ, ...(options.useBinaryFormat ? { useBinaryFormat: true } : {}) });
-  return createClient(CoordinatorService, transport);
+      ? createGrpcWebTransport(common)
+      : createConnectTransport({ ...common, ...(options.useBinaryFormat ? { useBinaryFormat: true } : {}) });
+  return createPlainClient(CoordinatorService, transport);
 }
 
-export { CoordinatorService };
-export { watchWorkflow, isFinal, type WatchOptions, type TokenSource } from "../common/watch.js";
-export * from "../../gen/horus/coordinator/v1/coordinator_pb.js";
-export * from "../../gen/horus/coordinator/v1/workflow_pb.js";
+export * from "horus-api";

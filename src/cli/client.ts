@@ -1,10 +1,17 @@
-// The CLI's connection to a coordinator: the typed Node client from clients/.
-import { Code, ConnectError } from "@connectrpc/connect";
+// The CLI's connection to a coordinator: the generated client over Connect
+// (HTTP/1.1), with the client contract's token interceptor and read limits.
+// Unlike horus-client-node it keeps google.protobuf.Value messages, which the
+// CLI's formatting reads (and it ships inside this package, which does not
+// depend on the client packages).
+import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
 import { readFileSync } from "node:fs";
-import { createCoordinatorClient, type CoordinatorClient } from "../../clients/node/index.js";
+import { CoordinatorService } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
+import { bearerToken } from "../../clients/api/src/token.js";
+import { BINARY_READ_OPTIONS, JSON_READ_OPTIONS } from "../common/depth.js";
 import { readSingleToken } from "../server/auth.js";
 
-export type { CoordinatorClient };
+export type CoordinatorClient = Client<typeof CoordinatorService>;
 
 /**
  * The token from HORUS_TOKEN, else the first line of HORUS_TOKEN_FILE
@@ -22,7 +29,15 @@ export function coordinatorClient(baseUrl: string): CoordinatorClient {
       throw new CliError(`cannot read the CA file ${caFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
     }
   }
-  return createCoordinatorClient(baseUrl, { ...(token ? { token } : {}), ...(ca ? { ca } : {}) });
+  const transport = createConnectTransport({
+    baseUrl,
+    httpVersion: "1.1",
+    interceptors: token ? [bearerToken(token)] : [],
+    binaryOptions: BINARY_READ_OPTIONS,
+    jsonOptions: JSON_READ_OPTIONS,
+    ...(ca ? { nodeOptions: { ca } } : {}),
+  });
+  return createClient(CoordinatorService, transport);
 }
 
 function readToken(file: string): string {

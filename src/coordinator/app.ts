@@ -15,7 +15,7 @@ import { createHorusServer, type HorusServer } from "../server/listen.js";
 import { createSurfaces } from "../server/surfaces.js";
 import { checkBinding, createAuth, type Principal } from "../server/auth.js";
 import { withClientLimits, type ClientLimits } from "./limits.js";
-import { bearerToken } from "../../clients/common/watch.js";
+import { bearerToken } from "../../clients/api/src/token.js";
 import { createMemoryStore } from "../store/memory/memory-store.js";
 import { createRedisStore, type RedisStoreOptions } from "../store/redis/redis-store.js";
 import type { Store } from "../store/store.js";

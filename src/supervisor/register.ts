@@ -5,7 +5,7 @@
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { CoordinatorService } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
-import { bearerToken } from "../../clients/common/watch.js";
+import { bearerToken } from "../../clients/api/src/token.js";
 
 export interface RegistrationOptions {
   /** Coordinator base URLs to register with (any one of a group sharing a store is enough). */

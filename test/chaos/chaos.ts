@@ -135,7 +135,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     procs.push(...supervisors);
     const supProxies = await Promise.all(supPorts.map((p) => tcpProxy(p)));
     for (const p of supProxies) closers.push(() => p.close());
-    const runner = await launch("runner", ["dist/clients/runner/example.js"], { HORUS_RUNNER_NAME: "ext", REDIS_URL: redis.url, HORUS_RUNNER_CONCURRENCY: "16" }, /ready/);
+    const runner = await launch("runner", ["clients/runner/dist/example.js"], { HORUS_RUNNER_NAME: "ext", REDIS_URL: redis.url, HORUS_RUNNER_CONCURRENCY: "16" }, /ready/);
     procs.push(runner);
 
     const supArgs = supProxies.flatMap((p) => ["--supervisor", `http://127.0.0.1:${p.port}`]);

@@ -1,12 +1,12 @@
-// The Node client against a real coordinator: the README example, the bearer
-// token on the wire, and watchWorkflow resuming after the connection is cut.
+// The Node client against a real coordinator: the README example, plain JSON
+// inputs and outputs, the bearer token on the wire, and watchWorkflow
+// resuming after the connection is cut.
 import { readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { example } from "../../clients/node/example.js";
-import { createCoordinatorClient, watchWorkflow, WorkflowState, type WatchWorkflowResponse } from "../../clients/node/index.js";
-import { fromValue } from "../../src/common/json.js";
+import { createCoordinatorClient, watchWorkflow, WorkflowState, type Plain, type WatchWorkflowResponse as WatchMessage } from "../../clients/node/index.js";
 import type { RunningCoordinator } from "../../src/coordinator/app.js";
 import { MAX_OUTPUT_DEPTH } from "../../src/dispatch/wire.js";
 import { coordinator } from "../helpers/coordinator.js";
@@ -21,15 +21,55 @@ afterAll(async () => {
   await running.close();
 });
 
+type WatchWorkflowResponse = Plain<WatchMessage>;
+
 describe("README example", () => {
   it("is clients/node/example.ts verbatim", () => {
     expect(readmeSnippet("clients/node/README.md")).toBe(readFileSync("clients/node/example.ts", "utf8"));
   });
 
-  it("runs against a live coordinator: submit, watch to the end", async () => {
+  it("runs against a live coordinator: submit with plain JSON inputs (a null among them), watch to the end, read plain outputs", async () => {
     const result = await example(running.url, "secret");
     expect(result.state).toBe("SUCCEEDED");
     expect(result.events).toBeGreaterThan(0);
+    expect(result.outputs).toEqual({ fetch: { rows: [21, 2, 3], note: null }, sum: 26 });
+  });
+});
+
+describe("plain JSON at the edges", () => {
+  const yaml = `workflow:\n  name: plain\n  steps:\n    - { id: echo, runner: js, payload: "inputs" }\n`;
+  const inputs = { n: 21, nothing: null, list: [1, "two", { three: [true, false] }], nested: { a: { b: null } }, text: "ok" };
+
+  for (const protocol of ["connect", "grpc"] as const) {
+    it(`${protocol}: inputs go in and outputs, watch events and the workflow's inputs come back as the same JSON`, async () => {
+      const client = createCoordinatorClient(running.url, { protocol });
+      const { workflowId } = await client.submitWorkflow({ definition: { case: "yaml", value: yaml }, inputs });
+      // The output as the watch shows it: in a step event, or in the
+      // snapshot when the workflow had already ended (a busy machine).
+      const outputsSeen: unknown[] = [];
+      for await (const msg of watchWorkflow(client, workflowId)) {
+        if (msg.kind.case === "snapshot") outputsSeen.push(...msg.kind.value.steps.flatMap((s) => (s.output === undefined ? [] : [s.output])));
+        if (msg.kind.case === "event" && msg.kind.value.kind.case === "step" && msg.kind.value.kind.value.output !== undefined) outputsSeen.push(msg.kind.value.kind.value.output);
+      }
+      const { workflow } = await client.getWorkflow({ workflowId });
+      expect(workflow!.state).toBe(WorkflowState.SUCCEEDED);
+      expect(workflow!.inputs).toEqual(inputs);
+      expect(workflow!.steps[0]!.output).toEqual(inputs);
+      expect(outputsSeen).toEqual([inputs]);
+    });
+  }
+
+  it("a value that is not JSON is refused before sending, with INVALID_ARGUMENT naming its path", async () => {
+    const client = createCoordinatorClient(running.url);
+    const before = (await client.listWorkflows({})).workflows.length;
+    for (const [bad, path] of [
+      [{ x: undefined }, "inputs.x"],
+      [{ x: [1, Number.NaN] }, "inputs.x[1]"],
+      [{ x: { when: new Date(0) } }, "inputs.x.when"],
+    ] as const) {
+      await expect(client.submitWorkflow({ definition: { case: "yaml", value: yaml }, inputs: bad })).rejects.toMatchObject({ code: 3, rawMessage: expect.stringContaining(path) });
+    }
+    expect((await client.listWorkflows({})).workflows.length).toBe(before);
   });
 });
 
@@ -67,7 +107,7 @@ describe("deep step outputs", () => {
       expect(wf.state).toBe(WorkflowState.FAILED);
       const [ok, deep] = wf.steps;
       let depth = 0;
-      for (let v: unknown = fromValue(ok!.output); Array.isArray(v); v = v[0]) depth++;
+      for (let v: unknown = ok!.output; Array.isArray(v); v = v[0]) depth++;
       expect(depth).toBe(400);
       expect(deep!.error?.code).toBe("OUTPUT_TOO_DEEP");
       expect(deep!.error?.message).toMatch(/deeper than 500/);

@@ -346,7 +346,7 @@ describe("many supervisors", () => {
 
 function startRunner(redisUrl: string, prefix: string, name: string): Promise<Proc> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["dist/clients/runner/example.js"], {
+    const child = spawn(process.execPath, ["clients/runner/dist/example.js"], {
       env: { ...process.env, REDIS_URL: redisUrl, HORUS_REDIS_PREFIX: prefix, HORUS_RUNNER_NAME: name },
       stdio: ["ignore", "pipe", "pipe"],
     });

@@ -6,6 +6,7 @@ import { WorkflowState, type Workflow } from "../../gen/horus/coordinator/v1/wor
 import { startCoordinator, type CoordinatorOptions, type RunningCoordinator } from "../../src/coordinator/app.js";
 import { fromValue, toValueMap, type JsonValue } from "../../src/common/json.js";
 import { isTerminalWorkflow, stepStateName } from "../../src/engine/states.js";
+import type { Plain, PlainClient } from "horus-api";
 
 export type CoordinatorClient = Client<typeof CoordinatorService>;
 
@@ -30,7 +31,12 @@ export async function runYaml(client: CoordinatorClient, yaml: string, inputs: R
   return waitForEnd(client, workflowId, timeoutMs);
 }
 
-export async function waitForEnd(client: CoordinatorClient, workflowId: string, timeoutMs = 20_000): Promise<Workflow> {
+/** Waits for the workflow to end; returns its final state (plain JSON outputs when given a plain client, e.g. horus-client-node's). */
+export async function waitForEnd(client: CoordinatorClient, workflowId: string, timeoutMs?: number): Promise<Workflow>;
+export async function waitForEnd(client: PlainClient<typeof CoordinatorService>, workflowId: string, timeoutMs?: number): Promise<Plain<Workflow>>;
+export async function waitForEnd(anyClient: CoordinatorClient | PlainClient<typeof CoordinatorService>, workflowId: string, timeoutMs = 20_000): Promise<Workflow | Plain<Workflow>> {
+  // Both read the same fields here; only the Value fields differ.
+  const client = anyClient as CoordinatorClient;
   const deadline = Date.now() + timeoutMs;
   for await (const msg of client.watchWorkflow({ workflowId }, { timeoutMs })) {
     if (msg.kind.case === "event" && msg.kind.value.kind.case === "workflow" && isTerminalWorkflow(msg.kind.value.kind.value.state)) break;

@@ -35,6 +35,9 @@ function ensureChromium(): void {
 export default function setup(): void {
   ensureRedis();
   ensureChromium();
+  // The client packages first (clients/*/dist, as `npm run build:clients`):
+  // tests, the dashboard and the example runner use them by package name.
+  execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-b", "clients/node", "clients/web", "clients/runner"], { stdio: "inherit" });
   execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.json", "--incremental", "--tsBuildInfoFile", "dist/.tsbuildinfo"], {
     stdio: "inherit",
   });

@@ -4,8 +4,6 @@
 // (GetWorkflowLogs with follow), and Cancel / Retry. Everything arrives by
 // server streaming; nothing polls. Served by the coordinator at /, so it
 // calls the same origin (no CORS needed).
-import { toJson } from "@bufbuild/protobuf";
-import { ValueSchema } from "@bufbuild/protobuf/wkt";
 import { ConnectError } from "@connectrpc/connect";
 import {
   createCoordinatorClient,
@@ -14,12 +12,10 @@ import {
   watchWorkflow,
   WorkflowState,
   type LogLine,
-  type Step,
-  type Workflow,
   type WorkflowSummary,
-} from "../../../clients/web/index.js";
+} from "horus-client-web";
 import { drawDag, type Dag } from "./dag.js";
-import { applyEvent, counts, elapsed, formatDuration, indexSteps, isTerminalWorkflow, ms, stepKey, stepStateName, workflowStateName } from "./model.js";
+import { type Step, type Workflow, applyEvent, counts, elapsed, formatDuration, indexSteps, isTerminalWorkflow, ms, stepKey, stepStateName, workflowStateName } from "./model.js";
 
 const client = createCoordinatorClient(location.origin);
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -270,7 +266,8 @@ async function showStep(c: Current, key: string, fresh: boolean): Promise<void> 
   for (const a of history) {
     table.append(tr("td", [String(a.number), stepStateName(a.state), a.supervisor, a.startedAt ? elapsed(a.startedAt, a.finishedAt) : "", a.error ? `${a.error.code}: ${a.error.message}` : ""]));
   }
-  const output = el("pre", step.output ? json(toJson(ValueSchema, step.output)) : "");
+  // Outputs arrive as plain JSON (the client converts); a null output is still shown.
+  const output = el("pre", step.output !== undefined ? json(step.output) : "");
   output.id = "step-output";
   const error = el("pre", step.error?.code ? `${step.error.code}: ${step.error.message}` : "");
   error.id = "step-error";

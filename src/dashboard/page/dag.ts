@@ -3,7 +3,7 @@
 // once per workflow; later changes only touch the changed nodes' attributes,
 // so a 1,000-step workflow updates as cheaply as a small one. All edges are
 // one <path>, so their count costs one element.
-import type { Step, Workflow } from "../../../clients/web/index.js";
+import type { Step, Workflow } from "./model.js";
 import { stepKey, stepStateName } from "./model.js";
 
 const SVG = "http://www.w3.org/2000/svg";

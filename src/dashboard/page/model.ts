@@ -1,7 +1,12 @@
 // The dashboard's view of a workflow: a WatchWorkflow snapshot with each
 // event applied to it, as the CLI's follow does, plus small formatting helpers.
 import { timestampMs, type Timestamp } from "@bufbuild/protobuf/wkt";
-import { StepState, WorkflowState, type Step, type Workflow, type WorkflowEvent } from "../../../clients/web/index.js";
+import { StepState, WorkflowState, type Plain, type Step as StepMessage, type Workflow as WorkflowMessage, type WorkflowEvent as WorkflowEventMessage } from "horus-client-web";
+
+/** As the client returns them: inputs and outputs are plain JSON. */
+export type Step = Plain<StepMessage>;
+export type Workflow = Plain<WorkflowMessage>;
+export type WorkflowEvent = Plain<WorkflowEventMessage>;
 
 export const stepStateName = (s: StepState): string => StepState[s] ?? "UNSPECIFIED";
 export const workflowStateName = (s: WorkflowState): string => WorkflowState[s] ?? "UNSPECIFIED";
@@ -61,7 +66,7 @@ export function applyEvent(wf: Workflow, steps: Map<string, Step>, ev: WorkflowE
   step.state = change.state;
   step.attempts = change.attempt;
   if (change.supervisor) step.supervisor = change.supervisor;
-  if (change.output) step.output = change.output;
+  if (change.output !== undefined) step.output = change.output;
   step.error = change.error;
   step.waitingReason = change.waitingReason;
   if (change.state === StepState.READY && was !== StepState.READY) step.readyAt = ev.time;

@@ -3,10 +3,14 @@
 // restarts, a proxy cuts an idle connection, a laptop sleeps) the helper
 // reconnects and asks for what came after the last cursor it delivered.
 // The caller sees every message once, in order. Used by the Node and the
-// browser client alike (it needs nothing but a Connect client).
-import { Code, ConnectError, type Client, type Interceptor } from "@connectrpc/connect";
-import type { CoordinatorService, WatchWorkflowResponse } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
-import { WorkflowState } from "../../gen/horus/coordinator/v1/workflow_pb.js";
+// browser client alike (it needs nothing but a client).
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { CoordinatorService, WatchWorkflowResponse } from "../../../gen/horus/coordinator/v1/coordinator_pb.js";
+import { WorkflowState } from "../../../gen/horus/coordinator/v1/workflow_pb.js";
+import type { Plain, PlainClient } from "./plain.js";
+
+/** What watchWorkflow needs of a client: its WatchWorkflow method (plain). */
+export type WatchClient = Pick<PlainClient<typeof CoordinatorService>, "watchWorkflow">;
 
 export interface WatchOptions {
   /** Resume after this cursor; empty (default) starts with a snapshot. */
@@ -29,7 +33,7 @@ const RETRYABLE = new Set([Code.Unavailable, Code.Unknown, Code.Internal, Code.D
 const TERMINAL = new Set([WorkflowState.SUCCEEDED, WorkflowState.FAILED, WorkflowState.CANCELLED]);
 
 /** True for the message after which the server sends nothing more. */
-export function isFinal(msg: WatchWorkflowResponse): boolean {
+export function isFinal(msg: Plain<WatchWorkflowResponse>): boolean {
   if (msg.kind.case === "snapshot") return TERMINAL.has(msg.kind.value.state);
   if (msg.kind.case === "event" && msg.kind.value.kind.case === "workflow") return TERMINAL.has(msg.kind.value.kind.value.state);
   return false;
@@ -53,10 +57,10 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
  * workflow ends.
  */
 export async function* watchWorkflow(
-  client: Client<typeof CoordinatorService>,
+  client: WatchClient,
   workflowId: string,
   options: WatchOptions = {},
-): AsyncGenerator<WatchWorkflowResponse> {
+): AsyncGenerator<Plain<WatchWorkflowResponse>> {
   let cursor = options.cursor ?? "";
   let failures = 0;
   const maxRetries = options.maxRetries ?? 10;
@@ -79,15 +83,4 @@ export async function* watchWorkflow(
       if (options.signal?.aborted) return;
     }
   }
-}
-
-/** A token for every call, as `Authorization: Bearer <token>`: a string, or a function asked per call (refresh). */
-export type TokenSource = string | (() => string | Promise<string>);
-
-export function bearerToken(token: TokenSource): Interceptor {
-  return (next) => async (req) => {
-    const value = typeof token === "function" ? await token() : token;
-    if (value) req.header.set("Authorization", `Bearer ${value}`);
-    return next(req);
-  };
 }
