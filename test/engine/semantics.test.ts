@@ -388,6 +388,19 @@ describe("C: conditions", () => {
     });
   }
 
+  for (const [field, code] of [["when", "CONDITION_ERROR"], ["for_each", "FOR_EACH_ERROR"]] as const) {
+    it(`C4: a ${field} that blows its cost budget at run time fails the step with ${code}, and the workflow goes on`, () => {
+      const expr = "input.a.map(x, input.a.map(y, input.a.map(z, x)))" + (field === "when" ? ".size() > 0" : "");
+      const e = fromYaml(noop("a") + noop("b", `depends_on: [a], ${field}: "${expr}"`) + noop("c", "depends_on: [a]"));
+      step(e, { type: "start" });
+      succeed(e, "a", Array.from({ length: 300 }, (_, i) => i));
+      expect([state(e, "b"), rec(e, "b").error!.code]).toEqual(["FAILED", code]);
+      expect(rec(e, "b").error!.message).toMatch(/expression exceeded its cost budget/);
+      succeed(e, "c");
+      expect(wfState(e)).toBe("FAILED");
+    });
+  }
+
   it("C1: a step skipped by its condition counts as skipped, not failed, downstream (T0)", () => {
     const e = fromYaml(noop("a", `when: "false"`) + noop("b", "depends_on: [a], trigger: none_failed") + noop("c", "depends_on: [a]"));
     step(e, { type: "start" });

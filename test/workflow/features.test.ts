@@ -105,6 +105,13 @@ describe("C3: conditions are compiled at validation time", () => {
     });
   }
 
+  it("C4: an expression that cannot fit its cost budget whatever the inputs is a problem naming step and field", () => {
+    const L = `[${Array.from({ length: 300 }, (_, i) => i).join(", ")}]`;
+    const r = check(wf(`    - {id: a, runner: noop}\n    - {id: b, runner: noop, depends_on: [a], when: "${L}.map(a, ${L}.map(b, ${L}.map(c, a))).size() > 0"}\n    - {id: c, runner: noop, for_each: "${L}.map(a, ${L}.map(b, ${L}))"}\n`));
+    expect(r.problems.map((p) => [p.stepId, p.field])).toEqual([["b", "workflow.steps[1].when"], ["c", "workflow.steps[2].for_each"]]);
+    expect(r.problems[0]!.message).toMatch(/^step "b": when exceeds its cost budget: it takes at least \d+ evaluation steps/);
+  });
+
   it("C3: for_each is compiled the same way; non-string values are shape problems", () => {
     const r = check(wf(`    - {id: a, runner: noop, for_each: "[1, 2"}\n    - {id: b, runner: noop, when: [1]}\n`));
     expect(r.problems.map((p) => p.field)).toEqual(["workflow.steps[1].when", "workflow.steps[0].for_each"]);
