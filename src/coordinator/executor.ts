@@ -21,7 +21,7 @@ import { copyStep, type DomainEvent, type StepFailure, type WorkflowRecord } fro
 import { StepState, WorkflowState, isTerminalStep, isTerminalWorkflow, stepStateName, workflowStateName } from "../engine/states.js";
 import type { AttachedAttempt, DispatchListener, SupervisorPool } from "../dispatch/pool.js";
 import { LeaseLostError, StoreUnavailableError, type LogRecord, type LogStreamName, type Store } from "../store/store.js";
-import { validateAndPlan, type WorkflowPlan } from "../workflow/plan.js";
+import { MAX_SUB_WORKFLOW_DEPTH, validateAndPlan, type WorkflowPlan } from "../workflow/plan.js";
 import { newWorkflowRecord } from "./records.js";
 import { createTimerGroup, type TimerGroup } from "./timers.js";
 
@@ -324,9 +324,15 @@ export function createExecutor(options: ExecutorOptions): Executor {
       definition = t.definition;
       template = { name: t.name, version: t.version };
     }
+    // W4: templates can refer to each other in a chain (or a cycle registration could not see): bound it here.
+    const depth = (parent.depth ?? 0) + 1;
+    if (depth >= MAX_SUB_WORKFLOW_DEPTH) {
+      return fail("WORKFLOW_TOO_DEEP", `sub-workflows nest more than ${MAX_SUB_WORKFLOW_DEPTH} deep: ${"template" in sub ? `template "${sub.template}"` : "an inline sub-workflow"} would run at level ${depth + 1}`);
+    }
     const { plan, problems } = validateAndPlan(definition!, UNLIMITED);
     if (!plan) return fail("INVALID_WORKFLOW", problems.map((p) => p.message).join("; "));
     const record = newWorkflowRecord({
+      depth,
       definition: definition!,
       plan,
       inputs: jobInput(a.engine, c.step, c.extraInput),
@@ -676,7 +682,9 @@ const UNLIMITED = { maxSteps: Number.POSITIVE_INFINITY, maxPayloadBytes: Number.
 function childFinished(attemptId: string, childId: string, child: WorkflowRecord | undefined): EngineInput {
   if (!child) return { type: "childFinished", attemptId, ok: false, error: { code: "CHILD_LOST", message: `sub-workflow ${childId} no longer exists` } };
   if (child.state === WorkflowState.SUCCEEDED) return { type: "childFinished", attemptId, ok: true, output: childOutput(child) };
-  const code = child.state === WorkflowState.CANCELLED ? "CHILD_CANCELLED" : "CHILD_FAILED";
+  // Too deep below is too deep here as well: the code goes up the chain, so no level retries it (W4).
+  const tooDeep = child.steps.some((s) => s.error?.code === "WORKFLOW_TOO_DEEP");
+  const code = child.state === WorkflowState.CANCELLED ? "CHILD_CANCELLED" : tooDeep ? "WORKFLOW_TOO_DEEP" : "CHILD_FAILED";
   return { type: "childFinished", attemptId, ok: false, error: { code, message: `sub-workflow ${childId}: ${child.error ?? "failed"}` } };
 }
 

@@ -41,11 +41,11 @@ export interface CelBudget {
    * characters of a string (default 1,000,000).
    */
   maxSize: number;
-  /** Wall-clock limit of one evaluation in ms (default 2,000): the backstop when steps are slow; generous, so a loaded machine does not fail what fits the step budget. */
+  /** Wall-clock limit of one evaluation in ms (default 5,000): the backstop for work the step count undercharges; generous, because on a loaded machine a map over 10,000 items took 2 s and must not fail. */
   maxMillis: number;
 }
 
-export const DEFAULT_CEL_BUDGET: CelBudget = { maxSteps: 1_000_000, maxSize: 1_000_000, maxMillis: 2_000 };
+export const DEFAULT_CEL_BUDGET: CelBudget = { maxSteps: 1_000_000, maxSize: 1_000_000, maxMillis: 5_000 };
 
 /** Thrown out of the evaluator when a limit is passed; its message says which. */
 export class BudgetExceeded extends Error {}
@@ -64,8 +64,8 @@ export class Meter {
   steps = 0;
   private charges = 0;
   private readonly deadline: number;
-  /** Deep sizes of the lists and maps seen, by identity. */
-  private readonly sizes = new WeakMap<object, number>();
+  /** Deep sizes of the lists and maps seen, by identity (a Map: a WeakMap of many keys is several times slower, and a meter lives for one evaluation). */
+  private readonly sizes = new Map<object, number>();
   /** Set once a limit was passed: later charges throw again, whatever caught the first. */
   exceeded: string | undefined;
 
@@ -112,30 +112,39 @@ export class Meter {
   /** Deep size, memoized per object; the walk is iterative (lists built by map() nest one level per item). */
   size(v: unknown): number {
     if (typeof v === "string") return 1 + (v.length >> 4);
-    if (v instanceof Uint8Array) return 1 + (v.length >> 4);
     if (typeof v !== "object" || v === null) return 1;
+    if (v instanceof Uint8Array) return 1 + (v.length >> 4);
     const known = this.sizes.get(v);
     if (known !== undefined) return known;
-    // Post-order over the parts not measured yet.
-    const stack: Array<{ obj: object; parts: unknown[] | undefined }> = [{ obj: v, parts: undefined }];
+    // Post-order: an object is measured once all its object parts are; it is looked at at most twice.
+    const stack: object[] = [v];
     while (stack.length > 0) {
       const top = stack[stack.length - 1]!;
-      if (top.parts === undefined) {
-        top.parts = partsOf(top.obj);
-        for (const p of top.parts) {
-          if (typeof p === "object" && p !== null && !(p instanceof Uint8Array) && !this.sizes.has(p)) stack.push({ obj: p, parts: undefined });
-        }
+      if (this.sizes.has(top)) {
+        stack.pop();
         continue;
       }
+      const concat = isConcat(top);
+      const parts = partsOf(top);
+      let total = concat ? 0 : 1;
+      let missing = false;
+      for (const p of parts) {
+        if (typeof p !== "object" || p === null || p instanceof Uint8Array) {
+          total += this.size(p);
+          continue;
+        }
+        const n = this.sizes.get(p);
+        if (n === undefined) {
+          stack.push(p);
+          missing = true;
+        } else total += n;
+      }
+      if (missing) continue;
       stack.pop();
-      if (this.sizes.has(top.obj)) continue;
-      // A ConcatList adds nothing of its own: its parts hold the elements.
-      let total = isConcat(top.obj) ? 0 : 1;
-      for (const p of top.parts) total += typeof p === "object" && p !== null && !(p instanceof Uint8Array) ? (this.sizes.get(p) ?? 0) : isConcat(top.obj) ? 0 : this.size(p);
       // Saturate: a DAG of shared parts can be astronomically large.
-      this.sizes.set(top.obj, Math.min(total, Number.MAX_SAFE_INTEGER));
+      this.sizes.set(top, Math.min(total, Number.MAX_SAFE_INTEGER));
     }
-    return this.sizes.get(v) ?? 1;
+    return this.sizes.get(v)!;
   }
 }
 
@@ -151,7 +160,12 @@ function isConcat(v: object): boolean {
 function partsOf(v: object): unknown[] {
   const lists = (v as { _lists?: unknown })._lists;
   if (Array.isArray(lists)) return lists;
-  if (isCelList(v)) return [...v];
+  if (isCelList(v)) {
+    // By index: the list's generator is several times slower.
+    const out = new Array<unknown>(v.size);
+    for (let i = 0; i < v.size; i++) out[i] = v.get(i);
+    return out;
+  }
   if (isCelMap(v)) {
     const out: unknown[] = [];
     for (const [k, x] of v) out.push(k, x);

@@ -660,6 +660,13 @@ describe("W: sub-workflow steps", () => {
     expect(fx.commands).toEqual([{ type: "cancelChild", attemptId: "wf_1.c.2", workflowId: "wf_3" }]);
     expect(state(e, "c")).toBe("FAILED");
   });
+
+  it("W4: WORKFLOW_TOO_DEEP is never retried, whatever the retry policy", () => {
+    const e = fromYaml(`    - {id: c, retry: {max_attempts: 5}, workflow: {template: t}}\n`);
+    step(e, { type: "start" }, 0);
+    step(e, { type: "childFinished", attemptId: "wf_1.c.1", ok: false, error: { code: "WORKFLOW_TOO_DEEP", message: "x" } }, 1);
+    expect([state(e, "c"), rec(e, "c").error!.code, wfState(e)]).toEqual(["FAILED", "WORKFLOW_TOO_DEEP", "FAILED"]);
+  });
 });
 
 describe("store records", () => {
