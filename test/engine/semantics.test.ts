@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { backoffMs, createEngineState, jobInput, pendingTimers, transition } from "../../src/engine/engine.js";
+import { quarantine, quarantineError } from "../../src/engine/quarantine.js";
 import type { JsonMap } from "../../src/common/json.js";
 import { StepState as S, WorkflowState as W } from "../../src/engine/states.js";
 import { parseWorkflowYaml, validateAndPlan } from "../../src/workflow/index.js";
@@ -666,6 +667,32 @@ describe("W: sub-workflow steps", () => {
     step(e, { type: "start" }, 0);
     step(e, { type: "childFinished", attemptId: "wf_1.c.1", ok: false, error: { code: "WORKFLOW_TOO_DEEP", message: "x" } }, 1);
     expect([state(e, "c"), rec(e, "c").error!.code, wfState(e)]).toEqual(["FAILED", "WORKFLOW_TOO_DEEP", "FAILED"]);
+  });
+});
+
+describe("Q: quarantine", () => {
+  it("Q1: a running workflow ends FAILED with INTERNAL; unfinished steps are CANCELLED and their running attempts listed to stop", () => {
+    const e = fromYaml(noop("a") + noop("b") + noop("c", "depends_on: [a]") + `    - {id: d, workflow: {template: t}}\n`);
+    step(e, { type: "start" });
+    succeed(e, "a");
+    step(e, { type: "accepted", attemptId: attemptId(e, "b"), supervisor: "s1" });
+    step(e, { type: "childStarted", attemptId: attemptId(e, "d"), workflowId: "wf_child" });
+    const q = quarantine(e.record, "its \"finished\" transition threw: boom", 7);
+    expect(wfState(e)).toBe("FAILED");
+    expect(e.record.error).toBe(`${quarantineError('its "finished" transition threw: boom')}`);
+    expect(e.record.error).toMatch(/^INTERNAL: .*boom$/);
+    expect(e.record.steps.map((s) => [s.id, S[s.state], s.error?.code ?? ""])).toEqual([["a", "SUCCEEDED", ""], ["b", "CANCELLED", "INTERNAL"], ["c", "CANCELLED", "INTERNAL"], ["d", "CANCELLED", "INTERNAL"]]);
+    expect(q.changed).toEqual([1, 2, 3]);
+    expect(q.stops).toEqual([{ attemptId: "wf_1.b.1", supervisor: "s1" }, { attemptId: "wf_1.c.1" }, { attemptId: "wf_1.d.1", childWorkflowId: "wf_child" }]);
+    expect(q.events.at(-1)).toMatchObject({ kind: "workflow", state: W.FAILED, time: 7 });
+  });
+
+  it("Q1: a record the engine could not read (attempts not a list) is normalized, and a finished workflow is left alone", () => {
+    const e = fromYaml(noop("a"));
+    (e.record.steps[0] as { attempts: unknown }).attempts = null;
+    const q = quarantine(e.record, "bad record", 1);
+    expect([wfState(e), e.record.steps[0]!.attempts, q.changed]).toEqual(["FAILED", [], [0]]);
+    expect(quarantine(e.record, "again", 2)).toEqual({ events: [], changed: [], stops: [] });
   });
 });
 
