@@ -199,9 +199,9 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
   // its takeover must not keep a coordinator from serving.
   await ownership?.registered;
   const address = await server.listen(options.port ?? 9090, options.host ?? "127.0.0.1");
-  await ownership?.ready;
   if (bindWarning) logger.warn(bindWarning);
   logger.info({ url: server.url(), auth: auth.enabled ? `${security.tokens!.size} tokens` : "off", tls: !!security.tls, store: store.kind, node: store.ownership?.nodeId, supervisors: pool.describe().map((s) => s.name) }, "coordinator listening");
+  await ownership?.ready;
 
   let closing: Promise<void> | undefined;
   return {

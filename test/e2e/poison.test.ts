@@ -151,6 +151,10 @@ describe("poison workflows on two coordinators sharing one Redis", () => {
       const c = await start(coordinatorArgs(redis, supervisor.url));
       procs.push(c);
       const broken = await waitForEnd(c.client, record.id, 30_000);
+      // It listened before it took anything over.
+      const log = c.output();
+      expect(log.indexOf("took over a workflow")).toBeGreaterThan(log.indexOf("coordinator listening"));
+      expect(log.indexOf("coordinator listening")).toBeGreaterThanOrEqual(0);
       expect(WorkflowState[broken.state]).toBe("FAILED");
       expect(broken.error).toMatch(/^INTERNAL: the coordinator could not advance this workflow and stopped it: (its stored record does not load|its "start" transition threw)/);
       const after = await c.client.submitWorkflow({ definition: { case: "yaml", value: NORMAL } });
