@@ -13,11 +13,13 @@
 //   (equality, `in`, concatenation and `matches` are linear in them), so
 //   the step count tracks the work done. The values a comprehension builds
 //   are measured (deeply, counting shared parts each time they are
-//   reachable) after every iteration, and the clock is read on every
-//   charge. Going over any limit throws out of the library's evaluator at
+//   reachable) after every iteration, and the clock is read every 32
+//   charges. Going over any limit throws out of the library's evaluator at
 //   once; compileCel turns that into a failed evaluation.
 // - Work between two charges is one operation on values no larger than the
 //   size limit, so the overshoot past the wall-clock limit is bounded too.
+//   What a regular expression costs is bounded because the library's RE2
+//   port runs in linear time.
 //
 // Charges are made by wrapping the library's function groups (what its
 // planner calls for every call node) and by calls the compiler inserts into
