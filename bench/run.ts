@@ -3,7 +3,7 @@
 // latency, planning cost and memory. Prints a table and writes
 // bench/results/latest.json. `--quick` runs everything small (CI proves it
 // works; no figure is asserted). `--only=a,b` runs some sections:
-// plan, embedded, memory, redis, bullmq.
+// plan, cel, embedded, memory, redis, bullmq.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
@@ -11,6 +11,7 @@ import { builtinRunners } from "../src/runners/index.js";
 import type { Runner, RunResult } from "../src/runners/types.js";
 import { startBullmq } from "./bullmq.js";
 import { timePlan } from "./plan.js";
+import { timeCel, type CelFigures } from "./cel.js";
 import { startRedis, startSupervisorProcess } from "./processes.js";
 import { chainYaml, SMALL_YAML, wideYaml } from "./shapes.js";
 import { dispatchLatencies, runMany, runOne, startTarget, type Target } from "./ours.js";
@@ -166,6 +167,10 @@ async function main(): Promise<void> {
     }
     result.plan = plan;
   }
+  if (want("cel")) {
+    result.cel = timeCel(quick);
+    log(`cel: ${JSON.stringify(result.cel)}`);
+  }
 
   let embedded: Awaited<ReturnType<typeof ourShapes>> & { load?: Latency } | undefined;
   if (want("embedded")) {
@@ -260,6 +265,16 @@ async function main(): Promise<void> {
       ["plan (validate + plan, random DAG)", "edges", "ms", "us/step"],
       ...Object.entries(plan).map(([n, p]) => [`${n} steps`, String(p.edges), f1(p.ms), f2((p.ms * 1000) / Number(n))]),
     ]));
+  }
+  const cel = result.cel as CelFigures | undefined;
+  if (cel) {
+    out.push("");
+    out.push(table([
+      ["CEL under its cost budget", "unmetered", "metered"],
+      ["normal when (us per evaluation)", f2(cel.when.plainUs), f2(cel.when.meteredUs)],
+      ["map over 10,000 items (ms)", f1(cel.map10k.plainMs), f1(cel.map10k.meteredMs)],
+    ]));
+    out.push(`stopped by the budget after: three nested maps over 300 items ${f1(cel.poisonMs)} ms, four nested comprehensions over 60 items ${f1(cel.fourDeepMs)} ms`);
   }
   const mem = result.memory as Awaited<ReturnType<typeof memory>> | undefined;
   if (mem) {

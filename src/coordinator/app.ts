@@ -195,10 +195,13 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
   const ownership = store.ownership
     ? startOwnershipLoop({ ownership: store.ownership, executor, logger, ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}) })
     : undefined;
-  await ownership?.ready;
+  // The port opens before anything is taken over: a workflow that breaks
+  // its takeover must not keep a coordinator from serving.
+  await ownership?.registered;
   const address = await server.listen(options.port ?? 9090, options.host ?? "127.0.0.1");
   if (bindWarning) logger.warn(bindWarning);
   logger.info({ url: server.url(), auth: auth.enabled ? `${security.tokens!.size} tokens` : "off", tls: !!security.tls, store: store.kind, node: store.ownership?.nodeId, supervisors: pool.describe().map((s) => s.name) }, "coordinator listening");
+  await ownership?.ready;
 
   let closing: Promise<void> | undefined;
   return {

@@ -18,10 +18,11 @@ import { LogStream } from "../../gen/horus/coordinator/v1/workflow_pb.js";
 import { fromValue, msDuration, toValueMap, tsMs, type JsonMap, type JsonValue } from "../common/json.js";
 import { attemptCommand, createEngineState, jobInput, pendingTimers, transition, type Command, type EngineInput, type EngineState } from "../engine/engine.js";
 import { copyStep, type DomainEvent, type StepFailure, type WorkflowRecord } from "../engine/model.js";
+import { quarantine } from "../engine/quarantine.js";
 import { StepState, WorkflowState, isTerminalStep, isTerminalWorkflow, stepStateName, workflowStateName } from "../engine/states.js";
 import type { AttachedAttempt, DispatchListener, SupervisorPool } from "../dispatch/pool.js";
 import { LeaseLostError, StoreUnavailableError, type LogRecord, type LogStreamName, type Store } from "../store/store.js";
-import { validateAndPlan, type WorkflowPlan } from "../workflow/plan.js";
+import { MAX_SUB_WORKFLOW_DEPTH, validateAndPlan, type WorkflowPlan } from "../workflow/plan.js";
 import { newWorkflowRecord } from "./records.js";
 import { createTimerGroup, type TimerGroup } from "./timers.js";
 
@@ -155,8 +156,11 @@ export function createExecutor(options: ExecutorOptions): Executor {
     try {
       fx = transition(a.engine, input, now());
     } catch (err) {
-      // An illegal transition is a bug; keep the coordinator alive and say so.
-      logger.error({ err, workflowId: a.engine.record.id, input: input.type }, "engine rejected an input");
+      // A bug or a record the engine cannot follow: the workflow is failed
+      // and left alone, so neither this coordinator nor the next that would
+      // take it over keeps failing on it.
+      logger.error({ err, workflowId: a.engine.record.id, input: input.type }, "the engine failed on this workflow; quarantining it (FAILED, INTERNAL)");
+      quarantineActive(a, `its "${input.type}" transition threw: ${(err as Error).message}`);
       return;
     }
     const p = pendingOf(a, !PROGRESS.has(input.type) || fx.workflowChanged);
@@ -164,6 +168,38 @@ export function createExecutor(options: ExecutorOptions): Executor {
     for (const i of fx.changed) p.changed.add(i);
     if (fx.workflowChanged) p.header = true;
     for (const c of fx.commands) p.commands.push(c);
+  }
+
+  /** Ends a workflow the engine failed on: FAILED with INTERNAL, running work stopped, stored like any commit. */
+  function quarantineActive(a: Active, reason: string): void {
+    const q = quarantine(a.engine.record, reason, now());
+    if (q.events.length === 0) return;
+    const p = pendingOf(a, true);
+    // What the failed transitions asked for must not run: only stops do.
+    p.commands = p.commands.filter((c) => c.type === "cancelJob" || c.type === "cancelChild");
+    for (const e of q.events) p.events.push(e);
+    for (const i of q.changed) p.changed.add(i);
+    p.header = true;
+    for (const s of q.stops) {
+      p.commands.push(s.childWorkflowId ? { type: "cancelChild", attemptId: s.attemptId, workflowId: s.childWorkflowId } : { type: "cancelJob", attemptId: s.attemptId, ...(s.supervisor ? { supervisor: s.supervisor } : {}) });
+    }
+  }
+
+  /** Quarantines a stored workflow that does not even load into the engine (we own it: just claimed). */
+  async function quarantineStored(record: WorkflowRecord, reason: string): Promise<void> {
+    logger.error({ workflowId: record.id, reason }, "cannot resume a stored workflow; quarantining it (FAILED, INTERNAL)");
+    const q = quarantine(record, reason, now());
+    if (q.events.length === 0) return;
+    await store.commit(record.id, {
+      header: { state: record.state, ...(record.startedAt !== undefined ? { startedAt: record.startedAt } : {}), finishedAt: record.finishedAt!, error: record.error! },
+      steps: q.changed.map((index) => ({ index, record: copyStep(record.steps[index]!) })),
+      events: q.events,
+    });
+    observe(record.id, q.events);
+    for (const s of q.stops) {
+      if (s.childWorkflowId) void cancelAnywhere(s.childWorkflowId, "parent workflow failed").catch(() => undefined);
+      else if (pool) void pool.cancel(s.attemptId, "workflow failed");
+    }
   }
 
   function flush(): void {
@@ -324,9 +360,15 @@ export function createExecutor(options: ExecutorOptions): Executor {
       definition = t.definition;
       template = { name: t.name, version: t.version };
     }
+    // W4: templates can refer to each other in a chain (or a cycle registration could not see): bound it here.
+    const depth = (parent.depth ?? 0) + 1;
+    if (depth >= MAX_SUB_WORKFLOW_DEPTH) {
+      return fail("WORKFLOW_TOO_DEEP", `sub-workflows nest more than ${MAX_SUB_WORKFLOW_DEPTH} deep: ${"template" in sub ? `template "${sub.template}"` : "an inline sub-workflow"} would run at level ${depth + 1}`);
+    }
     const { plan, problems } = validateAndPlan(definition!, UNLIMITED);
     if (!plan) return fail("INVALID_WORKFLOW", problems.map((p) => p.message).join("; "));
     const record = newWorkflowRecord({
+      depth,
       definition: definition!,
       plan,
       inputs: jobInput(a.engine, c.step, c.extraInput),
@@ -474,11 +516,23 @@ export function createExecutor(options: ExecutorOptions): Executor {
   }
 
   async function adopt(record: WorkflowRecord): Promise<void> {
-    const a = resume(record);
-    if (!a) return;
+    let a: Active | undefined;
+    try {
+      a = resume(record);
+    } catch (err) {
+      return quarantineStored(record, `its stored record does not load: ${(err as Error).message}`);
+    }
+    if (!a) return quarantineStored(record, "its stored definition does not plan");
     if (record.state === WorkflowState.PENDING) return apply(a, { type: "start" });
+    let timers: Command[];
+    try {
+      timers = pendingTimers(a.engine);
+    } catch (err) {
+      logger.error({ err, workflowId: record.id }, "could not resume a workflow; quarantining it (FAILED, INTERNAL)");
+      return quarantineActive(a, `resuming it threw: ${(err as Error).message}`);
+    }
     // Timers live in memory only: arm again what the stored state says is pending.
-    for (const c of pendingTimers(a.engine)) run(a, c);
+    for (const c of timers) run(a, c);
     await reattach(a);
   }
 
@@ -676,7 +730,9 @@ const UNLIMITED = { maxSteps: Number.POSITIVE_INFINITY, maxPayloadBytes: Number.
 function childFinished(attemptId: string, childId: string, child: WorkflowRecord | undefined): EngineInput {
   if (!child) return { type: "childFinished", attemptId, ok: false, error: { code: "CHILD_LOST", message: `sub-workflow ${childId} no longer exists` } };
   if (child.state === WorkflowState.SUCCEEDED) return { type: "childFinished", attemptId, ok: true, output: childOutput(child) };
-  const code = child.state === WorkflowState.CANCELLED ? "CHILD_CANCELLED" : "CHILD_FAILED";
+  // Too deep below is too deep here as well: the code goes up the chain, so no level retries it (W4).
+  const tooDeep = child.steps.some((s) => s.error?.code === "WORKFLOW_TOO_DEEP");
+  const code = child.state === WorkflowState.CANCELLED ? "CHILD_CANCELLED" : tooDeep ? "WORKFLOW_TOO_DEEP" : "CHILD_FAILED";
   return { type: "childFinished", attemptId, ok: false, error: { code, message: `sub-workflow ${childId}: ${child.error ?? "failed"}` } };
 }
 

@@ -21,6 +21,12 @@ export interface OwnershipLoopOptions {
 }
 
 export interface OwnershipLoop {
+  /**
+   * Resolves once this node's lease is stored (or the first try failed):
+   * from then on workflows it creates are not mistaken for orphans, so it
+   * may serve before it takes anything over.
+   */
+  readonly registered: Promise<void>;
   /** Resolves after the first round (this node registered, orphans claimed). */
   readonly ready: Promise<void>;
   /** Stops renewing; call release() after the executor has drained. */
@@ -48,8 +54,11 @@ export function startOwnershipLoop(options: OwnershipLoopOptions): OwnershipLoop
     await executor.adopt(record);
   }
 
+  let onRegistered: () => void = () => undefined;
+  const registered = new Promise<void>((resolve) => (onRegistered = resolve));
+
   async function once(): Promise<void> {
-    const { expired, live } = await ownership.heartbeat(leaseMs);
+    const { expired, live } = await ownership.heartbeat(leaseMs).finally(() => onRegistered());
     for (const node of expired) {
       const ids = await ownership.ownedBy(node);
       if (ids.length > 0) logger.warn({ node, workflows: ids.length }, "a coordinator's lease ran out; taking over its workflows");
@@ -96,6 +105,7 @@ export function startOwnershipLoop(options: OwnershipLoopOptions): OwnershipLoop
   void ready.then(() => schedule(Math.max(100, Math.floor(leaseMs / 3))));
 
   return {
+    registered,
     ready,
     async stop() {
       stopped = true;

@@ -14,6 +14,8 @@ export interface NewRecordOptions {
   idempotencyKey?: string;
   parent?: WorkflowRecord["parent"];
   template?: WorkflowRecord["template"];
+  /** Sub-workflow levels above the new workflow (0 for a submitted one). */
+  depth?: number;
 }
 
 export function newWorkflowRecord(o: NewRecordOptions): WorkflowRecord {
@@ -31,5 +33,6 @@ export function newWorkflowRecord(o: NewRecordOptions): WorkflowRecord {
     ...(o.idempotencyKey ? { idempotencyKey: o.idempotencyKey } : {}),
     ...(o.parent ? { parent: o.parent } : {}),
     ...(o.template ? { template: o.template } : {}),
+    ...(o.depth ? { depth: o.depth } : {}),
   };
 }

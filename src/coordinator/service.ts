@@ -8,6 +8,7 @@ import { InvalidCursorError, StoreUnavailableError, type Store } from "../store/
 import type { Problem, ValidationLimits } from "../workflow/definition.js";
 import { fromSpec, parseWorkflowYaml, type ParseResult } from "../workflow/parse.js";
 import { validateAndPlan, type WorkflowPlan } from "../workflow/plan.js";
+import { findTemplateCycle } from "../workflow/template-refs.js";
 import { definitionToSpec, eventToProto, logToProto, planToProto, problemsToProto, summaryToProto, templateToProto, workflowToProto } from "./convert.js";
 import type { Executor } from "./executor.js";
 import { newWorkflowRecord } from "./records.js";
@@ -217,6 +218,12 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
       }
       const checked = checkDefinition(req.definition, limits);
       if (!checked.plan || !checked.parsed.definition) throw invalid(checked.problems);
+      // W5: a template that would run itself again is rejected here, with the path.
+      const latest = (await store.getTemplate(req.name))?.version ?? 0;
+      const cycle = await findTemplateCycle(req.name, checked.parsed.definition, latest, async (name, version) => (await store.getTemplate(name, version))?.definition);
+      if (cycle) {
+        throw invalid([{ stepId: cycle.stepId, field: cycle.field, message: `step "${cycle.stepId}": template "${req.name}" would run itself: ${cycle.path.join(" -> ")}` }]);
+      }
       const t = await store.putTemplate(req.name, checked.parsed.definition, Date.now());
       return { template: templateToProto(t) };
     },

@@ -256,6 +256,13 @@ function failureOf(step: StepRecord): FailureInfo {
   return { step: step.id, code: step.error?.code ?? "ERROR", message: step.error?.message ?? "" };
 }
 
+/**
+ * Codes no retry policy retries: NON_RETRYABLE says so; WORKFLOW_TOO_DEEP
+ * would fail the same way again, and retrying it at every level of a chain
+ * would start attempts^levels children (W4).
+ */
+const NEVER_RETRIED: ReadonlySet<string> = new Set(["NON_RETRYABLE", "WORKFLOW_TOO_DEEP"]);
+
 function failureText(f: FailureInfo): string {
   return f.step ? `step "${f.step}" failed: ${f.code}: ${f.message}` : `${f.code}: ${f.message}`;
 }
@@ -540,7 +547,7 @@ function attemptFailed(state: EngineState, fx: Effects, i: number, error: StepFa
   endAttempt(state, step, S.FAILED, now, error);
   step.tries = (step.tries ?? 0) + 1;
   const policy = state.plan.retry[staticOf(state, i)]!;
-  const retryable = error.code !== "NON_RETRYABLE" && !policy.nonRetryable.includes(error.code);
+  const retryable = !NEVER_RETRIED.has(error.code) && !policy.nonRetryable.includes(error.code);
   if (retryable && step.tries < policy.maxAttempts && state.record.state === W.RUNNING) {
     step.nextRetryAt = now + backoffMs(policy, step.tries, attempt.attemptId);
     setStep(state, fx, i, S.PENDING, now);

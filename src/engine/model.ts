@@ -78,6 +78,11 @@ export interface WorkflowRecord {
   parent?: { workflowId: string; stepId: string; attemptId: string };
   /** The template (and version) the workflow runs, when it came from one. */
   template?: { name: string; version: number };
+  /**
+   * Sub-workflow levels above this one: absent (0) for a submitted workflow,
+   * the parent's depth + 1 for a child. Bounds template chains at run time (W4).
+   */
+  depth?: number;
 }
 
 /** A change, as appended to a workflow's event log and streamed to watchers. */

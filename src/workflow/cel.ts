@@ -7,8 +7,12 @@
 // numbers therefore become CEL ints, so `inputs.n > 3` and
 // `input.fetch.rows.map(x, x * 2)` work as users expect; fractional numbers
 // stay doubles.
-import { celEnv, isCelError, isCelList, isCelMap, isCelUint, parse, plan, type CelInput, type CelList, type CelValue } from "@bufbuild/cel";
+//
+// Every evaluation runs under a cost budget (cel-budget.ts): a too costly
+// expression fails its evaluation, never the process.
+import { celEnv, celList, celMap, isCelError, isCelList, isCelMap, isCelUint, parse, plan, type CelInput, type CelList, type CelValue } from "@bufbuild/cel";
 import type { JsonMap, JsonValue } from "../common/json.js";
+import { DEFAULT_CEL_BUDGET, Meter, estimateCost, instrument, meteredEnv, type CelBudget } from "./cel-budget.js";
 
 /** Variables an expression may read. `item`/`index` are not among them: they exist only inside instances. */
 export const CEL_VARIABLES = ["input", "inputs"] as const;
@@ -23,12 +27,18 @@ export interface CelVars {
 export type CelProgram = (vars: CelVars) => { ok: true; value: JsonValue } | { ok: false; message: string };
 
 const env = celEnv();
+/** What programs are planned against: the same functions, charged to the evaluation's meter. */
+const metered = meteredEnv(env);
 
 /** The AST node type, taken from parse() so @bufbuild/cel-spec need not be a direct dependency. */
 type Expr = ReturnType<typeof parse>["expr"];
 
-/** Parses and plans `source`; an error text names what is wrong. */
-export function compileCel(source: string): { program: CelProgram } | { error: string } {
+/**
+ * Parses and plans `source`; an error text names what is wrong. `budget`
+ * limits every evaluation of the program; an expression that needs more
+ * steps than it allows whatever the inputs is an error here already.
+ */
+export function compileCel(source: string, budget: CelBudget = DEFAULT_CEL_BUDGET): { program: CelProgram } | { error: string } {
   let parsed;
   try {
     parsed = parse(source);
@@ -44,24 +54,30 @@ export function compileCel(source: string): { program: CelProgram } | { error: s
   if (unknown.length > 0) {
     return { error: `unknown variable${unknown.length > 1 ? "s" : ""} ${unknown.map((n) => `"${n}"`).join(", ")} (expressions can read ${CEL_VARIABLES.join(" and ")})` };
   }
+  const least = estimateCost(parsed.expr);
+  if (least > budget.maxSteps) {
+    return { error: `the expression exceeds its cost budget: it takes at least ${least} evaluation steps whatever the inputs, more than the limit of ${budget.maxSteps} (comprehensions over list literals multiply: nest fewer or use shorter lists)` };
+  }
+  instrument(parsed.expr);
   let run: (ctx: Record<string, CelInput>) => unknown;
   try {
-    run = plan(env, parsed) as (ctx: Record<string, CelInput>) => unknown;
+    run = plan(metered, parsed) as (ctx: Record<string, CelInput>) => unknown;
   } catch (err) {
     return { error: (err as Error).message };
   }
   const program: CelProgram = (vars) => {
+    const meter = new Meter(budget);
     let result: unknown;
     try {
-      result = run({ input: toCel(vars.input), inputs: toCel(vars.inputs) });
-    } catch (err) {
-      return { ok: false, message: (err as Error).message };
-    }
-    if (isCelError(result)) return { ok: false, message: result.message };
-    try {
+      result = meter.run(() => run({ input: toCel(vars.input), inputs: toCel(vars.inputs) }));
+      // The library turns what its evaluator throws into an error value; whatever absorbed it, over budget is over budget.
+      if (meter.exceeded !== undefined) return { ok: false, message: meter.exceeded };
+      if (isCelError(result)) return { ok: false, message: result.message };
+      // The result may share parts many times over (a list of the same input list): measured before it is copied out.
+      meter.built(result);
       return { ok: true, value: fromCel(result as CelValue) };
     } catch (err) {
-      return { ok: false, message: (err as Error).message };
+      return { ok: false, message: meter.exceeded ?? (err as Error).message };
     }
   };
   return { program };
@@ -137,13 +153,18 @@ function freeIdents(root: Expr): string[] {
   return [...found];
 }
 
+/**
+ * JSON to CEL values. Lists and maps become the library's own objects here,
+ * once, so each keeps its identity however often it is read (the meter
+ * measures each once).
+ */
 function toCel(v: JsonValue): CelInput {
   if (typeof v === "number") return Number.isSafeInteger(v) ? BigInt(v) : v;
-  if (Array.isArray(v)) return v.map(toCel);
+  if (Array.isArray(v)) return celList(v.map(toCel));
   if (v !== null && typeof v === "object") {
     const m = new Map<string, CelInput>();
     for (const [k, x] of Object.entries(v)) m.set(k, toCel(x as JsonValue));
-    return m;
+    return celMap(m as Map<string, CelValue>);
   }
   return v;
 }

@@ -1,5 +1,8 @@
 // Graph checks and the execution plan, in O(steps + edges).
 import { compileCel, type CelProgram } from "./cel.js";
+
+/** How compileCel's budget errors start; the rest reads after the field name. */
+const COST_PREFIX = "the expression ";
 import {
   DEFAULT_LIMITS,
   DEFAULT_RETRY,
@@ -149,7 +152,8 @@ function validateAt(def: WorkflowDefinition, limits: ValidationLimits, depth: nu
       }
       const compiled = source.trim() === "" ? { error: "the expression is empty" } : compileCel(source);
       if ("error" in compiled) {
-        problems.push({ stepId: s.id, field: `${pathOf(i)}.${key}`, message: `${labelOf(i)}: ${key} is not a valid CEL expression: ${compiled.error}` });
+        const what = compiled.error.startsWith(`${COST_PREFIX}exceeds`) ? `${key} ${compiled.error.slice(COST_PREFIX.length)}` : `${key} is not a valid CEL expression: ${compiled.error}`;
+        problems.push({ stepId: s.id, field: `${pathOf(i)}.${key}`, message: `${labelOf(i)}: ${what}` });
         (list === "when" ? when : forEach).push(undefined);
       } else (list === "when" ? when : forEach).push(compiled.program);
     }

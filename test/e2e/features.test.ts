@@ -204,6 +204,45 @@ workflow:
     expect(missing.steps[0]!.error?.code).toBe("TEMPLATE_NOT_FOUND");
   });
 
+  /** A template of one step running another template (with retries, which W4 must not multiply). */
+  const runs = (name: string, template: string) => `workflow:\n  name: ${name}\n  steps:\n    - { id: next, retry: { max_attempts: 3, initial_backoff: 10ms }, workflow: { template: ${template} } }\n`;
+  const yaml = (value: string) => ({ case: "yaml" as const, value });
+
+  it("W5: registering the template that closes a cycle is rejected with the path; W4: a cycle stored anyway fails WORKFLOW_TOO_DEEP at depth 8", async () => {
+    await client.registerWorkflowTemplate({ name: "cycA", definition: yaml(runs("cycA", "cycB")) });
+    const err = await client.registerWorkflowTemplate({ name: "cycB", definition: yaml(runs("cycB", "cycA")) }).catch((e: unknown) => e);
+    expect((err as ConnectError).code).toBe(Code.InvalidArgument);
+    expect((err as ConnectError).rawMessage).toMatch(/step "next": template "cycB" would run itself: cycB -> cycA -> cycB/);
+    const self = await client.registerWorkflowTemplate({ name: "selfish", definition: yaml(runs("selfish", "selfish")) }).catch((e: unknown) => e);
+    expect((self as ConnectError).rawMessage).toMatch(/selfish -> selfish/);
+
+    // A cycle registration could not see (two registrations racing, or stored before the check): written to the store directly.
+    const parsed = (await import("../../src/workflow/parse.js")).parseWorkflowYaml(runs("cycB", "cycA"));
+    await running.store.putTemplate("cycB", parsed.definition!, Date.now());
+    const wf = await runYaml(client, runs("root", "cycA"));
+    expect(wf.state).toBe(WorkflowState.FAILED);
+    expect(wf.steps[0]!.error?.code).toBe("WORKFLOW_TOO_DEEP");
+    expect(wf.steps[0]!.attempts).toBe(1);
+    // Down the chain: seven children (levels 2-8), each tried once; the eighth was never created.
+    let levels = 1;
+    for (let id = wf.steps[0]!.attemptHistory[0]!.childWorkflowId; id; levels++) {
+      const child = (await client.getWorkflow({ workflowId: id })).workflow!;
+      expect(child.steps[0]!.attempts).toBe(1);
+      id = child.steps[0]!.attemptHistory[0]?.childWorkflowId ?? "";
+    }
+    expect(levels).toBe(8);
+  });
+
+  it("W4: a chain of ten templates (no cycle) fails WORKFLOW_TOO_DEEP where it passes eight levels", async () => {
+    await client.registerWorkflowTemplate({ name: "chain0", definition: yaml("workflow:\n  name: chain0\n  steps:\n    - { id: leaf, runner: noop }\n") });
+    for (let k = 1; k < 10; k++) await client.registerWorkflowTemplate({ name: `chain${k}`, definition: yaml(runs(`chain${k}`, `chain${k - 1}`)) });
+    const shallow = await runYaml(client, runs("root", "chain5"));
+    expect(shallow.state).toBe(WorkflowState.SUCCEEDED);
+    const deep = await runYaml(client, runs("root", "chain9"));
+    expect(deep.state).toBe(WorkflowState.FAILED);
+    expect(deep.steps[0]!.error?.code).toBe("WORKFLOW_TOO_DEEP");
+  });
+
   it("W3: cancelling the parent cancels the running child", async () => {
     const { workflowId } = await client.submitWorkflow({ definition: { case: "yaml", value: `
 workflow:

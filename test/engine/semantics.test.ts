@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { backoffMs, createEngineState, jobInput, pendingTimers, transition } from "../../src/engine/engine.js";
+import { quarantine, quarantineError } from "../../src/engine/quarantine.js";
 import type { JsonMap } from "../../src/common/json.js";
 import { StepState as S, WorkflowState as W } from "../../src/engine/states.js";
 import { parseWorkflowYaml, validateAndPlan } from "../../src/workflow/index.js";
@@ -388,6 +389,19 @@ describe("C: conditions", () => {
     });
   }
 
+  for (const [field, code] of [["when", "CONDITION_ERROR"], ["for_each", "FOR_EACH_ERROR"]] as const) {
+    it(`C4: a ${field} that blows its cost budget at run time fails the step with ${code}, and the workflow goes on`, () => {
+      const expr = "input.a.map(x, input.a.map(y, input.a.map(z, x)))" + (field === "when" ? ".size() > 0" : "");
+      const e = fromYaml(noop("a") + noop("b", `depends_on: [a], ${field}: "${expr}"`) + noop("c", "depends_on: [a]"));
+      step(e, { type: "start" });
+      succeed(e, "a", Array.from({ length: 300 }, (_, i) => i));
+      expect([state(e, "b"), rec(e, "b").error!.code]).toEqual(["FAILED", code]);
+      expect(rec(e, "b").error!.message).toMatch(/expression exceeded its cost budget/);
+      succeed(e, "c");
+      expect(wfState(e)).toBe("FAILED");
+    });
+  }
+
   it("C1: a step skipped by its condition counts as skipped, not failed, downstream (T0)", () => {
     const e = fromYaml(noop("a", `when: "false"`) + noop("b", "depends_on: [a], trigger: none_failed") + noop("c", "depends_on: [a]"));
     step(e, { type: "start" });
@@ -646,6 +660,39 @@ describe("W: sub-workflow steps", () => {
     const fx = step(e, { type: "attemptTimedOut", attemptId: "wf_1.c.2" }, 6001);
     expect(fx.commands).toEqual([{ type: "cancelChild", attemptId: "wf_1.c.2", workflowId: "wf_3" }]);
     expect(state(e, "c")).toBe("FAILED");
+  });
+
+  it("W4: WORKFLOW_TOO_DEEP is never retried, whatever the retry policy", () => {
+    const e = fromYaml(`    - {id: c, retry: {max_attempts: 5}, workflow: {template: t}}\n`);
+    step(e, { type: "start" }, 0);
+    step(e, { type: "childFinished", attemptId: "wf_1.c.1", ok: false, error: { code: "WORKFLOW_TOO_DEEP", message: "x" } }, 1);
+    expect([state(e, "c"), rec(e, "c").error!.code, wfState(e)]).toEqual(["FAILED", "WORKFLOW_TOO_DEEP", "FAILED"]);
+  });
+});
+
+describe("Q: quarantine", () => {
+  it("Q1: a running workflow ends FAILED with INTERNAL; unfinished steps are CANCELLED and their running attempts listed to stop", () => {
+    const e = fromYaml(noop("a") + noop("b") + noop("c", "depends_on: [a]") + `    - {id: d, workflow: {template: t}}\n`);
+    step(e, { type: "start" });
+    succeed(e, "a");
+    step(e, { type: "accepted", attemptId: attemptId(e, "b"), supervisor: "s1" });
+    step(e, { type: "childStarted", attemptId: attemptId(e, "d"), workflowId: "wf_child" });
+    const q = quarantine(e.record, "its \"finished\" transition threw: boom", 7);
+    expect(wfState(e)).toBe("FAILED");
+    expect(e.record.error).toBe(`${quarantineError('its "finished" transition threw: boom')}`);
+    expect(e.record.error).toMatch(/^INTERNAL: .*boom$/);
+    expect(e.record.steps.map((s) => [s.id, S[s.state], s.error?.code ?? ""])).toEqual([["a", "SUCCEEDED", ""], ["b", "CANCELLED", "INTERNAL"], ["c", "CANCELLED", "INTERNAL"], ["d", "CANCELLED", "INTERNAL"]]);
+    expect(q.changed).toEqual([1, 2, 3]);
+    expect(q.stops).toEqual([{ attemptId: "wf_1.b.1", supervisor: "s1" }, { attemptId: "wf_1.c.1" }, { attemptId: "wf_1.d.1", childWorkflowId: "wf_child" }]);
+    expect(q.events.at(-1)).toMatchObject({ kind: "workflow", state: W.FAILED, time: 7 });
+  });
+
+  it("Q1: a record the engine could not read (attempts not a list) is normalized, and a finished workflow is left alone", () => {
+    const e = fromYaml(noop("a"));
+    (e.record.steps[0] as { attempts: unknown }).attempts = null;
+    const q = quarantine(e.record, "bad record", 1);
+    expect([wfState(e), e.record.steps[0]!.attempts, q.changed]).toEqual(["FAILED", [], [0]]);
+    expect(quarantine(e.record, "again", 2)).toEqual({ events: [], changed: [], stops: [] });
   });
 });
 

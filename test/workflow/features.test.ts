@@ -9,6 +9,8 @@ import { StepSpecSchema, TriggerRule, WorkflowSpecSchema } from "../../gen/horus
 import { definitionToSpec } from "../../src/coordinator/convert.js";
 import { compileCel } from "../../src/workflow/cel.js";
 import { fromSpec, parseWorkflowYaml, validateAndPlan, type Problem } from "../../src/workflow/index.js";
+import type { WorkflowDefinition } from "../../src/workflow/definition.js";
+import { findTemplateCycle, templateRefs } from "../../src/workflow/template-refs.js";
 
 function check(yaml: string): { problems: Problem[]; levels?: string[][] } {
   const parsed = parseWorkflowYaml(yaml);
@@ -104,6 +106,13 @@ describe("C3: conditions are compiled at validation time", () => {
       expect(r.problems[0]!.message).toMatch(t.message);
     });
   }
+
+  it("C4: an expression that cannot fit its cost budget whatever the inputs is a problem naming step and field", () => {
+    const L = `[${Array.from({ length: 300 }, (_, i) => i).join(", ")}]`;
+    const r = check(wf(`    - {id: a, runner: noop}\n    - {id: b, runner: noop, depends_on: [a], when: "${L}.map(a, ${L}.map(b, ${L}.map(c, a))).size() > 0"}\n    - {id: c, runner: noop, for_each: "${L}.map(a, ${L}.map(b, ${L}))"}\n`));
+    expect(r.problems.map((p) => [p.stepId, p.field])).toEqual([["b", "workflow.steps[1].when"], ["c", "workflow.steps[2].for_each"]]);
+    expect(r.problems[0]!.message).toMatch(/^step "b": when exceeds its cost budget: it takes at least \d+ evaluation steps/);
+  });
 
   it("C3: for_each is compiled the same way; non-string values are shape problems", () => {
     const r = check(wf(`    - {id: a, runner: noop, for_each: "[1, 2"}\n    - {id: b, runner: noop, when: [1]}\n`));
@@ -205,6 +214,42 @@ describe("spec round trip", () => {
       expect(back.definition).toEqual(def);
     });
   }
+});
+
+describe("W5: template cycles at registration", () => {
+  const def = (...refs: Array<string | [string, number]>): WorkflowDefinition => ({
+    name: "t",
+    labels: {},
+    steps: refs.map((r, i) => ({ id: `s${i}`, runner: "", payload: "", dependsOn: [], workflow: typeof r === "string" ? { template: r } : { template: r[0], version: r[1] } })),
+  });
+  // Registered templates by name; each has versions 1..n (the last is the latest).
+  const store = (t: Record<string, WorkflowDefinition[]>) => async (name: string, version?: number) => {
+    const versions = t[name];
+    return versions ? versions[(version ?? versions.length) - 1] : undefined;
+  };
+  const table: Array<{ name: string; registering: string; def: WorkflowDefinition; registered: Record<string, WorkflowDefinition[]>; path?: string[] }> = [
+    { name: "a template running itself", registering: "cycA", def: def("cycA"), registered: {}, path: ["cycA", "cycA"] },
+    { name: "the second of cycA -> cycB -> cycA", registering: "cycB", def: def("cycA"), registered: { cycA: [def("cycB")] }, path: ["cycB", "cycA", "cycB"] },
+    { name: "a longer cycle, from the second step", registering: "c", def: def("x", "a"), registered: { a: [def("b")], b: [def("c")], x: [def()] }, path: ["c", "a", "b", "c"] },
+    { name: "a cycle through a pinned future version", registering: "b", def: def("a"), registered: { a: [def(["b", 2])], b: [def()] }, path: ["b", "a", "b"] },
+    { name: "a chain without a cycle", registering: "c", def: def("b"), registered: { b: [def("a")], a: [def()] } },
+    { name: "a pinned older version of itself that runs no template", registering: "a", def: def(["a", 1]), registered: { a: [def()] } },
+    { name: "a reference to a template not registered yet", registering: "a", def: def("later"), registered: {} },
+  ];
+  for (const t of table) {
+    it(`W5: ${t.name} ${t.path ? "is a cycle" : "is not a cycle"}`, async () => {
+      const latest = t.registered[t.registering]?.length ?? 0;
+      const found = await findTemplateCycle(t.registering, t.def, latest, store(t.registered));
+      expect(found?.path).toEqual(t.path);
+      if (found) expect(found.field).toMatch(/^workflow\.steps\[\d\]\.workflow\.template$/);
+    });
+  }
+
+  it("W5: references inside inline sub-workflows count, with their field path", () => {
+    const inner = def("self");
+    const outer: WorkflowDefinition = { name: "o", labels: {}, steps: [{ id: "wrap", runner: "", payload: "", dependsOn: [], workflow: { inline: inner } }] };
+    expect(templateRefs(outer)).toEqual([{ stepId: "s0", field: "workflow.steps[0].workflow.steps[0].workflow.template", template: "self" }]);
+  });
 });
 
 describe("docs/semantics.md", () => {

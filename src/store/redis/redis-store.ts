@@ -214,6 +214,8 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
       labels: r.labels,
       createdAt: r.createdAt,
       ...(r.idempotencyKey !== undefined ? { idempotencyKey: r.idempotencyKey } : {}),
+      // A child's place in its chain of sub-workflows, which bounds the chain (W4).
+      ...(r.depth ? { depth: r.depth } : {}),
     };
     const f: string[] = ["rec", JSON.stringify(fixed), "name", r.name, "createdAt", String(r.createdAt), "state", String(r.state), "n", String(r.steps.length)];
     if (r.startedAt !== undefined) f.push("startedAt", String(r.startedAt));
