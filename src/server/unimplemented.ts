@@ -11,6 +11,8 @@ export interface PlainAnswer {
   status: number;
   headers: Record<string, string>;
   body?: string;
+  /** HTTP trailers (gRPC reads its status there; a status in the headers of a stream that then ends without trailers reads as UNKNOWN to grpc-core). */
+  trailers?: Record<string, string>;
 }
 
 const GRPC = /^application\/grpc(\+[a-z]+)?\s*(;.*)?$/i;
@@ -30,10 +32,10 @@ export function percentEncode(message: string): string {
 export function unimplementedAnswer(path: string, contentType: string | undefined): PlainAnswer {
   const message = `unknown method ${path}`;
   const ct = (contentType ?? "").trim();
-  // The status in headers with no body is gRPC's "trailers-only" response, valid for gRPC-web too.
-  if (GRPC.test(ct) || GRPC_WEB.test(ct)) {
-    return { status: 200, headers: { "content-type": ct.split(";")[0]!, "grpc-status": "12", "grpc-message": percentEncode(message) } };
-  }
+  const status = { "grpc-status": "12", "grpc-message": percentEncode(message) };
+  if (GRPC.test(ct)) return { status: 200, headers: { "content-type": ct.split(";")[0]! }, trailers: status };
+  // gRPC-web has no HTTP trailers: the status in the headers of an empty body is its "trailers-only" answer.
+  if (GRPC_WEB.test(ct)) return { status: 200, headers: { "content-type": ct.split(";")[0]!, ...status } };
   if (CONNECT.test(ct)) {
     const body = JSON.stringify({ code: "unimplemented", message });
     return { status: 404, headers: { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)) }, body };
@@ -46,5 +48,6 @@ export function answerUnimplemented(req: http.IncomingMessage | http2.Http2Serve
   const answer = unimplementedAnswer((req.url ?? "/").split("?")[0]!, req.headers["content-type"]);
   req.resume();
   (res as http.ServerResponse).writeHead(answer.status, answer.headers);
+  if (answer.trailers) (res as http.ServerResponse).addTrailers(answer.trailers);
   (res as http.ServerResponse).end(answer.body);
 }

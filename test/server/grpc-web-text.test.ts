@@ -224,7 +224,7 @@ describe("unknown methods", () => {
   });
 
   it("choose the answer by content type", () => {
-    expect(unimplementedAnswer("/a/B", "application/grpc")).toMatchObject({ status: 200, headers: { "grpc-status": "12", "content-type": "application/grpc" } });
+    expect(unimplementedAnswer("/a/B", "application/grpc")).toMatchObject({ status: 200, headers: { "content-type": "application/grpc" }, trailers: { "grpc-status": "12" } });
     expect(unimplementedAnswer("/a/B", "application/grpc-web-text+proto; charset=x")).toMatchObject({ status: 200, headers: { "grpc-status": "12", "content-type": "application/grpc-web-text+proto" } });
     expect(unimplementedAnswer("/a/B", "application/json")).toMatchObject({ status: 404, body: JSON.stringify({ code: "unimplemented", message: "unknown method /a/B" }) });
     expect(unimplementedAnswer("/a/B", "application/connect+proto").status).toBe(404);
