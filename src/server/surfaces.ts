@@ -10,7 +10,6 @@ import type http2 from "node:http2";
 import type { Duplex } from "node:stream";
 import type { DescService } from "@bufbuild/protobuf";
 import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { BINARY_READ_OPTIONS, JSON_READ_OPTIONS } from "../common/depth.js";
 import { handleLogin } from "./login.js";
 import { createAuth, type Auth } from "./auth.js";
@@ -20,6 +19,7 @@ import { createJsonRpcBridge, type JsonRpcBridge } from "./jsonrpc/bridge.js";
 import { createJsonRpcHttpHandler } from "./jsonrpc/http.js";
 import { createJsonRpcWebSocketServer } from "./jsonrpc/ws.js";
 import type { RequestHandler } from "./listen.js";
+import { createRpcAdapter } from "./rpc-adapter.js";
 import { createReflectionServices, ReflectionV1, ReflectionV1alpha } from "./reflection.js";
 import { createRequestValidation } from "./validation.js";
 
@@ -82,7 +82,8 @@ export function createSurfaces<S extends DescService>(options: SurfacesOptions<S
       .service(Health, health)
       .service(ReflectionV1, reflection.v1)
       .service(ReflectionV1alpha, reflection.v1alpha);
-  const connect = connectNodeAdapter({ routes, shutdownSignal: options.shutdown, interceptors: [auth.interceptor, validation.interceptor], readMaxBytes: maxRequestBytes, binaryOptions: BINARY_READ_OPTIONS, jsonOptions: JSON_READ_OPTIONS });
+  // connectNodeAdapter plus gRPC-web text mode and UNIMPLEMENTED for unknown methods.
+  const connect = createRpcAdapter({ routes, shutdownSignal: options.shutdown, interceptors: [auth.interceptor, validation.interceptor], readMaxBytes: maxRequestBytes, binaryOptions: BINARY_READ_OPTIONS, jsonOptions: JSON_READ_OPTIONS });
 
   const bridge = createJsonRpcBridge({
     service: options.service,

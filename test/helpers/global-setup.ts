@@ -32,9 +32,23 @@ function ensureChromium(): void {
   aptInstall("chromium", `the browser test needs Chromium at ${CHROMIUM}; install Debian's chromium package and run again`);
 }
 
+/** The Python client test (test/interop/python.test.ts): Debian's protoc, its gRPC plugin, grpcio and protobuf. */
+function ensurePythonGrpc(): void {
+  const python = () => spawnSync("/usr/bin/python3", ["-c", "import grpc, google.protobuf"], { stdio: "ignore" }).status === 0;
+  const why = "the Python client test needs Debian's protobuf-compiler, libprotobuf-dev, protobuf-compiler-grpc, python3-grpcio and python3-protobuf";
+  if (!existsSync("/usr/bin/protoc")) aptInstall("protobuf-compiler", why);
+  if (!existsSync("/usr/include/google/protobuf/struct.proto")) aptInstall("libprotobuf-dev", why);
+  if (!existsSync("/usr/bin/grpc_python_plugin")) aptInstall("protobuf-compiler-grpc", why);
+  if (!python()) {
+    aptInstall("python3-protobuf", why);
+    aptInstall("python3-grpcio", why);
+  }
+}
+
 export default function setup(): void {
   ensureRedis();
   ensureChromium();
+  ensurePythonGrpc();
   // The client packages first (clients/*/dist, as `npm run build:clients`):
   // tests, the dashboard and the example runner use them by package name.
   execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-b", "clients/node", "clients/web", "clients/runner"], { stdio: "inherit" });

@@ -6,8 +6,10 @@ import { create, fromJson, toJson, type DescMessage, type DescService, type Json
 import { createHandlerContext, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import type { RequestValidation } from "../validation.js";
 import { INVALID_PARAMS, INVALID_REQUEST, JsonRpcError, METHOD_NOT_FOUND, PARSE_ERROR, toJsonRpcError, type JsonRpcErrorObject } from "./errors.js";
-import { bridgeMethods, SEED_NAMES, type BridgeMethod } from "./methods.js";
-import { buildOpenRpcDocument, type OpenRpcInfo } from "./openrpc.js";
+import { bridgeMethods, mergeable, SEED_NAMES, type BridgeMethod } from "./methods.js";
+
+export { mergeable };
+import { buildOpenRpcDocument, openRpcServers, type OpenRpcInfo } from "./openrpc.js";
 
 export interface JsonRpcBridgeOptions {
   /** The service descriptor that names the methods and their messages. */
@@ -42,6 +44,8 @@ export interface CallInfo {
   /** "jsonrpc-http" or "jsonrpc-ws" (HandlerContext.protocolName). */
   protocol: string;
   url: string;
+  /** Where the client reached the server, e.g. "http://127.0.0.1:9090" (request-origin.ts); rpc.discover's servers use it. */
+  origin?: string;
   headers: Headers;
   /** Aborted when the client goes away. */
   signal: AbortSignal;
@@ -59,8 +63,8 @@ export interface JsonRpcBridge {
   handleText(text: string, call: CallInfo): Promise<JsonRpcResponse | JsonRpcResponse[] | undefined>;
   /** Answers a parsed request, notification or batch. */
   handle(message: unknown, call: CallInfo): Promise<JsonRpcResponse | JsonRpcResponse[] | undefined>;
-  /** The OpenRPC document (also the result of rpc.discover). */
-  document(): Record<string, unknown>;
+  /** The OpenRPC document (also the result of rpc.discover), its servers at `origin` (default "http://localhost"). */
+  document(origin?: string): Record<string, unknown>;
 }
 
 // Results include fields at their defaults (false, 0, ""): JSON-RPC clients
@@ -107,22 +111,16 @@ function culprit(schema: DescMessage, params: Record<string, JsonValue>): { fiel
   return {};
 }
 
-/**
- * The messages of a stream as one result over a transport that cannot push:
- * a response whose fields are all repeated (GetWorkflowLogsResponse: lines)
- * is merged into one message, so get_workflow_logs answers {lines: [...]} as
- * the seed did; any other kind of message is returned as an array.
- */
-export function mergeable(schema: DescMessage): boolean {
-  return schema.fields.length > 0 && schema.fields.every((f) => f.fieldKind === "list");
-}
-
 export function createJsonRpcBridge(options: JsonRpcBridgeOptions): JsonRpcBridge {
   const { service, impl, validation, shutdown } = options;
   const methods = bridgeMethods(service, options.names ?? SEED_NAMES);
   const maxBatch = options.maxBatch ?? 100;
   let doc: Record<string, unknown> | undefined;
-  const document = () => (doc ??= buildOpenRpcDocument({ service, methods, info: options.info }));
+  // Built once; only the servers differ between callers (the Host they used).
+  const document = (origin?: string) => {
+    doc ??= buildOpenRpcDocument({ service, methods, info: options.info });
+    return origin ? { ...doc, servers: openRpcServers(origin) } : doc;
+  };
 
   function context(m: BridgeMethod, call: CallInfo): HandlerContext {
     return createHandlerContext({
@@ -153,7 +151,7 @@ export function createJsonRpcBridge(options: JsonRpcBridgeOptions): JsonRpcBridg
   async function invoke(name: string, params: unknown, call: CallInfo): Promise<unknown> {
     if (name === "rpc.discover") {
       options.authorize?.("jsonrpc", name, call);
-      return document();
+      return document(call.origin);
     }
     const m = methods.get(name);
     if (!m) {

@@ -5,6 +5,7 @@ import type http from "node:http";
 import type http2 from "node:http2";
 import type { JsonRpcBridge } from "./bridge.js";
 import { INVALID_REQUEST } from "./errors.js";
+import { requestOrigin } from "../request-origin.js";
 
 export interface JsonRpcHttpOptions {
   /** Largest request body in bytes (default 4 MiB). */
@@ -50,7 +51,7 @@ export function createJsonRpcHttpHandler(bridge: JsonRpcBridge, options: JsonRpc
       const headers = new Headers();
       for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string" && !k.startsWith(":")) headers.set(k, v);
       bridge
-        .handleText(Buffer.concat(chunks).toString("utf8"), { protocol: "jsonrpc-http", url: req.url ?? "/rpc", headers, signal: client.signal })
+        .handleText(Buffer.concat(chunks).toString("utf8"), { protocol: "jsonrpc-http", url: req.url ?? "/rpc", origin: requestOrigin(req), headers, signal: client.signal })
         .then(
           (answer) => (answer === undefined ? send(res, 204) : send(res, 200, answer)),
           // The bridge turns method errors into responses; this is a bug of ours.

@@ -1,7 +1,7 @@
 // JSON-RPC method names, derived from the service descriptor: snake_case of
 // each RPC (SubmitWorkflow -> submit_workflow), except where the seed's
 // OpenRPC API named a method differently and clients depend on that name.
-import type { DescMethod, DescService } from "@bufbuild/protobuf";
+import type { DescMessage, DescMethod, DescService } from "@bufbuild/protobuf";
 
 /** Seed names that are not plain snake_case of the RPC, by RPC name. */
 export const SEED_NAMES: Readonly<Record<string, string>> = {
@@ -30,4 +30,14 @@ export function bridgeMethods(service: DescService, names: Readonly<Record<strin
     out.set(name, { name, method, streaming: method.methodKind === "server_streaming" });
   }
   return out;
+}
+
+/**
+ * The messages of a stream as one result over a transport that cannot push:
+ * a response whose fields are all repeated (GetWorkflowLogsResponse: lines)
+ * is merged into one message, so get_workflow_logs answers {lines: [...]} as
+ * the seed did; any other kind of message is returned as an array.
+ */
+export function mergeable(schema: DescMessage): boolean {
+  return schema.fields.length > 0 && schema.fields.every((f) => f.fieldKind === "list");
 }

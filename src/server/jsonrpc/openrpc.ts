@@ -1,10 +1,12 @@
 // The OpenRPC 1.3.2 document of the bridge, built at run time from the
 // protobuf descriptors: methods, their params (the request message's fields,
 // by name), results, JSON Schemas of every message and enum they use, and the
-// errors. Generated, so it cannot drift from the proto.
+// errors, with the protovalidate rules as JSON Schema keywords
+// (rule-schema.ts). Generated, so it cannot drift from the proto.
 import { ScalarType, type DescEnum, type DescField, type DescMessage, type DescService } from "@bufbuild/protobuf";
 import { APPLICATION_ERRORS, INVALID_PARAMS } from "./errors.js";
-import type { BridgeMethod } from "./methods.js";
+import { mergeable, type BridgeMethod } from "./methods.js";
+import { fieldRules, itemRules, requiredOf, ruleKeywords, withKeywords } from "./rule-schema.js";
 
 export interface OpenRpcInfo {
   title: string;
@@ -16,6 +18,16 @@ export interface OpenRpcDocumentOptions {
   service: DescService;
   methods: ReadonlyMap<string, BridgeMethod>;
   info: OpenRpcInfo;
+  /** Where clients reach the server, e.g. "http://127.0.0.1:9090" (default "http://localhost"): servers[] must be absolute URLs. */
+  origin?: string;
+}
+
+/** The document's servers for an origin such as "https://horus.example.com:9090". */
+export function openRpcServers(origin: string): Array<{ name: string; url: string }> {
+  return [
+    { name: "http", url: `${origin}/rpc` },
+    { name: "websocket (subscriptions)", url: `${origin.replace(/^http/, "ws")}/rpc/ws` },
+  ];
 }
 
 type Schema = Record<string, unknown>;
@@ -72,17 +84,20 @@ export function buildOpenRpcDocument(options: OpenRpcDocumentOptions): Record<st
   }
 
   function fieldSchema(f: DescField): Schema {
+    const keywords = ruleKeywords(fieldRules(f));
     switch (f.fieldKind) {
       case "scalar":
-        return scalarSchema(f.scalar);
+        return withKeywords(scalarSchema(f.scalar), keywords);
       case "enum":
-        return enumSchema(f.enum);
+        return withKeywords(enumSchema(f.enum), keywords);
       case "message":
-        return messageSchema(f.message);
-      case "list":
-        return { type: "array", items: valueSchema(f.listKind === "scalar" ? { scalar: f.scalar } : f.listKind === "enum" ? { enum: f.enum } : { message: f.message }) };
+        return withKeywords(messageSchema(f.message), keywords);
+      case "list": {
+        const item = valueSchema(f.listKind === "scalar" ? { scalar: f.scalar } : f.listKind === "enum" ? { enum: f.enum } : { message: f.message });
+        return { type: "array", items: withKeywords(item, ruleKeywords(itemRules(f))), ...keywords };
+      }
       case "map":
-        return { type: "object", additionalProperties: valueSchema(f.mapKind === "scalar" ? { scalar: f.scalar } : f.mapKind === "enum" ? { enum: f.enum } : { message: f.message }) };
+        return { type: "object", additionalProperties: valueSchema(f.mapKind === "scalar" ? { scalar: f.scalar } : f.mapKind === "enum" ? { enum: f.enum } : { message: f.message }), ...keywords };
     }
   }
 
@@ -97,8 +112,18 @@ export function buildOpenRpcDocument(options: OpenRpcDocumentOptions): Record<st
       const properties: Record<string, Schema> = {};
       for (const f of m.fields) properties[f.jsonName] = fieldSchema(f);
       s.properties = properties;
-      const oneofs = m.oneofs.map((o) => `${o.name}: at most one of ${o.fields.map((f) => f.jsonName).join(", ")}`);
-      if (oneofs.length) s.description = `oneof ${oneofs.join("; ")}`;
+      const presence = requiredOf(m);
+      if (presence.fields.length) s.required = presence.fields;
+      // A oneof takes at most one member, exactly one when it is required.
+      const oneofs: Schema[] = [];
+      for (const o of m.oneofs) {
+        const names = o.fields.map((f) => f.jsonName);
+        if (presence.oneofs.includes(o)) oneofs.push({ oneOf: names.map((n) => ({ required: [n] })) });
+        else if (names.length > 1) oneofs.push({ not: { anyOf: names.flatMap((a, i) => names.slice(i + 1).map((b) => ({ required: [a, b] }))) } });
+      }
+      if (oneofs.length) s.allOf = oneofs;
+      const described = m.oneofs.map((o) => `${o.name}: ${presence.oneofs.includes(o) ? "exactly" : "at most"} one of ${o.fields.map((f) => f.jsonName).join(", ")}`);
+      if (described.length) s.description = `oneof ${described.join("; ")}`;
     }
     return ref(m.typeName);
   }
@@ -110,21 +135,35 @@ export function buildOpenRpcDocument(options: OpenRpcDocumentOptions): Record<st
 
   const methods = [...options.methods.values()].map((m) => {
     const input = m.method.input;
+    const out = m.method.output;
+    // Exactly one branch fits any answer: the subscription object has only
+    // `subscription`, which no response message has.
     const result = m.streaming
       ? {
           name: "result",
           description:
             "over /rpc/ws: {subscription: id}, then one 'subscription' notification per message, and a last one with done or error; " +
-            "over POST /rpc: the messages once the stream ends (merged into one when every field is repeated, else an array)",
-          schema: { oneOf: [{ type: "object", properties: { subscription: { type: "string" } } }, { type: "array", items: messageSchema(m.method.output) }, messageSchema(m.method.output)] },
+            `over POST /rpc: ${mergeable(out) ? `the messages merged into one ${out.typeName}` : `the array of ${out.typeName} messages`} once the stream ends`,
+          schema: {
+            oneOf: [
+              { type: "object", required: ["subscription"], properties: { subscription: { type: "string" } }, additionalProperties: false },
+              mergeable(out) ? messageSchema(out) : { type: "array", items: messageSchema(out) },
+            ],
+          },
         }
-      : { name: "result", schema: messageSchema(m.method.output) };
+      : { name: "result", schema: messageSchema(out) };
+    const presence = requiredOf(input);
+    const required = new Set(presence.fields);
     return {
       name: m.name,
       summary: `${options.service.typeName}.${m.method.name}`,
-      description: `Calls ${options.service.name}.${m.method.name}${m.streaming ? " (server streaming)" : ""}. Params are the proto3 JSON fields of ${input.typeName}; the result is the proto3 JSON of ${m.method.output.typeName}.`,
+      description:
+        `Calls ${options.service.name}.${m.method.name}${m.streaming ? " (server streaming)" : ""}. Params are the proto3 JSON fields of ${input.typeName}` +
+        // Params are listed one by one: a oneof over several of them is said in words.
+        input.oneofs.map((o) => `; ${presence.oneofs.includes(o) ? "exactly" : "at most"} one of ${o.fields.map((f) => f.jsonName).join(", ")}`).join("") +
+        `; the result is the proto3 JSON of ${m.method.output.typeName}.`,
       paramStructure: "by-name",
-      params: input.fields.map((f) => ({ name: f.jsonName, required: false, schema: fieldSchema(f) })),
+      params: input.fields.map((f) => ({ name: f.jsonName, required: required.has(f.jsonName), schema: fieldSchema(f) })),
       result,
       errors: [{ $ref: "#/components/errors/InvalidParams" }, ...APPLICATION_ERRORS.map((e) => ({ $ref: `#/components/errors/${e.connect}` }))],
     };
@@ -133,7 +172,7 @@ export function buildOpenRpcDocument(options: OpenRpcDocumentOptions): Record<st
   return {
     openrpc: "1.3.2",
     info: { title: options.info.title, version: options.info.version, ...(options.info.description ? { description: options.info.description } : {}) },
-    servers: [{ name: "http", url: "/rpc" }, { name: "websocket (subscriptions)", url: "/rpc/ws" }],
+    servers: openRpcServers(options.origin ?? "http://localhost"),
     methods,
     components: { schemas, errors },
   };

@@ -12,6 +12,7 @@ import type { JsonValue } from "@bufbuild/protobuf";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { CallInfo, JsonRpcBridge, JsonRpcResponse } from "./bridge.js";
 import { INVALID_PARAMS, JsonRpcError, toJsonRpcError } from "./errors.js";
+import { requestOrigin } from "../request-origin.js";
 
 export interface JsonRpcWebSocketOptions {
   /** Largest message in bytes (default 4 MiB); a bigger one closes the socket with 1009. */
@@ -63,6 +64,7 @@ export function createJsonRpcWebSocketServer(bridge: JsonRpcBridge, options: Jso
       const call: CallInfo = {
         protocol: "jsonrpc-ws",
         url: req.url ?? "/rpc/ws",
+        origin: requestOrigin(req),
         headers,
         signal: gone.signal,
         subscribe(_method, open: (signal: AbortSignal) => AsyncIterable<JsonValue>) {

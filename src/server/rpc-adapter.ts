@@ -1,0 +1,52 @@
+// Serves the Connect router (Connect, gRPC, gRPC-web) to Node's HTTP/1.1 and
+// HTTP/2 requests, as connectNodeAdapter does, plus two things it lacks:
+//   - gRPC-web text mode, translated to binary gRPC-web around the router
+//     (grpc-web-text.ts);
+//   - an unknown method answered in the caller's protocol (unimplemented.ts)
+//     instead of a bare 404.
+import { Code, ConnectError, createConnectRouter } from "@connectrpc/connect";
+import type { UniversalHandler } from "@connectrpc/connect/protocol";
+import { universalRequestFromNodeRequest, universalResponseToNodeResponse, type ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
+import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
+import { BINARY_CONTENT_TYPE, decodeBase64Stream, encodeBase64Stream, isGrpcWebText, TEXT_CONTENT_TYPE } from "./grpc-web-text.js";
+import type { RequestHandler } from "./listen.js";
+import { answerUnimplemented } from "./unimplemented.js";
+
+/** connectNodeAdapter's options; `fallback` serves paths no method has (default: answerUnimplemented). */
+export type RpcAdapterOptions = ConnectNodeAdapterOptions;
+
+export function createRpcAdapter(options: RpcAdapterOptions): RequestHandler {
+  const router = createConnectRouter({ acceptCompression: [compressionGzip, compressionBrotli], ...options });
+  options.routes(router);
+  const prefix = options.requestPathPrefix ?? "";
+  const paths = new Map<string, UniversalHandler>();
+  for (const h of router.handlers) paths.set(prefix + h.requestPath, h);
+  const fallback = options.fallback ?? answerUnimplemented;
+
+  return (req, res) => {
+    const handler = paths.get((req.url ?? "").split("?", 2)[0] ?? "");
+    if (!handler) {
+      fallback(req, res);
+      return;
+    }
+    const uReq = universalRequestFromNodeRequest(req, res, undefined, options.contextValues?.(req));
+    const text = isGrpcWebText(uReq.header.get("content-type"));
+    if (text) {
+      uReq.header.set("content-type", BINARY_CONTENT_TYPE);
+      uReq.body = decodeBase64Stream(uReq.body as AsyncIterable<Uint8Array>);
+    }
+    handler(uReq)
+      .then((uRes) => {
+        if (text && uRes.header?.get("content-type") === BINARY_CONTENT_TYPE) {
+          uRes.header.set("content-type", TEXT_CONTENT_TYPE);
+          uRes.header.delete("content-length");
+          if (uRes.body) uRes.body = encodeBase64Stream(uRes.body);
+        }
+        return universalResponseToNodeResponse(uRes, res);
+      })
+      .catch((reason: unknown) => {
+        if (ConnectError.from(reason).code === Code.Aborted) return;
+        console.error(`handler for rpc ${handler.method.name} of ${handler.service.typeName} failed`, reason);
+      });
+  };
+}
