@@ -46,7 +46,7 @@ describe("request, definition and output limits", () => {
     expect(e.message).toMatch(/10000/);
     const grpc = createClient(CoordinatorService, PROTOCOLS["grpc over h2c"](running.url));
     expect((await codeOf(grpc.submitWorkflow({ definition: { case: "yaml", value: big } }))).code).toBe(Code.ResourceExhausted);
-    const res = await fetch(`${running.url}/rpc`, { method: "POST", body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "submit_workflow", params: { definition: { yaml: big } } }) });
+    const res = await fetch(`${running.url}/rpc`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "submit_workflow", params: { definition: { yaml: big } } }) });
     expect(res.status).toBe(413);
     expect(((await res.json()) as { error: { message: string } }).error.message).toContain("request body over 10000 bytes");
   });
