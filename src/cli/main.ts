@@ -233,6 +233,7 @@ program
   .option("--run-as <user>", "run js and shell steps as this OS user (name or uid[:gid]); needs root")
   .option("--disable-runner <name>", "do not offer this built-in runner, e.g. js or shell (repeatable)", collect, [])
   .option("--max-output-bytes <n>", "largest job output, JSON bytes", String(1024 * 1024))
+  .addOption(new Option("--allowed-host <name>", "without tokens: host name coordinators may call this supervisor by, besides loopback, --host, the TLS certificate's and --advertise-url's (repeatable; env: comma-separated)").env("HORUS_ALLOWED_HOSTS").argParser(collect).default([]))
   .addOption(new Option("--log-level <level>", "log level").choices(LOG_LEVELS).default("info"))
   .action(async (opts) => {
     const { startSupervisorServer } = await import("../server/supervisor-server.js");
@@ -255,6 +256,7 @@ program
       ...sec.caOption(globals().caFile),
       ...(registrationToken ? { registrationToken } : {}),
       insecure: opts.insecure === true,
+      allowedHosts: allowedHostsOption(opts.allowedHost as string[]),
     };
     sec.checkHost(opts.host, security);
     if (runAs) logger.info({ uid: runAs.uid, gid: runAs.gid }, "js and shell steps run as another user");

@@ -22,7 +22,8 @@ import { createJsonRpcBridge, type JsonRpcBridge } from "./jsonrpc/bridge.js";
 import { createJsonRpcHttpHandler } from "./jsonrpc/http.js";
 import { createJsonRpcWebSocketServer } from "./jsonrpc/ws.js";
 import type { RequestHandler } from "./listen.js";
-import { checkRequest, LOOPBACK_NAMES, type RequestFacts, type RequestPolicy } from "./request-policy.js";
+import { checkUpgrade, withRequestPolicy } from "./request-guard.js";
+import { LOOPBACK_NAMES, type RequestPolicy } from "./request-policy.js";
 import { createReflectionServices, ReflectionV1, ReflectionV1alpha } from "./reflection.js";
 import { createRequestValidation } from "./validation.js";
 
@@ -82,19 +83,6 @@ function packageVersion(): string {
   return "0.0.0";
 }
 
-function header(h: http.IncomingHttpHeaders, name: string): string | undefined {
-  const v = h[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
-/** What the policy looks at; over HTTP/2 the host is `:authority`. */
-function factsOf(req: http.IncomingMessage | http2.Http2ServerRequest): RequestFacts {
-  const h = req.headers as http.IncomingHttpHeaders;
-  return { host: header(h, ":authority") ?? header(h, "host"), origin: header(h, "origin"), cookie: header(h, "cookie"), authorization: h.authorization !== undefined };
-}
-
-const STATUS_TEXT: Record<number, string> = { 403: "Forbidden", 421: "Misdirected Request" };
-
 export function createSurfaces<S extends DescService>(options: SurfacesOptions<S>): Surfaces {
   const validation = createRequestValidation();
   const auth = options.auth ?? createAuth();
@@ -137,13 +125,7 @@ export function createSurfaces<S extends DescService>(options: SurfacesOptions<S
   const corsed = options.cors ? withCors(routed, options.cors) : routed;
   // The policy comes first, so nothing (a preflight, a body, a token) is
   // read from a request a foreign page or name sent.
-  const handler: RequestHandler = (req, res) => {
-    const verdict = checkRequest(policy, factsOf(req));
-    if (verdict.ok) return corsed(req, res);
-    const text = `${verdict.reason}\n`;
-    (res as http.ServerResponse).writeHead(verdict.status, { "content-type": "text/plain; charset=utf-8", "content-length": String(Buffer.byteLength(text)), "cache-control": "no-store" });
-    res.end(text);
-  };
+  const handler = withRequestPolicy(corsed, policy);
 
   return {
     handler,
@@ -155,11 +137,7 @@ export function createSurfaces<S extends DescService>(options: SurfacesOptions<S
     upgrade(req, socket, head) {
       // Browsers send no preflight for WebSockets: the policy is what keeps
       // other origins and rebound names out (tools send no Origin).
-      const verdict = checkRequest(policy, factsOf(req));
-      if (!verdict.ok) {
-        socket.end(`HTTP/1.1 ${verdict.status} ${STATUS_TEXT[verdict.status]}\r\ncontent-type: text/plain; charset=utf-8\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(verdict.reason) + 1}\r\n\r\n${verdict.reason}\n`);
-        return;
-      }
+      if (!checkUpgrade(policy, req, socket).ok) return;
       // The token is checked here, before the socket opens, and again per call (its role).
       try {
         auth.authenticate(req.headers);

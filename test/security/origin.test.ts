@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import type { RunningCoordinator } from "../../src/coordinator/app.js";
 import { parseTokens } from "../../src/server/auth.js";
+import { startSupervisorServer } from "../../src/server/supervisor-server.js";
 import { coordinator } from "../helpers/coordinator.js";
 
 interface Answer {
@@ -220,6 +221,44 @@ describe("with tokens: /login, /logout and the sign-in cookie", () => {
       expect((await send({ authorization: `Bearer ${operator}` })).status).toBe(200);
     } finally {
       await c.close();
+    }
+  });
+});
+
+describe("supervisors", () => {
+  const DESCRIBE = "/horus.coordinator.v1.SupervisorService/DescribeSupervisor";
+  const call = (url: string, headers: Record<string, string>) => h1(url, DESCRIBE, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: "{}" });
+
+  it("without tokens: any Origin is 403 and a foreign Host 421; coordinators calling it by its names are served", async () => {
+    const sup = await startSupervisorServer({ port: 0, advertiseUrl: "http://sup.lan:1" });
+    try {
+      const port = new URL(sup.url).port;
+      expect((await call(sup.url, { origin: "https://evil.example" })).status).toBe(403);
+      expect((await call(sup.url, { origin: sup.url })).status).toBe(200);
+      expect((await call(sup.url, { host: `rebind.example:${port}` })).status).toBe(421);
+      expect((await call(sup.url, { host: `sup.lan:${port}` })).status).toBe(200);
+      expect((await call(sup.url, {})).status).toBe(200);
+      const { running: c, client } = await coordinator({ supervisors: [sup.url] });
+      try {
+        expect((await client.listSupervisors({})).supervisors).toHaveLength(1);
+      } finally {
+        await c.close();
+      }
+    } finally {
+      await sup.close();
+    }
+  });
+
+  it("with tokens any name is answered (the token guards it), and Origin is still refused", async () => {
+    const tok = randomBytes(24).toString("hex");
+    const sup = await startSupervisorServer({ port: 0, security: { tokens: parseTokens(tok, "t") } });
+    try {
+      const port = new URL(sup.url).port;
+      expect((await call(sup.url, { host: `sup-1.internal:${port}`, authorization: `Bearer ${tok}` })).status).toBe(200);
+      expect((await call(sup.url, { host: `sup-1.internal:${port}` })).status).toBe(401);
+      expect((await call(sup.url, { origin: "https://evil.example", authorization: `Bearer ${tok}` })).status).toBe(403);
+    } finally {
+      await sup.close();
     }
   });
 });

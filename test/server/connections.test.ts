@@ -5,7 +5,12 @@
 // cut; long responses are never cut. At the connection cap the oldest idle
 // connection without a valid token makes room, a token-bearing connection is
 // never the one evicted, and when nothing can be evicted a newcomer is refused.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import http from "node:http";
+import https from "node:https";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import http2 from "node:http2";
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -164,6 +169,48 @@ describe("timeouts", () => {
     await new Promise((r, j) => stream.once("end", r).once("error", j));
     session.close();
     expect(body).toMatch(/done\n$/);
+  });
+});
+
+describe("over TLS", () => {
+  let secure: HorusServer;
+  let sport: number;
+  let cert: Buffer;
+  beforeAll(async () => {
+    const dir = mkdtempSync(join(tmpdir(), "horus-conn-tls-"));
+    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", join(dir, "k.pem"), "-out", join(dir, "c.pem"), "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"], { stdio: "ignore" });
+    cert = readFileSync(join(dir, "c.pem"));
+    const key = readFileSync(join(dir, "k.pem"));
+    rmSync(dir, { recursive: true, force: true });
+    secure = createHorusServer({ handler, limits: LIMITS, tls: { cert, key } });
+    sport = (await secure.listen(0, "127.0.0.1")).port;
+  });
+  afterAll(() => secure?.close());
+
+  it("a connection that never starts the handshake is closed after the headers timeout", async () => {
+    const c = await raw(sport);
+    expect(await c.closed).toBeLessThan(LIMITS.headersTimeoutMs + SLACK_MS);
+  });
+
+  it("an idle HTTP/1.1 keep-alive connection and an idle HTTP/2 session are closed", async () => {
+    const agent = new https.Agent({ keepAlive: true, ca: cert });
+    const socket = await new Promise<net.Socket>((resolve, reject) => {
+      const req = https.get({ host: "127.0.0.1", port: sport, path: "/", agent }, (res) => {
+        const s = res.socket as net.Socket;
+        res.resume();
+        res.on("end", () => resolve(s));
+      });
+      req.on("error", reject);
+    });
+    await new Promise((r) => (socket.destroyed ? r(undefined) : socket.once("close", r)));
+    agent.destroy();
+    const session = http2.connect(`https://127.0.0.1:${sport}`, { ca: cert });
+    session.on("error", () => {});
+    const closed = new Promise<void>((r) => session.once("close", () => r()));
+    const stream = session.request({ ":path": "/" });
+    stream.resume();
+    stream.end();
+    await closed;
   });
 });
 
