@@ -219,6 +219,10 @@ describe("with tokens: /login, /logout and the sign-in cookie", () => {
       const send = (headers: Record<string, string>) => h1(c.url, "/rpc", { method: "POST", headers: { "content-type": "application/json", origin: "http://127.0.0.1:18000", ...headers }, body: LIST });
       expect((await send({ cookie: `horus_token=${operator}` })).status).toBe(403);
       expect((await send({ authorization: `Bearer ${operator}` })).status).toBe(200);
+      // Nor may it sign a browser in or out.
+      const login = await h1(c.url, "/login", { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", origin: "http://127.0.0.1:18000" }, body: `token=${operator}` });
+      expect([login.status, login.headers["set-cookie"]]).toEqual([403, undefined]);
+      expect((await h1(c.url, "/logout", { method: "POST", headers: { origin: "http://127.0.0.1:18000" } })).status).toBe(403);
     } finally {
       await c.close();
     }
