@@ -137,10 +137,15 @@ program
   .option("--max-request-bytes <n>", "largest request on any surface, in bytes", String(4 * 1024 * 1024))
   .option("--max-output-bytes <n>", "largest step output accepted from a supervisor, JSON bytes", String(4 * 1024 * 1024))
   .option("--max-submit-rate <n>", "SubmitWorkflow calls per second per token (bursts of twice that; 0: no limit)", "200")
-  .option("--max-streams-per-client <n>", "open WatchWorkflow/GetWorkflowLogs streams per token (0: no limit)", "256")
+  .option("--max-streams-per-client <n>", "open streams (watches, followed logs, WebSocket subscriptions) per token (0: no limit)", "256")
   .option("--max-events-per-workflow <n>", "events kept per workflow in the store; older ones are trimmed (0: all)", "100000")
   .option("--cors-origin <origin>", 'browser origin allowed to call, e.g. https://app.example.com, or "*" for any (repeatable)', collect, [])
   .option("--max-log-lines <n>", "log lines kept per step attempt; later ones are dropped after a truncation marker", "10000")
+  .addOption(new Option("--allowed-host <name>", 'host name (or address) clients may call this coordinator by, besides loopback, --host and the TLS certificate\'s names; "*" for any (repeatable; env: comma-separated)').env("HORUS_ALLOWED_HOSTS").argParser(collect).default([]))
+  .option("--max-connections <n>", "open connections; past it the oldest idle connection without a valid token is closed for a new one", "10000")
+  .option("--headers-timeout <duration>", "a request head (and a new connection's first request) must arrive within this", "20s")
+  .option("--body-timeout <duration>", "a request body must arrive within this after its head", "60s")
+  .option("--idle-timeout <duration>", "connections (HTTP/1.1 keep-alive, HTTP/2) with no request in progress are closed after this", "60s")
   .addOption(new Option("--log-level <level>", "log level").choices(LOG_LEVELS).default("info"))
   .action(async (opts) => {
     const { startCoordinator } = await import("../coordinator/app.js");
@@ -177,6 +182,13 @@ program
       maxRequestBytes: parsePositive(opts.maxRequestBytes, "--max-request-bytes"),
       maxOutputBytes: parsePositive(opts.maxOutputBytes, "--max-output-bytes"),
       clientLimits: { submitsPerSecond: parseCount(opts.maxSubmitRate, "--max-submit-rate"), maxStreamsPerClient: parseCount(opts.maxStreamsPerClient, "--max-streams-per-client") },
+      allowedHosts: allowedHostsOption(opts.allowedHost as string[]),
+      connections: {
+        maxConnections: parsePositive(opts.maxConnections, "--max-connections"),
+        headersTimeoutMs: timeoutOption(opts.headersTimeout, "--headers-timeout"),
+        bodyTimeoutMs: timeoutOption(opts.bodyTimeout, "--body-timeout"),
+        idleTimeoutMs: timeoutOption(opts.idleTimeout, "--idle-timeout"),
+      },
     };
     sec.checkHost(opts.host, security);
     const maxEvents = parseCount(opts.maxEventsPerWorkflow, "--max-events-per-workflow");
@@ -221,6 +233,7 @@ program
   .option("--run-as <user>", "run js and shell steps as this OS user (name or uid[:gid]); needs root")
   .option("--disable-runner <name>", "do not offer this built-in runner, e.g. js or shell (repeatable)", collect, [])
   .option("--max-output-bytes <n>", "largest job output, JSON bytes", String(1024 * 1024))
+  .addOption(new Option("--allowed-host <name>", "without tokens: host name coordinators may call this supervisor by, besides loopback, --host, the TLS certificate's and --advertise-url's (repeatable; env: comma-separated)").env("HORUS_ALLOWED_HOSTS").argParser(collect).default([]))
   .addOption(new Option("--log-level <level>", "log level").choices(LOG_LEVELS).default("info"))
   .action(async (opts) => {
     const { startSupervisorServer } = await import("../server/supervisor-server.js");
@@ -243,6 +256,7 @@ program
       ...sec.caOption(globals().caFile),
       ...(registrationToken ? { registrationToken } : {}),
       insecure: opts.insecure === true,
+      allowedHosts: allowedHostsOption(opts.allowedHost as string[]),
     };
     sec.checkHost(opts.host, security);
     if (runAs) logger.info({ uid: runAs.uid, gid: runAs.gid }, "js and shell steps run as another user");
@@ -492,6 +506,24 @@ function durationOption(text: string, flag: string): number {
   const ms = parseDuration(text);
   if (ms === undefined) throw new CliError(`${flag} must be a duration like 30s or 5m, got "${text}"`);
   return ms;
+}
+
+/** A connection timeout: a duration of at least 100 ms (shorter would cut off healthy clients). */
+function timeoutOption(text: string, flag: string): number {
+  const ms = durationOption(text, flag);
+  if (ms < 100) throw new CliError(`${flag} must be at least 100ms, got "${text}"`);
+  return ms;
+}
+
+/** --allowed-host values (each may hold comma-separated names, as HORUS_ALLOWED_HOSTS does). */
+function allowedHostsOption(values: string[]): string[] {
+  const names = values.flatMap((v) => v.split(",")).map((n) => n.trim()).filter((n) => n !== "");
+  for (const n of names) {
+    if (n !== "*" && !/^(\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*|[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_.])?)$/.test(n)) {
+      throw new CliError(`--allowed-host takes a host name or address without scheme or port, e.g. horus.example.com, got "${n}"`);
+    }
+  }
+  return names;
 }
 
 function parsePort(text: string): number {

@@ -14,6 +14,8 @@ import type { CorsOptions } from "../server/cors.js";
 import { createHorusServer, type HorusServer } from "../server/listen.js";
 import { createSurfaces } from "../server/surfaces.js";
 import { checkBinding, createAuth, type Principal } from "../server/auth.js";
+import type { ConnectionLimits } from "../server/connection-policy.js";
+import { allowedHostNames } from "../server/request-policy.js";
 import { withClientLimits, type ClientLimits } from "./limits.js";
 import { bearerToken } from "../../clients/api/src/token.js";
 import { createMemoryStore } from "../store/memory/memory-store.js";
@@ -91,6 +93,13 @@ export interface CoordinatorSecurity {
   maxOutputBytes?: number;
   /** Submissions per second and open streams per token. */
   clientLimits?: ClientLimits;
+  /**
+   * Host names to answer as besides loopback, the bound host and the TLS
+   * certificate's names ("*": any); a request naming another is refused 421.
+   */
+  allowedHosts?: string[];
+  /** Header, body and idle timeouts, HTTP/2 PINGs, and the connection cap. */
+  connections?: ConnectionLimits;
 }
 
 export interface RunningCoordinator {
@@ -181,11 +190,15 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     pages: [metricsPage(metrics), ...(options.dashboard === false ? [] : [dashboardPage(options.dashboard === true ? {} : options.dashboard)])],
     auth,
     ...(security.maxRequestBytes !== undefined ? { maxRequestBytes: security.maxRequestBytes } : {}),
+    allowedHosts: allowedHostNames({ bound: options.host ?? "127.0.0.1", ...(security.tls ? { tlsCert: security.tls.cert } : {}), extra: security.allowedHosts ?? [] }),
   });
   const server = createHorusServer({
     ...(security.tls ? { tls: security.tls } : {}),
     handler: surfaces.handler,
     upgrade: surfaces.upgrade,
+    acceptsUpgrade: surfaces.acceptsUpgrade,
+    trusted: surfaces.trusted,
+    ...(security.connections ? { limits: security.connections } : {}),
     ...(options.drainTimeoutMs !== undefined ? { drainTimeoutMs: options.drainTimeoutMs } : {}),
   });
   // Registered supervisors already in the store join before the first dispatch.

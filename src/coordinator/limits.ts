@@ -3,15 +3,17 @@
 // the same way. A client is its token (auth.ts Principal id); without
 // tokens every caller is "anonymous" and shares one allowance.
 //   - submissions per token per second (a token bucket): RESOURCE_EXHAUSTED
-//   - concurrent streams (WatchWorkflow, GetWorkflowLogs) per token: RESOURCE_EXHAUSTED
+//   - concurrent streams per token: RESOURCE_EXHAUSTED. Every server-streaming
+//     method counts (found from the descriptor, so a new one counts too),
+//     whichever surface opened it: WebSocket subscriptions are streams.
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
-import type { CoordinatorService } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
+import { CoordinatorService } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
 import { ANONYMOUS, type Auth } from "../server/auth.js";
 
 export interface ClientLimits {
   /** SubmitWorkflow calls per second per token, with bursts of twice that (default 200; 0: no limit). */
   submitsPerSecond?: number;
-  /** Open WatchWorkflow and GetWorkflowLogs streams per token (default 256; 0: no limit). */
+  /** Open streams (WatchWorkflow, WatchWorkflows, GetWorkflowLogs, any streaming method) per token (default 256; 0: no limit). */
   maxStreamsPerClient?: number;
 }
 
@@ -56,7 +58,7 @@ export function withClientLimits(impl: Impl, auth: Auth | undefined, limits: Cli
       const client = clientOf(ctx);
       const open = streams.get(client) ?? 0;
       if (maxStreams > 0 && open >= maxStreams) {
-        throw new ConnectError(`too many open streams: at most ${maxStreams} WatchWorkflow/GetWorkflowLogs streams per client (--max-streams-per-client); close one first`, Code.ResourceExhausted);
+        throw new ConnectError(`too many open streams: at most ${maxStreams} open streams (watches, followed logs, subscriptions) per client (--max-streams-per-client); close one first`, Code.ResourceExhausted);
       }
       streams.set(client, open + 1);
       try {
@@ -69,13 +71,18 @@ export function withClientLimits(impl: Impl, auth: Auth | undefined, limits: Cli
     };
   }
 
-  return {
+  const limited: Record<string, unknown> = {
     ...impl,
-    submitWorkflow(req, ctx) {
+    submitWorkflow(req: Parameters<NonNullable<Impl["submitWorkflow"]>>[0], ctx: HandlerContext) {
       takeSubmit(clientOf(ctx));
       return impl.submitWorkflow!(req, ctx);
     },
-    watchWorkflow: stream(impl.watchWorkflow!.bind(impl)),
-    getWorkflowLogs: stream(impl.getWorkflowLogs!.bind(impl)),
-  } as Impl;
+  };
+  for (const m of CoordinatorService.methods) {
+    const fn = (impl as Record<string, unknown>)[m.localName];
+    if (m.methodKind === "server_streaming" && typeof fn === "function") {
+      limited[m.localName] = stream((fn as (req: unknown, ctx: HandlerContext) => AsyncIterable<unknown>).bind(impl));
+    }
+  }
+  return limited as Impl;
 }

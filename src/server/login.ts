@@ -11,6 +11,7 @@ import type http2 from "node:http2";
 import type { TLSSocket } from "node:tls";
 import type { Auth } from "./auth.js";
 import { TOKEN_COOKIE } from "./auth.js";
+import { isOwnOrigin } from "./request-policy.js";
 
 type Req = http.IncomingMessage | http2.Http2ServerRequest;
 type Res = http.ServerResponse | http2.Http2ServerResponse;
@@ -29,6 +30,12 @@ const PAGE_PATHS = new Set(["/", "/index.html"]);
  */
 export function handleLogin(auth: Auth, req: Req, res: Res, path: string): boolean {
   if (!auth.enabled) return false;
+  if ((path === "/login" || path === "/logout") && req.method === "POST" && !fromOwnPage(req)) {
+    // Signing in or out is the dashboard's own business: even an origin
+    // allowed by --cors-origin may not set or clear the sign-in cookie.
+    page(res, 403, "Sign in from this coordinator's own page.");
+    return true;
+  }
   if (path === "/login" && req.method === "POST") {
     void readForm(req).then(
       (form) => {
@@ -70,6 +77,14 @@ export function handleLogin(auth: Auth, req: Req, res: Res, path: string): boole
     }
   }
   return false;
+}
+
+/** No Origin (a tool, an old browser) or this server's own. */
+function fromOwnPage(req: Req): boolean {
+  const h = req.headers as http.IncomingHttpHeaders;
+  const origin = h.origin;
+  const host = (h[":authority"] as string | undefined) ?? h.host;
+  return origin === undefined || isOwnOrigin(origin, host);
 }
 
 function readForm(req: Req): Promise<URLSearchParams> {

@@ -1,5 +1,6 @@
 // Serves a reference supervisor on its own port (`horus supervisor`), with
 // the same one-port server as the coordinator.
+import type http from "node:http";
 import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { SUPERVISOR_BINARY_OPTIONS } from "../dispatch/wire.js";
@@ -7,6 +8,9 @@ import { SupervisorService } from "../../gen/horus/coordinator/v1/supervisor_pb.
 import { silentLogger, type Logger } from "../common/logger.js";
 import { createSupervisor, type SupervisorOptions } from "../supervisor/index.js";
 import { createHorusServer } from "./listen.js";
+import type { ConnectionLimits } from "./connection-policy.js";
+import { withRequestPolicy } from "./request-guard.js";
+import { allowedHostNames, normalizeHostName } from "./request-policy.js";
 import { startRegistration } from "../supervisor/register.js";
 import { checkBinding, createAuth, type Principal } from "./auth.js";
 
@@ -37,6 +41,14 @@ export interface SupervisorSecurity {
   registrationToken?: string;
   /** Largest request in bytes (default 16 MiB: jobs carry their inputs). */
   maxRequestBytes?: number;
+  /**
+   * Without tokens: host names coordinators may call this supervisor by,
+   * besides loopback, the bound host, the TLS certificate's names and the
+   * advertised URL's host (DNS rebinding; with tokens any name is answered).
+   */
+  allowedHosts?: string[];
+  /** Header, body and idle timeouts, HTTP/2 PINGs, and the connection cap. */
+  connections?: ConnectionLimits;
 }
 
 export interface RunningSupervisor {
@@ -54,15 +66,33 @@ export async function startSupervisorServer(options: SupervisorServerOptions = {
   const supervisor = createSupervisor({ logger, ...(options.supervisor ?? {}) });
   const shutdown = new AbortController();
   const routes = (router: ConnectRouter) => router.service(SupervisorService, supervisor.service);
+  // No browser ever calls a supervisor: any Origin is refused. Without
+  // tokens a page could still reach a loopback supervisor through a rebound
+  // name, so then the Host must be one of its own names.
+  const advertised = options.advertiseUrl ? [normalizeHostName(new URL(options.advertiseUrl).hostname)] : [];
+  const allowedHosts = auth.enabled
+    ? new Set(["*"])
+    : allowedHostNames({ bound: options.host ?? "127.0.0.1", ...(security.tls ? { tlsCert: security.tls.cert } : {}), extra: [...advertised, ...(security.allowedHosts ?? [])] });
+  const connect = connectNodeAdapter({
+    routes,
+    shutdownSignal: shutdown.signal,
+    interceptors: [auth.interceptor],
+    readMaxBytes: security.maxRequestBytes ?? 16 * 1024 * 1024,
+    binaryOptions: SUPERVISOR_BINARY_OPTIONS,
+  });
   const server = createHorusServer({
-    handler: connectNodeAdapter({
-      routes,
-      shutdownSignal: shutdown.signal,
-      interceptors: [auth.interceptor],
-      readMaxBytes: security.maxRequestBytes ?? 16 * 1024 * 1024,
-      binaryOptions: SUPERVISOR_BINARY_OPTIONS,
-    }),
+    handler: withRequestPolicy(connect, { allowedHosts, corsOrigins: [] }),
     ...(security.tls ? { tls: security.tls } : {}),
+    ...(security.connections ? { limits: security.connections } : {}),
+    trusted: (req) => {
+      if (!auth.enabled) return false;
+      try {
+        auth.authenticate(req.headers as http.IncomingHttpHeaders);
+        return true;
+      } catch {
+        return false;
+      }
+    },
   });
   const address = await server.listen(options.port ?? 8080, options.host ?? "127.0.0.1");
   if (bindWarning) logger.warn(bindWarning);

@@ -4,6 +4,8 @@
 //   POST /rpc                 JSON-RPC 2.0 (rpc.discover: the OpenRPC document)
 //   GET /rpc/ws (upgrade)     JSON-RPC over WebSocket, streaming methods as subscriptions
 // Requests are validated against their proto constraints on every path.
+// Before any of that, every request (WebSocket upgrades included) passes the
+// Host and Origin policy of request-policy.ts.
 import { readFileSync } from "node:fs";
 import type http from "node:http";
 import type http2 from "node:http2";
@@ -20,6 +22,8 @@ import { createJsonRpcHttpHandler } from "./jsonrpc/http.js";
 import { createJsonRpcWebSocketServer } from "./jsonrpc/ws.js";
 import type { RequestHandler } from "./listen.js";
 import { createRpcAdapter } from "./rpc-adapter.js";
+import { checkUpgrade, withRequestPolicy } from "./request-guard.js";
+import { LOOPBACK_NAMES, type RequestPolicy } from "./request-policy.js";
 import { createReflectionServices, ReflectionV1, ReflectionV1alpha } from "./reflection.js";
 import { createRequestValidation } from "./validation.js";
 
@@ -44,13 +48,22 @@ export interface SurfacesOptions<S extends DescService> {
   auth?: Auth;
   /** Largest request message or JSON-RPC body in bytes (default 4 MiB). */
   maxRequestBytes?: number;
+  /**
+   * Host names this server answers as (request-policy.ts allowedHostNames;
+   * default: the loopback names). A request naming another is refused 421.
+   */
+  allowedHosts?: ReadonlySet<string>;
 }
 
 export interface Surfaces {
   /** For createHorusServer: every HTTP request on the port. */
   handler: RequestHandler;
+  /** For createHorusServer: the HTTP/1.1 upgrades taken (a WebSocket at /rpc/ws); others are served as plain requests. */
+  acceptsUpgrade(req: http.IncomingMessage): boolean;
   /** For createHorusServer: HTTP/1.1 upgrades (WebSocket at /rpc/ws). */
   upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** For createHorusServer: whether a request carries a valid token (its connection is then never evicted). */
+  trusted(req: http.IncomingMessage | http2.Http2ServerRequest): boolean;
   bridge: JsonRpcBridge;
   /** The auth in force, for plain HTTP routes: `if (!surfaces.auth.authorize(req, res, "metrics")) return;`. */
   auth: Auth;
@@ -98,6 +111,8 @@ export function createSurfaces<S extends DescService>(options: SurfacesOptions<S
   // Connect paths are /<service type name>/<Method>; their interceptor checks tokens.
   const rpcPrefixes = [options.service.typeName, Health.typeName, ReflectionV1.typeName, ReflectionV1alpha.typeName].map((n) => `/${n}/`);
 
+  const policy: RequestPolicy = { allowedHosts: options.allowedHosts ?? new Set(LOOPBACK_NAMES), corsOrigins: options.cors?.origins ?? [] };
+
   const routed: RequestHandler = (req, res) => {
     const path = (req.url ?? "/").split("?")[0];
     if (handleLogin(auth, req, res, path ?? "/")) return;
@@ -108,23 +123,22 @@ export function createSurfaces<S extends DescService>(options: SurfacesOptions<S
       if (!options.pages?.some((page) => page(req, res))) connect(req, res);
     }
   };
-  const handler = options.cors ? withCors(routed, options.cors) : routed;
+  const corsed = options.cors ? withCors(routed, options.cors) : routed;
+  // The policy comes first, so nothing (a preflight, a body, a token) is
+  // read from a request a foreign page or name sent.
+  const handler = withRequestPolicy(corsed, policy);
 
   return {
     handler,
     bridge,
     auth,
+    acceptsUpgrade(req) {
+      return (req.url ?? "/").split("?")[0] === "/rpc/ws" && /^websocket$/i.test(String(req.headers.upgrade ?? "").trim());
+    },
     upgrade(req, socket, head) {
-      const path = (req.url ?? "/").split("?")[0];
-      const origin = req.headers.origin;
-      // Browsers send no preflight for WebSockets: only the page's own origin
-      // and the --cors-origin ones may open one (tools send no Origin).
-      const sameOrigin = !!origin && origin.replace(/^https?:\/\//, "") === req.headers.host;
-      const originOk = !origin || sameOrigin || !!options.cors?.origins.includes("*") || !!options.cors?.origins.includes(origin);
-      if (path !== "/rpc/ws" || !originOk) {
-        socket.end(`HTTP/1.1 ${path !== "/rpc/ws" ? "404 Not Found" : "403 Forbidden"}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
-        return;
-      }
+      // Browsers send no preflight for WebSockets: the policy is what keeps
+      // other origins and rebound names out (tools send no Origin).
+      if (!checkUpgrade(policy, req, socket).ok) return;
       // The token is checked here, before the socket opens, and again per call (its role).
       try {
         auth.authenticate(req.headers);
@@ -133,6 +147,15 @@ export function createSurfaces<S extends DescService>(options: SurfacesOptions<S
         return;
       }
       ws.handleUpgrade(req, socket, head);
+    },
+    trusted(req) {
+      if (!auth.enabled) return false;
+      try {
+        auth.authenticate(req.headers as http.IncomingHttpHeaders);
+        return true;
+      } catch {
+        return false;
+      }
     },
     close: () => ws.close(),
   };

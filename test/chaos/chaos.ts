@@ -171,7 +171,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         ["viewer submit", () => viewerClient.submitWorkflow({ definition: { case: "yaml", value: yaml } })],
         ["wrong-token cancel", () => wrong.cancelWorkflow({ workflowId: "x" })],
         ["jsonrpc list", async () => {
-          const r = (await (await fetch(`${u}/rpc`, { method: "POST", body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "list_workflows" }) })).json()) as { error?: unknown };
+          const r = (await (await fetch(`${u}/rpc`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "list_workflows" }) })).json()) as { error?: unknown };
           if (r.error) throw new Error("refused");
         }],
       );

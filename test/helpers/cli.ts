@@ -26,9 +26,9 @@ export function horus(args: string[], options: { timeoutMs?: number; env?: NodeJ
 }
 
 /** Starts a long-running `horus` command and waits until it prints its URL. */
-export function horusServer(args: string[]): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+export function horusServer(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; url: string; output: () => string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...HORUS, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [...HORUS, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     const onData = (d: Buffer) => {
       out += d;

@@ -106,7 +106,7 @@ describe("an unauthenticated request to every surface is refused", () => {
 
   it("JSON-RPC over HTTP: every method and rpc.discover, before the params are read", async () => {
     const post = async (body: unknown, tok?: string) => {
-      const res = await fetch(`${running.url}/rpc`, { method: "POST", body: JSON.stringify(body), headers: tok ? { authorization: `Bearer ${tok}` } : {} });
+      const res = await fetch(`${running.url}/rpc`, { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json", ...(tok ? { authorization: `Bearer ${tok}` } : {}) } });
       return (await res.json()) as { result?: unknown; error?: { code: number; message: string } };
     };
     for (const method of ["rpc.discover", "list_workflows", "submit_workflow", "register_supervisor"]) {
@@ -119,7 +119,7 @@ describe("an unauthenticated request to every surface is refused", () => {
     // A batch is checked call by call.
     const batch = (await (await fetch(`${running.url}/rpc`, {
       method: "POST",
-      headers: { authorization: `Bearer ${TOKENS.viewer}` },
+      headers: { "content-type": "application/json", authorization: `Bearer ${TOKENS.viewer}` },
       body: JSON.stringify([{ jsonrpc: "2.0", id: 1, method: "list_workflows" }, { jsonrpc: "2.0", id: 2, method: "submit_workflow", params: {} }]),
     })).json()) as Array<{ id: number; result?: unknown; error?: { code: number } }>;
     expect(batch.find((a) => a.id === 1)?.result).toBeTruthy();

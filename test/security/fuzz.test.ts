@@ -105,7 +105,7 @@ describe("a running coordinator", () => {
   it("JSON-RPC over HTTP answers every body with a result or a JSON-RPC error, never a 5xx", async () => {
     await fc.assert(
       fc.asyncProperty(body, async (text) => {
-        const res = await fetch(`${running.url}/rpc`, { method: "POST", body: text });
+        const res = await fetch(`${running.url}/rpc`, { method: "POST", body: text, headers: { "content-type": "application/json" } });
         expect([200, 204]).toContain(res.status);
         if (res.status === 204) return;
         const answer = (await res.json()) as unknown;

@@ -5,6 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { afterAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import { CoordinatorService } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
 import { createCoordinatorClient } from "../../clients/node/index.js";
 import { StepState, WorkflowState } from "../../src/engine/states.js";
@@ -13,6 +14,7 @@ import { createMemoryStore } from "../../src/store/memory/memory-store.js";
 import { createRedisStore } from "../../src/store/redis/redis-store.js";
 import { coordinator, PROTOCOLS, runYaml } from "../helpers/coordinator.js";
 import { startRedis } from "../helpers/redis.js";
+import { until } from "../helpers/wait.js";
 
 const closers: Array<() => Promise<unknown>> = [];
 afterAll(async () => {
@@ -46,7 +48,7 @@ describe("request, definition and output limits", () => {
     expect(e.message).toMatch(/10000/);
     const grpc = createClient(CoordinatorService, PROTOCOLS["grpc over h2c"](running.url));
     expect((await codeOf(grpc.submitWorkflow({ definition: { case: "yaml", value: big } }))).code).toBe(Code.ResourceExhausted);
-    const res = await fetch(`${running.url}/rpc`, { method: "POST", body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "submit_workflow", params: { definition: { yaml: big } } }) });
+    const res = await fetch(`${running.url}/rpc`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "submit_workflow", params: { definition: { yaml: big } } }) });
     expect(res.status).toBe(413);
     expect(((await res.json()) as { error: { message: string } }).error.message).toContain("request body over 10000 bytes");
   });
@@ -114,6 +116,37 @@ describe("per-client limits", () => {
         await new Promise((r) => setTimeout(r, 50));
       }
     }
+  });
+
+  it("every streaming method counts, WatchWorkflows and WebSocket subscriptions included, in one allowance", async () => {
+    const { running } = await start({ security: { tokens: parseTokens(`${a}\n`, "t"), clientLimits: { maxStreamsPerClient: 3 } } });
+    const ca = createCoordinatorClient(running.url, { token: a });
+    const stop = new AbortController();
+    const open: Array<Promise<unknown>> = [];
+    for (let i = 0; i < 2; i++) {
+      const it = ca.watchWorkflows({ follow: true }, { signal: stop.signal })[Symbol.asyncIterator]();
+      await it.next(); // the first batch: the stream is open
+      open.push(it.next().catch(() => undefined));
+    }
+    // Over the WebSocket: the first subscription takes the last place, the next is refused.
+    const ws = new WebSocket(`${running.url.replace("http", "ws")}/rpc/ws`, { headers: { authorization: `Bearer ${a}` } });
+    const messages: Array<{ id?: number; result?: { subscription?: string }; params?: { subscription: string; result?: unknown; error?: { code: number; message: string } } }> = [];
+    ws.on("message", (d) => messages.push(JSON.parse(String(d))));
+    await new Promise((r, j) => ws.once("open", r).once("error", j));
+    const subscribe = (id: number) => ws.send(JSON.stringify({ jsonrpc: "2.0", id, method: "watch_workflows", params: { follow: true } }));
+    subscribe(1);
+    const first = await until(() => messages.find((m) => m.id === 1)?.result?.subscription);
+    await until(() => messages.find((m) => m.params?.subscription === first && m.params.result));
+    subscribe(2);
+    const second = await until(() => messages.find((m) => m.id === 2)?.result?.subscription);
+    const refused = await until(() => messages.find((m) => m.params?.subscription === second && m.params.error)?.params?.error)
+    expect(refused).toMatchObject({ code: -32008, message: expect.stringContaining("at most 3") });
+    expect((await codeOf((async () => {
+      for await (const _ of ca.watchWorkflows({ follow: true })) break;
+    })())).code).toBe(Code.ResourceExhausted);
+    ws.close();
+    stop.abort();
+    await Promise.all(open);
   });
 
   it("submissions per token per second: RESOURCE_EXHAUSTED naming the limit", async () => {

@@ -1,6 +1,9 @@
-// POST /rpc: JSON-RPC 2.0 over HTTP/1.1 or HTTP/2. Any content type is
-// accepted (`curl -d` sends a form type), the answer is application/json,
-// and a request of only notifications is answered 204 with no body.
+// POST /rpc: JSON-RPC 2.0 over HTTP/1.1 or HTTP/2. The body must be sent as
+// application/json (or application/json-rpc): those are not a "simple"
+// content type, so a browser asks the server (a CORS preflight) before a
+// page on another origin may send one. text/plain, forms and beacons need
+// no preflight and are answered 415 without being read. The answer is
+// application/json, and a request of only notifications is answered 204.
 import type http from "node:http";
 import type http2 from "node:http2";
 import type { JsonRpcBridge } from "./bridge.js";
@@ -24,11 +27,25 @@ function send(res: Res, status: number, body?: unknown, extra: Record<string, st
   (res as http.ServerResponse).end(text);
 }
 
+/** Media types /rpc accepts (parameters such as charset are ignored). */
+export const JSON_RPC_CONTENT_TYPES = ["application/json", "application/json-rpc"] as const;
+
+/** Whether a Content-Type header names a type /rpc accepts. */
+export function isJsonContentType(header: string | undefined): boolean {
+  const type = (header ?? "").split(";")[0]!.trim().toLowerCase();
+  return (JSON_RPC_CONTENT_TYPES as readonly string[]).includes(type);
+}
+
 export function createJsonRpcHttpHandler(bridge: JsonRpcBridge, options: JsonRpcHttpOptions = {}): (req: Req, res: Res) => void {
   const max = options.maxBodyBytes ?? 4 * 1024 * 1024;
   return (req, res) => {
     if (req.method !== "POST") {
       send(res, 405, { jsonrpc: "2.0", id: null, error: { code: INVALID_REQUEST, message: "JSON-RPC requests are POSTed to /rpc" } }, { allow: "POST" });
+      return;
+    }
+    if (!isJsonContentType(req.headers["content-type"])) {
+      const message = `JSON-RPC requests must be sent with Content-Type: application/json (got ${JSON.stringify(req.headers["content-type"] ?? "none")})`;
+      send(res, 415, { jsonrpc: "2.0", id: null, error: { code: INVALID_REQUEST, message } }, { "accept-post": JSON_RPC_CONTENT_TYPES.join(", ") });
       return;
     }
     const client = new AbortController();
