@@ -141,6 +141,8 @@ program
   .option("--max-events-per-workflow <n>", "events kept per workflow in the store; older ones are trimmed (0: all)", "100000")
   .option("--cors-origin <origin>", 'browser origin allowed to call, e.g. https://app.example.com, or "*" for any (repeatable)', collect, [])
   .option("--max-log-lines <n>", "log lines kept per step attempt; later ones are dropped after a truncation marker", "10000")
+  .option("--max-memory-bytes <n>", "without --redis-url: estimated bytes of workflow state kept in memory; the oldest finished workflows are forgotten beyond it (default: a third of the heap limit)")
+  .option("--max-duration <duration>", "longest timeout or retry backoff a definition may ask for", "30d")
   .addOption(new Option("--log-level <level>", "log level").choices(LOG_LEVELS).default("info"))
   .action(async (opts) => {
     const { startCoordinator } = await import("../coordinator/app.js");
@@ -180,9 +182,11 @@ program
     };
     sec.checkHost(opts.host, security);
     const maxEvents = parseCount(opts.maxEventsPerWorkflow, "--max-events-per-workflow");
+    const maxMemoryBytes = opts.maxMemoryBytes === undefined ? {} : { maxMemoryBytes: parsePositive(opts.maxMemoryBytes, "--max-memory-bytes") };
+    const maxDurationMs = durationOption(opts.maxDuration, "--max-duration");
     const start = () => startCoordinator({
       security,
-      ...(opts.redisUrl ? {} : { store: createMemoryStore({ maxEventsPerWorkflow: maxEvents, maxLogLinesPerStep: parsePositive(opts.maxLogLines, "--max-log-lines") }) }),
+      ...(opts.redisUrl ? {} : { store: createMemoryStore({ maxEventsPerWorkflow: maxEvents, maxLogLinesPerStep: parsePositive(opts.maxLogLines, "--max-log-lines"), ...maxMemoryBytes }) }),
       port: parsePort(opts.port),
       host: opts.host,
       supervisors: opts.supervisor,
@@ -190,7 +194,7 @@ program
       supervisorTimeoutMs,
       unroutableTimeoutMs,
       registrationLeaseMs,
-      limits: { maxSteps: parsePositive(opts.maxSteps, "--max-steps"), maxPayloadBytes: parsePositive(opts.maxPayloadBytes, "--max-payload-bytes") },
+      limits: { maxSteps: parsePositive(opts.maxSteps, "--max-steps"), maxPayloadBytes: parsePositive(opts.maxPayloadBytes, "--max-payload-bytes"), maxDurationMs },
       ...(opts.redisUrl ? { redis: { url: opts.redisUrl, cluster: opts.redisCluster, prefix: opts.redisPrefix, retentionMs: retention, maxEventsPerWorkflow: maxEvents }, leaseMs: lease } : {}),
       ...(cors.length > 0 ? { cors: { origins: cors } } : {}),
       maxLogLinesPerStep: parsePositive(opts.maxLogLines, "--max-log-lines"),

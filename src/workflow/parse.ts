@@ -144,7 +144,8 @@ function retryFromPlain(raw: unknown, path: string, stepId: string, label: strin
   const num = (key: string): number | undefined => {
     const v = raw[key];
     if (v === undefined || v === null) return undefined;
-    if (typeof v === "number" && Number.isFinite(v)) return v;
+    // Infinity and NaN (a huge YAML number, `.nan`) too: validation names the field's range.
+    if (typeof v === "number") return v;
     problems.push({ stepId, field: `${path}.${key}`, message: `${label}: retry.${key} must be a number, got ${describe(v)}` });
     return undefined;
   };
@@ -328,8 +329,9 @@ function workflowFromSpec(spec: WorkflowSpec, path: string, problems: Problem[],
     steps: spec.steps.map((s, i) => stepFromSpec(s, `${path}.steps[${i}]`, problems)),
   };
   if (spec.retry) def.retry = retryFromSpec(spec.retry);
+  // Kept even when zero or negative: validation rejects it, as it does in YAML, instead of it being ignored.
   const timeoutMs = durationMs(spec.timeout);
-  if (timeoutMs !== undefined && timeoutMs > 0) def.timeoutMs = timeoutMs;
+  if (timeoutMs !== undefined) def.timeoutMs = timeoutMs;
   if (spec.onFailure.length > 0) def.onFailure = spec.onFailure.map((s, i) => stepFromSpec(s, `${path}.on_failure[${i}]`, problems));
   return def;
 }
@@ -341,7 +343,7 @@ function stepFromSpec(s: StepSpec, path: string, problems: Problem[]): StepDefin
     runner: s.runner,
     payload: s.payload,
     dependsOn: [...s.dependsOn],
-    ...(timeoutMs !== undefined && timeoutMs > 0 ? { timeoutMs } : {}),
+    ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     ...(s.supervisor ? { supervisor: s.supervisor } : {}),
     ...(Object.keys(s.labels).length > 0 ? { labels: { ...s.labels } } : {}),
   };

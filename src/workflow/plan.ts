@@ -12,6 +12,7 @@ import {
   type ValidationLimits,
   type WorkflowDefinition,
 } from "./definition.js";
+import { durationRangeError } from "./duration.js";
 
 /** The CEL fields of a step: property, field name, list of compiled programs. */
 const CEL_FIELDS = [["when", "when", "when"], ["forEach", "for_each", "forEach"]] as const;
@@ -65,7 +66,7 @@ export function validateAndPlan(def: WorkflowDefinition, limits: Partial<Validat
 }
 
 function validateAt(def: WorkflowDefinition, limits: ValidationLimits, depth: number): ValidationResult {
-  const { maxSteps, maxPayloadBytes } = limits;
+  const { maxSteps, maxPayloadBytes, maxDurationMs } = limits;
   const problems: Problem[] = [];
   const handlers = def.onFailure ?? [];
   const steps = [...def.steps, ...handlers];
@@ -76,10 +77,9 @@ function validateAt(def: WorkflowDefinition, limits: ValidationLimits, depth: nu
   if (steps.length > maxSteps) {
     problems.push({ stepId: "", field: "workflow.steps", message: `the workflow has ${steps.length} steps, more than the limit of ${maxSteps}` });
   }
-  if (def.timeoutMs !== undefined && !(def.timeoutMs > 0)) {
-    problems.push({ stepId: "", field: "workflow.timeout", message: `workflow.timeout must be a positive duration` });
-  }
-  if (def.retry) checkRetry(def.retry, "workflow.retry", "", "workflow", problems);
+  const timeoutError = def.timeoutMs === undefined ? undefined : durationRangeError(def.timeoutMs, maxDurationMs);
+  if (timeoutError) problems.push({ stepId: "", field: "workflow.timeout", message: `workflow.timeout ${timeoutError}` });
+  if (def.retry) checkRetry(def.retry, "workflow.retry", "", "workflow", maxDurationMs, problems);
 
   const index = new Map<string, number>();
   const retry: RetryPolicy[] = [];
@@ -122,10 +122,11 @@ function validateAt(def: WorkflowDefinition, limits: ValidationLimits, depth: nu
     if (bytes > maxPayloadBytes) {
       problems.push({ stepId: s.id, field: `${pathOf(i)}.payload`, message: `${labelOf(i)}: payload is ${bytes} bytes, more than the limit of ${maxPayloadBytes}` });
     }
-    if (s.timeoutMs !== undefined && !(s.timeoutMs > 0)) {
-      problems.push({ stepId: s.id, field: `${pathOf(i)}.timeout`, message: `${labelOf(i)}: timeout must be a positive duration` });
+    if (s.timeoutMs !== undefined) {
+      const error = durationRangeError(s.timeoutMs, maxDurationMs);
+      if (error) problems.push({ stepId: s.id, field: `${pathOf(i)}.timeout`, message: `${labelOf(i)}: timeout ${error}` });
     }
-    if (s.retry) checkRetry(s.retry, `${pathOf(i)}.retry`, s.id, labelOf(i), problems);
+    if (s.retry) checkRetry(s.retry, `${pathOf(i)}.retry`, s.id, labelOf(i), maxDurationMs, problems);
     if (!s.retry && shared) {
       retry.push(shared);
     } else {
@@ -263,13 +264,15 @@ function validateAt(def: WorkflowDefinition, limits: ValidationLimits, depth: nu
   };
 }
 
-function checkRetry(r: RetryPolicyDefinition, path: string, stepId: string, label: string, problems: Problem[]): void {
+function checkRetry(r: RetryPolicyDefinition, path: string, stepId: string, label: string, maxDurationMs: number, problems: Problem[]): void {
   const bad = (key: string, what: string) => problems.push({ stepId, field: `${path}.${key}`, message: `${label}: retry.${key} ${what}` });
   if (r.maxAttempts !== undefined && !(Number.isInteger(r.maxAttempts) && r.maxAttempts >= 1 && r.maxAttempts <= MAX_ATTEMPTS_LIMIT)) {
     bad("max_attempts", `must be a whole number from 1 to ${MAX_ATTEMPTS_LIMIT}, got ${r.maxAttempts}`);
   }
-  if (r.initialBackoffMs !== undefined && !(r.initialBackoffMs > 0)) bad("initial_backoff", "must be a positive duration");
-  if (r.maxBackoffMs !== undefined && !(r.maxBackoffMs > 0)) bad("max_backoff", "must be a positive duration");
+  for (const [key, ms] of [["initial_backoff", r.initialBackoffMs], ["max_backoff", r.maxBackoffMs]] as const) {
+    const error = ms === undefined ? undefined : durationRangeError(ms, maxDurationMs);
+    if (error) bad(key, error);
+  }
   if (r.initialBackoffMs !== undefined && r.maxBackoffMs !== undefined && r.maxBackoffMs < r.initialBackoffMs) {
     bad("max_backoff", `(${r.maxBackoffMs}ms) is less than initial_backoff (${r.initialBackoffMs}ms)`);
   }
