@@ -9,6 +9,7 @@ import type { Problem, ValidationLimits } from "../workflow/definition.js";
 import { fromSpec, parseWorkflowYaml, type ParseResult } from "../workflow/parse.js";
 import { validateAndPlan, type WorkflowPlan } from "../workflow/plan.js";
 import { definitionToSpec, eventToProto, logToProto, planToProto, problemsToProto, summaryToProto, templateToProto, workflowToProto } from "./convert.js";
+import { createDefinitionPool, type DefinitionPool } from "./definition-pool.js";
 import type { Executor } from "./executor.js";
 import { newWorkflowRecord } from "./records.js";
 import type { RegistrySync } from "../dispatch/registry.js";
@@ -23,12 +24,21 @@ export interface CoordinatorServiceOptions {
   shutdown?: AbortSignal;
   /** The supervisor pool's registrations and listing (RegisterSupervisor, ListSupervisors). */
   supervisors?: RegistrySync;
+  /** Worker threads that read large YAML definitions (default: a pool with its defaults, started on first use). */
+  definitions?: DefinitionPool;
 }
 
 type Definition = SubmitWorkflowRequest["definition"];
 
+/** A definition read and checked: what was parsed, every problem, and the plan when there is none. */
+export interface CheckedDefinition {
+  parsed: ParseResult;
+  plan?: WorkflowPlan;
+  problems: Problem[];
+}
+
 /** Parses either definition form and validates it; all problems at once. */
-export function checkDefinition(definition: Definition, limits?: Partial<ValidationLimits>): { parsed: ParseResult; plan?: WorkflowPlan; problems: Problem[] } {
+export function checkDefinition(definition: Definition, limits?: Partial<ValidationLimits>): CheckedDefinition {
   let parsed: ParseResult;
   if (definition.case === "yaml") parsed = parseWorkflowYaml(definition.value);
   else if (definition.case === "spec") parsed = fromSpec(definition.value);
@@ -44,6 +54,21 @@ export function checkDefinition(definition: Definition, limits?: Partial<Validat
     if (problems.length === 0) plan = result.plan;
   }
   return { parsed, problems, ...(plan ? { plan } : {}) };
+}
+
+/**
+ * checkDefinition, with large YAML read and validated in a worker thread
+ * (definition-pool.ts). A valid definition is planned again here, as plans
+ * hold compiled expressions that cannot cross threads; that costs far less
+ * than reading the YAML, and only definitions within the limits get here.
+ */
+export async function checkDefinitionOffThread(definition: Definition, limits: Partial<ValidationLimits> | undefined, pool: DefinitionPool): Promise<CheckedDefinition> {
+  if (definition.case !== "yaml" || !pool.offloads(definition.value)) return checkDefinition(definition, limits);
+  const reply = await pool.check(definition.value, limits ?? {});
+  const parsed: ParseResult = { problems: reply.problems, ...(reply.definition ? { definition: reply.definition } : {}) };
+  if (reply.problems.length > 0 || !reply.definition) return { parsed, problems: reply.problems };
+  const result = validateAndPlan(reply.definition, limits);
+  return { parsed, problems: result.problems, ...(result.plan ? { plan: result.plan } : {}) };
 }
 
 /** WatchWorkflows sends the changes of this window together (ms). */
@@ -140,11 +165,12 @@ export function createCoordinatorService(options: CoordinatorServiceOptions): Se
 
 function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof CoordinatorService> {
   const { store, executor, limits, shutdown, supervisors } = options;
+  const definitions = options.definitions ?? createDefinitionPool();
   const signals = (ctx: HandlerContext) => (shutdown ? [ctx.signal, shutdown] : [ctx.signal]);
 
   return {
     async submitWorkflow(req) {
-      const checked = checkDefinition(req.definition, limits);
+      const checked = await checkDefinitionOffThread(req.definition, limits, definitions);
       if (!checked.plan || !checked.parsed.definition) throw invalid(checked.problems);
       const record = newWorkflowRecord({
         definition: checked.parsed.definition,
@@ -158,7 +184,7 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
     },
 
     async validateWorkflow(req) {
-      const checked = checkDefinition(req.definition, limits);
+      const checked = await checkDefinitionOffThread(req.definition, limits, definitions);
       return {
         valid: checked.problems.length === 0,
         problems: problemsToProto(checked.problems),
@@ -215,7 +241,7 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
       if (!TEMPLATE_NAME.test(req.name)) {
         throw new ConnectError(`template name must be 1-128 letters, digits, "_", "-" or ".", got "${req.name}"`, Code.InvalidArgument);
       }
-      const checked = checkDefinition(req.definition, limits);
+      const checked = await checkDefinitionOffThread(req.definition, limits, definitions);
       if (!checked.plan || !checked.parsed.definition) throw invalid(checked.problems);
       const t = await store.putTemplate(req.name, checked.parsed.definition, Date.now());
       return { template: templateToProto(t) };
