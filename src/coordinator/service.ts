@@ -71,6 +71,13 @@ export async function checkDefinitionOffThread(definition: Definition, limits: P
   return { parsed, problems: result.problems, ...(result.plan ? { plan: result.plan } : {}) };
 }
 
+/**
+ * A watch that hears nothing for this long checks that its workflow still
+ * exists (ms): one deleted from the store, or lost with a store that
+ * restarted empty, sends no notification, and its watchers would wait forever.
+ */
+const WATCH_EXISTS_CHECK_MS = 5_000;
+
 /** WatchWorkflows sends the changes of this window together (ms). */
 const LIST_COALESCE_MS = 100;
 
@@ -108,9 +115,15 @@ function waiter(store: Store, kinds: Array<"events" | "logs">, id: string, signa
       dirty = false;
       return was;
     },
-    async wait(): Promise<void> {
+    /** Resolves on a notification or an abort, or after `timeoutMs` when given. */
+    async wait(timeoutMs?: number): Promise<void> {
       if (dirty || signals.some((s) => s.aborted)) return;
-      await new Promise<void>((resolve) => (wake = resolve));
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        if (timeoutMs !== undefined) timer = setTimeout(resolve, timeoutMs);
+      });
+      clearTimeout(timer);
       wake = undefined;
     },
     close() {
@@ -275,8 +288,14 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
         for (;;) {
           if (checkAborted(ctx, shutdown)) return;
           if (!w.take()) {
-            await w.wait();
-            continue;
+            await w.wait(WATCH_EXISTS_CHECK_MS);
+            if (!w.take()) {
+              if (checkAborted(ctx, shutdown)) return;
+              if ((await store.summaries([req.workflowId])).length === 0) {
+                throw new ConnectError(`workflow ${req.workflowId} no longer exists: its data is gone from the store (deleted, expired, or the store restarted empty)`, Code.NotFound);
+              }
+              continue;
+            }
           }
           for (;;) {
             const events = await store.readEvents(req.workflowId, cursor, 1000).catch(cursorError);
