@@ -3,6 +3,7 @@
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { CoordinatorService, ValidateWorkflowResponseSchema, type SubmitWorkflowRequest } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
 import { fromValueMap } from "../common/json.js";
+import { STORE_UNAVAILABLE_HEADER } from "../common/store-unavailable.js";
 import { WorkflowState, isTerminalWorkflow, workflowStateName } from "../engine/states.js";
 import { InvalidCursorError, StoreUnavailableError, type Store } from "../store/store.js";
 import type { Problem, ValidationLimits } from "../workflow/definition.js";
@@ -144,7 +145,9 @@ function cursorError(err: unknown): never {
 }
 
 function storeDown(err: unknown): never {
-  if (err instanceof StoreUnavailableError) throw new ConnectError(err.message, Code.Unavailable);
+  if (err instanceof StoreUnavailableError) {
+    throw new ConnectError(`the coordinator's store is unavailable: ${err.message}`, Code.Unavailable, new Headers({ [STORE_UNAVAILABLE_HEADER]: "1" }));
+  }
   throw err;
 }
 
