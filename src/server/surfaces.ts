@@ -22,6 +22,7 @@ import { createJsonRpcWebSocketServer } from "./jsonrpc/ws.js";
 import type { RequestHandler } from "./listen.js";
 import { createReflectionServices, ReflectionV1, ReflectionV1alpha } from "./reflection.js";
 import { createRequestValidation } from "./validation.js";
+import { binaryParseErrorsAsInvalidArgument } from "./parse-errors.js";
 
 export interface SurfacesOptions<S extends DescService> {
   service: S;
@@ -77,11 +78,13 @@ export function createSurfaces<S extends DescService>(options: SurfacesOptions<S
   const health = createHealthService({ services: [options.service.typeName], probe: options.probe, shutdown: options.shutdown });
   const reflection = createReflectionServices({ services: [options.service, Health] });
   const routes = (router: ConnectRouter) =>
-    router
-      .service(options.service, options.impl)
-      .service(Health, health)
-      .service(ReflectionV1, reflection.v1)
-      .service(ReflectionV1alpha, reflection.v1alpha);
+    binaryParseErrorsAsInvalidArgument(
+      router
+        .service(options.service, options.impl)
+        .service(Health, health)
+        .service(ReflectionV1, reflection.v1)
+        .service(ReflectionV1alpha, reflection.v1alpha),
+    );
   const connect = connectNodeAdapter({ routes, shutdownSignal: options.shutdown, interceptors: [auth.interceptor, validation.interceptor], readMaxBytes: maxRequestBytes, binaryOptions: BINARY_READ_OPTIONS, jsonOptions: JSON_READ_OPTIONS });
 
   const bridge = createJsonRpcBridge({
