@@ -4,6 +4,7 @@ import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@conn
 import { CoordinatorService, ValidateWorkflowResponseSchema, type SubmitWorkflowRequest } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
 import { fromValueMap } from "../common/json.js";
 import { STORE_UNAVAILABLE_HEADER } from "../common/store-unavailable.js";
+import { truncateId } from "../common/truncate.js";
 import { WorkflowState, isTerminalWorkflow, workflowStateName } from "../engine/states.js";
 import { InvalidCursorError, StoreUnavailableError, type Store } from "../store/store.js";
 import type { Problem, ValidationLimits } from "../workflow/definition.js";
@@ -212,7 +213,7 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
     async getWorkflow(req) {
       requireId(req.workflowId);
       const got = await store.getWorkflow(req.workflowId);
-      if (!got) throw new ConnectError(`workflow ${req.workflowId} not found`, Code.NotFound);
+      if (!got) throw new ConnectError(`workflow ${truncateId(req.workflowId)} not found`, Code.NotFound);
       return { workflow: workflowToProto(got.record) };
     },
 
@@ -228,7 +229,7 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
     async cancelWorkflow(req) {
       requireId(req.workflowId);
       const got = await store.getWorkflow(req.workflowId);
-      if (!got) throw new ConnectError(`workflow ${req.workflowId} not found`, Code.NotFound);
+      if (!got) throw new ConnectError(`workflow ${truncateId(req.workflowId)} not found`, Code.NotFound);
       if (isTerminalWorkflow(got.record.state)) {
         // Cancelled already: send its job stops again, in case the coordinator
         // that cancelled it died before they reached the supervisors.
@@ -243,19 +244,19 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
     async retryWorkflow(req) {
       requireId(req.workflowId);
       const got = await store.getWorkflow(req.workflowId);
-      if (!got) throw new ConnectError(`workflow ${req.workflowId} not found`, Code.NotFound);
+      if (!got) throw new ConnectError(`workflow ${truncateId(req.workflowId)} not found`, Code.NotFound);
       const state = got.record.state;
       if (state !== WorkflowState.FAILED && state !== WorkflowState.CANCELLED) {
-        throw new ConnectError(`workflow ${req.workflowId} is ${workflowStateName(state)}; only FAILED or CANCELLED workflows can be retried`, Code.FailedPrecondition);
+        throw new ConnectError(`workflow ${truncateId(req.workflowId)} is ${workflowStateName(state)}; only FAILED or CANCELLED workflows can be retried`, Code.FailedPrecondition);
       }
-      if (!(await executor.retry(req.workflowId))) throw new ConnectError(`workflow ${req.workflowId} changed state meanwhile; try again`, Code.Aborted);
+      if (!(await executor.retry(req.workflowId))) throw new ConnectError(`workflow ${truncateId(req.workflowId)} changed state meanwhile; try again`, Code.Aborted);
       const after = await store.getWorkflow(req.workflowId);
       return { state: after?.record.state ?? WorkflowState.RUNNING };
     },
 
     async registerWorkflowTemplate(req) {
       if (!TEMPLATE_NAME.test(req.name)) {
-        throw new ConnectError(`template name must be 1-128 letters, digits, "_", "-" or ".", got "${req.name}"`, Code.InvalidArgument);
+        throw new ConnectError(`template name must be 1-128 letters, digits, "_", "-" or ".", got "${truncateId(req.name)}"`, Code.InvalidArgument);
       }
       const checked = await checkDefinitionOffThread(req.definition, limits, definitions);
       if (!checked.plan || !checked.parsed.definition) throw invalid(checked.problems);
@@ -267,7 +268,7 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
       if (!req.name) throw new ConnectError("name is required", Code.InvalidArgument);
       if (req.version < 0) throw new ConnectError("version must not be negative", Code.InvalidArgument);
       const t = await store.getTemplate(req.name, req.version);
-      if (!t) throw new ConnectError(`template "${req.name}"${req.version ? ` version ${req.version}` : ""} not found`, Code.NotFound);
+      if (!t) throw new ConnectError(`template "${truncateId(req.name)}"${req.version ? ` version ${req.version}` : ""} not found`, Code.NotFound);
       return { template: templateToProto(t) };
     },
 
@@ -280,7 +281,7 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
       const w = waiter(store, ["events"], req.workflowId, signals(ctx));
       try {
         const got = await store.getWorkflow(req.workflowId);
-        if (!got) throw new ConnectError(`workflow ${req.workflowId} not found`, Code.NotFound);
+        if (!got) throw new ConnectError(`workflow ${truncateId(req.workflowId)} not found`, Code.NotFound);
         let cursor = req.cursor;
         if (!cursor) {
           cursor = got.cursor;
@@ -295,7 +296,7 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
             if (!w.take()) {
               if (checkAborted(ctx, shutdown)) return;
               if ((await store.summaries([req.workflowId])).length === 0) {
-                throw new ConnectError(`workflow ${req.workflowId} no longer exists: its data is gone from the store (deleted, expired, or the store restarted empty)`, Code.NotFound);
+                throw new ConnectError(`workflow ${truncateId(req.workflowId)} no longer exists: its data is gone from the store (deleted, expired, or the store restarted empty)`, Code.NotFound);
               }
               continue;
             }
@@ -399,7 +400,7 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
         // saw the workflow end).
         w.take();
         const got = await store.getWorkflow(req.workflowId);
-        if (!got) throw new ConnectError(`workflow ${req.workflowId} not found`, Code.NotFound);
+        if (!got) throw new ConnectError(`workflow ${truncateId(req.workflowId)} not found`, Code.NotFound);
         let cursor = req.cursor;
         // Read the state before the lines: a workflow seen ended has all its
         // lines stored, so the read that follows gets the last of them.

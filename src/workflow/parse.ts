@@ -6,6 +6,7 @@ import { TriggerRule as TriggerRuleMsg, type RetryPolicy as RetryPolicyMsg, type
 import { durationMs } from "../common/json.js";
 import { TRIGGER_RULES, type Problem, type RetryPolicyDefinition, type StepDefinition, type SubWorkflowDefinition, type TriggerRule, type WorkflowDefinition } from "./definition.js";
 import { parseDuration } from "./duration.js";
+import { truncateId } from "../common/truncate.js";
 
 export interface ParseResult {
   /** Present unless the text could not be read as a workflow at all. */
@@ -215,7 +216,7 @@ function stepFromPlain(raw: unknown, path: string, problems: Problem[]): StepDef
     return undefined;
   }
   const id = typeof raw.id === "string" || typeof raw.id === "number" ? String(raw.id) : "";
-  const label = id ? `step "${id}"` : path;
+  const label = id ? `step "${truncateId(id)}"` : path;
   if (raw.id !== undefined && raw.id !== null && typeof raw.id !== "string" && id === "") {
     problems.push({ stepId: "", field: `${path}.id`, message: `${path}: id must be a string, got ${describe(raw.id)}` });
   }
@@ -352,7 +353,7 @@ function stepFromSpec(s: StepSpec, path: string, problems: Problem[]): StepDefin
     const rule = TRIGGER_BY_NUMBER[s.trigger];
     if (rule) step.trigger = rule;
   } else {
-    problems.push({ stepId: s.id, field: `${path}.trigger`, message: `step "${s.id}": trigger ${s.trigger} is not a known trigger rule` });
+    problems.push({ stepId: s.id, field: `${path}.trigger`, message: `step "${truncateId(s.id)}": trigger ${s.trigger} is not a known trigger rule` });
   }
   if (s.when) step.when = s.when;
   if (s.forEach) step.forEach = s.forEach;
@@ -362,7 +363,7 @@ function stepFromSpec(s: StepSpec, path: string, problems: Problem[]): StepDefin
     step.workflow = { inline: workflowFromSpec(s.subWorkflow.value, `${path}.workflow`, problems, s.id) };
   } else if (s.subWorkflow.case === "template") {
     const ref = s.subWorkflow.value;
-    if (!ref.name) problems.push({ stepId: s.id, field: `${path}.workflow.template`, message: `step "${s.id}": workflow.template must be a template name` });
+    if (!ref.name) problems.push({ stepId: s.id, field: `${path}.workflow.template`, message: `step "${truncateId(s.id)}": workflow.template must be a template name` });
     step.workflow = { template: ref.name, ...(ref.version !== 0 ? { version: ref.version } : {}) };
   }
   return step;

@@ -13,6 +13,7 @@ import {
   type WorkflowDefinition,
 } from "./definition.js";
 import { durationRangeError } from "./duration.js";
+import { truncateId } from "../common/truncate.js";
 
 /** The CEL fields of a step: property, field name, list of compiled programs. */
 const CEL_FIELDS = [["when", "when", "when"], ["forEach", "for_each", "forEach"]] as const;
@@ -91,15 +92,15 @@ function validateAt(def: WorkflowDefinition, limits: ValidationLimits, depth: nu
   // policy object per step was most of the garbage of a 100,000-step plan.
   let shared: RetryPolicy | undefined;
   // Paths and labels are built only for problems: a string or two per step was garbage.
-  const labelOf = (i: number) => (steps[i]!.id ? `step "${steps[i]!.id}"` : pathOf(i));
+  const labelOf = (i: number) => (steps[i]!.id ? `step "${truncateId(steps[i]!.id)}"` : pathOf(i));
   for (let i = 0; i < steps.length; i++) {
     const s = steps[i]!;
     if (!s.id) {
       problems.push({ stepId: "", field: `${pathOf(i)}.id`, message: `${pathOf(i)}: id is missing or empty` });
     } else if (!STEP_ID_PATTERN.test(s.id)) {
-      problems.push({ stepId: s.id, field: `${pathOf(i)}.id`, message: `step "${s.id}": id must start with a letter or _ and contain only letters, digits, _ and - (at most 128)` });
+      problems.push({ stepId: s.id, field: `${pathOf(i)}.id`, message: `step "${truncateId(s.id)}": id must start with a letter or _ and contain only letters, digits, _ and - (at most 128)` });
     } else if (index.has(s.id)) {
-      problems.push({ stepId: s.id, field: `${pathOf(i)}.id`, message: `step "${s.id}": duplicate id (also ${pathOf(index.get(s.id)!)})` });
+      problems.push({ stepId: s.id, field: `${pathOf(i)}.id`, message: `step "${truncateId(s.id)}": duplicate id (also ${pathOf(index.get(s.id)!)})` });
     } else {
       index.set(s.id, i);
     }
@@ -191,14 +192,14 @@ function validateAt(def: WorkflowDefinition, limits: ValidationLimits, depth: nu
       }
       if (seen ? seen.has(dep) : s.dependsOn.indexOf(dep) < j) {
         const { field, label } = at(i, j);
-        problems.push({ stepId: s.id, field, message: `${label} lists "${dep}" more than once in depends_on` });
+        problems.push({ stepId: s.id, field, message: `${label} lists "${truncateId(dep)}" more than once in depends_on` });
         continue;
       }
       seen?.add(dep);
       const p = index.get(dep);
       if (p === undefined) {
         const { field, label } = at(i, j);
-        problems.push({ stepId: s.id, field, message: `${label} depends on unknown step "${dep}"` });
+        problems.push({ stepId: s.id, field, message: `${label} depends on unknown step "${truncateId(dep)}"` });
         continue;
       }
       // on_failure steps run after the main steps; the two graphs are kept apart.

@@ -239,3 +239,23 @@ describe("malformed and oversized requests", () => {
     expect(await shallow.json()).toMatchObject({ code: "invalid_argument", message: expect.stringMatching(/invalid workflow/) });
   });
 });
+
+describe("ids in errors", () => {
+  const long = `s${"x".repeat(9_999)}`;
+
+  it("a 10,000-character step id is shown truncated in messages and problem step ids", async () => {
+    const { client } = await start({});
+    const text = yaml([`{ id: ${long}, runner: noop }`, `{ id: b, runner: noop, depends_on: [${long}x] }`]);
+    const e = await codeOf(client.submitWorkflow({ definition: { case: "yaml", value: text } }));
+    expect(e.code).toBe(Code.InvalidArgument);
+    expect(e.message).toContain(`step "${long.slice(0, 64)}… (10000 characters)": id must start`);
+    expect(e.message).toContain(`depends on unknown step "${long.slice(0, 64)}… (10001 characters)"`);
+    expect(e.message.length).toBeLessThan(1_000);
+    const v = await client.validateWorkflow({ definition: { case: "yaml", value: text } });
+    expect(v.valid).toBe(false);
+    for (const p of v.problems) {
+      expect(p.stepId.length).toBeLessThan(100);
+      expect(p.message.length).toBeLessThan(500);
+    }
+  });
+});
