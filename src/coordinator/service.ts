@@ -7,9 +7,9 @@ import { STORE_UNAVAILABLE_HEADER } from "../common/store-unavailable.js";
 import { truncateId } from "../common/truncate.js";
 import { WorkflowState, isTerminalWorkflow, workflowStateName } from "../engine/states.js";
 import { InvalidCursorError, StoreUnavailableError, type Store } from "../store/store.js";
-import type { Problem, ValidationLimits } from "../workflow/definition.js";
+import { DEFAULT_LIMITS, type Problem, type ValidationLimits } from "../workflow/definition.js";
 import { fromSpec, parseWorkflowYaml, type ParseResult } from "../workflow/parse.js";
-import { validateAndPlan, type WorkflowPlan } from "../workflow/plan.js";
+import { tooManySteps, validateAndPlan, type WorkflowPlan } from "../workflow/plan.js";
 import { definitionToSpec, eventToProto, logToProto, planToProto, problemsToProto, summaryToProto, templateToProto, workflowToProto } from "./convert.js";
 import { createDefinitionPool, type DefinitionPool } from "./definition-pool.js";
 import type { Executor } from "./executor.js";
@@ -43,7 +43,16 @@ export interface CheckedDefinition {
 export function checkDefinition(definition: Definition, limits?: Partial<ValidationLimits>): CheckedDefinition {
   let parsed: ParseResult;
   if (definition.case === "yaml") parsed = parseWorkflowYaml(definition.value);
-  else if (definition.case === "spec") parsed = fromSpec(definition.value);
+  else if (definition.case === "spec") {
+    // Over the step limit: refused for that alone, without converting every step first.
+    const count = definition.value.steps.length + definition.value.onFailure.length;
+    const maxSteps = limits?.maxSteps ?? DEFAULT_LIMITS.maxSteps;
+    if (count > maxSteps) {
+      const problems = [tooManySteps(count, maxSteps)];
+      return { parsed: { problems }, problems };
+    }
+    parsed = fromSpec(definition.value);
+  }
   else {
     const problems = [{ stepId: "", field: "definition", message: "a definition is required: set yaml or spec" }];
     return { parsed: { problems }, problems };

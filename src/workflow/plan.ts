@@ -61,6 +61,11 @@ export interface ValidationResult {
   problems: Problem[];
 }
 
+/** The one problem of a workflow over the step limit (its other problems are not looked for). */
+export function tooManySteps(count: number, maxSteps: number): Problem {
+  return { stepId: "", field: "workflow.steps", message: `the workflow has ${count} steps, more than the limit of ${maxSteps}` };
+}
+
 /** Checks every rule and, when there is no problem, returns the plan. */
 export function validateAndPlan(def: WorkflowDefinition, limits: Partial<ValidationLimits> = {}): ValidationResult {
   return validateAt(def, { ...DEFAULT_LIMITS, ...limits }, 0);
@@ -78,7 +83,7 @@ function validateAt(def: WorkflowDefinition, limits: ValidationLimits, depth: nu
   if (steps.length > maxSteps) {
     // Alone: checking every step of a definition refused for its size anyway
     // would cost time in proportion to whatever size a client chose to send.
-    return { problems: [{ stepId: "", field: "workflow.steps", message: `the workflow has ${steps.length} steps, more than the limit of ${maxSteps}` }] };
+    return { problems: [tooManySteps(steps.length, maxSteps)] };
   }
   const timeoutError = def.timeoutMs === undefined ? undefined : durationRangeError(def.timeoutMs, maxDurationMs);
   if (timeoutError) problems.push({ stepId: "", field: "workflow.timeout", message: `workflow.timeout ${timeoutError}` });
