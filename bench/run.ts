@@ -3,17 +3,19 @@
 // latency, planning cost and memory. Prints a table and writes
 // bench/results/latest.json. `--quick` runs everything small (CI proves it
 // works; no figure is asserted). `--only=a,b` runs some sections:
-// plan, cel, embedded, memory, redis, bullmq.
+// plan, cel, bigdoc, embedded, memory, redis, bullmq.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { builtinRunners } from "../src/runners/index.js";
+import { bigDocuments } from "./bigdoc.js";
 import type { Runner, RunResult } from "../src/runners/types.js";
 import { startBullmq } from "./bullmq.js";
 import { timePlan } from "./plan.js";
 import { timeCel, type CelFigures } from "./cel.js";
 import { startRedis, startSupervisorProcess } from "./processes.js";
 import { chainYaml, SMALL_YAML, wideYaml } from "./shapes.js";
+import { latency, type Latency } from "./stats.js";
 import { dispatchLatencies, runMany, runOne, startTarget, type Target } from "./ours.js";
 
 const quick = process.argv.includes("--quick");
@@ -22,23 +24,16 @@ const only = onlyArg ? new Set(onlyArg.slice(7).split(",")) : undefined;
 const want = (s: string) => !only || only.has(s) || (s === "redis" && only.has("bullmq"));
 
 const SIZE = quick
-  ? { wide: 200, chain: 20, many: 50, runs: 1, plan: [1_000, 10_000], memWorkflows: 5, memSteps: 1_000, probe: 20 }
-  : { wide: 2_000, chain: 100, many: 500, runs: 3, plan: [1_000, 10_000, 100_000], memWorkflows: 100, memSteps: 1_000, probe: 100 };
+  ? { wide: 200, chain: 20, many: 50, runs: 1, plan: [1_000, 10_000], memWorkflows: 5, memSteps: 1_000, probe: 20, bigdoc: { big: 12_000, within: 2_000 } }
+  : { wide: 2_000, chain: 100, many: 500, runs: 3, plan: [1_000, 10_000, 100_000], memWorkflows: 100, memSteps: 1_000, probe: 100, bigdoc: { big: 100_000, within: 10_000 } };
 /** Jobs a BullMQ worker runs at once: the reference supervisor's default for noop. */
 const BULL_CONCURRENCY = 1_000;
 
-interface Latency { p50: number; p99: number; max: number; n: number }
 interface Shapes { wide: number; chain: number; chainHopMs: number; many: number }
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor((s.length - 1) / 2)]!;
-}
-
-function latency(xs: number[]): Latency {
-  const s = [...xs].sort((a, b) => a - b);
-  const at = (q: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] ?? NaN;
-  return { p50: at(0.5), p99: at(0.99), max: s[s.length - 1] ?? NaN, n: s.length };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -172,6 +167,8 @@ async function main(): Promise<void> {
     log(`cel: ${JSON.stringify(result.cel)}`);
   }
 
+  if (want("bigdoc")) result.bigdoc = await bigDocuments(SIZE.bigdoc, log);
+
   let embedded: Awaited<ReturnType<typeof ourShapes>> & { load?: Latency } | undefined;
   if (want("embedded")) {
     const t = await startTarget("embedded");
@@ -275,6 +272,15 @@ async function main(): Promise<void> {
       ["map over 10,000 items (ms)", f1(cel.map10k.plainMs), f1(cel.map10k.meteredMs)],
     ]));
     out.push(`stopped by the budget after: three nested maps over 300 items ${f1(cel.poisonMs)} ms, four nested comprehensions over 60 items ${f1(cel.fourDeepMs)} ms`);
+  }
+  const bigdoc = result.bigdoc as Awaited<ReturnType<typeof bigDocuments>> | undefined;
+  if (bigdoc) {
+    out.push("");
+    out.push(table([
+      ["big definition (default limits) vs another client's ListWorkflows", "bytes", "request ms", "other p50", "p99", "max", "answer"],
+      ["(idle)", "", "", f1(bigdoc.idle.p50), f1(bigdoc.idle.p99), f1(bigdoc.idle.max), ""],
+      ...bigdoc.cases.map((c) => [c.label, String(c.bytes), f0(c.requestMs), f1(c.probe.p50), f1(c.probe.p99), f1(c.probe.max), c.outcome.slice(0, 50)]),
+    ]));
   }
   const mem = result.memory as Awaited<ReturnType<typeof memory>> | undefined;
   if (mem) {

@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { CoordinatorService } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
 import { bearerToken } from "../../clients/api/src/token.js";
 import { BINARY_READ_OPTIONS, JSON_READ_OPTIONS } from "../common/depth.js";
+import { STORE_UNAVAILABLE_HEADER } from "../common/store-unavailable.js";
 import { readSingleToken } from "../server/auth.js";
 
 export type CoordinatorClient = Client<typeof CoordinatorService>;
@@ -59,6 +60,9 @@ export class CliError extends Error {
 export function describeError(err: unknown, coordinator: string): string {
   if (err instanceof CliError) return err.message;
   if (err instanceof ConnectError) {
+    if (err.code === Code.Unavailable && err.metadata.has(STORE_UNAVAILABLE_HEADER)) {
+      return `the coordinator at ${coordinator} is up, but its store is unavailable: ${err.rawMessage.replace(/^the coordinator's store is unavailable: /, "")} (check its Redis; retry once it is back)`;
+    }
     if (err.code === Code.Unavailable || err.code === Code.Unknown && /ECONNREFUSED|ENOTFOUND|fetch failed/.test(err.rawMessage)) {
       return `cannot reach the coordinator at ${coordinator}: ${err.rawMessage} (start one with \`horus coordinator\` or pass --coordinator URL)`;
     }

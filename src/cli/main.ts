@@ -146,6 +146,8 @@ program
   .option("--headers-timeout <duration>", "a request head (and a new connection's first request) must arrive within this", "20s")
   .option("--body-timeout <duration>", "a request body must arrive within this after its head", "60s")
   .option("--idle-timeout <duration>", "connections (HTTP/1.1 keep-alive, HTTP/2) with no request in progress are closed after this", "60s")
+  .option("--max-memory-bytes <n>", "without --redis-url: estimated bytes of workflow state kept in memory; the oldest finished workflows are forgotten beyond it (default: a third of the heap limit)")
+  .option("--max-duration <duration>", "longest timeout or retry backoff a definition may ask for", "30d")
   .addOption(new Option("--log-level <level>", "log level").choices(LOG_LEVELS).default("info"))
   .action(async (opts) => {
     const { startCoordinator } = await import("../coordinator/app.js");
@@ -192,9 +194,11 @@ program
     };
     sec.checkHost(opts.host, security);
     const maxEvents = parseCount(opts.maxEventsPerWorkflow, "--max-events-per-workflow");
+    const maxMemoryBytes = opts.maxMemoryBytes === undefined ? {} : { maxMemoryBytes: parsePositive(opts.maxMemoryBytes, "--max-memory-bytes") };
+    const maxDurationMs = durationOption(opts.maxDuration, "--max-duration");
     const start = () => startCoordinator({
       security,
-      ...(opts.redisUrl ? {} : { store: createMemoryStore({ maxEventsPerWorkflow: maxEvents, maxLogLinesPerStep: parsePositive(opts.maxLogLines, "--max-log-lines") }) }),
+      ...(opts.redisUrl ? {} : { store: createMemoryStore({ maxEventsPerWorkflow: maxEvents, maxLogLinesPerStep: parsePositive(opts.maxLogLines, "--max-log-lines"), ...maxMemoryBytes }) }),
       port: parsePort(opts.port),
       host: opts.host,
       supervisors: opts.supervisor,
@@ -202,7 +206,7 @@ program
       supervisorTimeoutMs,
       unroutableTimeoutMs,
       registrationLeaseMs,
-      limits: { maxSteps: parsePositive(opts.maxSteps, "--max-steps"), maxPayloadBytes: parsePositive(opts.maxPayloadBytes, "--max-payload-bytes") },
+      limits: { maxSteps: parsePositive(opts.maxSteps, "--max-steps"), maxPayloadBytes: parsePositive(opts.maxPayloadBytes, "--max-payload-bytes"), maxDurationMs },
       ...(opts.redisUrl ? { redis: { url: opts.redisUrl, cluster: opts.redisCluster, prefix: opts.redisPrefix, retentionMs: retention, maxEventsPerWorkflow: maxEvents }, leaseMs: lease } : {}),
       ...(cors.length > 0 ? { cors: { origins: cors } } : {}),
       maxLogLinesPerStep: parsePositive(opts.maxLogLines, "--max-log-lines"),

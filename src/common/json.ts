@@ -66,6 +66,16 @@ export function durationMs(d: Duration | undefined): number | undefined {
   return Number(d.seconds) * 1000 + Math.floor(d.nanos / 1e6);
 }
 
+/** google.protobuf.Duration's range (about 10,000 years): its JSON form refuses anything beyond. */
+const MAX_DURATION_MS = 315_576_000_000 * 1000;
+
+/**
+ * A Duration of `ms`, clamped to Duration's range (NaN as 0), so that no
+ * stored value, however it got there, can make a message unencodable.
+ */
 export function msDuration(ms: number): { seconds: bigint; nanos: number } {
-  return { seconds: BigInt(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1e6 };
+  const whole = Number.isNaN(ms) ? 0 : Math.round(Math.max(-MAX_DURATION_MS, Math.min(MAX_DURATION_MS, ms)));
+  // Seconds and nanos take the same sign, as Duration requires.
+  const seconds = Math.trunc(whole / 1000);
+  return { seconds: BigInt(seconds), nanos: (whole - seconds * 1000) * 1e6 };
 }

@@ -25,6 +25,7 @@ import {
   type LogLine,
 } from "../../gen/horus/coordinator/v1/workflow_pb.js";
 import { msDuration, toValue, toValueMap, ts } from "../common/json.js";
+import { truncateId } from "../common/truncate.js";
 import { StepState } from "../engine/states.js";
 import type { StoredEvent, WorkflowRecord } from "../engine/model.js";
 import type { StoredLog, TemplateRecord, WorkflowSummaryRecord } from "../store/store.js";
@@ -206,7 +207,7 @@ export function logToProto(l: StoredLog): LogLine {
 }
 
 export function problemsToProto(problems: Problem[]): ProblemMsg[] {
-  return problems.map((p) => create(ProblemSchema, p));
+  return problems.map((p) => create(ProblemSchema, { ...p, stepId: truncateId(p.stepId) }));
 }
 
 export function planToProto(levels: string[][]): Plan {

@@ -274,7 +274,8 @@ export function createExecutor(options: ExecutorOptions): Executor {
           await reload(wf.id);
           return;
         }
-        logger.warn({ workflowId: wf.id }, "workflow taken over by another coordinator; dropping this copy");
+        if (err.gone) logger.error({ workflowId: wf.id }, "workflow data lost: the store no longer has this workflow (deleted, expired, or the store restarted empty); dropping this copy");
+        else logger.warn({ workflowId: wf.id }, "workflow taken over by another coordinator; dropping this copy");
         return;
       }
       logger.error({ err, workflowId: wf.id }, "could not store a workflow transition");

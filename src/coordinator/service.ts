@@ -3,13 +3,16 @@
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { CoordinatorService, ValidateWorkflowResponseSchema, type SubmitWorkflowRequest } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
 import { fromValueMap } from "../common/json.js";
+import { STORE_UNAVAILABLE_HEADER } from "../common/store-unavailable.js";
+import { truncateId } from "../common/truncate.js";
 import { WorkflowState, isTerminalWorkflow, workflowStateName } from "../engine/states.js";
 import { InvalidCursorError, StoreUnavailableError, type Store } from "../store/store.js";
-import type { Problem, ValidationLimits } from "../workflow/definition.js";
+import { DEFAULT_LIMITS, type Problem, type ValidationLimits } from "../workflow/definition.js";
 import { fromSpec, parseWorkflowYaml, type ParseResult } from "../workflow/parse.js";
-import { validateAndPlan, type WorkflowPlan } from "../workflow/plan.js";
+import { tooManySteps, validateAndPlan, type WorkflowPlan } from "../workflow/plan.js";
 import { findTemplateCycle } from "../workflow/template-refs.js";
 import { definitionToSpec, eventToProto, logToProto, planToProto, problemsToProto, summaryToProto, templateToProto, workflowToProto } from "./convert.js";
+import { createDefinitionPool, type DefinitionPool } from "./definition-pool.js";
 import type { Executor } from "./executor.js";
 import { newWorkflowRecord } from "./records.js";
 import type { RegistrySync } from "../dispatch/registry.js";
@@ -24,15 +27,33 @@ export interface CoordinatorServiceOptions {
   shutdown?: AbortSignal;
   /** The supervisor pool's registrations and listing (RegisterSupervisor, ListSupervisors). */
   supervisors?: RegistrySync;
+  /** Worker threads that read large YAML definitions (default: a pool with its defaults, started on first use). */
+  definitions?: DefinitionPool;
 }
 
 type Definition = SubmitWorkflowRequest["definition"];
 
+/** A definition read and checked: what was parsed, every problem, and the plan when there is none. */
+export interface CheckedDefinition {
+  parsed: ParseResult;
+  plan?: WorkflowPlan;
+  problems: Problem[];
+}
+
 /** Parses either definition form and validates it; all problems at once. */
-export function checkDefinition(definition: Definition, limits?: Partial<ValidationLimits>): { parsed: ParseResult; plan?: WorkflowPlan; problems: Problem[] } {
+export function checkDefinition(definition: Definition, limits?: Partial<ValidationLimits>): CheckedDefinition {
   let parsed: ParseResult;
   if (definition.case === "yaml") parsed = parseWorkflowYaml(definition.value);
-  else if (definition.case === "spec") parsed = fromSpec(definition.value);
+  else if (definition.case === "spec") {
+    // Over the step limit: refused for that alone, without converting every step first.
+    const count = definition.value.steps.length + definition.value.onFailure.length;
+    const maxSteps = limits?.maxSteps ?? DEFAULT_LIMITS.maxSteps;
+    if (count > maxSteps) {
+      const problems = [tooManySteps(count, maxSteps)];
+      return { parsed: { problems }, problems };
+    }
+    parsed = fromSpec(definition.value);
+  }
   else {
     const problems = [{ stepId: "", field: "definition", message: "a definition is required: set yaml or spec" }];
     return { parsed: { problems }, problems };
@@ -46,6 +67,28 @@ export function checkDefinition(definition: Definition, limits?: Partial<Validat
   }
   return { parsed, problems, ...(plan ? { plan } : {}) };
 }
+
+/**
+ * checkDefinition, with large YAML read and validated in a worker thread
+ * (definition-pool.ts). A valid definition is planned again here, as plans
+ * hold compiled expressions that cannot cross threads; that costs far less
+ * than reading the YAML, and only definitions within the limits get here.
+ */
+export async function checkDefinitionOffThread(definition: Definition, limits: Partial<ValidationLimits> | undefined, pool: DefinitionPool): Promise<CheckedDefinition> {
+  if (definition.case !== "yaml" || !pool.offloads(definition.value)) return checkDefinition(definition, limits);
+  const reply = await pool.check(definition.value, limits ?? {});
+  const parsed: ParseResult = { problems: reply.problems, ...(reply.definition ? { definition: reply.definition } : {}) };
+  if (reply.problems.length > 0 || !reply.definition) return { parsed, problems: reply.problems };
+  const result = validateAndPlan(reply.definition, limits);
+  return { parsed, problems: result.problems, ...(result.plan ? { plan: result.plan } : {}) };
+}
+
+/**
+ * A watch that hears nothing for this long checks that its workflow still
+ * exists (ms): one deleted from the store, or lost with a store that
+ * restarted empty, sends no notification, and its watchers would wait forever.
+ */
+const WATCH_EXISTS_CHECK_MS = 5_000;
 
 /** WatchWorkflows sends the changes of this window together (ms). */
 const LIST_COALESCE_MS = 100;
@@ -84,9 +127,15 @@ function waiter(store: Store, kinds: Array<"events" | "logs">, id: string, signa
       dirty = false;
       return was;
     },
-    async wait(): Promise<void> {
+    /** Resolves on a notification or an abort, or after `timeoutMs` when given. */
+    async wait(timeoutMs?: number): Promise<void> {
       if (dirty || signals.some((s) => s.aborted)) return;
-      await new Promise<void>((resolve) => (wake = resolve));
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        if (timeoutMs !== undefined) timer = setTimeout(resolve, timeoutMs);
+      });
+      clearTimeout(timer);
       wake = undefined;
     },
     close() {
@@ -107,7 +156,9 @@ function cursorError(err: unknown): never {
 }
 
 function storeDown(err: unknown): never {
-  if (err instanceof StoreUnavailableError) throw new ConnectError(err.message, Code.Unavailable);
+  if (err instanceof StoreUnavailableError) {
+    throw new ConnectError(`the coordinator's store is unavailable: ${err.message}`, Code.Unavailable, new Headers({ [STORE_UNAVAILABLE_HEADER]: "1" }));
+  }
   throw err;
 }
 
@@ -141,11 +192,12 @@ export function createCoordinatorService(options: CoordinatorServiceOptions): Se
 
 function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof CoordinatorService> {
   const { store, executor, limits, shutdown, supervisors } = options;
+  const definitions = options.definitions ?? createDefinitionPool();
   const signals = (ctx: HandlerContext) => (shutdown ? [ctx.signal, shutdown] : [ctx.signal]);
 
   return {
     async submitWorkflow(req) {
-      const checked = checkDefinition(req.definition, limits);
+      const checked = await checkDefinitionOffThread(req.definition, limits, definitions);
       if (!checked.plan || !checked.parsed.definition) throw invalid(checked.problems);
       const record = newWorkflowRecord({
         definition: checked.parsed.definition,
@@ -159,7 +211,7 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
     },
 
     async validateWorkflow(req) {
-      const checked = checkDefinition(req.definition, limits);
+      const checked = await checkDefinitionOffThread(req.definition, limits, definitions);
       return {
         valid: checked.problems.length === 0,
         problems: problemsToProto(checked.problems),
@@ -171,7 +223,7 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
     async getWorkflow(req) {
       requireId(req.workflowId);
       const got = await store.getWorkflow(req.workflowId);
-      if (!got) throw new ConnectError(`workflow ${req.workflowId} not found`, Code.NotFound);
+      if (!got) throw new ConnectError(`workflow ${truncateId(req.workflowId)} not found`, Code.NotFound);
       return { workflow: workflowToProto(got.record) };
     },
 
@@ -187,7 +239,7 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
     async cancelWorkflow(req) {
       requireId(req.workflowId);
       const got = await store.getWorkflow(req.workflowId);
-      if (!got) throw new ConnectError(`workflow ${req.workflowId} not found`, Code.NotFound);
+      if (!got) throw new ConnectError(`workflow ${truncateId(req.workflowId)} not found`, Code.NotFound);
       if (isTerminalWorkflow(got.record.state)) {
         // Cancelled already: send its job stops again, in case the coordinator
         // that cancelled it died before they reached the supervisors.
@@ -202,21 +254,21 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
     async retryWorkflow(req) {
       requireId(req.workflowId);
       const got = await store.getWorkflow(req.workflowId);
-      if (!got) throw new ConnectError(`workflow ${req.workflowId} not found`, Code.NotFound);
+      if (!got) throw new ConnectError(`workflow ${truncateId(req.workflowId)} not found`, Code.NotFound);
       const state = got.record.state;
       if (state !== WorkflowState.FAILED && state !== WorkflowState.CANCELLED) {
-        throw new ConnectError(`workflow ${req.workflowId} is ${workflowStateName(state)}; only FAILED or CANCELLED workflows can be retried`, Code.FailedPrecondition);
+        throw new ConnectError(`workflow ${truncateId(req.workflowId)} is ${workflowStateName(state)}; only FAILED or CANCELLED workflows can be retried`, Code.FailedPrecondition);
       }
-      if (!(await executor.retry(req.workflowId))) throw new ConnectError(`workflow ${req.workflowId} changed state meanwhile; try again`, Code.Aborted);
+      if (!(await executor.retry(req.workflowId))) throw new ConnectError(`workflow ${truncateId(req.workflowId)} changed state meanwhile; try again`, Code.Aborted);
       const after = await store.getWorkflow(req.workflowId);
       return { state: after?.record.state ?? WorkflowState.RUNNING };
     },
 
     async registerWorkflowTemplate(req) {
       if (!TEMPLATE_NAME.test(req.name)) {
-        throw new ConnectError(`template name must be 1-128 letters, digits, "_", "-" or ".", got "${req.name}"`, Code.InvalidArgument);
+        throw new ConnectError(`template name must be 1-128 letters, digits, "_", "-" or ".", got "${truncateId(req.name)}"`, Code.InvalidArgument);
       }
-      const checked = checkDefinition(req.definition, limits);
+      const checked = await checkDefinitionOffThread(req.definition, limits, definitions);
       if (!checked.plan || !checked.parsed.definition) throw invalid(checked.problems);
       // W5: a template that would run itself again is rejected here, with the path.
       const latest = (await store.getTemplate(req.name))?.version ?? 0;
@@ -232,7 +284,7 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
       if (!req.name) throw new ConnectError("name is required", Code.InvalidArgument);
       if (req.version < 0) throw new ConnectError("version must not be negative", Code.InvalidArgument);
       const t = await store.getTemplate(req.name, req.version);
-      if (!t) throw new ConnectError(`template "${req.name}"${req.version ? ` version ${req.version}` : ""} not found`, Code.NotFound);
+      if (!t) throw new ConnectError(`template "${truncateId(req.name)}"${req.version ? ` version ${req.version}` : ""} not found`, Code.NotFound);
       return { template: templateToProto(t) };
     },
 
@@ -245,7 +297,7 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
       const w = waiter(store, ["events"], req.workflowId, signals(ctx));
       try {
         const got = await store.getWorkflow(req.workflowId);
-        if (!got) throw new ConnectError(`workflow ${req.workflowId} not found`, Code.NotFound);
+        if (!got) throw new ConnectError(`workflow ${truncateId(req.workflowId)} not found`, Code.NotFound);
         let cursor = req.cursor;
         if (!cursor) {
           cursor = got.cursor;
@@ -256,8 +308,14 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
         for (;;) {
           if (checkAborted(ctx, shutdown)) return;
           if (!w.take()) {
-            await w.wait();
-            continue;
+            await w.wait(WATCH_EXISTS_CHECK_MS);
+            if (!w.take()) {
+              if (checkAborted(ctx, shutdown)) return;
+              if ((await store.summaries([req.workflowId])).length === 0) {
+                throw new ConnectError(`workflow ${truncateId(req.workflowId)} no longer exists: its data is gone from the store (deleted, expired, or the store restarted empty)`, Code.NotFound);
+              }
+              continue;
+            }
           }
           for (;;) {
             const events = await store.readEvents(req.workflowId, cursor, 1000).catch(cursorError);
@@ -358,7 +416,7 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
         // saw the workflow end).
         w.take();
         const got = await store.getWorkflow(req.workflowId);
-        if (!got) throw new ConnectError(`workflow ${req.workflowId} not found`, Code.NotFound);
+        if (!got) throw new ConnectError(`workflow ${truncateId(req.workflowId)} not found`, Code.NotFound);
         let cursor = req.cursor;
         // Read the state before the lines: a workflow seen ended has all its
         // lines stored, so the read that follows gets the last of them.

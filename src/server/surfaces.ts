@@ -26,6 +26,7 @@ import { checkUpgrade, withRequestPolicy } from "./request-guard.js";
 import { LOOPBACK_NAMES, type RequestPolicy } from "./request-policy.js";
 import { createReflectionServices, ReflectionV1, ReflectionV1alpha } from "./reflection.js";
 import { createRequestValidation } from "./validation.js";
+import { binaryParseErrorsAsInvalidArgument } from "./parse-errors.js";
 
 export interface SurfacesOptions<S extends DescService> {
   service: S;
@@ -90,11 +91,13 @@ export function createSurfaces<S extends DescService>(options: SurfacesOptions<S
   const health = createHealthService({ services: [options.service.typeName], probe: options.probe, shutdown: options.shutdown });
   const reflection = createReflectionServices({ services: [options.service, Health] });
   const routes = (router: ConnectRouter) =>
-    router
-      .service(options.service, options.impl)
-      .service(Health, health)
-      .service(ReflectionV1, reflection.v1)
-      .service(ReflectionV1alpha, reflection.v1alpha);
+    binaryParseErrorsAsInvalidArgument(
+      router
+        .service(options.service, options.impl)
+        .service(Health, health)
+        .service(ReflectionV1, reflection.v1)
+        .service(ReflectionV1alpha, reflection.v1alpha),
+    );
   // connectNodeAdapter plus gRPC-web text mode and UNIMPLEMENTED for unknown methods.
   const connect = createRpcAdapter({ routes, shutdownSignal: options.shutdown, interceptors: [auth.interceptor, validation.interceptor], readMaxBytes: maxRequestBytes, binaryOptions: BINARY_READ_OPTIONS, jsonOptions: JSON_READ_OPTIONS });
 

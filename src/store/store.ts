@@ -92,8 +92,9 @@ export class StoreUnavailableError extends Error {
 
 /**
  * This coordinator no longer owns the workflow: another one took it over
- * (its fencing token moved on) or the workflow expired. Whatever this
- * coordinator still holds for it in memory is stale and must be dropped.
+ * (its fencing token moved on), or its data is gone from the store.
+ * Whatever this coordinator still holds for it in memory is stale and must
+ * be dropped.
  */
 export class LeaseLostError extends Error {
   /**
@@ -102,10 +103,14 @@ export class LeaseLostError extends Error {
    * crash under appendfsync everysec): the copy in memory cannot be
    * trusted either, so the owner should reload it from the store and
    * re-attach to its jobs.
+   * @param gone true when the store no longer has the workflow at all
+   * (deleted, expired, or the store restarted empty): no other coordinator
+   * holds it, and messages must say the data was lost, not taken over.
    */
   constructor(
     message: string,
     readonly reload = false,
+    readonly gone = false,
   ) {
     super(message);
   }

@@ -95,12 +95,16 @@ export interface ValidationLimits {
   maxPayloadBytes: number;
   /** Most items one for_each step may expand to (default 10,000). */
   maxForEachItems: number;
+  /** Longest timeout (step or workflow) and retry backoff, in ms (default 30 days). */
+  maxDurationMs: number;
 }
 
 export const DEFAULT_LIMITS: ValidationLimits = {
   maxSteps: 10_000,
   maxPayloadBytes: 256 * 1024,
   maxForEachItems: 10_000,
+  // Written out rather than imported: duration.ts is the parser, this the shape.
+  maxDurationMs: 30 * 86_400_000,
 };
 
 /** Step ids become `input.<id>` in scripts and parts of attempt ids. */

@@ -6,6 +6,7 @@ import { TriggerRule as TriggerRuleMsg, type RetryPolicy as RetryPolicyMsg, type
 import { durationMs } from "../common/json.js";
 import { TRIGGER_RULES, type Problem, type RetryPolicyDefinition, type StepDefinition, type SubWorkflowDefinition, type TriggerRule, type WorkflowDefinition } from "./definition.js";
 import { parseDuration } from "./duration.js";
+import { truncateId } from "../common/truncate.js";
 
 export interface ParseResult {
   /** Present unless the text could not be read as a workflow at all. */
@@ -144,7 +145,8 @@ function retryFromPlain(raw: unknown, path: string, stepId: string, label: strin
   const num = (key: string): number | undefined => {
     const v = raw[key];
     if (v === undefined || v === null) return undefined;
-    if (typeof v === "number" && Number.isFinite(v)) return v;
+    // Infinity and NaN (a huge YAML number, `.nan`) too: validation names the field's range.
+    if (typeof v === "number") return v;
     problems.push({ stepId, field: `${path}.${key}`, message: `${label}: retry.${key} must be a number, got ${describe(v)}` });
     return undefined;
   };
@@ -214,7 +216,7 @@ function stepFromPlain(raw: unknown, path: string, problems: Problem[]): StepDef
     return undefined;
   }
   const id = typeof raw.id === "string" || typeof raw.id === "number" ? String(raw.id) : "";
-  const label = id ? `step "${id}"` : path;
+  const label = id ? `step "${truncateId(id)}"` : path;
   if (raw.id !== undefined && raw.id !== null && typeof raw.id !== "string" && id === "") {
     problems.push({ stepId: "", field: `${path}.id`, message: `${path}: id must be a string, got ${describe(raw.id)}` });
   }
@@ -328,8 +330,9 @@ function workflowFromSpec(spec: WorkflowSpec, path: string, problems: Problem[],
     steps: spec.steps.map((s, i) => stepFromSpec(s, `${path}.steps[${i}]`, problems)),
   };
   if (spec.retry) def.retry = retryFromSpec(spec.retry);
+  // Kept even when zero or negative: validation rejects it, as it does in YAML, instead of it being ignored.
   const timeoutMs = durationMs(spec.timeout);
-  if (timeoutMs !== undefined && timeoutMs > 0) def.timeoutMs = timeoutMs;
+  if (timeoutMs !== undefined) def.timeoutMs = timeoutMs;
   if (spec.onFailure.length > 0) def.onFailure = spec.onFailure.map((s, i) => stepFromSpec(s, `${path}.on_failure[${i}]`, problems));
   return def;
 }
@@ -341,7 +344,7 @@ function stepFromSpec(s: StepSpec, path: string, problems: Problem[]): StepDefin
     runner: s.runner,
     payload: s.payload,
     dependsOn: [...s.dependsOn],
-    ...(timeoutMs !== undefined && timeoutMs > 0 ? { timeoutMs } : {}),
+    ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     ...(s.supervisor ? { supervisor: s.supervisor } : {}),
     ...(Object.keys(s.labels).length > 0 ? { labels: { ...s.labels } } : {}),
   };
@@ -350,7 +353,7 @@ function stepFromSpec(s: StepSpec, path: string, problems: Problem[]): StepDefin
     const rule = TRIGGER_BY_NUMBER[s.trigger];
     if (rule) step.trigger = rule;
   } else {
-    problems.push({ stepId: s.id, field: `${path}.trigger`, message: `step "${s.id}": trigger ${s.trigger} is not a known trigger rule` });
+    problems.push({ stepId: s.id, field: `${path}.trigger`, message: `step "${truncateId(s.id)}": trigger ${s.trigger} is not a known trigger rule` });
   }
   if (s.when) step.when = s.when;
   if (s.forEach) step.forEach = s.forEach;
@@ -360,7 +363,7 @@ function stepFromSpec(s: StepSpec, path: string, problems: Problem[]): StepDefin
     step.workflow = { inline: workflowFromSpec(s.subWorkflow.value, `${path}.workflow`, problems, s.id) };
   } else if (s.subWorkflow.case === "template") {
     const ref = s.subWorkflow.value;
-    if (!ref.name) problems.push({ stepId: s.id, field: `${path}.workflow.template`, message: `step "${s.id}": workflow.template must be a template name` });
+    if (!ref.name) problems.push({ stepId: s.id, field: `${path}.workflow.template`, message: `step "${truncateId(s.id)}": workflow.template must be a template name` });
     step.workflow = { template: ref.name, ...(ref.version !== 0 ? { version: ref.version } : {}) };
   }
   return step;

@@ -15,6 +15,8 @@ import {
   type ValidationLimits,
   type WorkflowDefinition,
 } from "./definition.js";
+import { durationRangeError } from "./duration.js";
+import { truncateId } from "../common/truncate.js";
 
 /** The CEL fields of a step: property, field name, list of compiled programs. */
 const CEL_FIELDS = [["when", "when", "when"], ["forEach", "for_each", "forEach"]] as const;
@@ -62,13 +64,18 @@ export interface ValidationResult {
   problems: Problem[];
 }
 
+/** The one problem of a workflow over the step limit (its other problems are not looked for). */
+export function tooManySteps(count: number, maxSteps: number): Problem {
+  return { stepId: "", field: "workflow.steps", message: `the workflow has ${count} steps, more than the limit of ${maxSteps}` };
+}
+
 /** Checks every rule and, when there is no problem, returns the plan. */
 export function validateAndPlan(def: WorkflowDefinition, limits: Partial<ValidationLimits> = {}): ValidationResult {
   return validateAt(def, { ...DEFAULT_LIMITS, ...limits }, 0);
 }
 
 function validateAt(def: WorkflowDefinition, limits: ValidationLimits, depth: number): ValidationResult {
-  const { maxSteps, maxPayloadBytes } = limits;
+  const { maxSteps, maxPayloadBytes, maxDurationMs } = limits;
   const problems: Problem[] = [];
   const handlers = def.onFailure ?? [];
   const steps = [...def.steps, ...handlers];
@@ -77,12 +84,13 @@ function validateAt(def: WorkflowDefinition, limits: ValidationLimits, depth: nu
   const pathOf = (i: number) => (i < mainCount ? `workflow.steps[${i}]` : `workflow.on_failure[${i - mainCount}]`);
   if (mainCount === 0) problems.push({ stepId: "", field: "workflow.steps", message: "the workflow has no steps" });
   if (steps.length > maxSteps) {
-    problems.push({ stepId: "", field: "workflow.steps", message: `the workflow has ${steps.length} steps, more than the limit of ${maxSteps}` });
+    // Alone: checking every step of a definition refused for its size anyway
+    // would cost time in proportion to whatever size a client chose to send.
+    return { problems: [tooManySteps(steps.length, maxSteps)] };
   }
-  if (def.timeoutMs !== undefined && !(def.timeoutMs > 0)) {
-    problems.push({ stepId: "", field: "workflow.timeout", message: `workflow.timeout must be a positive duration` });
-  }
-  if (def.retry) checkRetry(def.retry, "workflow.retry", "", "workflow", problems);
+  const timeoutError = def.timeoutMs === undefined ? undefined : durationRangeError(def.timeoutMs, maxDurationMs);
+  if (timeoutError) problems.push({ stepId: "", field: "workflow.timeout", message: `workflow.timeout ${timeoutError}` });
+  if (def.retry) checkRetry(def.retry, "workflow.retry", "", "workflow", maxDurationMs, problems);
 
   const index = new Map<string, number>();
   const retry: RetryPolicy[] = [];
@@ -92,15 +100,15 @@ function validateAt(def: WorkflowDefinition, limits: ValidationLimits, depth: nu
   // policy object per step was most of the garbage of a 100,000-step plan.
   let shared: RetryPolicy | undefined;
   // Paths and labels are built only for problems: a string or two per step was garbage.
-  const labelOf = (i: number) => (steps[i]!.id ? `step "${steps[i]!.id}"` : pathOf(i));
+  const labelOf = (i: number) => (steps[i]!.id ? `step "${truncateId(steps[i]!.id)}"` : pathOf(i));
   for (let i = 0; i < steps.length; i++) {
     const s = steps[i]!;
     if (!s.id) {
       problems.push({ stepId: "", field: `${pathOf(i)}.id`, message: `${pathOf(i)}: id is missing or empty` });
     } else if (!STEP_ID_PATTERN.test(s.id)) {
-      problems.push({ stepId: s.id, field: `${pathOf(i)}.id`, message: `step "${s.id}": id must start with a letter or _ and contain only letters, digits, _ and - (at most 128)` });
+      problems.push({ stepId: s.id, field: `${pathOf(i)}.id`, message: `step "${truncateId(s.id)}": id must start with a letter or _ and contain only letters, digits, _ and - (at most 128)` });
     } else if (index.has(s.id)) {
-      problems.push({ stepId: s.id, field: `${pathOf(i)}.id`, message: `step "${s.id}": duplicate id (also ${pathOf(index.get(s.id)!)})` });
+      problems.push({ stepId: s.id, field: `${pathOf(i)}.id`, message: `step "${truncateId(s.id)}": duplicate id (also ${pathOf(index.get(s.id)!)})` });
     } else {
       index.set(s.id, i);
     }
@@ -125,10 +133,11 @@ function validateAt(def: WorkflowDefinition, limits: ValidationLimits, depth: nu
     if (bytes > maxPayloadBytes) {
       problems.push({ stepId: s.id, field: `${pathOf(i)}.payload`, message: `${labelOf(i)}: payload is ${bytes} bytes, more than the limit of ${maxPayloadBytes}` });
     }
-    if (s.timeoutMs !== undefined && !(s.timeoutMs > 0)) {
-      problems.push({ stepId: s.id, field: `${pathOf(i)}.timeout`, message: `${labelOf(i)}: timeout must be a positive duration` });
+    if (s.timeoutMs !== undefined) {
+      const error = durationRangeError(s.timeoutMs, maxDurationMs);
+      if (error) problems.push({ stepId: s.id, field: `${pathOf(i)}.timeout`, message: `${labelOf(i)}: timeout ${error}` });
     }
-    if (s.retry) checkRetry(s.retry, `${pathOf(i)}.retry`, s.id, labelOf(i), problems);
+    if (s.retry) checkRetry(s.retry, `${pathOf(i)}.retry`, s.id, labelOf(i), maxDurationMs, problems);
     if (!s.retry && shared) {
       retry.push(shared);
     } else {
@@ -192,14 +201,14 @@ function validateAt(def: WorkflowDefinition, limits: ValidationLimits, depth: nu
       }
       if (seen ? seen.has(dep) : s.dependsOn.indexOf(dep) < j) {
         const { field, label } = at(i, j);
-        problems.push({ stepId: s.id, field, message: `${label} lists "${dep}" more than once in depends_on` });
+        problems.push({ stepId: s.id, field, message: `${label} lists "${truncateId(dep)}" more than once in depends_on` });
         continue;
       }
       seen?.add(dep);
       const p = index.get(dep);
       if (p === undefined) {
         const { field, label } = at(i, j);
-        problems.push({ stepId: s.id, field, message: `${label} depends on unknown step "${dep}"` });
+        problems.push({ stepId: s.id, field, message: `${label} depends on unknown step "${truncateId(dep)}"` });
         continue;
       }
       // on_failure steps run after the main steps; the two graphs are kept apart.
@@ -267,13 +276,15 @@ function validateAt(def: WorkflowDefinition, limits: ValidationLimits, depth: nu
   };
 }
 
-function checkRetry(r: RetryPolicyDefinition, path: string, stepId: string, label: string, problems: Problem[]): void {
+function checkRetry(r: RetryPolicyDefinition, path: string, stepId: string, label: string, maxDurationMs: number, problems: Problem[]): void {
   const bad = (key: string, what: string) => problems.push({ stepId, field: `${path}.${key}`, message: `${label}: retry.${key} ${what}` });
   if (r.maxAttempts !== undefined && !(Number.isInteger(r.maxAttempts) && r.maxAttempts >= 1 && r.maxAttempts <= MAX_ATTEMPTS_LIMIT)) {
     bad("max_attempts", `must be a whole number from 1 to ${MAX_ATTEMPTS_LIMIT}, got ${r.maxAttempts}`);
   }
-  if (r.initialBackoffMs !== undefined && !(r.initialBackoffMs > 0)) bad("initial_backoff", "must be a positive duration");
-  if (r.maxBackoffMs !== undefined && !(r.maxBackoffMs > 0)) bad("max_backoff", "must be a positive duration");
+  for (const [key, ms] of [["initial_backoff", r.initialBackoffMs], ["max_backoff", r.maxBackoffMs]] as const) {
+    const error = ms === undefined ? undefined : durationRangeError(ms, maxDurationMs);
+    if (error) bad(key, error);
+  }
   if (r.initialBackoffMs !== undefined && r.maxBackoffMs !== undefined && r.maxBackoffMs < r.initialBackoffMs) {
     bad("max_backoff", `(${r.maxBackoffMs}ms) is less than initial_backoff (${r.initialBackoffMs}ms)`);
   }

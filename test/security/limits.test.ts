@@ -3,6 +3,7 @@
 // and coordinator), open streams per client, submissions per token per
 // second, and the event log cap of both stores.
 import { randomBytes } from "node:crypto";
+import http2 from "node:http2";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { afterAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
@@ -196,5 +197,98 @@ describe("event log cap", () => {
     // 400 steps make well over 1,000 events; approximate trimming keeps whole stream nodes of about 100.
     expect(events.length).toBeLessThan(400);
     expect(events.at(-1)).toMatchObject({ kind: "workflow", state: WorkflowState.SUCCEEDED });
+  });
+});
+
+describe("malformed and oversized requests", () => {
+  /** A varint, as protobuf writes lengths and tags. */
+  function varint(n: number): number[] {
+    const out: number[] = [];
+    while (n > 0x7f) {
+      out.push((n & 0x7f) | 0x80);
+      n >>>= 7;
+    }
+    out.push(n);
+    return out;
+  }
+  const field = (tag: number, body: Uint8Array) => Uint8Array.from([...varint((tag << 3) | 2), ...varint(body.length), ...body]);
+
+  /** SubmitWorkflowRequest whose input "x" is a google.protobuf.Value of lists nested `depth` deep. */
+  function deepSubmit(depth: number): Uint8Array {
+    // Value{list_value: ListValue{values: [...]}} around Value{null_value: 0}, written
+    // outside in from the sizes (copying the message at every level would be quadratic).
+    const prefixes: number[][] = [];
+    let size = 2;
+    for (let i = 0; i < depth; i++) {
+      const list = [...varint((1 << 3) | 2), ...varint(size)];
+      size += list.length;
+      const value = [...varint((6 << 3) | 2), ...varint(size)];
+      size += value.length;
+      prefixes.push([...value, ...list]);
+    }
+    const value = new Uint8Array(size);
+    let at = 0;
+    for (let i = prefixes.length - 1; i >= 0; i--) {
+      value.set(prefixes[i]!, at);
+      at += prefixes[i]!.length;
+    }
+    value.set([0x08, 0x00], at);
+    const entry = Uint8Array.from([...field(1, new TextEncoder().encode("x")), ...field(2, value)]);
+    return Uint8Array.from([...field(1, new TextEncoder().encode("workflow: {}")), ...field(3, entry)]);
+  }
+  const frame = (msg: Uint8Array) => Uint8Array.from([0, ...[24, 16, 8, 0].map((s) => (msg.length >>> s) & 0xff), ...msg]);
+  const PATH = "/horus.coordinator.v1.CoordinatorService/SubmitWorkflow";
+
+  it("a protobuf binary message nested 10,000 deep is INVALID_ARGUMENT on Connect, gRPC and gRPC-web, not INTERNAL", async () => {
+    const { running } = await start({});
+    const deep = deepSubmit(10_000);
+    const connect = await fetch(running.url + PATH, { method: "POST", headers: { "content-type": "application/proto" }, body: deep });
+    expect(connect.status).toBe(400);
+    // protobuf-es stops at BINARY_READ_OPTIONS.recursionLimit, or the stack ends first.
+    expect(await connect.json()).toMatchObject({ code: "invalid_argument", message: expect.stringMatching(/^parse binary: .*(recursion depth|call stack)/) });
+
+    const web = await fetch(running.url + PATH, { method: "POST", headers: { "content-type": "application/grpc-web+proto" }, body: frame(deep) });
+    expect(new TextDecoder().decode(new Uint8Array(await web.arrayBuffer()))).toMatch(/grpc-status: ?3\r\n/);
+
+    const grpc = await new Promise<Record<string, unknown>>((resolve, reject) => {
+      const session = http2.connect(running.url);
+      const req = session.request({ ":method": "POST", ":path": PATH, "content-type": "application/grpc", te: "trailers" });
+      let headers: Record<string, unknown> = {};
+      req.on("response", (h) => (headers = { ...h }));
+      req.on("trailers", (t) => (headers = { ...headers, ...t }));
+      req.on("data", () => {});
+      req.on("end", () => {
+        session.close();
+        resolve(headers);
+      });
+      req.on("error", reject);
+      req.end(frame(deep));
+    });
+    expect(grpc["grpc-status"]).toBe("3");
+
+    // And one that is not deep still goes through to validation, as before.
+    const shallow = await fetch(running.url + PATH, { method: "POST", headers: { "content-type": "application/proto" }, body: deepSubmit(3) });
+    expect(shallow.status).toBe(400);
+    expect(await shallow.json()).toMatchObject({ code: "invalid_argument", message: expect.stringMatching(/invalid workflow/) });
+  });
+});
+
+describe("ids in errors", () => {
+  const long = `s${"x".repeat(9_999)}`;
+
+  it("a 10,000-character step id is shown truncated in messages and problem step ids", async () => {
+    const { client } = await start({});
+    const text = yaml([`{ id: ${long}, runner: noop }`, `{ id: b, runner: noop, depends_on: [${long}x] }`]);
+    const e = await codeOf(client.submitWorkflow({ definition: { case: "yaml", value: text } }));
+    expect(e.code).toBe(Code.InvalidArgument);
+    expect(e.message).toContain(`step "${long.slice(0, 64)}… (10000 characters)": id must start`);
+    expect(e.message).toContain(`depends on unknown step "${long.slice(0, 64)}… (10001 characters)"`);
+    expect(e.message.length).toBeLessThan(1_000);
+    const v = await client.validateWorkflow({ definition: { case: "yaml", value: text } });
+    expect(v.valid).toBe(false);
+    for (const p of v.problems) {
+      expect(p.stepId.length).toBeLessThan(100);
+      expect(p.message.length).toBeLessThan(500);
+    }
   });
 });

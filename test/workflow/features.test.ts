@@ -88,6 +88,14 @@ describe("V2: trigger rules", () => {
     const spec = create(WorkflowSpecSchema, { name: "s", steps: [create(StepSpecSchema, { id: "a", runner: "noop", trigger: 42 as TriggerRule })] });
     expect(fromSpec(spec).problems).toEqual([{ stepId: "a", field: "workflow.steps[0].trigger", message: 'step "a": trigger 42 is not a known trigger rule' }]);
   });
+
+  it("V3: a duration past --max-duration (YAML) or not positive (spec) is a problem at its field (the full table: durations.test.ts)", () => {
+    expect(check(wf(`    - {id: a, runner: noop, timeout: 31d}\n`)).problems).toEqual([
+      { stepId: "a", field: "workflow.steps[0].timeout", message: 'step "a": timeout must be at most 30d (the coordinator\'s --max-duration), got 31d' },
+    ]);
+    const spec = create(WorkflowSpecSchema, { name: "s", steps: [create(StepSpecSchema, { id: "a", runner: "noop", timeout: { seconds: -5n, nanos: 0 } })] });
+    expect(validateAndPlan(fromSpec(spec).definition!).problems.map((p) => p.field)).toEqual(["workflow.steps[0].timeout"]);
+  });
 });
 
 describe("C3: conditions are compiled at validation time", () => {

@@ -3,11 +3,13 @@
 // ordered cursors, atomic commits) so the engine cannot tell them apart.
 // Copies are copyStep/copyRecord: records and attempts are copied, JSON
 // values shared, as nothing changes those in place.
+import { getHeapStatistics } from "node:v8";
 import { copyRecord, copyStep, type StoredEvent, type WorkflowRecord } from "../../engine/model.js";
 import { isTerminalWorkflow } from "../../engine/states.js";
 import { InvalidCursorError, type ListQuery, type LogQuery, type LogRecord, type Store, type StoredLog, type TemplateRecord, type WorkflowCommit, type WorkflowSummaryRecord } from "../store.js";
 import { summarize } from "../summary.js";
 import { createMemorySupervisorRegistry } from "../supervisors.js";
+import { eventBytes, logBytes, recordBytes, stepBytes } from "./size.js";
 
 export interface MemoryStoreOptions {
   /** Log lines kept per step; later lines are dropped after one marker line (default 10,000). */
@@ -16,6 +18,19 @@ export interface MemoryStoreOptions {
   maxFinishedWorkflows?: number;
   /** Events kept per workflow (default 100,000); older ones are dropped, as in the Redis store. */
   maxEventsPerWorkflow?: number;
+  /**
+   * Bytes of workflow state kept, by the estimate of size.ts (records,
+   * outputs, events, log lines). Beyond it the oldest finished workflows are
+   * forgotten; running ones never are, so they may exceed it on their own.
+   * Default: a third of the V8 heap limit (`node --max-old-space-size`),
+   * leaving the rest for the estimate's error and the rest of the process.
+   */
+  maxMemoryBytes?: number;
+}
+
+/** The default of maxMemoryBytes: a share of this process's heap limit. */
+export function defaultMaxMemoryBytes(): number {
+  return Math.floor(getHeapStatistics().heap_size_limit / 3);
 }
 
 interface Entry {
@@ -25,12 +40,21 @@ interface Entry {
   dropped: number;
   logs: StoredLog[];
   logCounts: Map<string, number>;
+  /** Estimated bytes of this entry (size.ts), counted in `used`. */
+  bytes: number;
+  /** Estimated bytes of each step record, so a replaced record is taken off. */
+  stepBytes: number[];
+  /** Estimated bytes of each kept event, so dropped ones are taken off. */
+  eventBytes: number[];
 }
 
 export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   const maxLogLines = options.maxLogLinesPerStep ?? 10_000;
   const maxFinished = options.maxFinishedWorkflows ?? 10_000;
   const maxEvents = options.maxEventsPerWorkflow ?? 100_000;
+  const maxBytes = options.maxMemoryBytes ?? defaultMaxMemoryBytes();
+  /** Estimated bytes of every entry kept. */
+  let used = 0;
   const entries = new Map<string, Entry>();
   /** Ids in creation order; newest last. */
   const order: string[] = [];
@@ -62,11 +86,18 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
     return n;
   }
 
+  function grow(e: Entry, bytes: number): void {
+    e.bytes += bytes;
+    used += bytes;
+  }
+
+  /** Forgets the oldest finished workflows while over the count or the byte budget; never a running one. */
   function forgetOldFinished(): void {
-    while (finished.length > maxFinished) {
+    while (finished.length > maxFinished || (used > maxBytes && finished.length > 0)) {
       const id = finished.shift()!;
       const e = entries.get(id);
       entries.delete(id);
+      if (e) used -= e.bytes;
       if (e?.record.idempotencyKey) byKey.delete(e.record.idempotencyKey);
     }
     // Forgotten ids are skipped when listing; compact once they dominate.
@@ -92,8 +123,12 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
         if (existing !== undefined) return { id: existing, existing: true };
         byKey.set(record.idempotencyKey, record.id);
       }
-      entries.set(record.id, { record: copyRecord(record), events: [], dropped: 0, logs: [], logCounts: new Map() });
+      const steps = record.steps.map(stepBytes);
+      const e: Entry = { record: copyRecord(record), events: [], dropped: 0, logs: [], logCounts: new Map(), bytes: 0, stepBytes: steps, eventBytes: [] };
+      entries.set(record.id, e);
+      grow(e, recordBytes(record));
       order.push(record.id);
+      forgetOldFinished();
       changed(record.id);
       return { id: record.id, existing: false };
     },
@@ -139,32 +174,48 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
         delete e.record.error;
         Object.assign(e.record, commit.header);
         if (!wasTerminal && isTerminalWorkflow(e.record.state)) {
+          // Forgotten (if it must be) once the whole commit is counted, below.
           finished.push(id);
-          forgetOldFinished();
         } else if (wasTerminal && !isTerminalWorkflow(e.record.state)) {
           // Running again (RetryWorkflow): not a candidate for forgetting until it ends.
           const at = finished.indexOf(id);
           if (at >= 0) finished.splice(at, 1);
         }
       }
-      for (const { index, record } of commit.steps) e.record.steps[index] = copyStep(record);
+      // Outputs held by a step record and by the event announcing them are one object: counted once.
+      const outputs = new Set<unknown>();
+      for (const { index, record } of commit.steps) {
+        e.record.steps[index] = copyStep(record);
+        const bytes = stepBytes(record);
+        grow(e, bytes - (e.stepBytes[index] ?? 0));
+        e.stepBytes[index] = bytes;
+        if (record.output !== undefined && record.output !== null && typeof record.output === "object") outputs.add(record.output);
+        else if (typeof record.output === "string") outputs.add(record.output);
+      }
       const cursors: string[] = [];
       for (const ev of commit.events) {
         const cursor = String(e.dropped + e.events.length + 1);
         // Events are built fresh per transition and their JSON values are never
         // changed in place, so they are kept as given (see copyStep).
         e.events.push({ ...ev, cursor });
+        const bytes = eventBytes(ev, ev.kind === "step" && outputs.has(ev.output));
+        e.eventBytes.push(bytes);
+        grow(e, bytes);
         cursors.push(cursor);
       }
       if (maxEvents > 0 && e.events.length > maxEvents + maxEvents / 10) {
         const drop = e.events.length - maxEvents;
         e.events.splice(0, drop);
+        let bytes = 0;
+        for (const b of e.eventBytes.splice(0, drop)) bytes += b;
+        grow(e, -bytes);
         e.dropped += drop;
       }
       if (cursors.length > 0) {
         notify("events", id);
         changed(id);
       }
+      forgetOldFinished();
       return cursors;
     },
 
@@ -189,8 +240,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
             ? { ...line, stream: "system", line: `[log truncated: more than ${maxLogLines} lines for this attempt]` }
             : line;
         e.logs.push({ ...record, cursor: String(e.logs.length + 1) });
+        grow(e, logBytes(record));
       }
       notify("logs", id);
+      forgetOldFinished();
     },
 
     async readLogs(id, query: LogQuery) {

@@ -472,9 +472,13 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
         owned.delete(id);
         throw new LeaseLostError(`workflow ${id}: the store is at commit ${res[1]}, this coordinator at ${own.seq}; reloading`, true);
       }
+      if (res[0] === "GONE") {
+        owned.delete(id);
+        throw new LeaseLostError(`workflow ${id} is gone from Redis (deleted, expired, or Redis restarted without its data)`, false, true);
+      }
       if (res[0] !== "OK" && res[0] !== "DUP") {
         owned.delete(id);
-        throw new LeaseLostError(`workflow ${id} was taken over by another coordinator or expired (${res.join(" ")})`);
+        throw new LeaseLostError(`workflow ${id} was taken over by another coordinator (${res.join(" ")})`);
       }
       own.seq++;
       if (terminal) owned.delete(id);

@@ -1,0 +1,9 @@
+// Summaries of latency samples, shared by the bench's sections.
+
+export interface Latency { p50: number; p99: number; max: number; n: number }
+
+export function latency(xs: number[]): Latency {
+  const s = [...xs].sort((a, b) => a - b);
+  const at = (q: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] ?? NaN;
+  return { p50: at(0.5), p99: at(0.99), max: s[s.length - 1] ?? NaN, n: s.length };
+}
