@@ -324,6 +324,25 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
     return true;
   }
 
+  /**
+   * A supervisor acknowledged a dispatch after it was declared down (it
+   * stalled rather than died). If the attempt still waits here to be sent
+   * again, it runs there after all: it is tracked there, and the supervisor,
+   * which just answered, is suspect rather than down, so that a new silence
+   * releases it again. Stopping that copy instead would end the attempt
+   * CANCELLED on a supervisor whose job was never given to another.
+   * Returns whether it was adopted.
+   */
+  function adoptLate(m: Member, attemptId: string): boolean {
+    const job = waiting.take(attemptId);
+    if (!job) return false;
+    track(m, job, true);
+    if (m.health === "down") m.health = "suspect";
+    void stopMaybeCopies(attemptId, "re-dispatched elsewhere", m);
+    listener.accepted(attemptId, m.name);
+    return true;
+  }
+
   function maybeDelivered(attemptId: string, m: Member): void {
     let at = maybeAt.get(attemptId);
     if (!at) maybeAt.set(attemptId, (at = new Set()));
@@ -695,8 +714,14 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
       for (const ack of res.acks) {
         const t = m.inFlight.get(ack.attemptId);
         if (!t) {
-          // Given away meanwhile (the supervisor was declared down): stop it there.
-          if (ack.accepted && !ack.duplicate) m.client.cancelJobs({ attemptIds: [ack.attemptId], reason: "re-dispatched elsewhere" }, { timeoutMs: 5_000 }).catch(() => {});
+          // Released meanwhile (the supervisor was declared down while the call was out).
+          if (!ack.accepted) continue;
+          if (adoptLate(m, ack.attemptId)) {
+            if (ack.duplicate) duplicates.push(ack.attemptId);
+          } else if (!ack.duplicate) {
+            // Sent elsewhere since, or no longer wanted: stop this copy.
+            m.client.cancelJobs({ attemptIds: [ack.attemptId], reason: "re-dispatched elsewhere" }, { timeoutMs: 5_000 }).catch(() => {});
+          }
           continue;
         }
         if (ack.accepted) {

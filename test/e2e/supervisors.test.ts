@@ -200,6 +200,31 @@ describe("many supervisors", () => {
     }
   }, 60_000);
 
+  it("a dispatch answered only after its supervisor was declared down (a stall, not a loss) is adopted there: the step runs once and succeeds", async () => {
+    const sup = await server(supervisorArgs("h1"));
+    const proxy = await tcpProxy(Number(new URL(sup.url).port));
+    const coord = await server(["coordinator", "--port", "0", "--log-level", "warn", "--no-embedded", "--supervisor-timeout", "600ms", "--supervisor", `http://127.0.0.1:${proxy.port}`]);
+    const client = coordinatorClient(coord.url);
+    const marker = join(mkdtempSync(join(tmpdir(), "horus-stall-")), "runs");
+    try {
+      await until("h1 up", async () => (await client.listSupervisors({})).supervisors.some((s) => s.health === "up"));
+      // The dispatch reaches the supervisor, its answer (and every other) is held back.
+      proxy.hold();
+      const yaml = `workflow:\n  name: stall\n  steps:\n    - { id: s, runner: shell, payload: 'echo run >> ${marker}; sleep 1; echo done' }\n`;
+      const { workflowId } = await client.submitWorkflow({ definition: { case: "yaml", value: yaml } });
+      await until("h1 down", async () => (await client.listSupervisors({})).supervisors.some((s) => s.health === "down"));
+      // The held answers arrive late, acceptance first: the job runs there and must not be stopped as a stale copy.
+      proxy.release();
+      const wf = await waitForEnd(client, workflowId, 30_000);
+      expect(wf.state, JSON.stringify(wf.steps[0]?.error)).toBe(WorkflowState.SUCCEEDED);
+      expect(fromValue(wf.steps[0]!.output)).toBe("done");
+      expect(readFileSync(marker, "utf8").trim().split("\n")).toEqual(["run"]);
+    } finally {
+      await proxy.close();
+      await kill9(coord);
+    }
+  }, 60_000);
+
   it("a coordinator that dies before its cancel reached the job: the client's retried cancel, through another coordinator, stops it", async () => {
     const redisUrl = await sharedRedisUrl();
     const prefix = `restop${process.pid}`;

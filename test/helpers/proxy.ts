@@ -13,6 +13,10 @@ export interface TcpProxy {
   freeze(): void;
   /** Ends a freeze: cuts the half-dead connections so clients reconnect afresh. */
   thaw(): void;
+  /** Holds back everything the target sends from now on (a stall, not a loss); requests still reach it. */
+  hold(): void;
+  /** Ends a hold: what was held back is delivered, in order, on the same connections. */
+  release(): void;
   /** Cuts every connection and refuses new ones until unblock(). */
   block(): void;
   unblock(): void;
@@ -22,6 +26,7 @@ export interface TcpProxy {
 export async function tcpProxy(targetPort: number): Promise<TcpProxy> {
   const pairs = new Set<[net.Socket, net.Socket]>();
   let frozen = false;
+  let held: Array<() => void> | undefined;
   let blocked = false;
   let accepted = 0;
   const cut = () => {
@@ -46,7 +51,9 @@ export async function tcpProxy(targetPort: number): Promise<TcpProxy> {
     upstream.on("error", drop).on("close", drop);
     client.pipe(upstream);
     upstream.on("data", (d: Buffer) => {
-      if (!frozen) client.write(d);
+      if (frozen) return;
+      if (held) held.push(() => client.write(d));
+      else client.write(d);
     });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
@@ -60,6 +67,14 @@ export async function tcpProxy(targetPort: number): Promise<TcpProxy> {
     thaw() {
       frozen = false;
       cut();
+    },
+    hold() {
+      held ??= [];
+    },
+    release() {
+      const writes = held ?? [];
+      held = undefined;
+      for (const write of writes) write();
     },
     block() {
       blocked = true;
