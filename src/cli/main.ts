@@ -141,9 +141,12 @@ program
   .option("--max-events-per-workflow <n>", "events kept per workflow in the store; older ones are trimmed (0: all)", "100000")
   .option("--cors-origin <origin>", 'browser origin allowed to call, e.g. https://app.example.com, or "*" for any (repeatable)', collect, [])
   .option("--max-log-lines <n>", "log lines kept per step attempt; later ones are dropped after a truncation marker", "10000")
+  .option("--inherit-env <name>", "in-process supervisor: pass this environment variable to js and shell steps, which otherwise get only PATH, HOME, LANG, TZ and HORUS_* job variables (repeatable)", collect, [])
   .addOption(new Option("--log-level <level>", "log level").choices(LOG_LEVELS).default("info"))
   .action(async (opts) => {
     const { startCoordinator } = await import("../coordinator/app.js");
+    const inheritEnv = envNames(opts.inheritEnv as string[]);
+    const { builtinRunners } = await import("../runners/index.js");
     const supervisorTimeoutMs = durationOption(opts.supervisorTimeout, "--supervisor-timeout");
     const unroutableTimeoutMs = durationOption(opts.unroutableTimeout, "--unroutable-timeout");
     const registrationLeaseMs = durationOption(opts.registrationLease, "--registration-lease");
@@ -194,6 +197,7 @@ program
       ...(opts.redisUrl ? { redis: { url: opts.redisUrl, cluster: opts.redisCluster, prefix: opts.redisPrefix, retentionMs: retention, maxEventsPerWorkflow: maxEvents }, leaseMs: lease } : {}),
       ...(cors.length > 0 ? { cors: { origins: cors } } : {}),
       maxLogLinesPerStep: parsePositive(opts.maxLogLines, "--max-log-lines"),
+      ...(inheritEnv.length > 0 ? { embeddedSupervisor: { runners: builtinRunners({ inheritEnv }) } } : {}),
       logger,
     });
     await serve("coordinator", logger, start);
@@ -221,16 +225,18 @@ program
   .option("--run-as <user>", "run js and shell steps as this OS user (name or uid[:gid]); needs root")
   .option("--disable-runner <name>", "do not offer this built-in runner, e.g. js or shell (repeatable)", collect, [])
   .option("--max-output-bytes <n>", "largest job output, JSON bytes", String(1024 * 1024))
+  .option("--inherit-env <name>", "pass this environment variable to js and shell steps, which otherwise get only PATH, HOME, LANG, TZ and HORUS_* job variables (repeatable)", collect, [])
   .addOption(new Option("--log-level <level>", "log level").choices(LOG_LEVELS).default("info"))
   .action(async (opts) => {
     const { startSupervisorServer } = await import("../server/supervisor-server.js");
+    const inheritEnv = envNames(opts.inheritEnv as string[]);
     const logger = createLogger(opts.logLevel as LogLevel, "supervisor");
     for (const u of [...(opts.register as string[]), ...(opts.advertiseUrl ? [opts.advertiseUrl as string] : [])]) {
       if (!/^https?:\/\/[^\s/]+/.test(u)) throw new CliError(`--register and --advertise-url take a base URL like http://coordinator:9090, got "${u}"`);
     }
     const sec = await import("./security.js");
     const runAs = opts.runAs ? sec.resolveUser(opts.runAs) : undefined;
-    const runners = await runnerSet(opts.externalRunner as string[], opts.redisUrl, opts.redisPrefix, durationOption(opts.runnerLease, "--runner-lease"), logger, runAs);
+    const runners = await runnerSet(opts.externalRunner as string[], opts.redisUrl, opts.redisPrefix, durationOption(opts.runnerLease, "--runner-lease"), logger, runAs, inheritEnv);
     for (const name of opts.disableRunner as string[]) {
       if (!["js", "shell", "noop"].includes(name)) throw new CliError(`--disable-runner takes js, shell or noop, got "${name}"`);
       await runners.get(name)?.close?.();
@@ -473,9 +479,9 @@ function capacityOption(items: string[]): { capacity?: number | Record<string, n
 }
 
 /** The built-in runners plus one Redis-queue runner per --external-runner name. */
-async function runnerSet(names: string[], redisUrl: string | undefined, prefix: string, leaseMs: number, logger: Logger, runAs?: { uid: number; gid: number }) {
+async function runnerSet(names: string[], redisUrl: string | undefined, prefix: string, leaseMs: number, logger: Logger, runAs: { uid: number; gid: number } | undefined, inheritEnv: string[]) {
   const { builtinRunners } = await import("../runners/index.js");
-  const runners = builtinRunners(runAs ? { js: { runAs }, shell: { runAs } } : {});
+  const runners = builtinRunners({ inheritEnv, ...(runAs ? { js: { runAs }, shell: { runAs } } : {}) });
   if (names.length === 0) return runners;
   if (!redisUrl) throw new CliError("--external-runner needs --redis-url (the Redis its runner processes read jobs from)");
   if (!/^rediss?:\/\/[^\s/]+/.test(redisUrl)) throw new CliError(`--redis-url must look like redis://host:6379, got "${redisUrl}"`);
@@ -486,6 +492,14 @@ async function runnerSet(names: string[], redisUrl: string | undefined, prefix: 
     runners.set(name, createRedisQueueRunner({ name, redisUrl, prefix, leaseMs, onWarning: (msg) => logger.warn(msg) }));
   }
   return runners;
+}
+
+/** `--inherit-env` names, checked: a step's environment is no place for a typo to go unnoticed. */
+function envNames(names: string[]): string[] {
+  for (const name of names) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new CliError(`--inherit-env takes an environment variable name like MY_VAR, got "${name}"`);
+  }
+  return names;
 }
 
 function durationOption(text: string, flag: string): number {

@@ -122,3 +122,28 @@ describe("shell runner with large inputs", () => {
     await waitFor(() => !existsSync(file));
   });
 });
+
+describe("shell runner environment", () => {
+  it("gives a job only PATH, HOME, LANG, TZ, its HORUS_* variables and the --inherit-env names", async () => {
+    process.env.HORUS_TOKENS = "secret-token-sh admin";
+    process.env.HORUS_REDIS_URL = "redis://:secret-password@localhost:6379";
+    process.env.SH_TEST_PASSED = "passed-on";
+    const runner = createShellRunner({ inheritEnv: ["SH_TEST_PASSED"] });
+    try {
+      const r = await run(runner, "env", { workflowId: "wf-e", stepId: "s", attempt: 2 });
+      const lines = (r.logs.filter((l) => l.stream === "stdout").map((l) => l.line));
+      const names = lines.map((l) => l.slice(0, l.indexOf("="))).filter((n) => n !== "");
+      // sh itself adds PWD (and SHLVL, _ in some shells).
+      const allowed = ["PATH", "HOME", "LANG", "TZ", "SH_TEST_PASSED", "HORUS_WORKFLOW_ID", "HORUS_STEP_ID", "HORUS_ATTEMPT", "HORUS_ATTEMPT_ID", "HORUS_INPUT", "HORUS_INPUTS", "PWD", "SHLVL", "_"];
+      expect(names.filter((n) => !allowed.includes(n))).toEqual([]);
+      expect(lines).toContain("SH_TEST_PASSED=passed-on");
+      expect(lines).toContain("HORUS_WORKFLOW_ID=wf-e");
+      for (const secret of ["secret-token-sh", "secret-password"]) expect(lines.join("\n")).not.toContain(secret);
+    } finally {
+      await runner.close?.();
+      delete process.env.HORUS_TOKENS;
+      delete process.env.HORUS_REDIS_URL;
+      delete process.env.SH_TEST_PASSED;
+    }
+  });
+});
