@@ -226,6 +226,8 @@ program
   .option("--disable-runner <name>", "do not offer this built-in runner, e.g. js or shell (repeatable)", collect, [])
   .option("--max-output-bytes <n>", "largest job output, JSON bytes", String(1024 * 1024))
   .option("--inherit-env <name>", "pass this environment variable to js and shell steps, which otherwise get only PATH, HOME, LANG, TZ and HORUS_* job variables (repeatable)", collect, [])
+  .option("--max-held-output-bytes <n>", "most JSON bytes of outputs kept for finished jobs (and, separately, in the event buffer); the oldest go first", String(256 * 1024 * 1024))
+  .option("--js-max-memory-mb <n>", "resident memory of a js step's process in MB, ArrayBuffers included; past it the step fails MEMORY_LIMIT", "512")
   .addOption(new Option("--log-level <level>", "log level").choices(LOG_LEVELS).default("info"))
   .action(async (opts) => {
     const { startSupervisorServer } = await import("../server/supervisor-server.js");
@@ -236,7 +238,9 @@ program
     }
     const sec = await import("./security.js");
     const runAs = opts.runAs ? sec.resolveUser(opts.runAs) : undefined;
-    const runners = await runnerSet(opts.externalRunner as string[], opts.redisUrl, opts.redisPrefix, durationOption(opts.runnerLease, "--runner-lease"), logger, runAs, inheritEnv);
+    const jsMemory = parsePositive(opts.jsMaxMemoryMb, "--js-max-memory-mb");
+    const heldBytes = parsePositive(opts.maxHeldOutputBytes, "--max-held-output-bytes");
+    const runners = await runnerSet(opts.externalRunner as string[], opts.redisUrl, opts.redisPrefix, durationOption(opts.runnerLease, "--runner-lease"), logger, runAs, inheritEnv, jsMemory);
     for (const name of opts.disableRunner as string[]) {
       if (!["js", "shell", "noop"].includes(name)) throw new CliError(`--disable-runner takes js, shell or noop, got "${name}"`);
       await runners.get(name)?.close?.();
@@ -266,6 +270,8 @@ program
         labels: pairs(opts.label as string[], "--label"),
         defaultTimeoutMs: durationOption(opts.defaultTimeout, "--default-timeout"),
         maxOutputBytes: parsePositive(opts.maxOutputBytes, "--max-output-bytes"),
+        maxHeldOutputBytes: heldBytes,
+        eventBufferBytes: heldBytes,
       },
     });
     await serve("supervisor", logger, start);
@@ -479,9 +485,9 @@ function capacityOption(items: string[]): { capacity?: number | Record<string, n
 }
 
 /** The built-in runners plus one Redis-queue runner per --external-runner name. */
-async function runnerSet(names: string[], redisUrl: string | undefined, prefix: string, leaseMs: number, logger: Logger, runAs: { uid: number; gid: number } | undefined, inheritEnv: string[]) {
+async function runnerSet(names: string[], redisUrl: string | undefined, prefix: string, leaseMs: number, logger: Logger, runAs: { uid: number; gid: number } | undefined, inheritEnv: string[], jsMaxMemoryMb: number) {
   const { builtinRunners } = await import("../runners/index.js");
-  const runners = builtinRunners({ inheritEnv, ...(runAs ? { js: { runAs }, shell: { runAs } } : {}) });
+  const runners = builtinRunners({ inheritEnv, js: { maxMemoryMb: jsMaxMemoryMb, ...(runAs ? { runAs } : {}) }, ...(runAs ? { shell: { runAs } } : {}) });
   if (names.length === 0) return runners;
   if (!redisUrl) throw new CliError("--external-runner needs --redis-url (the Redis its runner processes read jobs from)");
   if (!/^rediss?:\/\/[^\s/]+/.test(redisUrl)) throw new CliError(`--redis-url must look like redis://host:6379, got "${redisUrl}"`);
