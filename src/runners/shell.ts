@@ -1,7 +1,10 @@
-// The shell runner: runs the payload with `/bin/sh -c` in its own process
-// group, so timeout and cancellation can kill everything the script started
-// (pipelines, background jobs) with one signal. The step's input arrives as
-// JSON on stdin and in HORUS_INPUT; its stdout is the output.
+// The shell runner: runs the payload with `/bin/sh -c` in its own session
+// and process group, so timeout and cancellation can kill everything the
+// script started (pipelines, background jobs) with one signal. The process
+// guard (process-guard/) adds what one signal misses: processes that left
+// the group with setsid, found through /proc, and every job's processes when
+// the supervisor dies, even by SIGKILL. The step's input arrives as JSON on
+// stdin and in HORUS_INPUT; its stdout is the output.
 //
 // Environment of a job: the minimal set of env.ts (PATH, HOME, LANG, TZ and
 // the names passed with --inherit-env, never the supervisor's whole
@@ -16,6 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { baseEnvironment, jobVariables } from "./env.js";
 import { LineSplitter } from "./lines.js";
+import { createProcessGuard } from "./process-guard/guard.js";
 import { cancelMessage, failure, timerDelay, type Runner, type RunContext, type RunResult } from "./types.js";
 import type { JsonValue } from "../common/json.js";
 
@@ -62,8 +66,17 @@ export function createShellRunner(options: ShellRunnerOptions = {}): Runner {
   const jobBaseEnv = baseEnvironment(options.inheritEnv, options.env);
   /** Jobs still running, with how to stop each, so close() can end them. */
   const live = new Map<ChildProcess, (result: RunResult) => void>();
+  const guard = createProcessGuard();
+  let nextId = 0;
 
-  function run(ctx: RunContext): Promise<RunResult> {
+  async function run(ctx: RunContext): Promise<RunResult> {
+    // Before the first job: a job must not start before the guard that
+    // kills it with the supervisor is listening.
+    await guard.ready();
+    return runGuarded(ctx);
+  }
+
+  function runGuarded(ctx: RunContext): Promise<RunResult> {
     const { job, signal } = ctx;
     if (signal.aborted) return Promise.resolve(failure("CANCELLED", cancelMessage(signal)));
     return new Promise<RunResult>((resolve) => {
@@ -117,6 +130,8 @@ export function createShellRunner(options: ShellRunnerOptions = {}): Runner {
       let stderrTail: Buffer = Buffer.alloc(0);
       let graceTimer: NodeJS.Timeout | undefined;
 
+      const guardId = String(++nextId);
+      if (child.pid !== undefined) guard.track(guardId, child.pid);
       const killGroup = (): void => {
         if (child.pid === undefined) return;
         try {
@@ -128,6 +143,7 @@ export function createShellRunner(options: ShellRunnerOptions = {}): Runner {
       const stopEarly = (result: RunResult): void => {
         outcome ??= result;
         killGroup();
+        guard.kill(guardId);
       };
 
       live.set(child, stopEarly);
@@ -170,6 +186,7 @@ export function createShellRunner(options: ShellRunnerOptions = {}): Runner {
         exit = { code, signal: sig };
         // Background processes the script left behind die with it.
         killGroup();
+        guard.end(guardId);
         graceTimer = setTimeout(() => {
           child.stdout?.destroy();
           child.stderr?.destroy();
@@ -185,6 +202,7 @@ export function createShellRunner(options: ShellRunnerOptions = {}): Runner {
         if (graceTimer) clearTimeout(graceTimer);
         signal.removeEventListener("abort", onAbort);
         live.delete(child);
+        guard.end(guardId);
         removeTemp();
         out.end();
         err.end();
@@ -207,6 +225,7 @@ export function createShellRunner(options: ShellRunnerOptions = {}): Runner {
     run,
     async close() {
       for (const stop of live.values()) stop(failure("CANCELLED", "cancelled: runner closed"));
+      guard.close();
     },
   };
 }

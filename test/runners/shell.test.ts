@@ -123,6 +123,42 @@ describe("shell runner with large inputs", () => {
   });
 });
 
+describe("shell runner: processes that leave the job's session", () => {
+  const runner = createShellRunner();
+  afterAll(() => runner.close?.());
+  const escapee = (line: string) => Number(/^escaped (\d+)$/.exec(line)?.[1] ?? 0);
+
+  it("a timed-out job's setsid child is killed with it", async () => {
+    let pid = 0;
+    const r = await run(runner, 'setsid sleep 1000 & echo "escaped $!"; sleep 1000', { timeoutMs: 1_000 }, { onLog: (_s, line) => (pid ||= escapee(line)) });
+    expect(r.result).toMatchObject({ ok: false, error: { code: "TIMEOUT" } });
+    expect(pid).toBeGreaterThan(0);
+    await waitFor(() => processGone(pid));
+  });
+
+  it("a cancelled job's setsid child, and that child's own children, are killed with it", async () => {
+    const controller = new AbortController();
+    const pids: number[] = [];
+    const r = await run(runner, `setsid sh -c 'sleep 1000 & echo "escaped $!"; echo "escaped $$"; wait' & sleep 1000`, {}, {
+      signal: controller.signal,
+      onLog: (_s, line) => {
+        if (escapee(line)) pids.push(escapee(line));
+        if (pids.length === 2) controller.abort("stop");
+      },
+    });
+    expect(r.result).toMatchObject({ ok: false, error: { code: "CANCELLED" } });
+    for (const pid of pids) await waitFor(() => processGone(pid));
+  });
+
+  it("a setsid child seen while the job ran is killed when the job ends, though its parent is gone by then", async () => {
+    // The guard looks at /proc every 250 ms: the script lives long enough to be seen.
+    const r = await run(runner, "setsid sleep 1000 >/dev/null 2>&1 & echo $!; sleep 1");
+    const pid = output(r) as number;
+    expect(pid).toBeGreaterThan(0);
+    await waitFor(() => processGone(pid));
+  });
+});
+
 describe("shell runner environment", () => {
   it("gives a job only PATH, HOME, LANG, TZ, its HORUS_* variables and the --inherit-env names", async () => {
     process.env.HORUS_TOKENS = "secret-token-sh admin";

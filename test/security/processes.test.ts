@@ -17,6 +17,7 @@ import { SupervisorService } from "../../gen/horus/coordinator/v1/supervisor_pb.
 import { WorkflowState } from "../../src/engine/states.js";
 import { exited, horus, HORUS } from "../helpers/cli.js";
 import { outputs, waitForEnd } from "../helpers/coordinator.js";
+import { processGone, until } from "../helpers/wait.js";
 
 const dir = mkdtempSync(join(tmpdir(), "horus-security-"));
 const token = () => randomBytes(24).toString("hex");
@@ -308,5 +309,29 @@ describe("steps see no configuration of the coordinator or supervisor", () => {
     const bad = await horus(["supervisor", "--port", "0", "--inherit-env", "NOT A NAME"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim()).toBe('horus: --inherit-env takes an environment variable name like MY_VAR, got "NOT A NAME"');
+  });
+});
+
+describe("a supervisor's jobs die with it", () => {
+  it("kill -9 of a `horus supervisor` ends its sleeping shell step and that step's setsid child", async () => {
+    const s = await server(["supervisor", "--port", "0"]);
+    const c = await server(["coordinator", "--port", "0", "--supervisor", s.url]);
+    const shellPid = join(dir, "orphan-shell.pid");
+    const setsidPid = join(dir, "orphan-setsid.pid");
+    const yaml = `workflow:\n  name: orphans\n  steps:\n    - { id: a, runner: shell, payload: "setsid sleep 1000 & echo $! > ${setsidPid}; echo $$ > ${shellPid}; sleep 1000" }\n`;
+    await createCoordinatorClient(c.url).submitWorkflow({ definition: { case: "yaml", value: yaml } });
+    const { readFileSync } = await import("node:fs");
+    const pids = await until(() => {
+      const both = [shellPid, setsidPid].map((f) => Number(readFileSync(f, "utf8").trim()));
+      return both.every((p) => p > 0) ? both : undefined;
+    }, 20_000);
+    expect(pids.some((p) => processGone(p))).toBe(false);
+    s.child.kill("SIGKILL");
+    await exited(s.child);
+    try {
+      await until(() => (pids.every((p) => processGone(p)) ? true : undefined), 10_000);
+    } finally {
+      for (const p of pids) if (!processGone(p)) process.kill(p, "SIGKILL");
+    }
   });
 });
