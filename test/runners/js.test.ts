@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { createJsRunner } from "../../src/runners/js/runner.js";
-import { output, run } from "./helpers.js";
+import { processGone } from "../helpers/wait.js";
+import { output, run, waitFor } from "./helpers.js";
 
 /** A payload's way out of node:vm to the process that runs it (node:vm is no sandbox). */
 const PROCESS = "this.constructor.constructor('return process')()";
@@ -162,6 +163,21 @@ describe("js runner: environment and memory of the job process", () => {
       delete process.env.HORUS_TOKENS;
       delete process.env.JS_TEST_SECRET;
       delete process.env.JS_TEST_PASSED;
+    }
+  });
+
+  it("a timed-out job's process takes the processes it started with it", async () => {
+    const runner = createJsRunner();
+    try {
+      let child = 0;
+      const r = await run(runner, `const c = ${PROCESS}.getBuiltinModule("child_process").spawn("sleep", ["1000"], { stdio: "ignore" }); console.log("child " + c.pid); while (true) {}`, { timeoutMs: 1_000 }, {
+        onLog: (_s, line) => (child ||= Number(/^child (\d+)$/.exec(line)?.[1] ?? 0)),
+      });
+      expect(r.result).toMatchObject({ ok: false, error: { code: "TIMEOUT" } });
+      expect(child).toBeGreaterThan(0);
+      await waitFor(() => processGone(child));
+    } finally {
+      await runner.close?.();
     }
   });
 

@@ -43,8 +43,15 @@ worker.on("exit", (code) => {
   if (!failed) process.exit(code ?? 1);
 });
 process.on("message", (msg) => worker.postMessage(msg));
-// The supervisor went away (even by kill -9: the channel closes): so does the job.
-process.on("disconnect", () => process.exit(0));
+// The supervisor went away (even by kill -9: the channel closes): so does the
+// job, with whatever it started (this process leads its own process group).
+process.on("disconnect", () => {
+  try {
+    process.kill(-process.pid, "SIGKILL");
+  } catch {
+    process.exit(0);
+  }
+});
 
 const maxRss = config.maxRssBytes ?? 0;
 if (maxRss > 0) {

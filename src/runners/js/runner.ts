@@ -109,7 +109,14 @@ class ChildWorker extends EventEmitter implements WorkerLike {
     this.child.send(msg as object);
   }
   terminate(): Promise<void> {
-    this.child.kill("SIGKILL");
+    // The whole process group: processes a job started (node:vm is no
+    // sandbox) end with it.
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return this.exited;
+    try {
+      if (this.child.pid !== undefined) process.kill(-this.child.pid, "SIGKILL");
+    } catch {
+      this.child.kill("SIGKILL");
+    }
     return this.exited;
   }
   ref(): void {
