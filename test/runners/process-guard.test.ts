@@ -1,8 +1,10 @@
 // The pure part of the process guard: which processes belong to a job,
 // from a process table. The guard's effect on real processes is tested in
 // shell.test.ts and test/security/processes.test.ts.
+import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { newJob, observe, parseStat, type ProcInfo } from "../../src/runners/process-guard/proc.mjs";
+import { newJob, observe, parseStat, readJobTable, type ProcInfo } from "../../src/runners/process-guard/proc.mjs";
+import { until } from "../helpers/wait.js";
 
 function table(...rows: Array<[pid: number, ppid: number, sid: number, start?: number]>): Map<number, ProcInfo> {
   return new Map(rows.map(([pid, ppid, sid, start]) => [pid, { pid, ppid, pgid: sid, sid, start: start ?? pid * 10 }]));
@@ -48,4 +50,22 @@ describe("process guard: observe", () => {
       expect(job.sessions.has(900)).toBe(false);
     });
   }
+});
+
+describe("process guard: readJobTable", () => {
+  it("finds a real job's processes through the children files, and nothing else", async () => {
+    const child = spawn("/bin/sh", ["-c", "sleep 100 & sleep 100 & wait"], { detached: true, stdio: "ignore" });
+    try {
+      const job = newJob(child.pid!);
+      const table = await until(() => {
+        const t = readJobTable(job);
+        return t.size === 3 ? t : undefined;
+      });
+      expect([...table.values()].every((p) => p.sid === child.pid)).toBe(true);
+      expect(observe(table, job)).toHaveLength(3);
+      expect(table.has(process.pid)).toBe(false);
+    } finally {
+      process.kill(-child.pid!, "SIGKILL");
+    }
+  });
 });

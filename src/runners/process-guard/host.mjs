@@ -11,11 +11,11 @@
 // with SIGKILL, it kills every job it knows and exits. It runs in a session
 // of its own, so a terminal's Ctrl-C does not take it down first.
 import { readFileSync } from "node:fs";
-import { newJob, observe, parseStat, readProcessTable } from "./proc.mjs";
+import { newJob, observe, parseStat, readJobTable, readProcessTable } from "./proc.mjs";
 
 if (!process.send) throw new Error("host.mjs must be forked with an IPC channel");
 
-/** How often /proc is read while jobs run (a scan of a few hundred processes takes a few ms). */
+/** How often /proc is read while jobs run (only each job's own processes: cheap). */
 const WATCH_MS = 250;
 /** Rounds of kill: a process may fork while its relatives are being killed. */
 const KILL_ROUNDS = 4;
@@ -43,14 +43,18 @@ function watch() {
     watcher = undefined;
     return;
   }
-  const table = readProcessTable();
-  for (const job of jobs.values()) observe(table, job, protectedSessions);
+  for (const job of jobs.values()) observe(readJobTable(job), job, protectedSessions);
 }
 
 /** @param {import("./proc.mjs").JobProcs} job */
 function killJob(job) {
+  // A job that never left its own session needs only its own processes
+  // looked at; one that did (setsid) gets the whole table, which also finds
+  // members of its sessions whose parents are gone.
+  const escaped = () => [...job.sessions].some((sid) => sid !== job.root);
   for (let round = 0; round < KILL_ROUNDS; round++) {
-    const live = observe(readProcessTable(), job, protectedSessions).filter((pid) => !protectedPids.has(pid));
+    const table = escaped() ? readProcessTable() : readJobTable(job);
+    const live = observe(table, job, protectedSessions).filter((pid) => !protectedPids.has(pid));
     if (live.length === 0) return;
     for (const pid of live) {
       try {
@@ -66,7 +70,7 @@ process.on("message", (/** @type {{ t: string, id: string, pid?: number }} */ ms
   if (msg.t === "track" && typeof msg.pid === "number") {
     const job = newJob(msg.pid);
     jobs.set(msg.id, job);
-    observe(readProcessTable(), job, protectedSessions);
+    observe(readJobTable(job), job, protectedSessions);
     watcher ??= setInterval(watch, WATCH_MS);
   } else if (msg.t === "kill") {
     const job = jobs.get(msg.id);

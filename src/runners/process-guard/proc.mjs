@@ -64,6 +64,50 @@ export function readProcessTable() {
 }
 
 /**
+ * The part of the process table a job can reach: its root, its known
+ * processes and all their descendants, found through
+ * /proc/PID/task/TID/children. Costs in proportion to the job, not to the
+ * machine (a full table is a read per process on the host), so the guard
+ * can look often. Processes of a known session whose parent chain to the
+ * job is broken are not in it: a full table (readProcessTable) finds those.
+ * @param {JobProcs} job
+ * @returns {Map<number, ProcInfo>}
+ */
+export function readJobTable(job) {
+  /** @type {Map<number, ProcInfo>} */
+  const table = new Map();
+  const stack = [job.root, ...job.members.keys()];
+  while (stack.length > 0) {
+    const pid = /** @type {number} */ (stack.pop());
+    if (table.has(pid)) continue;
+    let info;
+    try {
+      info = parseStat(readFileSync(`/proc/${pid}/stat`, "utf8"));
+    } catch {
+      continue;
+    }
+    if (!info) continue;
+    table.set(pid, info);
+    let tids;
+    try {
+      tids = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tids) {
+      try {
+        for (const child of readFileSync(`/proc/${pid}/task/${tid}/children`, "utf8").split(" ")) {
+          if (child.trim() !== "") stack.push(Number(child));
+        }
+      } catch {
+        // Gone, or a kernel without the children file: the full table still works.
+      }
+    }
+  }
+  return table;
+}
+
+/**
  * Adds to `job` what the table shows of it: descendants of its live known
  * processes, and members of its known sessions; records their sessions.
  * Returns the pids of the job's live processes. Pure but for `job`.
