@@ -148,9 +148,12 @@ program
   .option("--idle-timeout <duration>", "connections (HTTP/1.1 keep-alive, HTTP/2) with no request in progress are closed after this", "60s")
   .option("--max-memory-bytes <n>", "without --redis-url: estimated bytes of workflow state kept in memory; the oldest finished workflows are forgotten beyond it (default: a third of the heap limit)")
   .option("--max-duration <duration>", "longest timeout or retry backoff a definition may ask for", "30d")
+  .option("--inherit-env <name>", "in-process supervisor: pass this environment variable to js and shell steps, which otherwise get only PATH, HOME, LANG, TZ and HORUS_* job variables (repeatable)", collect, [])
   .addOption(new Option("--log-level <level>", "log level").choices(LOG_LEVELS).default("info"))
   .action(async (opts) => {
     const { startCoordinator } = await import("../coordinator/app.js");
+    const inheritEnv = envNames(opts.inheritEnv as string[]);
+    const { builtinRunners } = await import("../runners/index.js");
     const supervisorTimeoutMs = durationOption(opts.supervisorTimeout, "--supervisor-timeout");
     const unroutableTimeoutMs = durationOption(opts.unroutableTimeout, "--unroutable-timeout");
     const registrationLeaseMs = durationOption(opts.registrationLease, "--registration-lease");
@@ -210,6 +213,7 @@ program
       ...(opts.redisUrl ? { redis: { url: opts.redisUrl, cluster: opts.redisCluster, prefix: opts.redisPrefix, retentionMs: retention, maxEventsPerWorkflow: maxEvents }, leaseMs: lease } : {}),
       ...(cors.length > 0 ? { cors: { origins: cors } } : {}),
       maxLogLinesPerStep: parsePositive(opts.maxLogLines, "--max-log-lines"),
+      ...(inheritEnv.length > 0 ? { embeddedSupervisor: { runners: builtinRunners({ inheritEnv }) } } : {}),
       logger,
     });
     await serve("coordinator", logger, start);
@@ -238,16 +242,22 @@ program
   .option("--disable-runner <name>", "do not offer this built-in runner, e.g. js or shell (repeatable)", collect, [])
   .option("--max-output-bytes <n>", "largest job output, JSON bytes", String(1024 * 1024))
   .addOption(new Option("--allowed-host <name>", "without tokens: host name coordinators may call this supervisor by, besides loopback, --host, the TLS certificate's and --advertise-url's (repeatable; env: comma-separated)").env("HORUS_ALLOWED_HOSTS").argParser(collect).default([]))
+  .option("--inherit-env <name>", "pass this environment variable to js and shell steps, which otherwise get only PATH, HOME, LANG, TZ and HORUS_* job variables (repeatable)", collect, [])
+  .option("--max-held-output-bytes <n>", "most JSON bytes of outputs kept for finished jobs (and, separately, in the event buffer); the oldest go first", String(256 * 1024 * 1024))
+  .option("--js-max-memory-mb <n>", "resident memory of a js step's process in MB, ArrayBuffers included; past it the step fails MEMORY_LIMIT", "512")
   .addOption(new Option("--log-level <level>", "log level").choices(LOG_LEVELS).default("info"))
   .action(async (opts) => {
     const { startSupervisorServer } = await import("../server/supervisor-server.js");
+    const inheritEnv = envNames(opts.inheritEnv as string[]);
     const logger = createLogger(opts.logLevel as LogLevel, "supervisor");
     for (const u of [...(opts.register as string[]), ...(opts.advertiseUrl ? [opts.advertiseUrl as string] : [])]) {
       if (!/^https?:\/\/[^\s/]+/.test(u)) throw new CliError(`--register and --advertise-url take a base URL like http://coordinator:9090, got "${u}"`);
     }
     const sec = await import("./security.js");
     const runAs = opts.runAs ? sec.resolveUser(opts.runAs) : undefined;
-    const runners = await runnerSet(opts.externalRunner as string[], opts.redisUrl, opts.redisPrefix, durationOption(opts.runnerLease, "--runner-lease"), logger, runAs);
+    const jsMemory = parsePositive(opts.jsMaxMemoryMb, "--js-max-memory-mb");
+    const heldBytes = parsePositive(opts.maxHeldOutputBytes, "--max-held-output-bytes");
+    const runners = await runnerSet(opts.externalRunner as string[], opts.redisUrl, opts.redisPrefix, durationOption(opts.runnerLease, "--runner-lease"), logger, runAs, inheritEnv, jsMemory);
     for (const name of opts.disableRunner as string[]) {
       if (!["js", "shell", "noop"].includes(name)) throw new CliError(`--disable-runner takes js, shell or noop, got "${name}"`);
       await runners.get(name)?.close?.();
@@ -278,6 +288,8 @@ program
         labels: pairs(opts.label as string[], "--label"),
         defaultTimeoutMs: durationOption(opts.defaultTimeout, "--default-timeout"),
         maxOutputBytes: parsePositive(opts.maxOutputBytes, "--max-output-bytes"),
+        maxHeldOutputBytes: heldBytes,
+        eventBufferBytes: heldBytes,
       },
     });
     await serve("supervisor", logger, start);
@@ -491,9 +503,9 @@ function capacityOption(items: string[]): { capacity?: number | Record<string, n
 }
 
 /** The built-in runners plus one Redis-queue runner per --external-runner name. */
-async function runnerSet(names: string[], redisUrl: string | undefined, prefix: string, leaseMs: number, logger: Logger, runAs?: { uid: number; gid: number }) {
+async function runnerSet(names: string[], redisUrl: string | undefined, prefix: string, leaseMs: number, logger: Logger, runAs: { uid: number; gid: number } | undefined, inheritEnv: string[], jsMaxMemoryMb: number) {
   const { builtinRunners } = await import("../runners/index.js");
-  const runners = builtinRunners(runAs ? { js: { runAs }, shell: { runAs } } : {});
+  const runners = builtinRunners({ inheritEnv, js: { maxMemoryMb: jsMaxMemoryMb, ...(runAs ? { runAs } : {}) }, ...(runAs ? { shell: { runAs } } : {}) });
   if (names.length === 0) return runners;
   if (!redisUrl) throw new CliError("--external-runner needs --redis-url (the Redis its runner processes read jobs from)");
   if (!/^rediss?:\/\/[^\s/]+/.test(redisUrl)) throw new CliError(`--redis-url must look like redis://host:6379, got "${redisUrl}"`);
@@ -504,6 +516,14 @@ async function runnerSet(names: string[], redisUrl: string | undefined, prefix: 
     runners.set(name, createRedisQueueRunner({ name, redisUrl, prefix, leaseMs, onWarning: (msg) => logger.warn(msg) }));
   }
   return runners;
+}
+
+/** `--inherit-env` names, checked: a step's environment is no place for a typo to go unnoticed. */
+function envNames(names: string[]): string[] {
+  for (const name of names) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new CliError(`--inherit-env takes an environment variable name like MY_VAR, got "${name}"`);
+  }
+  return names;
 }
 
 function durationOption(text: string, flag: string): number {

@@ -1,10 +1,15 @@
-// The shell runner: runs the payload with `/bin/sh -c` in its own process
-// group, so timeout and cancellation can kill everything the script started
-// (pipelines, background jobs) with one signal. The step's input arrives as
-// JSON on stdin and in HORUS_INPUT; its stdout is the output.
+// The shell runner: runs the payload with `/bin/sh -c` in its own session
+// and process group, so timeout and cancellation can kill everything the
+// script started (pipelines, background jobs) with one signal. The process
+// guard (process-guard/) adds what one signal misses: processes that left
+// the group with setsid, found through /proc, and every job's processes when
+// the supervisor dies, even by SIGKILL. The step's input arrives as JSON on
+// stdin and in HORUS_INPUT; its stdout is the output.
 //
-// Environment of a job: HORUS_INPUT (dependency outputs, the same JSON as on
-// stdin), HORUS_INPUTS (workflow inputs), HORUS_WORKFLOW_ID, HORUS_STEP_ID,
+// Environment of a job: the minimal set of env.ts (PATH, HOME, LANG, TZ and
+// the names passed with --inherit-env, never the supervisor's whole
+// environment), HORUS_INPUT (dependency outputs, the same JSON as on stdin),
+// HORUS_INPUTS (workflow inputs), HORUS_WORKFLOW_ID, HORUS_STEP_ID,
 // HORUS_ATTEMPT, HORUS_ATTEMPT_ID. Linux refuses a single environment string
 // over 128 KiB, so a JSON value larger than ENV_VALUE_MAX is written to a
 // temporary file instead, named by HORUS_INPUT_FILE / HORUS_INPUTS_FILE.
@@ -12,7 +17,9 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { chownSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { baseEnvironment, jobVariables } from "./env.js";
 import { LineSplitter } from "./lines.js";
+import { createProcessGuard } from "./process-guard/guard.js";
 import { cancelMessage, failure, timerDelay, type Runner, type RunContext, type RunResult } from "./types.js";
 import type { JsonValue } from "../common/json.js";
 
@@ -32,10 +39,11 @@ export interface ShellRunnerOptions {
   /** Extra environment variables for every job (applied before the HORUS_* ones). */
   env?: Record<string, string>;
   /**
-   * Whether jobs inherit the supervisor's environment (default true). Turn
-   * off to keep the supervisor's secrets away from scripts; PATH is kept.
+   * Names of the supervisor's environment variables that jobs also get,
+   * besides PATH, HOME, LANG and TZ (`--inherit-env NAME`). Nothing else of
+   * the supervisor's environment reaches a job (env.ts says why).
    */
-  inheritEnv?: boolean;
+  inheritEnv?: readonly string[];
   /** Working directory of the scripts (default: the supervisor's). */
   cwd?: string;
   /**
@@ -55,27 +63,25 @@ export function createShellRunner(options: ShellRunnerOptions = {}): Runner {
   const maxOutput = options.maxOutputBytes ?? 1024 * 1024;
   const tailBytes = options.stderrTailBytes ?? 1024;
   const exitGraceMs = options.exitGraceMs ?? 2000;
-  const inheritEnv = options.inheritEnv ?? true;
+  const jobBaseEnv = baseEnvironment(options.inheritEnv, options.env);
   /** Jobs still running, with how to stop each, so close() can end them. */
   const live = new Map<ChildProcess, (result: RunResult) => void>();
+  const guard = createProcessGuard();
+  let nextId = 0;
 
-  function baseEnv(): NodeJS.ProcessEnv {
-    if (inheritEnv) return { ...process.env, ...options.env };
-    return { PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin", ...options.env };
+  async function run(ctx: RunContext): Promise<RunResult> {
+    // Before the first job: a job must not start before the guard that
+    // kills it with the supervisor is listening.
+    await guard.ready();
+    return runGuarded(ctx);
   }
 
-  function run(ctx: RunContext): Promise<RunResult> {
+  function runGuarded(ctx: RunContext): Promise<RunResult> {
     const { job, signal } = ctx;
     if (signal.aborted) return Promise.resolve(failure("CANCELLED", cancelMessage(signal)));
     return new Promise<RunResult>((resolve) => {
       const inputJson = JSON.stringify(job.input);
-      const env: NodeJS.ProcessEnv = {
-        ...baseEnv(),
-        HORUS_WORKFLOW_ID: job.workflowId,
-        HORUS_STEP_ID: job.stepId,
-        HORUS_ATTEMPT: String(job.attempt),
-        HORUS_ATTEMPT_ID: job.attemptId,
-      };
+      const env: NodeJS.ProcessEnv = { ...jobBaseEnv, ...jobVariables(job) };
       let tempDir: string | undefined;
       const removeTemp = (): void => {
         if (tempDir) rmSync(tempDir, { recursive: true, force: true });
@@ -124,6 +130,8 @@ export function createShellRunner(options: ShellRunnerOptions = {}): Runner {
       let stderrTail: Buffer = Buffer.alloc(0);
       let graceTimer: NodeJS.Timeout | undefined;
 
+      const guardId = String(++nextId);
+      if (child.pid !== undefined) guard.track(guardId, child.pid);
       const killGroup = (): void => {
         if (child.pid === undefined) return;
         try {
@@ -135,6 +143,7 @@ export function createShellRunner(options: ShellRunnerOptions = {}): Runner {
       const stopEarly = (result: RunResult): void => {
         outcome ??= result;
         killGroup();
+        guard.kill(guardId);
       };
 
       live.set(child, stopEarly);
@@ -177,6 +186,7 @@ export function createShellRunner(options: ShellRunnerOptions = {}): Runner {
         exit = { code, signal: sig };
         // Background processes the script left behind die with it.
         killGroup();
+        guard.end(guardId);
         graceTimer = setTimeout(() => {
           child.stdout?.destroy();
           child.stderr?.destroy();
@@ -192,6 +202,7 @@ export function createShellRunner(options: ShellRunnerOptions = {}): Runner {
         if (graceTimer) clearTimeout(graceTimer);
         signal.removeEventListener("abort", onAbort);
         live.delete(child);
+        guard.end(guardId);
         removeTemp();
         out.end();
         err.end();
@@ -214,6 +225,7 @@ export function createShellRunner(options: ShellRunnerOptions = {}): Runner {
     run,
     async close() {
       for (const stop of live.values()) stop(failure("CANCELLED", "cancelled: runner closed"));
+      guard.close();
     },
   };
 }

@@ -60,6 +60,20 @@ export interface SupervisorOptions {
   finishedRetentionMs?: number;
   /** Most finished jobs remembered at once, whatever their age (default 100,000); bounds memory under load. */
   maxFinishedJobs?: number;
+  /**
+   * Most bytes (JSON) of outputs held for finished jobs (default 256 MiB);
+   * past it the oldest finished jobs are forgotten, whatever their age. A
+   * coordinator asking GetJobs about a forgotten job gets UNKNOWN and runs
+   * the step again, so this trades memory for at-least-once re-execution.
+   * The event buffer has the same budget of its own for the outputs and log
+   * lines in its events (eventBufferBytes).
+   */
+  maxHeldOutputBytes?: number;
+  /**
+   * Most bytes of outputs and log lines kept in the event buffer (default
+   * 256 MiB); past it the oldest events go, as past eventBufferSize.
+   */
+  eventBufferBytes?: number;
   /** Largest job output, as JSON bytes, from any runner (default 1 MiB); larger fails OUTPUT_TOO_LARGE. */
   maxOutputBytes?: number;
   /** Log lines longer than this many UTF-8 bytes are cut (default 16 KiB). */
@@ -99,6 +113,11 @@ export interface SupervisorStats {
   oldestSeq: number;
   /** Jobs known: queued, running, and finished ones still retained. */
   jobs: number;
+  /** JSON bytes of the outputs of the finished jobs retained. */
+  heldOutputBytes: number;
+  /** Events kept for WatchJobEvents, and their bytes (outputs and log lines). */
+  events: number;
+  eventBytes: number;
   running: number;
   queued: number;
   /** Open WatchJobEvents streams. */
@@ -121,6 +140,8 @@ export interface Supervisor {
   stats(): SupervisorStats;
 }
 
+/** What an event costs besides its output or log line (ids, timestamps, objects), for the byte budget. */
+const EVENT_OVERHEAD_BYTES = 200;
 /** Events per WatchJobEvents message, so one message stays a reasonable size. */
 const MAX_EVENTS_PER_MESSAGE = 500;
 /** After cancelling on close, how long to wait for runners to answer. */
@@ -158,6 +179,8 @@ interface JobRecord {
   startedAt?: number;
   finishedAt?: number;
   output?: Value;
+  /** JSON bytes of the output, counted in heldOutputBytes while the record is retained. */
+  outputBytes: number;
   error?: StepError;
   /** Created when the runner first looks at its signal, or on cancel. */
   controller?: AbortController;
@@ -177,6 +200,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
   const defaultTimeoutMs = positive(options.defaultTimeoutMs, 300_000);
   const retentionMs = options.finishedRetentionMs ?? 10 * 60_000;
   const maxFinished = options.maxFinishedJobs ?? 100_000;
+  const maxHeldOutputBytes = positive(options.maxHeldOutputBytes, 256 * 1024 * 1024);
   const logLineMaxBytes = positive(options.logLineMaxBytes, 16 * 1024);
   const maxLogLines = options.maxLogLinesPerJob ?? 10_000;
   const maxOutputBytes = positive(options.maxOutputBytes, 1024 * 1024);
@@ -211,7 +235,9 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
    * finished jobs.
    */
   const cancelledEarly = new Map<string, { at: number; reason: string }>();
-  const events = new EventRing<JobEvent>(positive(options.eventBufferSize, 100_000));
+  const events = new EventRing<JobEvent>(positive(options.eventBufferSize, 100_000), positive(options.eventBufferBytes, 256 * 1024 * 1024));
+  /** JSON bytes of the outputs of retained finished jobs. */
+  let heldOutputBytes = 0;
   const watchers = new Set<Watcher>();
   let running = 0;
   let queued = 0;
@@ -230,8 +256,9 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
 
   // ---- events ---------------------------------------------------------
 
-  function emit(event: JobEvent): void {
-    events.push(event);
+  /** Appends an event; `bytes` is what it holds beyond its fixed fields (an output, a log line). */
+  function emit(event: JobEvent, bytes = 0): void {
+    events.push(event, EVENT_OVERHEAD_BYTES + bytes);
     if (watchers.size > 0 && !wakeScheduled) {
       // One wake-up per turn of the event loop: events emitted in the same
       // turn (a batch of starts, the finishes of a noop batch) go out as one
@@ -256,11 +283,12 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     if (rec.logLines > maxLogLines) {
       if (rec.logLines === maxLogLines + 1) {
         const line = `log limit of ${maxLogLines} lines reached; further lines are dropped`;
-        emit(logEvent(events.lastSeq + 1, rec, now(), LogStream.SYSTEM, line));
+        emit(logEvent(events.lastSeq + 1, rec, now(), LogStream.SYSTEM, line), line.length);
       }
       return;
     }
-    emit(logEvent(events.lastSeq + 1, rec, now(), STREAMS[stream] ?? LogStream.SYSTEM, truncate(String(line), logLineMaxBytes)));
+    const text = truncate(String(line), logLineMaxBytes);
+    emit(logEvent(events.lastSeq + 1, rec, now(), STREAMS[stream] ?? LogStream.SYSTEM, text), text.length);
   }
 
   // ---- job lifecycle ---------------------------------------------------
@@ -284,6 +312,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
         timeoutMs: timeout !== undefined && timeout > 0 ? timeout : defaultTimeoutMs,
       },
       state: JobState.QUEUED,
+      outputBytes: 0,
       logLines: 0,
     };
     jobs.set(rec.attemptId, rec);
@@ -354,6 +383,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     if (rec.state === JobState.SUCCEEDED || rec.state === JobState.FAILED) return;
     const wasRunning = rec.state === JobState.RUNNING;
     let output: Value | undefined;
+    let outputBytes = 0;
     let error: StepError | undefined;
     if (result && result.ok === true) {
       try {
@@ -361,6 +391,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
         if (bytes > maxOutputBytes) throw new OutputTooLarge(`output of ${bytes} bytes exceeds the supervisor's limit of ${maxOutputBytes} bytes`);
         if (nestsDeeperThan(result.output, MAX_OUTPUT_DEPTH)) throw new OutputTooDeep(`output nests deeper than ${MAX_OUTPUT_DEPTH} arrays/objects`);
         output = toValue(result.output ?? null);
+        outputBytes = bytes;
       } catch (err) {
         error =
           err instanceof OutputTooLarge ? stepError("OUTPUT_TOO_LARGE", err.message)
@@ -375,14 +406,17 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     rec.state = error ? JobState.FAILED : JobState.SUCCEEDED;
     rec.finishedAt = now();
     rec.output = output;
+    rec.outputBytes = outputBytes;
+    heldOutputBytes += outputBytes;
     rec.error = error;
     rec.job = undefined;
     rec.controller = undefined;
-    emit(finishedEvent(events.lastSeq + 1, rec, rec.finishedAt, output, error));
+    emit(finishedEvent(events.lastSeq + 1, rec, rec.finishedAt, output, error), outputBytes + (error ? error.message.length : 0));
     if (logger?.isLevelEnabled("debug")) {
       logger.debug({ workflowId: rec.workflowId, stepId: rec.stepId, attemptId: rec.attemptId, state: error ? "FAILED" : "SUCCEEDED", ...(error ? { error: { code: error.code, message: error.message } } : {}) }, "job finished");
     }
     finished.push(rec);
+    if (heldOutputBytes > maxHeldOutputBytes) prune();
     if (wasRunning) {
       rec.slot.running--;
       running--;
@@ -401,8 +435,11 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     for (;;) {
       const rec = finished.peek();
       if (!rec) return;
-      if (rec.finishedAt! > cutoff && finished.length <= maxFinished) return;
+      // The newest finished job stays whatever its size: it may not have been reported yet.
+      const withinBytes = heldOutputBytes <= maxHeldOutputBytes || finished.length === 1;
+      if (rec.finishedAt! > cutoff && finished.length <= maxFinished && withinBytes) return;
       finished.shift();
+      heldOutputBytes -= rec.outputBytes;
       if (jobs.get(rec.attemptId) === rec) jobs.delete(rec.attemptId);
     }
   }
@@ -624,6 +661,9 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
         lastSeq: events.lastSeq,
         oldestSeq: events.oldestSeq,
         jobs: jobs.size,
+        heldOutputBytes,
+        events: events.size,
+        eventBytes: events.bytes,
         running,
         queued,
         watchers: watchers.size,

@@ -19,6 +19,8 @@ it(
     expect(report.violations).toEqual([]);
     expect(report.workflows).toBeGreaterThanOrEqual(100);
     expect(Object.values(report.faults).every((n) => n > 0)).toBe(true);
+    // The supervisor kills hit running shell jobs (which the process guard then ended).
+    expect(report.shellJobsAtSupervisorKills).toBeGreaterThan(0);
   },
   full ? 900_000 : 240_000,
 );

@@ -9,7 +9,12 @@
 //   - every workflow ends as expected (SUCCEEDED, or CANCELLED when cancelled)
 //   - no step success applied twice (the event log in Redis)
 //   - every cancellation reached its running jobs (each shell job's pid is gone)
+//   - no job outlived its supervisor's kill -9 (the process guard)
 //   - no unauthenticated or under-privileged call succeeded
+// It also reports double executions: every shell step appends a line to a
+// marker file when it completes, and a step (workflow, step id) with more
+// than one completion ran twice, which at-least-once delivery allows only
+// when a supervisor dies between a job's end and its report.
 // `npm run chaos` runs the full size; the CI test a reduced one.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -46,6 +51,10 @@ export interface ChaosReport {
   unauthenticatedCalls: number;
   violations: string[];
   orphansOfKilledSupervisors: number;
+  /** Shell steps that ran to completion more than once. */
+  doubleExecutions: number;
+  /** Shell jobs that were running on a supervisor when it was killed with -9. */
+  shellJobsAtSupervisorKills: number;
   table: string;
 }
 
@@ -103,6 +112,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const dir = mkdtempSync(join(tmpdir(), "horus-chaos-"));
   const pidDir = join(dir, "pids");
   mkdirSync(pidDir);
+  // One line per shell job start ("start WF STEP ATTEMPT_ID SUPERVISOR_PID SHELL_PID") and completion ("done WF STEP ATTEMPT_ID ...").
+  const markers = join(dir, "markers");
+  writeFileSync(markers, "");
+  const killedSupervisorPids: number[] = [];
   const tok = () => randomBytes(24).toString("hex");
   const admin = tok();
   const viewer = tok();
@@ -194,9 +207,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       }
     })();
 
-    // Workflows: most run shell -> external runner -> js; some are cancelled while their shell job runs.
+    // Workflows: most run shell -> external runner -> js, beside a longer shell step; some are cancelled while their shell job runs.
+    const mark = (what: string) => `echo ${what} $HORUS_WORKFLOW_ID $HORUS_STEP_ID $HORUS_ATTEMPT_ID $PPID $$ >> ${markers}`;
     const normal = (i: number) => `workflow:\n  name: chaos-${i}\n  steps:\n` +
-      `    - { id: a, runner: shell, payload: "sleep 0.$((${i} % 5)); echo ${i}" }\n` +
+      `    - { id: a, runner: shell, payload: "${mark("start")}; sleep 0.$((${i} % 5)); ${mark("done")}; echo ${i}" }\n` +
+      `    - { id: l, runner: shell, payload: "${mark("start")}; sleep 1.$((${i} % 10)); ${mark("done")}" }\n` +
       `    - { id: b, runner: ext, depends_on: [a], payload: '{"sleep_ms": 150, "echo": ${i}}' }\n` +
       `    - { id: c, runner: js, depends_on: [a, b], payload: "input.a + input.b.echo" }\n` +
       `    - { id: d, runner: noop, depends_on: [a] }\n`;
@@ -246,6 +261,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         await restart(c, /listening on/);
       } else if (kind === "kill -9 supervisor") {
         const s = supervisors[round % supervisors.length]!;
+        killedSupervisorPids.push(s.child.pid!);
         await kill9(s);
         await sleep(500);
         await restart(s, /listening on/);
@@ -339,7 +355,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           successes++;
         }
         for (const [key, list] of seen) if (list.length > 1) violations.push(`workflow ${w.id} step ${key}: success applied ${list.length} times: ${list.join("; ")}`);
-        stepCount += w.cancel ? 2 : 4;
+        stepCount += w.cancel ? 2 : 5;
       }
     } finally {
       await store.close();
@@ -353,8 +369,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       for (let n = 0; n < 100 && !processGone(pid!); n++) await sleep(100);
       if (processGone(pid!)) continue;
       if (!livePids.has(ppid)) {
-        // Its supervisor was killed with -9: the job's process group lost its parent
-        // and no coordinator can reach it (README, Security: chaos).
+        // Its supervisor was killed with -9 and the job lives on: the process guard failed.
         orphans++;
         try {
           process.kill(-pid!, "SIGKILL");
@@ -367,7 +382,38 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         violations.push(`cancelled job ${f} (pid ${pid}, supervisor pid ${ppid}) still running on a live supervisor; workflow ${WorkflowState[wf?.state ?? 0]}: ${steps}`);
       }
     }
+    if (orphans > 0) violations.push(`${orphans} cancelled shell job(s) outlived their kill -9'd supervisor`);
     for (const s of probeSuccesses) violations.push(`unauthenticated or under-privileged call succeeded: ${s}`);
+
+    // Double executions, and that the supervisor kills hit running shell jobs.
+    const starts: Array<[attemptId: string, { ppid: number; pid: number }]> = [];
+    const completions = new Map<string, string[]>();
+    /** "ATTEMPT_ID SUPERVISOR_PID" of every completed job: one attempt id may run on two supervisors. */
+    const completed = new Set<string>();
+    for (const line of readFileSync(markers, "utf8").split("\n")) {
+      const [what, wf, step, attemptId, ppid, pid] = line.split(" ");
+      if (what === "start") starts.push([attemptId!, { ppid: Number(ppid), pid: Number(pid) }]);
+      else if (what === "done") {
+        completions.set(`${wf} ${step}`, [...(completions.get(`${wf} ${step}`) ?? []), `${attemptId} on supervisor pid ${ppid}`]);
+        completed.add(`${attemptId} ${ppid}`);
+      }
+    }
+    const doubles = [...completions].filter(([, list]) => list.length > 1);
+    for (const [key, list] of doubles) log(`double execution: ${key} completed ${list.length} times (${list.join(", ")})`);
+    const killedPids = new Set(killedSupervisorPids);
+    const killedWithSupervisor = starts.filter(([attemptId, { ppid }]) => killedPids.has(ppid) && !completed.has(`${attemptId} ${ppid}`));
+    const atKills = killedWithSupervisor.length;
+    // Each of them must be gone: the guard kills a supervisor's jobs when it dies.
+    for (const [attemptId, { pid }] of killedWithSupervisor) {
+      for (let n = 0; n < 50 && !processGone(pid); n++) await sleep(100);
+      if (processGone(pid)) continue;
+      violations.push(`shell job ${attemptId} (pid ${pid}) outlived its kill -9'd supervisor`);
+      try {
+        process.kill(-pid, "SIGKILL");
+      } catch {
+        // gone meanwhile
+      }
+    }
 
     if (violations.length > 0) {
       for (const p of procs) writeFileSync(join(dir, `${p.name}.log`), p.out);
@@ -380,7 +426,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       ["steps", stepCount],
       ["step successes in the event log", successes],
       ["unauthenticated/denied calls fired", probes],
-      ["orphans of kill -9'd supervisors (reaped)", orphans],
+      ["shell jobs running at supervisor kills -9", atKills],
+      ["cancelled jobs outliving their supervisor", orphans],
+      ["shell steps completed twice", doubles.length],
       ["violations", violations.length],
     ];
     const width = Math.max(...rows.map(([k]) => k.length));
@@ -394,6 +442,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       unauthenticatedCalls: probes,
       violations,
       orphansOfKilledSupervisors: orphans,
+      doubleExecutions: doubles.length,
+      shellJobsAtSupervisorKills: atKills,
       table,
     };
   } finally {

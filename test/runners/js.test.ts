@@ -1,6 +1,10 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { createJsRunner } from "../../src/runners/js/runner.js";
-import { output, run } from "./helpers.js";
+import { processGone } from "../helpers/wait.js";
+import { output, run, waitFor } from "./helpers.js";
+
+/** A payload's way out of node:vm to the process that runs it (node:vm is no sandbox). */
+const PROCESS = "this.constructor.constructor('return process')()";
 
 describe("js runner", () => {
   const runner = createJsRunner({ maxOldGenerationSizeMb: 64 });
@@ -136,5 +140,60 @@ describe("js runner", () => {
   it("runs many jobs concurrently", async () => {
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => run(runner, `${i} * 2`)));
     expect(results.map(output)).toEqual(Array.from({ length: 20 }, (_, i) => i * 2));
+  });
+});
+
+describe("js runner: environment and memory of the job process", () => {
+  it("a job's process.env and /proc/self/environ hold only the minimal set and --inherit-env names", async () => {
+    process.env.HORUS_TOKENS = "secret-token-js admin";
+    process.env.JS_TEST_SECRET = "secret-config";
+    process.env.JS_TEST_PASSED = "passed-on";
+    const runner = createJsRunner({ inheritEnv: ["JS_TEST_PASSED"] });
+    try {
+      const env = output(await run(runner, `${PROCESS}.env`, { workflowId: "wf-e", stepId: "s", attempt: 2, input: { a: 1 } })) as Record<string, string>;
+      const allowed = ["PATH", "HOME", "LANG", "TZ", "JS_TEST_PASSED", "HORUS_WORKFLOW_ID", "HORUS_STEP_ID", "HORUS_ATTEMPT", "HORUS_ATTEMPT_ID", "HORUS_INPUT", "HORUS_INPUTS"];
+      expect(Object.keys(env).filter((k) => !allowed.includes(k))).toEqual([]);
+      expect(env).toMatchObject({ JS_TEST_PASSED: "passed-on", HORUS_WORKFLOW_ID: "wf-e", HORUS_ATTEMPT: "2", HORUS_INPUT: '{"a":1}' });
+      // The process's initial environment, which process.env edits cannot hide.
+      const environ = output(await run(runner, `${PROCESS}.getBuiltinModule("fs").readFileSync("/proc/self/environ", "utf8")`)) as string;
+      expect(environ).toContain("JS_TEST_PASSED=passed-on");
+      for (const secret of ["secret-token-js", "secret-config", "HORUS_TOKENS"]) expect(environ).not.toContain(secret);
+    } finally {
+      await runner.close?.();
+      delete process.env.HORUS_TOKENS;
+      delete process.env.JS_TEST_SECRET;
+      delete process.env.JS_TEST_PASSED;
+    }
+  });
+
+  it("a timed-out job's process takes the processes it started with it", async () => {
+    const runner = createJsRunner();
+    try {
+      let child = 0;
+      const r = await run(runner, `const c = ${PROCESS}.getBuiltinModule("child_process").spawn("sleep", ["1000"], { stdio: "ignore" }); console.log("child " + c.pid); while (true) {}`, { timeoutMs: 1_000 }, {
+        onLog: (_s, line) => (child ||= Number(/^child (\d+)$/.exec(line)?.[1] ?? 0)),
+      });
+      expect(r.result).toMatchObject({ ok: false, error: { code: "TIMEOUT" } });
+      expect(child).toBeGreaterThan(0);
+      await waitFor(() => processGone(child));
+    } finally {
+      await runner.close?.();
+    }
+  });
+
+  it("fails with MEMORY_LIMIT when a job fills ArrayBuffers outside its heap, and the runner goes on", async () => {
+    const runner = createJsRunner({ maxMemoryMb: 200 });
+    const rssBefore = process.memoryUsage.rss();
+    try {
+      // Each Uint8Array is 1 MiB outside the V8 heap; the heap itself stays small.
+      const r = await run(runner, "const keep = []; while (true) keep.push(new Uint8Array(1 << 20).fill(1));", { timeoutMs: 15_000 });
+      expect(r.result).toMatchObject({ ok: false, error: { code: "MEMORY_LIMIT" } });
+      if (!r.result.ok) expect(r.result.error.message).toMatch(/200 MB/);
+      expect(output(await run(runner, '"still alive"'))).toBe("still alive");
+      // None of it was this process's memory.
+      expect(process.memoryUsage.rss() - rssBefore).toBeLessThan(100 * 1024 * 1024);
+    } finally {
+      await runner.close?.();
+    }
   });
 });

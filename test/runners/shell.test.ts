@@ -122,3 +122,64 @@ describe("shell runner with large inputs", () => {
     await waitFor(() => !existsSync(file));
   });
 });
+
+describe("shell runner: processes that leave the job's session", () => {
+  const runner = createShellRunner();
+  afterAll(() => runner.close?.());
+  const escapee = (line: string) => Number(/^escaped (\d+)$/.exec(line)?.[1] ?? 0);
+
+  it("a timed-out job's setsid child is killed with it", async () => {
+    let pid = 0;
+    const r = await run(runner, 'setsid sleep 1000 & echo "escaped $!"; sleep 1000', { timeoutMs: 1_000 }, { onLog: (_s, line) => (pid ||= escapee(line)) });
+    expect(r.result).toMatchObject({ ok: false, error: { code: "TIMEOUT" } });
+    expect(pid).toBeGreaterThan(0);
+    await waitFor(() => processGone(pid));
+  });
+
+  it("a cancelled job's setsid child, and that child's own children, are killed with it", async () => {
+    const controller = new AbortController();
+    const pids: number[] = [];
+    const r = await run(runner, `setsid sh -c 'sleep 1000 & echo "escaped $!"; echo "escaped $$"; wait' & sleep 1000`, {}, {
+      signal: controller.signal,
+      onLog: (_s, line) => {
+        if (escapee(line)) pids.push(escapee(line));
+        if (pids.length === 2) controller.abort("stop");
+      },
+    });
+    expect(r.result).toMatchObject({ ok: false, error: { code: "CANCELLED" } });
+    for (const pid of pids) await waitFor(() => processGone(pid));
+  });
+
+  it("a setsid child seen while the job ran is killed when the job ends, though its parent is gone by then", async () => {
+    // The guard looks at /proc every 250 ms: the script lives long enough to be seen.
+    const r = await run(runner, "setsid sleep 1000 >/dev/null 2>&1 & echo $!; sleep 1");
+    const pid = output(r) as number;
+    expect(pid).toBeGreaterThan(0);
+    await waitFor(() => processGone(pid));
+  });
+});
+
+describe("shell runner environment", () => {
+  it("gives a job only PATH, HOME, LANG, TZ, its HORUS_* variables and the --inherit-env names", async () => {
+    process.env.HORUS_TOKENS = "secret-token-sh admin";
+    process.env.HORUS_REDIS_URL = "redis://:secret-password@localhost:6379";
+    process.env.SH_TEST_PASSED = "passed-on";
+    const runner = createShellRunner({ inheritEnv: ["SH_TEST_PASSED"] });
+    try {
+      const r = await run(runner, "env", { workflowId: "wf-e", stepId: "s", attempt: 2 });
+      const lines = (r.logs.filter((l) => l.stream === "stdout").map((l) => l.line));
+      const names = lines.map((l) => l.slice(0, l.indexOf("="))).filter((n) => n !== "");
+      // sh itself adds PWD (and SHLVL, _ in some shells).
+      const allowed = ["PATH", "HOME", "LANG", "TZ", "SH_TEST_PASSED", "HORUS_WORKFLOW_ID", "HORUS_STEP_ID", "HORUS_ATTEMPT", "HORUS_ATTEMPT_ID", "HORUS_INPUT", "HORUS_INPUTS", "PWD", "SHLVL", "_"];
+      expect(names.filter((n) => !allowed.includes(n))).toEqual([]);
+      expect(lines).toContain("SH_TEST_PASSED=passed-on");
+      expect(lines).toContain("HORUS_WORKFLOW_ID=wf-e");
+      for (const secret of ["secret-token-sh", "secret-password"]) expect(lines.join("\n")).not.toContain(secret);
+    } finally {
+      await runner.close?.();
+      delete process.env.HORUS_TOKENS;
+      delete process.env.HORUS_REDIS_URL;
+      delete process.env.SH_TEST_PASSED;
+    }
+  });
+});

@@ -17,6 +17,7 @@ import { SupervisorService } from "../../gen/horus/coordinator/v1/supervisor_pb.
 import { WorkflowState } from "../../src/engine/states.js";
 import { exited, horus, HORUS } from "../helpers/cli.js";
 import { waitForEnd } from "../helpers/coordinator.js";
+import { processGone, until } from "../helpers/wait.js";
 
 const dir = mkdtempSync(join(tmpdir(), "horus-security-"));
 const token = () => randomBytes(24).toString("hex");
@@ -235,4 +236,103 @@ describe("--run-as and --disable-runner", () => {
   });
 });
 
+describe("steps see no configuration of the coordinator or supervisor", () => {
+  // A shell step prints `env`; a js step escapes node:vm and returns its process.env and /proc/self/environ.
+  const PRINT_ENV = file("env.yaml", [
+    "workflow:",
+    "  name: env",
+    "  steps:",
+    "    - { id: sh, runner: shell, payload: \"env\" }",
+    "    - { id: js, runner: js, payload: \"const p = this.constructor.constructor('return process')(); ({ env: p.env, environ: p.getBuiltinModule('fs').readFileSync('/proc/self/environ', 'utf8') })\" }",
+    "",
+  ].join("\n"));
+  const JOB_VARS = ["HORUS_WORKFLOW_ID", "HORUS_STEP_ID", "HORUS_ATTEMPT", "HORUS_ATTEMPT_ID", "HORUS_INPUT", "HORUS_INPUTS"];
+  const ALLOWED = ["PATH", "HOME", "LANG", "TZ", ...JOB_VARS];
+  // What sh adds by itself.
+  const SHELL_OWN = ["PWD", "SHLVL", "_"];
 
+  async function stepEnvironments(url: string, token: string): Promise<{ sh: string; jsEnv: Record<string, string>; environ: string }> {
+    const client = createCoordinatorClient(url, { token });
+    const yaml = (await import("node:fs")).readFileSync(PRINT_ENV, "utf8");
+    const { workflowId } = await client.submitWorkflow({ definition: { case: "yaml", value: yaml } });
+    const wf = await waitForEnd(client, workflowId);
+    expect(wf.state).toBe(WorkflowState.SUCCEEDED);
+    // horus-client-node answers plain JSON outputs.
+    const out = Object.fromEntries(wf.steps.map((s) => [s.id, s.output])) as { sh: string; js: { env: Record<string, string>; environ: string } };
+    return { sh: out.sh, jsEnv: out.js.env, environ: out.js.environ };
+  }
+
+  function check(got: { sh: string; jsEnv: Record<string, string>; environ: string }, secrets: string[], extra: string[] = []): void {
+    const shNames = got.sh.split("\n").map((l) => l.slice(0, l.indexOf("="))).filter((n) => n !== "");
+    expect(shNames.filter((n) => ![...ALLOWED, ...SHELL_OWN, ...extra].includes(n))).toEqual([]);
+    expect(Object.keys(got.jsEnv).filter((n) => ![...ALLOWED, ...extra].includes(n))).toEqual([]);
+    const environNames = got.environ.split("\0").map((l) => l.slice(0, l.indexOf("="))).filter((n) => n !== "");
+    // Node's fork() adds the IPC channel's own two variables to the job process.
+    expect(environNames.filter((n) => ![...ALLOWED, ...extra, "NODE_CHANNEL_FD", "NODE_CHANNEL_SERIALIZATION_MODE"].includes(n))).toEqual([]);
+    for (const text of [got.sh, JSON.stringify(got.jsEnv), got.environ]) {
+      for (const secret of secrets) expect(text).not.toContain(secret);
+    }
+  }
+
+  it("the coordinator as the README starts it (HORUS_TOKENS, in-process supervisor)", async () => {
+    const admin = token();
+    const c = await server(["coordinator", "--port", "0"], {
+      HORUS_TOKENS: `${admin} admin`,
+      HORUS_REDIS_URL: "",
+      HORUS_TOKEN_FILE: join(dir, "some-token-file"),
+      SOME_CONFIG: "coordinator-config-value",
+    });
+    check(await stepEnvironments(c.url, admin), [admin, "HORUS_TOKENS", "some-token-file", "coordinator-config-value"]);
+  });
+
+  it("a separate `horus supervisor`, and --inherit-env passes exactly the variable it names", async () => {
+    const admin = token();
+    const supTok = token();
+    const registration = token();
+    const s = await server(["supervisor", "--port", "0", "--token-file", file("env-sup-in", `${supTok}\n`), "--inherit-env", "PASSED_ON"], {
+      HORUS_REGISTRATION_TOKEN: registration,
+      HORUS_REDIS_URL: "redis://:redis-password@127.0.0.1:1",
+      PASSED_ON: "wanted-value",
+      NOT_PASSED: "unwanted-value",
+    });
+    const c = await server(["coordinator", "--port", "0", "--supervisor", s.url, "--supervisor-token-file", file("env-sup-out", `${supTok}\n`)], {
+      HORUS_TOKENS: `${admin} admin`,
+    });
+    const got = await stepEnvironments(c.url, admin);
+    check(got, [admin, supTok, registration, "redis-password", "unwanted-value", "NOT_PASSED"], ["PASSED_ON"]);
+    expect(got.sh.split("\n")).toContain("PASSED_ON=wanted-value");
+    expect(got.jsEnv.PASSED_ON).toBe("wanted-value");
+    // The coordinator's in-process supervisor takes the same flag.
+    const e = await server(["coordinator", "--port", "0", "--inherit-env", "PASSED_ON"], { HORUS_TOKENS: `${admin} admin`, PASSED_ON: "embedded-value", NOT_PASSED: "unwanted-value" });
+    const embedded = await stepEnvironments(e.url, admin);
+    check(embedded, [admin, "unwanted-value"], ["PASSED_ON"]);
+    expect(embedded.jsEnv.PASSED_ON).toBe("embedded-value");
+    const bad = await horus(["supervisor", "--port", "0", "--inherit-env", "NOT A NAME"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim()).toBe('horus: --inherit-env takes an environment variable name like MY_VAR, got "NOT A NAME"');
+  });
+});
+
+describe("a supervisor's jobs die with it", () => {
+  it("kill -9 of a `horus supervisor` ends its sleeping shell step and that step's setsid child", async () => {
+    const s = await server(["supervisor", "--port", "0"]);
+    const c = await server(["coordinator", "--port", "0", "--supervisor", s.url]);
+    const shellPid = join(dir, "orphan-shell.pid");
+    const setsidPid = join(dir, "orphan-setsid.pid");
+    const yaml = `workflow:\n  name: orphans\n  steps:\n    - { id: a, runner: shell, payload: "setsid sleep 1000 & echo $! > ${setsidPid}; echo $$ > ${shellPid}; sleep 1000" }\n`;
+    await createCoordinatorClient(c.url).submitWorkflow({ definition: { case: "yaml", value: yaml } });
+    const { readFileSync } = await import("node:fs");
+    const pids = await until(() => {
+      const both = [shellPid, setsidPid].map((f) => Number(readFileSync(f, "utf8").trim()));
+      return both.every((p) => p > 0) ? both : undefined;
+    }, 20_000);
+    expect(pids.some((p) => processGone(p))).toBe(false);
+    s.child.kill("SIGKILL");
+    await exited(s.child);
+    try {
+      await until(() => (pids.every((p) => processGone(p)) ? true : undefined), 10_000);
+    } finally {
+      for (const p of pids) if (!processGone(p)) process.kill(p, "SIGKILL");
+    }
+  });
+});

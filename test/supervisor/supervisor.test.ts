@@ -240,6 +240,34 @@ describe("supervisor", () => {
     await w.stop();
   });
 
+  it("bounds the bytes of outputs it holds: the oldest finished jobs go first, the newest stays", async () => {
+    // A runner whose output is a string of `payload` characters (JSON: 2 more bytes).
+    const big = { name: "big", run: async (ctx: { job: { payload: string } }) => ({ ok: true as const, output: "x".repeat(Number(ctx.job.payload)) }) };
+    const { sup, client } = setup({ runners: new Map([["big", big]]), maxHeldOutputBytes: 10_000, eventBufferBytes: 12_000 });
+    const idle = () => sup.stats().running === 0 && sup.stats().queued === 0;
+    const jobs = Array.from({ length: 10 }, () => job("big", "2998"));
+    await client.dispatchJobs({ jobs });
+    await waitFor(() => idle() && sup.stats().lastSeq === 20);
+    const states = (await client.getJobs({ attemptIds: jobs.map((j) => j.attemptId) })).jobs.map((j) => j.state);
+    // 3 outputs of 3,000 bytes fit in 10,000; the 7 oldest were forgotten.
+    expect(states).toEqual([...Array(7).fill(JobState.UNKNOWN), ...Array(3).fill(JobState.SUCCEEDED)]);
+    const stats = sup.stats();
+    expect(stats.heldOutputBytes).toBe(9_000);
+    // The event buffer keeps what fits in its own budget, newest first.
+    expect(stats.eventBytes).toBeLessThanOrEqual(12_000);
+    expect(stats.oldestSeq).toBeGreaterThan(1);
+    const w = watch(client);
+    await waitFor(() => w.messages.length > 0);
+    expect(w.events[0]!.seq).toBe(BigInt(stats.oldestSeq));
+    await w.stop();
+    // One output larger than the whole budget is still kept until the next one finishes.
+    const huge = job("big", "20000");
+    await client.dispatchJobs({ jobs: [huge] });
+    await waitFor(() => idle() && sup.stats().lastSeq === 22);
+    expect((await client.getJobs({ attemptIds: [huge.attemptId] })).jobs[0]!.state).toBe(JobState.SUCCEEDED);
+    expect(sup.stats().heldOutputBytes).toBe(20_002);
+  });
+
   it("resumes the event stream after a sequence number", async () => {
     const { client } = setup();
     const w = watch(client);

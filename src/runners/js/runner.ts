@@ -1,47 +1,63 @@
 // The js runner: evaluates the payload as a script whose completion value is
 // the output, with `input` and `inputs` as globals. Each job runs in a
-// worker thread so that a runaway loop or a memory blow-up only costs that
-// thread: the runner terminates it and answers TIMEOUT, MEMORY_LIMIT or
-// CANCELLED, while the supervisor's own event loop never stalls. Workers
-// that finish a job cleanly are kept for the next one, since starting a
-// thread costs tens of milliseconds; each job still gets a fresh vm context.
+// worker thread of a child process (child-host.mjs) so that a runaway loop
+// or a memory blow-up only costs that process: the runner kills it and
+// answers TIMEOUT, MEMORY_LIMIT or CANCELLED, while the supervisor's own
+// event loop and memory are untouched. Memory is bounded twice: the V8 heap
+// by the worker's resource limits, and everything else (ArrayBuffers,
+// native memory) by the host watching its resident memory. Processes that
+// finish a job cleanly are kept for the next one, since starting one costs
+// tens of milliseconds; each job still gets a fresh vm context.
 import { fork, type ChildProcess } from "node:child_process";
 import { EventEmitter } from "node:events";
 import { fileURLToPath } from "node:url";
-import { Worker } from "node:worker_threads";
 import type { JsonValue } from "../../common/json.js";
-import { cancelMessage, failure, timerDelay, type LogStreamName, type Runner, type RunContext, type RunResult } from "../types.js";
+import { baseEnvironment, jobVariables } from "../env.js";
+import { cancelMessage, failure, timerDelay, type JobInput, type LogStreamName, type Runner, type RunContext, type RunResult } from "../types.js";
 
 export interface JsRunnerOptions {
   /**
    * Heap (old generation) limit of each worker in MB (default 128). A job
-   * that needs more fails with MEMORY_LIMIT instead of taking the
-   * supervisor's memory. Buffers outside the JS heap are not counted.
+   * that needs more fails with MEMORY_LIMIT.
    */
   maxOldGenerationSizeMb?: number;
+  /**
+   * Resident memory of the process running a job in MB, everything counted:
+   * heap, ArrayBuffers, native memory and Node itself (default 512; about
+   * 60 MB of it is Node). Past it the process is killed and the job fails
+   * with MEMORY_LIMIT, usually within tens of milliseconds.
+   */
+  maxMemoryMb?: number;
   /** Young generation limit of each worker in MB (default: Node's). */
   maxYoungGenerationSizeMb?: number;
   /** Stack size of each worker in MB (default 4), bounding runaway recursion. */
   stackSizeMb?: number;
   /**
-   * Idle workers kept for reuse (default 4). More saves thread start-ups
-   * under load; each idle worker holds some memory.
+   * Idle processes kept for reuse (default 4). More saves start-ups under
+   * load; each idle one holds about 60 MB.
    */
   maxIdleWorkers?: number;
   /** Largest output, as JSON bytes (default 1 MiB); larger ones fail with OUTPUT_TOO_LARGE. */
   maxOutputBytes?: number;
   /**
-   * Run each worker in a child process of its own as this user and group
-   * (`horus supervisor --run-as USER`), instead of a thread of the
-   * supervisor. Needs the supervisor to run as root (or as that uid).
+   * Run the job processes as this user and group (`horus supervisor
+   * --run-as USER`). Needs the supervisor to run as root (or as that uid).
    */
   runAs?: { uid: number; gid: number };
+  /**
+   * Names of the supervisor's environment variables the job processes also
+   * get, besides PATH, HOME, LANG and TZ (`--inherit-env NAME`; env.ts).
+   */
+  inheritEnv?: readonly string[];
+  /** Extra environment variables for every job. */
+  env?: Record<string, string>;
 }
 
-/** What the pool needs of a worker: a Worker thread, or a ChildWorker process. */
+/** What the pool needs of a worker process. */
 interface WorkerLike {
   postMessage(msg: unknown): void;
   on(event: "message", fn: (msg: WorkerMessage) => void): unknown;
+  on(event: "ready", fn: () => void): unknown;
   on(event: "error", fn: (err: unknown) => void): unknown;
   on(event: "exit", fn: (code: number) => void): unknown;
   terminate(): Promise<unknown>;
@@ -50,25 +66,40 @@ interface WorkerLike {
 }
 
 const HOST_PATH = fileURLToPath(new URL("./child-host.mjs", import.meta.url));
+/** Error code of a job process that passed maxMemoryMb. */
+const RSS_LIMIT = "HORUS_RSS_LIMIT";
+/** How long a new job process may take to start before its job fails. */
+const START_TIMEOUT_MS = 30_000;
 
-/** worker.mjs in a thread of a child process running as another user (child-host.mjs). */
+interface HostConfig {
+  resourceLimits: Record<string, number>;
+  maxRssBytes: number;
+}
+
+/** worker.mjs in a thread of a child process (child-host.mjs). */
 class ChildWorker extends EventEmitter implements WorkerLike {
   private readonly child: ChildProcess;
   private readonly exited: Promise<void>;
-  constructor(resourceLimits: Record<string, number>, runAs: { uid: number; gid: number }) {
+  constructor(config: HostConfig, env: Record<string, string>, runAs: { uid: number; gid: number } | undefined) {
     super();
-    this.child = fork(HOST_PATH, [], {
-      uid: runAs.uid,
-      gid: runAs.gid,
+    this.child = fork(HOST_PATH, [JSON.stringify(config)], {
+      ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}),
       cwd: "/",
       execArgv: [],
+      // Its own session: a terminal's Ctrl-C reaches the supervisor, which
+      // cancels its jobs, not the jobs directly. It still dies with the
+      // supervisor, by the IPC channel closing.
+      detached: true,
       serialization: "advanced",
       stdio: ["ignore", "ignore", "ignore", "ipc"],
-      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HORUS_JS_LIMITS: JSON.stringify(resourceLimits) },
+      env,
     });
     this.exited = new Promise((resolve) => this.child.once("exit", () => resolve()));
-    this.child.on("message", (msg: WorkerMessage | { type: "__error"; code?: string; message: string }) => {
-      if (msg.type === "__error") this.emit("error", Object.assign(new Error(msg.message), { code: msg.code }));
+    type HostMessage = WorkerMessage | { type: "__ready" } | { type: "__error"; code?: string; message: string } | { type: "__memory"; rss: number };
+    this.child.on("message", (msg: HostMessage) => {
+      if (msg.type === "__ready") this.emit("ready");
+      else if (msg.type === "__error") this.emit("error", Object.assign(new Error(msg.message), { code: msg.code }));
+      else if (msg.type === "__memory") this.emit("error", Object.assign(new Error(`resident memory ${msg.rss} bytes`), { code: RSS_LIMIT }));
       else this.emit("message", msg);
     });
     this.child.on("error", (err) => this.emit("error", err));
@@ -78,7 +109,14 @@ class ChildWorker extends EventEmitter implements WorkerLike {
     this.child.send(msg as object);
   }
   terminate(): Promise<void> {
-    this.child.kill("SIGKILL");
+    // The whole process group: processes a job started (node:vm is no
+    // sandbox) end with it.
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return this.exited;
+    try {
+      if (this.child.pid !== undefined) process.kill(-this.child.pid, "SIGKILL");
+    } catch {
+      this.child.kill("SIGKILL");
+    }
     return this.exited;
   }
   ref(): void {
@@ -109,9 +147,13 @@ interface PooledWorker {
   worker: WorkerLike;
   current?: Assignment;
   dead: boolean;
+  /** The worker thread is up; a job's time limit starts counting then. */
+  ready: boolean;
+  onReady?: () => void;
 }
 
-const WORKER_URL = new URL("./worker.mjs", import.meta.url);
+/** Largest JSON value passed in HORUS_INPUT / HORUS_INPUTS (as in the shell runner). */
+const ENV_VALUE_MAX = 64 * 1024;
 
 export function createJsRunner(options: JsRunnerOptions = {}): Runner {
   const maxIdle = options.maxIdleWorkers ?? 4;
@@ -121,14 +163,23 @@ export function createJsRunner(options: JsRunnerOptions = {}): Runner {
     stackSizeMb: options.stackSizeMb ?? 4,
     ...(options.maxYoungGenerationSizeMb !== undefined ? { maxYoungGenerationSizeMb: options.maxYoungGenerationSizeMb } : {}),
   };
+  const maxRssBytes = (options.maxMemoryMb ?? 512) * 1024 * 1024;
+  const hostConfig: HostConfig = { resourceLimits, maxRssBytes };
+  const processEnv = baseEnvironment(options.inheritEnv, options.env);
   const idle: PooledWorker[] = [];
   const busy = new Set<PooledWorker>();
   let nextId = 0;
   let closed = false;
 
   function spawnWorker(): PooledWorker {
-    const worker: WorkerLike = options.runAs ? new ChildWorker(resourceLimits, options.runAs) : new Worker(WORKER_URL, { resourceLimits });
-    const pw: PooledWorker = { worker, dead: false };
+    const worker: WorkerLike = new ChildWorker(hostConfig, processEnv, options.runAs);
+    const pw: PooledWorker = { worker, dead: false, ready: false };
+    pw.worker.on("ready", () => {
+      pw.ready = true;
+      const onReady = pw.onReady;
+      pw.onReady = undefined;
+      onReady?.();
+    });
     pw.worker.on("message", (msg: WorkerMessage) => {
       if (pw.current && msg.id === pw.current.id) pw.current.onMessage(msg);
     });
@@ -194,6 +245,7 @@ export function createJsRunner(options: JsRunnerOptions = {}): Runner {
         if (done) return;
         done = true;
         clearTimeout(timer);
+        pw.onReady = undefined;
         signal.removeEventListener("abort", onAbort);
         if (reuse) release(pw);
         else discard(pw);
@@ -221,7 +273,9 @@ export function createJsRunner(options: JsRunnerOptions = {}): Runner {
         },
         onDeath(error, exitCode) {
           if (isOutOfMemory(error)) {
-            finish(failure("MEMORY_LIMIT", `step exceeded the memory limit of ${resourceLimits.maxOldGenerationSizeMb} MB`), false);
+            finish(failure("MEMORY_LIMIT", `step exceeded the heap limit of ${resourceLimits.maxOldGenerationSizeMb} MB`), false);
+          } else if (errorCode(error) === RSS_LIMIT) {
+            finish(failure("MEMORY_LIMIT", `step exceeded the memory limit of ${options.maxMemoryMb ?? 512} MB (resident memory, ArrayBuffers included)`), false);
           } else if (closed) {
             finish(failure("CANCELLED", "cancelled: runner closed"), false);
           } else if (error !== undefined) {
@@ -233,10 +287,24 @@ export function createJsRunner(options: JsRunnerOptions = {}): Runner {
       };
 
       // The worker is terminated, not asked: a `while (true) {}` never
-      // returns to its event loop to hear a message.
-      const timer = setTimeout(() => {
-        finish(failure("TIMEOUT", `step exceeded its time limit of ${job.timeoutMs} ms`), false);
-      }, timerDelay(job.timeoutMs));
+      // returns to its event loop to hear a message. The limit counts from
+      // when the worker is up, so a process start-up on a busy host is not
+      // charged to the step; the start-up has a bound of its own.
+      let timer: NodeJS.Timeout | undefined;
+      const startTimer = (): void => {
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          finish(failure("TIMEOUT", `step exceeded its time limit of ${job.timeoutMs} ms`), false);
+        }, timerDelay(job.timeoutMs));
+      };
+      if (pw.ready) {
+        startTimer();
+      } else {
+        pw.onReady = startTimer;
+        timer = setTimeout(() => {
+          finish(failure("RUNNER_ERROR", `the job process did not start within ${START_TIMEOUT_MS} ms`), false);
+        }, START_TIMEOUT_MS);
+      }
       const onAbort = (): void => finish(failure("CANCELLED", cancelMessage(signal)), false);
       signal.addEventListener("abort", onAbort, { once: true });
 
@@ -249,11 +317,22 @@ export function createJsRunner(options: JsRunnerOptions = {}): Runner {
           input: job.input,
           inputs: job.inputs,
           maxOutputBytes,
+          env: jobEnvironment(job),
         });
       } catch (err) {
         finish(failure("RUNNER_ERROR", `cannot send the job to a worker: ${errorText(err)}`), false);
       }
     });
+  }
+
+  /** process.env of a job: the process's minimal set, its ids, and its inputs when small. */
+  function jobEnvironment(job: JobInput): Record<string, string> {
+    const env: Record<string, string> = { ...processEnv, ...jobVariables(job) };
+    for (const [key, value] of [["HORUS_INPUT", job.input], ["HORUS_INPUTS", job.inputs]] as const) {
+      const json = JSON.stringify(value);
+      if (json.length <= ENV_VALUE_MAX) env[key] = json;
+    }
+    return env;
   }
 
   return {
@@ -274,8 +353,12 @@ function scriptName(stepId: string): string {
   return `step-${stepId.replace(/[^A-Za-z0-9_.-]/g, "_")}.js`;
 }
 
+function errorCode(error: unknown): unknown {
+  return typeof error === "object" && error !== null ? (error as { code?: unknown }).code : undefined;
+}
+
 function isOutOfMemory(error: unknown): boolean {
-  return typeof error === "object" && error !== null && (error as { code?: unknown }).code === "ERR_WORKER_OUT_OF_MEMORY";
+  return errorCode(error) === "ERR_WORKER_OUT_OF_MEMORY";
 }
 
 function errorText(err: unknown): string {

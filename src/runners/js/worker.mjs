@@ -1,6 +1,6 @@
 // Worker thread of the js runner. It runs one job at a time, each in a fresh
 // node:vm context, and talks to the runner with three messages:
-//   in:  { type: "run", id, code, filename, input, inputs, maxOutputBytes }
+//   in:  { type: "run", id, code, filename, input, inputs, maxOutputBytes, env }
 //   out: { type: "log", id, stream, lines }   (console output of the job)
 //        { type: "result", id, ok: true, json } | { type: "result", id, ok: false, code, message }
 // The thread is reused for later jobs, so everything a job leaves behind
@@ -20,7 +20,7 @@ port.on("message", (/** @type {RunMessage} */ msg) => {
 });
 
 /**
- * @typedef {{ type: "run", id: number, code: string, filename: string, input: unknown, inputs: unknown, maxOutputBytes: number }} RunMessage
+ * @typedef {{ type: "run", id: number, code: string, filename: string, input: unknown, inputs: unknown, maxOutputBytes: number, env?: Record<string, string> }} RunMessage
  * @typedef {"stdout" | "stderr"} Stream
  */
 
@@ -32,6 +32,12 @@ port.on("message", (/** @type {RunMessage} */ msg) => {
 async function runJob(msg) {
   const { id, code, filename } = msg;
   const timers = new JobTimers();
+  // A job that escapes node:vm sees process.env: it holds this job's minimal
+  // environment (env.ts) and nothing of an earlier job.
+  if (msg.env) {
+    for (const key of Object.keys(process.env)) delete process.env[key];
+    Object.assign(process.env, msg.env);
+  }
   try {
     const context = vm.createContext({
       input: msg.input,
