@@ -33,10 +33,16 @@ export interface JsRunnerOptions {
   /** Stack size of each worker in MB (default 4), bounding runaway recursion. */
   stackSizeMb?: number;
   /**
-   * Idle processes kept for reuse (default 4). More saves start-ups under
-   * load; each idle one holds about 60 MB.
+   * Idle processes kept for reuse (default 16). A process start costs tens
+   * of milliseconds of CPU, so a busy supervisor keeps one per concurrent
+   * job; each idle one holds about 60 MB, so those beyond `minIdleWorkers`
+   * are ended after `idleRetireMs` without a job.
    */
   maxIdleWorkers?: number;
+  /** Idle processes kept however long they wait (default 4). */
+  minIdleWorkers?: number;
+  /** How long an idle process beyond `minIdleWorkers` is kept (default 10,000 ms). */
+  idleRetireMs?: number;
   /** Largest output, as JSON bytes (default 1 MiB); larger ones fail with OUTPUT_TOO_LARGE. */
   maxOutputBytes?: number;
   /**
@@ -147,6 +153,8 @@ interface PooledWorker {
   worker: WorkerLike;
   current?: Assignment;
   dead: boolean;
+  /** When it was last put back idle. */
+  idleSince?: number;
   /** The worker thread is up; a job's time limit starts counting then. */
   ready: boolean;
   onReady?: () => void;
@@ -156,7 +164,9 @@ interface PooledWorker {
 const ENV_VALUE_MAX = 64 * 1024;
 
 export function createJsRunner(options: JsRunnerOptions = {}): Runner {
-  const maxIdle = options.maxIdleWorkers ?? 4;
+  const maxIdle = options.maxIdleWorkers ?? 16;
+  const minIdle = Math.min(maxIdle, options.minIdleWorkers ?? 4);
+  const idleRetireMs = options.idleRetireMs ?? 10_000;
   const maxOutputBytes = options.maxOutputBytes ?? 1024 * 1024;
   const resourceLimits = {
     maxOldGenerationSizeMb: options.maxOldGenerationSizeMb ?? 128,
@@ -170,6 +180,12 @@ export function createJsRunner(options: JsRunnerOptions = {}): Runner {
   const busy = new Set<PooledWorker>();
   let nextId = 0;
   let closed = false;
+  // Ends the processes idle the longest (the front of `idle`: acquire takes from the back) beyond minIdle.
+  const retire = setInterval(() => {
+    const t = Date.now();
+    while (idle.length > minIdle && t - (idle[0]!.idleSince ?? t) >= idleRetireMs) discard(idle.shift()!);
+  }, Math.max(100, Math.floor(idleRetireMs / 2)));
+  retire.unref();
 
   function spawnWorker(): PooledWorker {
     const worker: WorkerLike = new ChildWorker(hostConfig, processEnv, options.runAs);
@@ -216,6 +232,7 @@ export function createJsRunner(options: JsRunnerOptions = {}): Runner {
       return;
     }
     pw.worker.unref();
+    pw.idleSince = Date.now();
     idle.push(pw);
   }
 
@@ -340,6 +357,7 @@ export function createJsRunner(options: JsRunnerOptions = {}): Runner {
     run,
     async close() {
       closed = true;
+      clearInterval(retire);
       const all = [...idle, ...busy];
       idle.length = 0;
       // Busy workers report CANCELLED through their exit.
