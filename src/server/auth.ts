@@ -161,6 +161,8 @@ export interface Auth {
    * "metrics" is open with `publicMetrics`.
    */
   authorize(req: Req, res: Res, route?: string, needed?: Role): boolean;
+  /** Whether the request carries a valid token (always false without tokens): such a connection outranks anonymous ones at the connection cap. */
+  hasValidToken(req: Req): boolean;
 }
 
 /** The dashboard's token cookie as an Authorization value, when present. */
@@ -227,7 +229,17 @@ export function createAuth(options: AuthOptions = {}): Auth {
     return false;
   }
 
-  return { enabled, authenticate, check, interceptor, authorize };
+  function hasValidToken(req: Req): boolean {
+    if (!enabled) return false;
+    try {
+      authenticate(req.headers as http.IncomingHttpHeaders);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  return { enabled, authenticate, check, interceptor, authorize, hasValidToken };
 }
 
 function send(res: Res, status: number, body: unknown, extra: Record<string, string> = {}): void {

@@ -1,6 +1,5 @@
 // Serves a reference supervisor on its own port (`horus supervisor`), with
 // the same one-port server as the coordinator.
-import type http from "node:http";
 import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { SUPERVISOR_BINARY_OPTIONS } from "../dispatch/wire.js";
@@ -84,15 +83,7 @@ export async function startSupervisorServer(options: SupervisorServerOptions = {
     handler: withRequestPolicy(connect, { allowedHosts, corsOrigins: [] }),
     ...(security.tls ? { tls: security.tls } : {}),
     ...(security.connections ? { limits: security.connections } : {}),
-    trusted: (req) => {
-      if (!auth.enabled) return false;
-      try {
-        auth.authenticate(req.headers as http.IncomingHttpHeaders);
-        return true;
-      } catch {
-        return false;
-      }
-    },
+    trusted: (req) => auth.hasValidToken(req),
   });
   const address = await server.listen(options.port ?? 8080, options.host ?? "127.0.0.1");
   if (bindWarning) logger.warn(bindWarning);

@@ -151,15 +151,7 @@ export function createSurfaces<S extends DescService>(options: SurfacesOptions<S
       }
       ws.handleUpgrade(req, socket, head);
     },
-    trusted(req) {
-      if (!auth.enabled) return false;
-      try {
-        auth.authenticate(req.headers as http.IncomingHttpHeaders);
-        return true;
-      } catch {
-        return false;
-      }
-    },
+    trusted: (req) => auth.hasValidToken(req),
     close: () => ws.close(),
   };
 }
