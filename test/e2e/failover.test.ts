@@ -5,13 +5,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ChildProcess } from "node:child_process";
-import { createClient } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { CoordinatorService } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
 import { StepState as S } from "../../src/engine/states.js";
 import { createRedisStore } from "../../src/store/redis/redis-store.js";
-import { exited, horusServer } from "../helpers/cli.js";
-import { PROTOCOLS, waitForEnd, WorkflowState, type CoordinatorClient } from "../helpers/coordinator.js";
+import { horusServer, kill9 } from "../helpers/cli.js";
+import { coordinatorProcess, waitForEnd, WorkflowState, type CoordinatorClient, type CoordinatorProcess } from "../helpers/coordinator.js";
 import { startRedis, type RedisServer } from "../helpers/redis.js";
 
 const SLOW = `
@@ -26,25 +24,11 @@ workflow:
 
 const SHAPES = [readFileSync("examples/data-pipeline.yaml", "utf8"), readFileSync("examples/parallel.yaml", "utf8"), readFileSync("examples/multi-stage.yaml", "utf8"), SLOW];
 
-interface Proc {
-  child: ChildProcess;
-  url: string;
-  output: () => string;
-  client: CoordinatorClient;
-}
-
-async function start(args: string[]): Promise<Proc> {
-  const p = await horusServer(args);
-  return { ...p, client: createClient(CoordinatorService, PROTOCOLS["connect+binary over h2c"](p.url)) };
-}
+type Proc = CoordinatorProcess;
+const start = coordinatorProcess;
 
 function coordinatorArgs(redis: RedisServer, supervisor: string): string[] {
   return ["coordinator", "--port", "0", "--redis-url", redis.url, "--supervisor", supervisor, "--lease", "1s", "--log-level", "info"];
-}
-
-async function kill9(p: { child: ChildProcess }): Promise<void> {
-  p.child.kill("SIGKILL");
-  await exited(p.child);
 }
 
 /** Per workflow: how many SUCCEEDED and DISPATCHED events each step has in the stored event log. */

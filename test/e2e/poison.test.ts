@@ -6,35 +6,19 @@
 // workflow over from a killed coordinator; a workflow whose stored record
 // breaks the engine is quarantined; a coordinator started afterwards serves
 // at once; and the other workflows finish.
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { ChildProcess } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { CoordinatorService } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
 import { newWorkflowRecord } from "../../src/coordinator/records.js";
 import { createRedisStore } from "../../src/store/redis/redis-store.js";
 import { parseWorkflowYaml, validateAndPlan } from "../../src/workflow/index.js";
-import { exited, horusServer } from "../helpers/cli.js";
-import { PROTOCOLS, waitForEnd, WorkflowState, type CoordinatorClient } from "../helpers/coordinator.js";
+import { horusServer, kill9 } from "../helpers/cli.js";
+import { coordinatorProcess, waitForEnd, WorkflowState, type CoordinatorClient } from "../helpers/coordinator.js";
 import { startRedis, type RedisServer } from "../helpers/redis.js";
 
-interface Proc {
-  child: ChildProcess;
-  url: string;
-  output: () => string;
-  client: CoordinatorClient;
-}
-
-async function start(args: string[]): Promise<Proc> {
-  const p = await horusServer(args);
-  return { ...p, client: createClient(CoordinatorService, PROTOCOLS["connect+binary over h2c"](p.url)) };
-}
+const start = coordinatorProcess;
 
 const coordinatorArgs = (redis: RedisServer, supervisor: string) => ["coordinator", "--port", "0", "--redis-url", redis.url, "--supervisor", supervisor, "--lease", "1s", "--log-level", "info"];
-
-async function kill9(p: { child: ChildProcess }): Promise<void> {
-  p.child.kill("SIGKILL");
-  await exited(p.child);
-}
 
 const L = `[${Array.from({ length: 300 }, (_, i) => i).join(", ")}]`;
 

@@ -13,7 +13,7 @@ import { CoordinatorService } from "../../gen/horus/coordinator/v1/coordinator_p
 import { SupervisorService } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
 import { StepState as S } from "../../src/engine/states.js";
 import { fromValue } from "../../src/common/json.js";
-import { exited, horus, horusServer } from "../helpers/cli.js";
+import { horus, horusServer, kill9 } from "../helpers/cli.js";
 import { PROTOCOLS, waitForEnd, WorkflowState, type CoordinatorClient } from "../helpers/coordinator.js";
 import { tcpProxy } from "../helpers/proxy.js";
 import { sharedRedisUrl, stopSharedRedis } from "../helpers/redis.js";
@@ -39,11 +39,6 @@ async function server(args: string[]): Promise<Proc> {
 
 function supervisorArgs(name: string, extra: string[] = []): string[] {
   return ["supervisor", "--port", "0", "--name", name, "--log-level", "warn", ...extra];
-}
-
-async function kill9(p: { child: ChildProcess }): Promise<void> {
-  if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGKILL");
-  await exited(p.child);
 }
 
 function coordinatorClient(url: string): CoordinatorClient {

@@ -45,3 +45,9 @@ export function exited(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
   return new Promise((resolve) => child.once("exit", (code) => resolve(code)));
 }
+
+/** Kills a process with SIGKILL (no clean-up runs) and waits until it is gone. */
+export async function kill9(p: { child: ChildProcess }): Promise<void> {
+  if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGKILL");
+  await exited(p.child);
+}

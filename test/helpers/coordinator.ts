@@ -1,4 +1,5 @@
 // Starts real coordinators on port 0 and builds clients over each protocol.
+import type { ChildProcess } from "node:child_process";
 import { createClient, type Client, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { CoordinatorService } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
@@ -7,6 +8,7 @@ import { startCoordinator, type CoordinatorOptions, type RunningCoordinator } fr
 import { fromValue, toValueMap, type JsonValue } from "../../src/common/json.js";
 import { isTerminalWorkflow, stepStateName } from "../../src/engine/states.js";
 import type { Plain, PlainClient } from "horus-api";
+import { horusServer } from "./cli.js";
 
 export type CoordinatorClient = Client<typeof CoordinatorService>;
 
@@ -56,3 +58,17 @@ export function stepStates(wf: Workflow): Record<string, string> {
 }
 
 export { WorkflowState };
+
+/** A `horus coordinator` (or other serving command) process, with a client over h2c. */
+export interface CoordinatorProcess {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+  client: CoordinatorClient;
+}
+
+/** Starts `horus ARGS` and connects a client once it listens. */
+export async function coordinatorProcess(args: string[]): Promise<CoordinatorProcess> {
+  const p = await horusServer(args);
+  return { ...p, client: createClient(CoordinatorService, PROTOCOLS["connect+binary over h2c"](p.url)) };
+}
