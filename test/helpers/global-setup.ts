@@ -46,6 +46,8 @@ function ensurePythonGrpc(): void {
 }
 
 export default function setup(): void {
+  // Vitest runs the global setup of each project (and the root's): building once per run is enough.
+  if (process.env.HORUS_GLOBAL_SETUP_DONE === String(process.pid)) return;
   ensureRedis();
   ensureChromium();
   ensurePythonGrpc();
@@ -57,4 +59,5 @@ export default function setup(): void {
   });
   // The dashboard bundle the coordinator serves at / (dist/dashboard), as `npm run build` makes it.
   execFileSync(process.execPath, ["scripts/build-dashboard.mjs"], { stdio: "inherit" });
+  process.env.HORUS_GLOBAL_SETUP_DONE = String(process.pid);
 }
