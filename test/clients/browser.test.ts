@@ -4,16 +4,14 @@
 // coordinator that does not allow the page's origin is refused by the browser.
 import { readFileSync } from "node:fs";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { build } from "esbuild";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningCoordinator } from "../../src/coordinator/app.js";
 import { coordinator } from "../helpers/coordinator.js";
-import { CHROMIUM, chromiumArgs } from "../helpers/chromium.js";
+import { CHROMIUM, chromiumArgs, servePage } from "../helpers/chromium.js";
 import { readmeSnippet } from "./readme.js";
 
 let page: Page;
@@ -25,16 +23,7 @@ let notAllowed: RunningCoordinator;
 let profile: string;
 
 beforeAll(async () => {
-  const bundle = await build({ entryPoints: ["test/clients/browser-page.ts"], bundle: true, format: "esm", platform: "browser", write: false, logLevel: "silent" });
-  const js = bundle.outputFiles[0]!.text;
-  const html = '<!doctype html><meta charset="utf-8"><title>horus</title><script type="module" src="/page.js"></script>';
-  site = http.createServer((req, res) => {
-    if (req.url === "/page.js") res.writeHead(200, { "content-type": "text/javascript" }).end(js);
-    else if (req.url === "/") res.writeHead(200, { "content-type": "text/html" }).end(html);
-    else res.writeHead(404).end();
-  });
-  await new Promise<void>((r) => site.listen(0, "127.0.0.1", r));
-  origin = `http://127.0.0.1:${(site.address() as AddressInfo).port}`;
+  ({ server: site, origin } = await servePage("test/clients/browser-page.ts", "horus"));
   ({ running: allowed } = await coordinator({ cors: { origins: [origin] } }));
   ({ running: notAllowed } = await coordinator());
   profile = mkdtempSync(join(tmpdir(), "horus-chromium-"));

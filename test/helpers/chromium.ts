@@ -1,5 +1,9 @@
 // Debian's Chromium for browser tests (installed by global-setup and .ci/run),
 // started the way this closed network needs: no background connections.
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { build } from "esbuild";
+
 export const CHROMIUM = "/usr/bin/chromium";
 
 /** Flags for playwright-core; the fresh --user-data-dir comes from launchPersistentContext. */
@@ -14,4 +18,18 @@ export function chromiumArgs(): string[] {
     "--disable-component-update",
     "--disable-sync",
   ];
+}
+
+/** A page on its own loopback origin, standing in for another site: `entry` bundled for the browser and served as /page.js under /. */
+export async function servePage(entry: string, title: string): Promise<{ server: http.Server; origin: string }> {
+  const bundle = await build({ entryPoints: [entry], bundle: true, format: "esm", platform: "browser", write: false, logLevel: "silent" });
+  const js = bundle.outputFiles[0]!.text;
+  const html = `<!doctype html><meta charset="utf-8"><title>${title}</title><script type="module" src="/page.js"></script>`;
+  const server = http.createServer((req, res) => {
+    if (req.url === "/page.js") res.writeHead(200, { "content-type": "text/javascript" }).end(js);
+    else if (req.url === "/") res.writeHead(200, { "content-type": "text/html" }).end(html);
+    else res.writeHead(404).end();
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return { server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }

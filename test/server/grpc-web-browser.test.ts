@@ -4,16 +4,14 @@
 // needs for streaming) and in binary mode, and UNIMPLEMENTED for a method the
 // server does not have.
 import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { build } from "esbuild";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningCoordinator } from "../../src/coordinator/app.js";
 import { coordinator } from "../helpers/coordinator.js";
-import { CHROMIUM, chromiumArgs } from "../helpers/chromium.js";
+import { CHROMIUM, chromiumArgs, servePage } from "../helpers/chromium.js";
 
 let page: Page;
 let browser: BrowserContext;
@@ -22,16 +20,9 @@ let running: RunningCoordinator;
 let profile: string;
 
 beforeAll(async () => {
-  const bundle = await build({ entryPoints: ["test/server/grpc-web-page.ts"], bundle: true, format: "esm", platform: "browser", write: false, logLevel: "silent" });
-  const js = bundle.outputFiles[0]!.text;
-  const html = '<!doctype html><meta charset="utf-8"><title>grpc-web</title><script type="module" src="/page.js"></script>';
-  site = http.createServer((req, res) => {
-    if (req.url === "/page.js") res.writeHead(200, { "content-type": "text/javascript" }).end(js);
-    else if (req.url === "/") res.writeHead(200, { "content-type": "text/html" }).end(html);
-    else res.writeHead(404).end();
-  });
-  await new Promise<void>((r) => site.listen(0, "127.0.0.1", r));
-  const origin = `http://127.0.0.1:${(site.address() as AddressInfo).port}`;
+  const served = await servePage("test/server/grpc-web-page.ts", "grpc-web");
+  site = served.server;
+  const origin = served.origin;
   ({ running } = await coordinator({ cors: { origins: [origin] } }));
   profile = mkdtempSync(join(tmpdir(), "horus-chromium-"));
   browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: chromiumArgs() });
