@@ -371,8 +371,17 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
     if (was === "down" || was === "suspect") info(`supervisor ${m.name} is up again`);
     if (m.declaredLost.length > 0) {
       // Same instance, back after we gave its jobs away: stop them there.
-      const ids = m.declaredLost.splice(0);
-      m.client.cancelJobs({ attemptIds: ids, reason: "re-dispatched after the supervisor was down" }, { timeoutMs: 5_000 }).catch(() => {});
+      // An attempt sent again under the same id (its step had not started as
+      // far as the workflow knew) and now here, or still waiting, is not
+      // given away: a copy here is that attempt, kept (or adopted like any
+      // dispatch that may have arrived), never stopped as if it were stale.
+      const ids = m.declaredLost.splice(0).filter((id) => {
+        if (owner.get(id) === m) return false;
+        if (!waiting.has(id)) return true;
+        maybeDelivered(id, m);
+        return false;
+      });
+      if (ids.length > 0) m.client.cancelJobs({ attemptIds: ids, reason: "re-dispatched after the supervisor was down" }, { timeoutMs: 5_000 }).catch(() => {});
     }
     flushSoon();
   }

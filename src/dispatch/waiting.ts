@@ -156,6 +156,10 @@ export class WaitQueue {
     return this.take(attemptId) !== undefined;
   }
 
+  has(attemptId: string): boolean {
+    return this.byAttempt.has(attemptId);
+  }
+
   /** Removes a waiting job and returns it (undefined when it is not waiting). */
   take(attemptId: string): Job | undefined {
     const entry = this.byAttempt.get(attemptId);
