@@ -475,6 +475,8 @@ export function createExecutor(options: ExecutorOptions): Executor {
             const tooLarge = f.succeeded && outputTooLarge(output, maxOutputBytes);
             if (tooLarge) apply(a, { type: "finished", attemptId: ev.attemptId, ok: false, error: { code: "OUTPUT_TOO_LARGE", message: tooLarge } });
             else if (f.succeeded) apply(a, { type: "finished", attemptId: ev.attemptId, ok: true, output });
+            // Stopped by a dispatcher or a supervisor shutting down, not by the step: run it again.
+            else if (f.error?.code === "ATTEMPT_LOST") apply(a, { type: "lost", attemptId: ev.attemptId, reason: f.error.message });
             else apply(a, { type: "finished", attemptId: ev.attemptId, ok: false, error: { code: f.error?.code || "ERROR", message: f.error?.message ?? "" } });
             break;
           }

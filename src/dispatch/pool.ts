@@ -91,6 +91,13 @@ interface Tracked {
   job: Job;
   /** The supervisor acknowledged it (false while the DispatchJobs call is out). */
   acked: boolean;
+  /**
+   * The DispatchJobs call failed mid-flight, so the supervisor may or may
+   * not have the job. It stays placed here (and counts against capacity)
+   * until the supervisor says which, or is declared down: sending it
+   * elsewhere first could run the same attempt twice.
+   */
+  uncertain?: boolean;
 }
 
 interface Member {
@@ -272,6 +279,17 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
   }
 
   /**
+   * Puts an attempt back to be placed again, unless it was cancelled or
+   * finished meanwhile (then it has no route). Returns whether it was.
+   */
+  function requeue(job: Job): boolean {
+    const route = routeOf.get(job.attemptId);
+    if (!route) return false;
+    waiting.add(job, route, now());
+    return true;
+  }
+
+  /**
    * Lets go of everything on a supervisor: acknowledged attempts are lost
    * (the step runs again), unacknowledged ones wait to be sent elsewhere
    * under the same attempt id.
@@ -286,7 +304,7 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
       else {
         // Sent and not answered: it may be there all the same.
         if (!unsent.has(id)) maybeDelivered(id, m);
-        waiting.add(t.job, routeOf.get(id) ?? {}, now());
+        requeue(t.job);
       }
     }
     for (const id of lost) {
@@ -349,13 +367,17 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
     at.add(m);
   }
 
-  /** Stops an attempt on the supervisors that may have it from a failed dispatch, except `except`. */
-  function stopMaybeCopies(attemptId: string, reason: string, except?: Member): Promise<void> {
+  /**
+   * Stops an attempt on the supervisors that may have it from a failed
+   * dispatch, except `except`. Superseded unless the workflow asked for
+   * the stop (see CancelJobsRequest.superseded).
+   */
+  function stopMaybeCopies(attemptId: string, reason: string, except?: Member, superseded = true): Promise<void> {
     const at = maybeAt.get(attemptId);
     if (!at) return Promise.resolve();
     maybeAt.delete(attemptId);
     at.delete(except!);
-    return cancelOn(at, attemptId, reason);
+    return cancelOn(at, attemptId, reason, superseded);
   }
 
   // ---- health -------------------------------------------------------------
@@ -381,7 +403,7 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
         maybeDelivered(id, m);
         return false;
       });
-      if (ids.length > 0) m.client.cancelJobs({ attemptIds: ids, reason: "re-dispatched after the supervisor was down" }, { timeoutMs: 5_000 }).catch(() => {});
+      if (ids.length > 0) m.client.cancelJobs({ attemptIds: ids, reason: "re-dispatched after the supervisor was down", superseded: true }, { timeoutMs: 5_000 }).catch(() => {});
     }
     flushSoon();
   }
@@ -421,6 +443,7 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
       try {
         await describe(m, Math.max(100, Math.floor(timeoutMs / 2)));
         seen(m);
+        if (m.health === "up") await resolveUncertain(m);
         await antiEntropy(m);
       } catch (err) {
         if (closed || m.removed) return;
@@ -479,6 +502,7 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
         await describe(m, 5_000);
         seen(m);
         m.backoffMs = initialBackoff;
+        await resolveUncertain(m);
         if (m.needsReconcile) {
           m.needsReconcile = false;
           for (const id of await reconcile(m, [...m.inFlight.keys()])) listener.lost(id, `supervisor ${m.name} no longer knows the attempt`);
@@ -508,6 +532,13 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
             // attempt runs elsewhere: its events (its cancellation) are not the attempt's.
             if (at !== undefined && at !== m) continue;
             if (at === undefined && maybeAt.get(ev.attemptId)?.has(m)) freed = foundHere(m, ev) || freed;
+            const t = at === m ? m.inFlight.get(ev.attemptId) : undefined;
+            if (t?.uncertain && ev.kind.case !== "finished") {
+              // A dispatch whose answer was lost did arrive: it runs here.
+              t.uncertain = false;
+              t.acked = true;
+              listener.accepted(ev.attemptId, m.name);
+            }
             if (ev.kind.case === "finished") {
               freed = untrack(m, ev.attemptId) !== undefined || freed;
               routeOf.delete(ev.attemptId);
@@ -556,6 +587,39 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
     return unknown;
   }
 
+  /**
+   * Asks a supervisor which of the attempts whose dispatch to it failed
+   * mid-flight it has. Those it has run there (acknowledged now, or
+   * reported finished); those it does not know are placed again.
+   */
+  async function resolveUncertain(m: Member): Promise<void> {
+    const ids = [...m.inFlight].filter(([, t]) => t.uncertain).map(([id]) => id);
+    if (ids.length === 0) return;
+    const res = await m.client.getJobs({ attemptIds: ids }, { signal: m.abort.signal, timeoutMs: 10_000 });
+    const settled: JobEvent[] = [];
+    for (const job of res.jobs) {
+      const t = m.inFlight.get(job.attemptId);
+      if (!t?.uncertain) continue;
+      if (job.state === JobState.UNKNOWN) {
+        untrack(m, job.attemptId);
+        requeue(t.job);
+        continue;
+      }
+      t.uncertain = false;
+      t.acked = true;
+      void stopMaybeCopies(job.attemptId, "re-dispatched elsewhere", m);
+      if (job.state === JobState.SUCCEEDED || job.state === JobState.FAILED) {
+        settled.push(finishedEvent(job, t.job));
+        untrack(m, job.attemptId);
+        routeOf.delete(job.attemptId);
+      } else {
+        listener.accepted(job.attemptId, m.name);
+      }
+    }
+    if (settled.length > 0) listener.jobEvents(m.name, settled);
+    flushSoon();
+  }
+
   async function attach(attempts: AttachedAttempt[]): Promise<string[]> {
     const unknown: string[] = [];
     const placed = new Map<Member, string[]>();
@@ -593,27 +657,42 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
         }
       }),
     );
-    // No supervisor recorded (the dispatch was not acknowledged yet): ask every reachable one.
+    // No supervisor recorded (the dispatch was not acknowledged yet): any
+    // may have it. Every supervisor not down is asked, waiting (up to the
+    // time after which a silent one is declared down) for those not up
+    // yet, since calling an attempt unknown sends it again.
     if (unplaced.size > 0) {
       const ids = [...unplaced.keys()];
       const found = new Set<string>();
-      await Promise.all(
-        members.filter((m) => m.health === "up").map(async (m) => {
-          const res = await m.client.getJobs({ attemptIds: ids }, { signal: m.abort.signal, timeoutMs: 10_000 }).catch((err) => {
-            warn(`could not ask ${m.name} about re-attached attempts: ${errorText(err)}`);
-            return undefined;
-          });
-          const settled: JobEvent[] = [];
-          for (const job of res?.jobs ?? []) {
-            const known = unplaced.get(job.attemptId);
-            if (!known || job.state === JobState.UNKNOWN || found.has(job.attemptId)) continue;
-            found.add(job.attemptId);
-            if (job.state === JobState.SUCCEEDED || job.state === JobState.FAILED) settled.push(finishedEvent(job, known));
-            else track(m, known, true);
-          }
-          if (settled.length > 0) listener.jobEvents(m.name, settled);
-        }),
-      );
+      const asked = new Set<Member>();
+      const deadline = now() + timeoutMs + 1_000;
+      for (;;) {
+        await Promise.all(
+          members.filter((m) => m.health === "up" && !asked.has(m)).map(async (m) => {
+            const res = await m.client.getJobs({ attemptIds: ids }, { signal: m.abort.signal, timeoutMs: 10_000 }).catch((err) => {
+              warn(`could not ask ${m.name} about re-attached attempts: ${errorText(err)}`);
+              return undefined;
+            });
+            if (!res) return;
+            asked.add(m);
+            const settled: JobEvent[] = [];
+            for (const job of res.jobs) {
+              const known = unplaced.get(job.attemptId);
+              if (!known || job.state === JobState.UNKNOWN || found.has(job.attemptId)) continue;
+              found.add(job.attemptId);
+              if (job.state === JobState.SUCCEEDED || job.state === JobState.FAILED) settled.push(finishedEvent(job, known));
+              else {
+                track(m, known, true);
+                listener.accepted(job.attemptId, m.name);
+              }
+            }
+            if (settled.length > 0) listener.jobEvents(m.name, settled);
+          }),
+        );
+        if (found.size === ids.length || closed || now() > deadline) break;
+        if (!members.some((m) => !asked.has(m) && m.health !== "down" && !m.removed)) break;
+        await sleep(50, abort.signal);
+      }
       for (const id of ids) if (!found.has(id)) unknown.push(id);
     }
     return unknown;
@@ -729,7 +808,7 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
             if (ack.duplicate) duplicates.push(ack.attemptId);
           } else if (!ack.duplicate) {
             // Sent elsewhere since, or no longer wanted: stop this copy.
-            m.client.cancelJobs({ attemptIds: [ack.attemptId], reason: "re-dispatched elsewhere" }, { timeoutMs: 5_000 }).catch(() => {});
+            m.client.cancelJobs({ attemptIds: [ack.attemptId], reason: "re-dispatched elsewhere", superseded: true }, { timeoutMs: 5_000 }).catch(() => {});
           }
           continue;
         }
@@ -744,7 +823,7 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
           // Another supervisor may take it; if none can, it waits and then fails.
           if (/shutting down/.test(ack.reason)) m.health = "suspect";
           else m.runners.delete(t.job.runner);
-          waiting.add(t.job, routeOf.get(ack.attemptId) ?? {}, now());
+          requeue(t.job);
         }
       }
       // It had the attempt already (sent again after a coordinator change):
@@ -753,14 +832,12 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
     } catch (err) {
       if (closed) return;
       warn(`dispatch to ${m.name} failed: ${errorText(err)}`);
-      // Not acknowledged: send them again once it is back, or elsewhere.
+      // Not acknowledged, and perhaps arrived all the same: they stay placed
+      // here until the supervisor answers which it has (resolveUncertain),
+      // or is declared down and they are placed again.
       for (const job of batch) {
         const t = m.inFlight.get(job.attemptId);
-        if (!t || t.acked) continue;
-        untrack(m, job.attemptId);
-        // It may have arrived all the same.
-        maybeDelivered(job.attemptId, m);
-        waiting.add(job, routeOf.get(job.attemptId) ?? {}, now());
+        if (t && !t.acked) t.uncertain = true;
       }
       if (err instanceof ConnectError && (err.code === Code.Unavailable || err.code === Code.DeadlineExceeded)) setSuspect(m, err);
       await sleep(m.backoffMs, m.abort.signal);
@@ -776,7 +853,7 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
    * left the pool (found by the chaos suite: a fire-and-forget cancel left
    * the job running on a live supervisor).
    */
-  function cancelOn(targets: Iterable<Member>, attemptId: string | string[], reason: string): Promise<void> {
+  function cancelOn(targets: Iterable<Member>, attemptId: string | string[], reason: string, superseded = false): Promise<void> {
     const pending = new Set(targets);
     const attemptIds = Array.isArray(attemptId) ? attemptId : [attemptId];
     const what = attemptIds.length === 1 ? attemptIds[0] : `${attemptIds.length} attempts`;
@@ -789,7 +866,7 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
           [...pending].map(async (t) => {
             if (!members.includes(t)) return void pending.delete(t);
             try {
-              await t.client.cancelJobs({ attemptIds, reason }, { timeoutMs: 5_000, signal: abort.signal });
+              await t.client.cancelJobs({ attemptIds, reason, superseded }, { timeoutMs: 5_000, signal: abort.signal });
               pending.delete(t);
             } catch (err) {
               if (round === 0) warn(`cancel of ${what} on ${t.name} failed: ${errorText(err)}; retrying`);
@@ -828,9 +905,10 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
       flushSoon();
     },
     cancel(attemptId, reason) {
+      // No longer to be placed anywhere, whatever answer is still out.
+      routeOf.delete(attemptId);
       if (waiting.cancel(attemptId)) {
-        routeOf.delete(attemptId);
-        return stopMaybeCopies(attemptId, reason);
+        return stopMaybeCopies(attemptId, reason, undefined, false);
       }
       const m = owner.get(attemptId);
       // Without a known owner (this coordinator restarted or took the
@@ -869,7 +947,7 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
       m.removed = true;
       m.abort.abort();
       const lost = releaseAll(m, `supervisor ${m.name} left the pool: ${reason}`);
-      if (lost.length > 0) m.client.cancelJobs({ attemptIds: lost, reason: "re-dispatched elsewhere" }, { timeoutMs: 2_000 }).catch(() => {});
+      if (lost.length > 0) m.client.cancelJobs({ attemptIds: lost, reason: "re-dispatched elsewhere", superseded: true }, { timeoutMs: 2_000 }).catch(() => {});
       info(`supervisor ${m.name} left the pool: ${reason}${lost.length > 0 ? `; re-dispatching its ${lost.length} jobs` : ""}`);
     },
     endpoints() {

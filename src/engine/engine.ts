@@ -432,7 +432,10 @@ export function transition(state: EngineState, input: EngineInput, now: number):
       const i = currentStep(state, input.attemptId);
       if (i === undefined) break;
       const step = wf.steps[i]!;
-      if (step.state !== S.DISPATCHED && step.state !== S.RUNNING) break;
+      // READY too: a copy of a dispatch whose acceptance was never recorded can be the one stopped.
+      if (step.state !== S.DISPATCHED && step.state !== S.RUNNING && step.state !== S.READY) break;
+      // The dispatcher may still hold the old attempt to send: it is not wanted any more.
+      if (step.state === S.READY) fx.commands.push(stopCommand(lastAttempt(step)));
       // R5: not the step's fault, so `tries` is left alone.
       endAttempt(state, step, S.FAILED, now, { code: "ATTEMPT_LOST", message: input.reason });
       makeReady(state, fx, i, now);
@@ -654,7 +657,9 @@ function makeReady(state: EngineState, fx: Effects, i: number, now: number): voi
   step.readyAt = now;
   delete step.nextRetryAt;
   state.byAttempt.set(attemptId, i);
-  setStep(state, fx, i, S.READY, now);
+  // Already READY when the attempt replaced was never accepted (R5).
+  if (step.state === S.READY) fx.changed.add(i);
+  else setStep(state, fx, i, S.READY, now);
   fx.commands.push(attemptCommand(state, i));
 }
 

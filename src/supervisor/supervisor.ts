@@ -185,6 +185,13 @@ interface JobRecord {
   /** Created when the runner first looks at its signal, or on cancel. */
   controller?: AbortController;
   logLines: number;
+  /**
+   * Why it was stopped when that was not the workflow's doing (the attempt
+   * runs elsewhere, or this supervisor shuts down): it then finishes with
+   * ATTEMPT_LOST, which runs the step again, rather than CANCELLED, which
+   * fails it.
+   */
+  lostReason?: string;
 }
 
 interface Watcher {
@@ -234,7 +241,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
    * answered at once with CANCELLED instead of running it. Pruned like
    * finished jobs.
    */
-  const cancelledEarly = new Map<string, { at: number; reason: string }>();
+  const cancelledEarly = new Map<string, { at: number; reason: string; superseded: boolean }>();
   const events = new EventRing<JobEvent>(positive(options.eventBufferSize, 100_000), positive(options.eventBufferBytes, 256 * 1024 * 1024));
   /** JSON bytes of the outputs of retained finished jobs. */
   let heldOutputBytes = 0;
@@ -381,6 +388,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
 
   function finish(rec: JobRecord, result: RunResult): void {
     if (rec.state === JobState.SUCCEEDED || rec.state === JobState.FAILED) return;
+    if (rec.lostReason !== undefined && !result.ok) result = { ok: false, error: { code: "ATTEMPT_LOST", message: `stopped: ${rec.lostReason}` } };
     const wasRunning = rec.state === JobState.RUNNING;
     let output: Value | undefined;
     let outputBytes = 0;
@@ -453,7 +461,8 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     }
   }
 
-  function cancel(rec: JobRecord, reason: string): boolean {
+  function cancel(rec: JobRecord, reason: string, superseded = false): boolean {
+    if (superseded && rec.state !== JobState.SUCCEEDED && rec.state !== JobState.FAILED) rec.lostReason ??= reason || "stopped";
     if (rec.state === JobState.QUEUED) {
       rec.slot.queued--;
       queued--;
@@ -517,7 +526,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
         const early = cancelledEarly.get(attemptId);
         if (early) {
           cancelledEarly.delete(attemptId);
-          cancel(rec, early.reason);
+          cancel(rec, early.reason, early.superseded);
         }
         return { attemptId, accepted: true };
       });
@@ -534,11 +543,11 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
           if (id !== "") {
             // Re-inserted, so the map stays in time order for pruning.
             cancelledEarly.delete(id);
-            cancelledEarly.set(id, { at: now(), reason: req.reason });
+            cancelledEarly.set(id, { at: now(), reason: req.reason, superseded: req.superseded });
           }
           continue;
         }
-        if (cancel(rec, req.reason)) cancelled.push(id);
+        if (cancel(rec, req.reason, req.superseded)) cancelled.push(id);
       }
       return { cancelled };
     },
@@ -621,18 +630,19 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     accepting = false;
     for (const slot of slots.values()) {
       for (let rec = slot.queue.shift(); rec; rec = slot.queue.shift()) {
-        if (rec.state === JobState.QUEUED) cancel(rec, "supervisor shutting down");
+        if (rec.state === JobState.QUEUED) cancel(rec, "supervisor shutting down", true);
       }
     }
     await waitIdle(shutdownGraceMs);
     for (const rec of jobs.values()) {
-      if (rec.state === JobState.RUNNING) cancel(rec, "supervisor shutting down");
+      if (rec.state === JobState.RUNNING) cancel(rec, "supervisor shutting down", true);
     }
     await waitIdle(CANCEL_WAIT_MS);
     await Promise.all([...slots.values()].map((s) => s.runner.close?.().catch(() => {})));
     // A runner that ignored cancellation still owes its jobs a finished event.
     for (const rec of jobs.values()) {
       if (rec.state === JobState.RUNNING) {
+        rec.lostReason ??= "supervisor shut down";
         finish(rec, { ok: false, error: { code: "CANCELLED", message: "cancelled: supervisor shut down" } });
       }
     }

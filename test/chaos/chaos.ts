@@ -53,6 +53,8 @@ export interface ChaosReport {
   orphansOfKilledSupervisors: number;
   /** Shell steps that ran to completion more than once. */
   doubleExecutions: number;
+  /** Of those, steps whose one attempt id completed twice (on two supervisors). */
+  sameAttemptDoubles: number;
   /** Shell jobs that were running on a supervisor when it was killed with -9. */
   shellJobsAtSupervisorKills: number;
   table: string;
@@ -399,6 +401,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       }
     }
     const doubles = [...completions].filter(([, list]) => list.length > 1);
+    // One attempt id completed twice: the same dispatch ran on two
+    // supervisors, which placement must never do (a new attempt after a
+    // supervisor was declared down is at-least-once delivery, counted apart).
+    const sameAttempt = doubles.filter(([, list]) => new Set(list.map((x) => x.split(" ")[0])).size < list.length);
     for (const [key, list] of doubles) log(`double execution: ${key} completed ${list.length} times (${list.join(", ")})`);
     const killedPids = new Set(killedSupervisorPids);
     const killedWithSupervisor = starts.filter(([attemptId, { ppid }]) => killedPids.has(ppid) && !completed.has(`${attemptId} ${ppid}`));
@@ -429,6 +435,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       ["shell jobs running at supervisor kills -9", atKills],
       ["cancelled jobs outliving their supervisor", orphans],
       ["shell steps completed twice", doubles.length],
+      ["  of which the same attempt twice", sameAttempt.length],
       ["violations", violations.length],
     ];
     const width = Math.max(...rows.map(([k]) => k.length));
@@ -443,6 +450,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       violations,
       orphansOfKilledSupervisors: orphans,
       doubleExecutions: doubles.length,
+      sameAttemptDoubles: sameAttempt.length,
       shellJobsAtSupervisorKills: atKills,
       table,
     };

@@ -220,6 +220,39 @@ describe("many supervisors", () => {
     }
   }, 60_000);
 
+  it("a dispatch whose answer was cut is not sent to another supervisor while the first can still say it has the job: the step runs once", async () => {
+    const h1 = await server(supervisorArgs("u1"));
+    const h2 = await server(supervisorArgs("u2"));
+    const p1 = await tcpProxy(Number(new URL(h1.url).port));
+    const p2 = await tcpProxy(Number(new URL(h2.url).port));
+    // u2 is unreachable at first, so the job can only go to u1.
+    p2.block();
+    const coord = await server(["coordinator", "--port", "0", "--log-level", "warn", "--no-embedded", "--supervisor-timeout", "5s", "--supervisor", `http://127.0.0.1:${p1.port}`, "--supervisor", `http://127.0.0.1:${p2.port}`]);
+    const client = coordinatorClient(coord.url);
+    const marker = join(mkdtempSync(join(tmpdir(), "horus-uncertain-")), "runs");
+    try {
+      await until("u1 up", async () => (await client.listSupervisors({})).supervisors.some((s) => s.name === "u1" && s.health === "up"));
+      // The dispatch reaches u1; its answer is held back, then the connection is cut under it.
+      p1.hold();
+      const yaml = `workflow:\n  name: uncertain\n  steps:\n    - { id: s, runner: shell, payload: 'echo run >> ${marker}; sleep 2; echo done' }\n`;
+      const { workflowId } = await client.submitWorkflow({ definition: { case: "yaml", value: yaml } });
+      await until("the job running on u1", async () => readFileSync(marker, "utf8").includes("run"));
+      // u2 can take jobs now, and the dispatch to u1 fails without an answer.
+      p2.unblock();
+      await until("u2 up", async () => (await client.listSupervisors({})).supervisors.some((s) => s.name === "u2" && s.health === "up"));
+      p1.cut();
+      p1.release();
+      const wf = await waitForEnd(client, workflowId, 30_000);
+      expect(wf.state, JSON.stringify(wf.steps[0]?.error)).toBe(WorkflowState.SUCCEEDED);
+      expect(readFileSync(marker, "utf8").trim().split("\n")).toEqual(["run"]);
+      expect(wf.steps[0]!.attemptHistory.map((a) => a.supervisor)).toEqual(["u1"]);
+    } finally {
+      await p1.close();
+      await p2.close();
+      await kill9(coord);
+    }
+  }, 60_000);
+
   it("a coordinator that dies before its cancel reached the job: the client's retried cancel, through another coordinator, stops it", async () => {
     const redisUrl = await sharedRedisUrl();
     const prefix = `restop${process.pid}`;

@@ -200,6 +200,17 @@ describe("R: retries", () => {
     expect(state(e, "a")).toBe("PENDING"); // the first counted failure; one retry left
   });
 
+  it("R5: an attempt lost before its acceptance was recorded (READY) is replaced by a new one, and the old one is stopped", () => {
+    const e = fromYaml(retry("max_attempts: 1"));
+    step(e, { type: "start" });
+    const a = attemptId(e, "a");
+    const fx = step(e, { type: "lost", attemptId: a, reason: "stopped: re-dispatched elsewhere" });
+    expect(state(e, "a")).toBe("READY");
+    expect(attemptId(e, "a")).not.toBe(a);
+    expect(fx.commands).toEqual(expect.arrayContaining([{ type: "cancelJob", attemptId: a }, expect.objectContaining({ type: "dispatch", attemptId: attemptId(e, "a") })]));
+    expect(rec(e, "a").tries ?? 0).toBe(0);
+  });
+
   it("R6: a rejected attempt counts like a failed one", () => {
     const e = fromYaml(retry("max_attempts: 2"));
     step(e, { type: "start" });

@@ -371,6 +371,23 @@ describe("supervisor", () => {
     await w.stop();
   });
 
+  it("a superseded stop (the attempt runs elsewhere) finishes the job ATTEMPT_LOST, not CANCELLED, whether it came before or after the job", async () => {
+    const { client } = setup();
+    const w = watch(client);
+    const running = job("shell", "sleep 5");
+    await client.dispatchJobs({ jobs: [running] });
+    await waitFor(() => w.ofAttempt(running.attemptId).some((e) => e.kind.case === "started"));
+    await client.cancelJobs({ attemptIds: [running.attemptId], reason: "re-dispatched elsewhere", superseded: true });
+    const early = job("js", "1 + 1");
+    await client.cancelJobs({ attemptIds: [early.attemptId], reason: "re-dispatched elsewhere", superseded: true });
+    await client.dispatchJobs({ jobs: [early] });
+    await waitFor(() => w.finished().length === 2);
+    for (const id of [running.attemptId, early.attemptId]) {
+      expect(finishedOf(w.events, id)).toMatchObject({ succeeded: false, error: { code: "ATTEMPT_LOST", message: "stopped: re-dispatched elsewhere" } });
+    }
+    await w.stop();
+  });
+
   it("fails an output nested deeper than the link can carry with OUTPUT_TOO_DEEP, and passes one just inside the limit", async () => {
     const { client } = setup();
     const w = watch(client);
@@ -466,7 +483,7 @@ describe("supervisor", () => {
     await waitFor(() => sup.stats().watchers === 0);
   });
 
-  it("on close: refuses new jobs, cancels queued and running ones, ends streams", async () => {
+  it("on close: refuses new jobs, stops queued and running ones as ATTEMPT_LOST (to run again elsewhere), ends streams", async () => {
     const { sup, client } = setup({ capacity: { shell: 1 }, shutdownGraceMs: 100 });
     const w = watch(client);
     const running = job("shell", "sleep 100");
@@ -481,8 +498,9 @@ describe("supervisor", () => {
     await w.done;
     expect(w.ended).toBe(true);
     expect(w.failure).toBeUndefined();
-    expect(finishedOf(w.events, running.attemptId)).toMatchObject({ succeeded: false, error: { code: "CANCELLED" } });
-    expect(finishedOf(w.events, queued.attemptId)).toMatchObject({ succeeded: false, error: { code: "CANCELLED" } });
+    // Not the step's doing: ATTEMPT_LOST makes the coordinator run them again elsewhere.
+    expect(finishedOf(w.events, running.attemptId)).toMatchObject({ succeeded: false, error: { code: "ATTEMPT_LOST", message: "stopped: supervisor shutting down" } });
+    expect(finishedOf(w.events, queued.attemptId)).toMatchObject({ succeeded: false, error: { code: "ATTEMPT_LOST" } });
     expect(sup.stats().watchers).toBe(0);
     expect(sup.stats().running).toBe(0);
   });
