@@ -67,6 +67,17 @@ export function failure(code: string, message: string): RunResult {
   return { ok: false, error: { code, message } };
 }
 
+/**
+ * The abort reason of a job stopped by the dispatcher rather than by its
+ * workflow: the same attempt runs on another supervisor, or this one shuts
+ * down. A runner whose jobs are shared by attempt id with other supervisors
+ * (the Redis queue: one cancel flag per attempt id) must then stop only its
+ * own copy, never signal the attempt as a whole.
+ */
+export class SupersededStop extends Error {
+  override name = "SupersededStop";
+}
+
 /** The text of an abort reason, for CANCELLED messages. */
 export function cancelMessage(signal: AbortSignal): string {
   const reason: unknown = signal.reason;

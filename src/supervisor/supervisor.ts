@@ -25,7 +25,7 @@ import { durationMs, fromValueMap, nestsDeeperThan, toValue, ts } from "../commo
 import { MAX_OUTPUT_DEPTH } from "../dispatch/wire.js";
 import type { Logger } from "../common/logger.js";
 import { builtinRunners } from "../runners/index.js";
-import type { JobInput, LogStreamName, Runner, RunResult } from "../runners/types.js";
+import { SupersededStop, type JobInput, type LogStreamName, type Runner, type RunResult } from "../runners/types.js";
 import { EventRing } from "./event-ring.js";
 import { Fifo } from "./fifo.js";
 import { finishedEvent, logEvent, startedEvent, stepError } from "./messages.js";
@@ -473,7 +473,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       rec.controller ??= new AbortController();
       if (rec.controller.signal.aborted) return false;
       log(rec, "system", reason ? `cancel requested: ${reason}` : "cancel requested");
-      rec.controller.abort(reason || undefined);
+      rec.controller.abort(rec.lostReason !== undefined ? new SupersededStop(reason || "stopped") : reason || undefined);
       return true;
     }
     return false;

@@ -10,7 +10,7 @@ import { createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, describe, expect, it } from "vitest";
 import { CoordinatorService } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
-import { SupervisorService } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
+import { JobState, SupervisorService } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
 import { StepState as S } from "../../src/engine/states.js";
 import { fromValue } from "../../src/common/json.js";
 import { horus, horusServer, kill9 } from "../helpers/cli.js";
@@ -395,6 +395,31 @@ describe("many supervisors", () => {
     await kill9(sup);
     await kill9(coord);
   }, 90_000);
+
+  it("a superseded stop of an external-runner job stops only that supervisor's copy: the same attempt on another supervisor still finishes", async () => {
+    const redisUrl = await sharedRedisUrl();
+    const prefix = `extcopy${process.pid}`;
+    const ext = ["--external-runner", "hero", "--redis-url", redisUrl, "--redis-prefix", prefix];
+    const [x1, x2] = [await server(supervisorArgs("x1", ext)), await server(supervisorArgs("x2", ext))];
+    const runners = await Promise.all([0, 1].map(() => startRunner(redisUrl, prefix, "hero")));
+    const job = { attemptId: "wf_copy.s.1", workflowId: "wf_copy", stepId: "s", attempt: 1, runner: "hero", payload: '{"sleep_ms": 1500, "echo": "done"}' };
+    const [c1, c2] = [supervisorClient(x1!.url), supervisorClient(x2!.url)];
+    await c1.dispatchJobs({ jobs: [job] });
+    await c2.dispatchJobs({ jobs: [job] });
+    const state = async (c: typeof c1) => (await c.getJobs({ attemptIds: [job.attemptId] })).jobs[0]!;
+    await until("both copies running", async () => (await state(c1)).state === JobState.RUNNING && (await state(c2)).state === JobState.RUNNING);
+    await c1.cancelJobs({ attemptIds: [job.attemptId], reason: "re-dispatched elsewhere", superseded: true });
+    const one = await until("x1's copy stopped", async () => ((await state(c1)).state === JobState.FAILED ? state(c1) : undefined));
+    expect(one.error).toMatchObject({ code: "ATTEMPT_LOST" });
+    const two = await until("x2's copy finished", async () => {
+      const j = await state(c2);
+      return j.state === JobState.SUCCEEDED || j.state === JobState.FAILED ? j : undefined;
+    });
+    expect(two.error?.message ?? "", two.error?.code).toBe("");
+    expect(two.state).toBe(JobState.SUCCEEDED);
+    expect(fromValue(two.output)).toMatchObject({ echo: "done" });
+    for (const r of runners) await kill9(r);
+  }, 60_000);
 });
 
 function startRunner(redisUrl: string, prefix: string, name: string): Promise<Proc> {

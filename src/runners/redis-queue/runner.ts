@@ -9,7 +9,7 @@
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import type { Runner, RunContext, RunResult } from "../types.js";
-import { cancelMessage, failure, timerDelay } from "../types.js";
+import { cancelMessage, failure, SupersededStop, timerDelay } from "../types.js";
 import { REQUEUE_SCRIPT, runnerKeys, type QueueJob, type RunnerEvent } from "./protocol.js";
 
 export interface RedisQueueRunnerOptions {
@@ -157,9 +157,14 @@ export function createRedisQueueRunner(options: RedisQueueRunnerOptions): Runner
     void reap();
   }
 
-  async function stop(attemptId: string, raw: string, reason: string): Promise<boolean> {
+  /**
+   * Takes this supervisor's message of the job off the queue; unless only
+   * this copy is superseded, also flags the attempt cancelled for a runner
+   * that took it. Returns whether the message was still queued.
+   */
+  async function stop(attemptId: string, raw: string, reason: string, copyOnly = false): Promise<boolean> {
     // Set the flag first: a runner that takes the job after this sees it.
-    await cmd.set(keys.cancel(attemptId), reason || "cancelled", "PX", 3_600_000);
+    if (!copyOnly) await cmd.set(keys.cancel(attemptId), reason || "cancelled", "PX", 3_600_000);
     return (await cmd.lrem(keys.queue, 1, raw)) === 1;
   }
 
@@ -195,9 +200,11 @@ export function createRedisQueueRunner(options: RedisQueueRunnerOptions): Runner
         };
         pending.set(job.attemptId, { ctx, raw, resolve: done });
         const giveUp = (result: RunResult, reason: string) => {
-          stop(job.attemptId, raw, reason).then(
+          // The flag is per attempt id, and another supervisor may run the same attempt now.
+          const copyOnly = ctx.signal.reason instanceof SupersededStop;
+          stop(job.attemptId, raw, reason, copyOnly).then(
             (wasQueued) => {
-              if (wasQueued) settle(job.attemptId, result);
+              if (wasQueued || copyOnly) settle(job.attemptId, result);
               // Taken: let the runner answer (it sees the cancel flag), but not forever.
               else setTimeout(() => settle(job.attemptId, result), timerDelay(cancelWaitMs)).unref();
             },
