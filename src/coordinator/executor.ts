@@ -77,6 +77,13 @@ interface Active {
   children: Map<string, () => void>;
   /** Job stops sent for this workflow's cancellation, resolved once delivered (or given up). */
   stops: Array<Promise<void>>;
+  /**
+   * Taken over from another coordinator: until this time, a job is sent
+   * only once no supervisor turns out to have its attempt already, since
+   * the previous owner sent jobs before the commits that made them ready
+   * were stored, and this one derives the same attempt ids again.
+   */
+  askFirstUntil?: number;
 }
 
 export interface Executor {
@@ -250,7 +257,12 @@ export function createExecutor(options: ExecutorOptions): Executor {
     // Snapshot what must be written now; later transitions get their own commit.
     const commit = { ...(header ? { header } : {}), steps: steps.map((s) => ({ index: s.index, record: copyStep(s.record) })), events: p.events };
     const logs = p.logs;
-    const commands = p.commands;
+    // Jobs go out while the commit that made them ready is written
+    // (pipelined): a successor that never saw that commit derives the same
+    // attempt ids and finds the jobs (askFirstUntil). Stops and timers wait
+    // for the commit, so nothing the store does not know is ever undone.
+    const commands = p.commands.filter((c) => c.type !== "dispatch");
+    if (!a.dropped) for (const c of p.commands) if (c.type === "dispatch") run(a, c);
     const terminal = isTerminalWorkflow(wf.state);
     if (terminal && !a.pending) {
       active.delete(wf.id);
@@ -327,7 +339,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
     // coordinator's, so the coordinator's DEADLINE_EXCEEDED normally wins.
     const timeoutMs = c.timeoutMs ?? def.timeoutMs;
     hooks.dispatched?.(wf.id, wf.steps[c.step]!.id, def.runner);
-    pool?.dispatch({
+    const job = {
       attemptId: c.attemptId,
       workflowId: wf.id,
       stepId: wf.steps[c.step]!.id,
@@ -337,7 +349,17 @@ export function createExecutor(options: ExecutorOptions): Executor {
       input: toValueMap(jobInput(a.engine, c.step, c.extraInput)),
       inputs: toValueMap(wf.inputs),
       ...(timeoutMs !== undefined ? { timeout: msDuration(timeoutMs + 1_000) } : {}),
-    }, { ...(def.supervisor !== undefined ? { supervisor: def.supervisor } : {}), ...(def.labels !== undefined ? { labels: def.labels } : {}) });
+    };
+    const route = { ...(def.supervisor !== undefined ? { supervisor: def.supervisor } : {}), ...(def.labels !== undefined ? { labels: def.labels } : {}) };
+    if (!pool) return;
+    const p = pool;
+    if (a.askFirstUntil === undefined || now() > a.askFirstUntil) return p.dispatch(job, route);
+    p.attach([{ attemptId: job.attemptId, workflowId: job.workflowId, stepId: job.stepId, runner: job.runner }]).then(
+      (unknown) => {
+        if (unknown.includes(job.attemptId) && !a.dropped) p.dispatch(job, route);
+      },
+      () => p.dispatch(job, route),
+    );
   }
 
   function childOf(a: Active, attemptId: string): string | undefined {
@@ -526,6 +548,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
       return quarantineStored(record, `its stored record does not load: ${(err as Error).message}`);
     }
     if (!a) return quarantineStored(record, "its stored definition does not plan");
+    a.askFirstUntil = now() + ASK_FIRST_MS;
     if (record.state === WorkflowState.PENDING) return apply(a, { type: "start" });
     let timers: Command[];
     try {
@@ -723,6 +746,12 @@ const STOP_CONFIRM_MS = 3_000;
  * watcher sees a long job start at once to the eye.
  */
 const LAZY_COMMIT_MS = 10;
+/**
+ * How long after a takeover jobs are looked for before they are sent: the
+ * previous owner's unstored transitions are derived again from the job
+ * results that re-attaching finds, within seconds.
+ */
+const ASK_FIRST_MS = 30_000;
 /** Inputs that only report progress: nothing waits on their commit but their own timers. */
 const PROGRESS: ReadonlySet<EngineInput["type"]> = new Set(["accepted", "started", "waiting"]);
 

@@ -608,12 +608,11 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
       t.uncertain = false;
       t.acked = true;
       void stopMaybeCopies(job.attemptId, "re-dispatched elsewhere", m);
+      listener.accepted(job.attemptId, m.name);
       if (job.state === JobState.SUCCEEDED || job.state === JobState.FAILED) {
         settled.push(finishedEvent(job, t.job));
         untrack(m, job.attemptId);
         routeOf.delete(job.attemptId);
-      } else {
-        listener.accepted(job.attemptId, m.name);
       }
     }
     if (settled.length > 0) listener.jobEvents(m.name, settled);
@@ -680,11 +679,10 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
               const known = unplaced.get(job.attemptId);
               if (!known || job.state === JobState.UNKNOWN || found.has(job.attemptId)) continue;
               found.add(job.attemptId);
+              // Accepted first, so the attempt records where it ran.
+              listener.accepted(job.attemptId, m.name);
               if (job.state === JobState.SUCCEEDED || job.state === JobState.FAILED) settled.push(finishedEvent(job, known));
-              else {
-                track(m, known, true);
-                listener.accepted(job.attemptId, m.name);
-              }
+              else track(m, known, true);
             }
             if (settled.length > 0) listener.jobEvents(m.name, settled);
           }),

@@ -1,15 +1,18 @@
 // Coordinators as real processes on one Redis, with a supervisor process:
 // kill -9 one coordinator mid-run, restart another while jobs run. Nothing
 // is lost, and no step's success is applied twice (checked in the event log).
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ChildProcess } from "node:child_process";
+import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { StepState as S } from "../../src/engine/states.js";
 import { createRedisStore } from "../../src/store/redis/redis-store.js";
 import { horusServer, kill9 } from "../helpers/cli.js";
 import { coordinatorProcess, waitForEnd, WorkflowState, type CoordinatorClient, type CoordinatorProcess } from "../helpers/coordinator.js";
+import { tcpProxy } from "../helpers/proxy.js";
+import { until } from "../helpers/wait.js";
 import { startRedis, type RedisServer } from "../helpers/redis.js";
 
 const SLOW = `
@@ -143,6 +146,46 @@ workflow:
     } finally {
       for (const p of procs) await kill9(p);
       await redis.remove();
+    }
+  }, 60_000);
+
+  it("a job sent before the commit that made it ready (pipelined), then kill -9 of its coordinator: the successor derives the same attempt, finds it running and does not run it again", async () => {
+    const redis = await startRedis();
+    const dir = mkdtempSync(join(tmpdir(), "horus-pipelined-"));
+    const marker = join(dir, "runs");
+    const procs: Proc[] = [];
+    const pauser = new Redis(redis.url);
+    try {
+      const s1 = await horusServer(["supervisor", "--port", "0", "--name", "p1", "--log-level", "warn"]);
+      const s2 = await horusServer(["supervisor", "--port", "0", "--name", "p2", "--log-level", "warn"]);
+      procs.push({ ...s1, client: undefined as unknown as CoordinatorClient }, { ...s2, client: undefined as unknown as CoordinatorClient });
+      const proxy2 = await tcpProxy(Number(new URL(s2.url).port));
+      // p2 first in both coordinators' lists: with equal load each picks it first when it is up.
+      const args = ["coordinator", "--port", "0", "--redis-url", redis.url, "--supervisor", `http://127.0.0.1:${proxy2.port}`, "--supervisor", s1.url, "--lease", "1s", "--log-level", "warn"];
+      proxy2.block();
+      const a = await start(args);
+      procs.push(a);
+      const yaml = `workflow:\n  name: pipelined\n  steps:\n    - { id: a, runner: shell, payload: 'touch ${dir}/a; sleep 1' }\n    - { id: b, runner: shell, depends_on: [a], payload: 'echo run >> ${marker}; sleep 3; echo done' }\n`;
+      const { workflowId } = await a.client.submitWorkflow({ definition: { case: "yaml", value: yaml } });
+      await until(() => existsSync(join(dir, "a")) || undefined, 20_000);
+      // Every write stalls: a's success and b's READY are not stored, yet b's job goes out (to p1, the only one up).
+      await pauser.call("CLIENT", "PAUSE", "4000", "WRITE");
+      await until(() => existsSync(marker) || undefined, 10_000);
+      await kill9(a);
+      await pauser.call("CLIENT", "UNPAUSE");
+      proxy2.unblock();
+      // The successor sees a running on p1; p2 is up, so a fresh dispatch of b would go there.
+      const b = await start(args);
+      procs.push(b);
+      const wf = await waitForEnd(b.client, workflowId, 30_000);
+      expect(wf.state).toBe(WorkflowState.SUCCEEDED);
+      expect(readFileSync(marker, "utf8").trim().split("\n")).toEqual(["run"]);
+      expect(wf.steps[1]!.attemptHistory.map((x) => [x.number, x.supervisor])).toEqual([[1, "p1"]]);
+      await proxy2.close();
+    } finally {
+      pauser.disconnect();
+      for (const p of procs) await kill9(p);
+      await redis.stop();
     }
   }, 60_000);
 });

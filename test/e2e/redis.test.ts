@@ -44,6 +44,12 @@ async function untilAvailable<T>(fn: () => Promise<T>, timeoutMs = 10_000): Prom
 
 
 
+/** Whether a watch message shows the step in that state: its event, or a snapshot taken after it. */
+function shows(msg: WatchWorkflowResponse, stepId: string, state: S): boolean {
+  if (msg.kind.case === "snapshot") return msg.kind.value.steps.some((s) => s.id === stepId && s.state === state);
+  return eventKey(msg) === `${stepId}:${S[state]}`;
+}
+
 function eventKey(msg: WatchWorkflowResponse): string {
   if (msg.kind.case !== "event") return msg.kind.case ?? "";
   const ev = msg.kind.value.kind;
@@ -104,7 +110,7 @@ describe("coordinators on Redis", () => {
     try {
       const yaml = `workflow:\n  name: long\n  steps:\n    - { id: s, runner: shell, payload: 'echo $$ > ${pidFile}; exec sleep 30' }\n`;
       const { workflowId } = await b.client.submitWorkflow({ definition: { case: "yaml", value: yaml } });
-      for await (const msg of a.client.watchWorkflow({ workflowId })) if (eventKey(msg) === "s:RUNNING") break;
+      for await (const msg of a.client.watchWorkflow({ workflowId })) if (shows(msg, "s", S.RUNNING)) break;
       const pid = await until(() => Number(readFileSync(pidFile, "utf8").trim()) || undefined);
       const res = await a.client.cancelWorkflow({ workflowId, reason: "stop" });
       expect(res.state).toBe(WorkflowState.CANCELLED);
@@ -126,7 +132,7 @@ describe("coordinators on Redis", () => {
     try {
       const yaml = `workflow:\n  name: long\n  steps:\n    - { id: s, runner: shell, payload: 'echo $$ > ${pidFile}; exec sleep 30' }\n`;
       const { workflowId } = await b.client.submitWorkflow({ definition: { case: "yaml", value: yaml } });
-      for await (const msg of b.client.watchWorkflow({ workflowId })) if (eventKey(msg) === "s:RUNNING") break;
+      for await (const msg of b.client.watchWorkflow({ workflowId })) if (shows(msg, "s", S.RUNNING)) break;
       const pid = await until(() => Number(readFileSync(pidFile, "utf8").trim()) || undefined);
       // Another node takes the workflow over behind B's back, as after B's lease lapsed.
       expect(await thief.ownership!.claim(workflowId)).toBeDefined();
