@@ -619,6 +619,24 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
     flushSoon();
   }
 
+  /** GetJobs asked of each supervisor in this tick, merged into one call (a takeover asks per attempt). */
+  const asking = new Map<Member, { ids: Set<string>; answer: Promise<{ jobs: JobStatus[] }> }>();
+
+  function askJobs(m: Member, ids: string[]): Promise<{ jobs: JobStatus[] }> {
+    let batch = asking.get(m);
+    if (!batch) {
+      const merged = new Set<string>();
+      const answer = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+        asking.delete(m);
+        return m.client.getJobs({ attemptIds: [...merged] }, { signal: m.abort.signal, timeoutMs: 10_000 });
+      });
+      batch = { ids: merged, answer };
+      asking.set(m, batch);
+    }
+    for (const id of ids) batch.ids.add(id);
+    return batch.answer;
+  }
+
   async function attach(attempts: AttachedAttempt[]): Promise<string[]> {
     const unknown: string[] = [];
     const placed = new Map<Member, string[]>();
@@ -668,7 +686,7 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
       for (;;) {
         await Promise.all(
           members.filter((m) => m.health === "up" && !asked.has(m)).map(async (m) => {
-            const res = await m.client.getJobs({ attemptIds: ids }, { signal: m.abort.signal, timeoutMs: 10_000 }).catch((err) => {
+            const res = await askJobs(m, ids).catch((err) => {
               warn(`could not ask ${m.name} about re-attached attempts: ${errorText(err)}`);
               return undefined;
             });
