@@ -55,7 +55,7 @@ export function withClientLimits(impl: Impl, auth: Auth | undefined, limits: Cli
     b.at = now;
     if (b.tokens < count) {
       buckets.set(client, b);
-      throw new ConnectError(`submission rate limit reached: at most ${rate} submissions per second per token (--max-submit-rate; each definition of a SubmitWorkflows call counts); retry later`, Code.ResourceExhausted);
+      throw new ConnectError(`submission rate limit reached: at most ${rate} per second per token (--max-submit-rate; each definition of a SubmitWorkflows call counts as one); retry later`, Code.ResourceExhausted);
     }
     b.tokens -= count;
     buckets.set(client, b);
