@@ -146,6 +146,34 @@ describe("other commands", () => {
     expect(watch.code).toBe(1);
   });
 
+  it("submit with several files: one call, one id per line in file order; an invalid file submits none", async () => {
+    const c = ["--coordinator", coord.url];
+    const named = (n: string) => file(`${n}.yaml`, `workflow:\n  name: ${n}\n  steps:\n    - { id: a, runner: js, payload: "inputs.n + 1" }\n`);
+    const files = ["cli-batch-1", "cli-batch-2", "cli-batch-3"].map(named);
+    const sub = await horus([...c, "submit", ...files, "--input", "n=41", "--idempotency-key", "cli-batch"]);
+    expect([sub.code, sub.stderr]).toEqual([0, ""]);
+    const ids = sub.stdout.trim().split("\n");
+    expect(ids).toHaveLength(3);
+    for (const [i, id] of ids.entries()) {
+      expect((await horus([...c, "watch", id])).code).toBe(0);
+      const wf = JSON.parse((await horus([...c, "--json", "status", id])).stdout);
+      expect([wf.name, wf.steps[0].output]).toEqual([`cli-batch-${i + 1}`, 42]);
+    }
+    // Again with the same key: the same workflows, nothing new.
+    expect((await horus([...c, "submit", ...files, "--input", "n=41", "--idempotency-key", "cli-batch"])).stdout.trim().split("\n")).toEqual(ids);
+    const json = JSON.parse((await horus([...c, "--json", "submit", ...files, "--idempotency-key", "cli-batch"])).stdout);
+    expect(json.workflows.map((w: { workflowId: string; existing: boolean }) => [w.workflowId, w.existing])).toEqual(ids.map((id) => [id, true]));
+
+    const bad = await horus([...c, "submit", named("cli-batch-4"), "examples/invalid/cycle.yaml"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stdout).toBe("");
+    expect(bad.stderr).toMatch(/^horus: INVALID_ARGUMENT: invalid workflows \(nothing was submitted\): workflows\[1\]: .*cycle/);
+    expect(bad.stderr.trim().split("\n")).toHaveLength(1);
+    expect((await horus([...c, "list", "--name", "cli-batch-4"])).stdout).not.toMatch(/wf_/);
+    const missing = await horus([...c, "submit", files[0]!, join(dir, "no-such.yaml")]);
+    expect([missing.code, missing.stderr.trim()]).toEqual([2, `horus: cannot read ${join(dir, "no-such.yaml")}: no such file`]);
+  });
+
   it("validate prints the cycle and exits non-zero; a valid file prints its plan", async () => {
     const bad = await horus(["validate", "examples/invalid/cycle.yaml"]);
     expect(bad.code).toBe(1);
