@@ -225,7 +225,10 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
       if (n > MAX_BATCH_SUBMISSIONS) throw new ConnectError(`workflows: at most ${MAX_BATCH_SUBMISSIONS} submissions per call, got ${n}; split the batch`, Code.InvalidArgument);
       // Every definition is checked before any is stored: an invalid one
       // fails the whole call and nothing is created.
-      const checked = await Promise.all(req.workflows.map((w) => checkDefinitionOffThread(w.definition, limits, definitions)));
+      // One at a time: a batch of large YAML documents then takes one place
+      // in the worker pool's queue, never all of them (which refuses more).
+      const checked: CheckedDefinition[] = [];
+      for (const w of req.workflows) checked.push(await checkDefinitionOffThread(w.definition, limits, definitions));
       const problems = checked.flatMap((c, i) => (c.plan && c.parsed.definition ? [] : c.problems.map((p) => inBatch(i, p))));
       if (problems.length > 0) throw invalid(problems, `invalid workflows (nothing was submitted)`);
       const now = Date.now();

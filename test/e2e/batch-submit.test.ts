@@ -118,6 +118,14 @@ describe("SubmitWorkflows", () => {
     ]);
   });
 
+  it("reads a batch of large YAML definitions (worker threads) without filling the pool's queue", async () => {
+    const { client } = await start({ security: { clientLimits: { submitsPerSecond: 0 } } });
+    // Over 32 KiB each, so each goes to a worker; more of them than the pool holds at once (2 reading, 8 waiting).
+    const big = yaml("batch-large", [`{ id: a, runner: noop, payload: "${"x".repeat(40_000)}" }`]);
+    const res = await client.submitWorkflows({ workflows: Array.from({ length: 12 }, () => submission(big)) });
+    expect(res.workflows.map((w) => w.existing)).toEqual(Array(12).fill(false));
+  });
+
   it("takes 1 to 1,000 definitions: an empty or larger batch is INVALID_ARGUMENT naming the field", async () => {
     const { client } = await start({ security: { clientLimits: { submitsPerSecond: 0 } } });
     const empty = await errorOf(client.submitWorkflows({ workflows: [] }));
