@@ -2,8 +2,11 @@
 // restart, die or run side by side. Each workflow lives in keys that share
 // one hash tag (see keys.ts); every change to it is one Lua script that
 // checks the owner's fencing token (see scripts.ts). Indexes for listing are
-// sorted sets written after the workflow itself: a crash in between leaves a
-// stale index entry, which readers verify against the workflow and drop.
+// sorted sets. A new workflow is written with its index entries in one
+// script (createMany) on a standalone Redis; later changes, and creation on
+// a Cluster, write indexes after the workflow itself: a crash in between
+// leaves a stale index entry, which readers verify against the workflow and
+// drop.
 import { randomBytes } from "node:crypto";
 import { ReplyError } from "ioredis";
 import type { DomainEvent, StepRecord, StoredEvent, WorkflowRecord } from "../../engine/model.js";
