@@ -1,5 +1,6 @@
 // The one implementation of CoordinatorService. Every surface (Connect,
 // gRPC, gRPC-web, and later JSON-RPC) calls these methods.
+import { setImmediate as yieldToIo } from "node:timers/promises";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { CoordinatorService, ValidateWorkflowResponseSchema, type SubmitWorkflowRequest } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
 import { fromValueMap } from "../common/json.js";
@@ -105,6 +106,9 @@ function invalid(problems: Problem[], what = "invalid workflow"): ConnectError {
 
 /** Most definitions one SubmitWorkflows call takes (the proto's max_items; checked here for callers that skip validation). */
 export const MAX_BATCH_SUBMISSIONS = 1000;
+
+/** How long SubmitWorkflows reads definitions on the main thread before letting other requests in (ms). */
+const BATCH_SLICE_MS = 10;
 
 /** A problem of the batch's definition `index`, saying which one in its field and message. */
 function inBatch(index: number, p: Problem): Problem {
@@ -227,8 +231,18 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
       // fails the whole call and nothing is created.
       // One at a time: a batch of large YAML documents then takes one place
       // in the worker pool's queue, never all of them (which refuses more).
+      // Small ones are read on this thread; a batch of many gives other
+      // requests a turn every BATCH_SLICE_MS instead of holding the thread
+      // for all of them (1,000 definitions can be 4 MiB of YAML).
       const checked: CheckedDefinition[] = [];
-      for (const w of req.workflows) checked.push(await checkDefinitionOffThread(w.definition, limits, definitions));
+      let slice = performance.now();
+      for (const w of req.workflows) {
+        checked.push(await checkDefinitionOffThread(w.definition, limits, definitions));
+        if (performance.now() - slice > BATCH_SLICE_MS) {
+          await yieldToIo();
+          slice = performance.now();
+        }
+      }
       const problems = checked.flatMap((c, i) => (c.plan && c.parsed.definition ? [] : c.problems.map((p) => inBatch(i, p))));
       if (problems.length > 0) throw invalid(problems, `invalid workflows (nothing was submitted)`);
       const now = Date.now();
