@@ -105,7 +105,7 @@ function invalid(problems: Problem[], what = "invalid workflow"): ConnectError {
 }
 
 /** Most definitions one SubmitWorkflows call takes (the proto's max_items; checked here for callers that skip validation). */
-export const MAX_BATCH_SUBMISSIONS = 1000;
+const MAX_BATCH_SUBMISSIONS = 1000;
 
 /** How long SubmitWorkflows reads definitions on the main thread before letting other requests in (ms). */
 const BATCH_SLICE_MS = 10;
@@ -228,8 +228,7 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
       if (n === 0) throw new ConnectError("workflows: at least one submission is required", Code.InvalidArgument);
       if (n > MAX_BATCH_SUBMISSIONS) throw new ConnectError(`workflows: at most ${MAX_BATCH_SUBMISSIONS} submissions per call, got ${n}; split the batch`, Code.InvalidArgument);
       // Every definition is checked before any is stored: an invalid one
-      // fails the whole call and nothing is created.
-      // One at a time: a batch of large YAML documents then takes one place
+      // fails the whole call and nothing is created. One at a time: a batch of large YAML documents then takes one place
       // in the worker pool's queue, never all of them (which refuses more).
       // Small ones are read on this thread; a batch of many gives other
       // requests a turn every BATCH_SLICE_MS instead of holding the thread
