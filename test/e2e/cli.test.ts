@@ -162,7 +162,6 @@ describe("other commands", () => {
     const ended = await Promise.all(ids.map((id) => waitForEnd(client, id)));
     expect(ended.map((wf) => [wf.name, wf.state, outputs(wf)])).toEqual([1, 2, 3].map((n) => [`cli-batch-${n}`, WorkflowState.SUCCEEDED, { a: 42 }]));
     // Again with the same key: the same workflows, nothing new.
-    expect((await horus([...c, "submit", ...files, "--input", "n=41", "--idempotency-key", "cli-batch"])).stdout.trim().split("\n")).toEqual(ids);
     const json = JSON.parse((await horus([...c, "--json", "submit", ...files, "--idempotency-key", "cli-batch"])).stdout);
     expect(json.workflows.map((w: { workflowId: string; existing: boolean }) => [w.workflowId, w.existing])).toEqual(ids.map((id) => [id, true]));
 
