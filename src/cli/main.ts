@@ -6,7 +6,7 @@ import { readFile } from "node:fs/promises";
 import { Command, Option } from "commander";
 import { create, toJson } from "@bufbuild/protobuf";
 import { planToProto, problemsToProto } from "../coordinator/convert.js";
-import { ListSupervisorsResponseSchema, ListWorkflowsResponseSchema, SubmitWorkflowResponseSchema, ValidateWorkflowResponseSchema } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
+import { ListSupervisorsResponseSchema, ListWorkflowsResponseSchema, SubmitWorkflowResponseSchema, SubmitWorkflowsResponseSchema, ValidateWorkflowResponseSchema } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
 import { LogStream, WorkflowSchema, WorkflowTemplateSchema } from "../../gen/horus/coordinator/v1/workflow_pb.js";
 import { toValueMap, type JsonMap, type JsonValue } from "../common/json.js";
 import { createLogger, type Logger, type LogLevel } from "../common/logger.js";
@@ -110,6 +110,24 @@ async function submit(file: string, opts: { input: string[]; inputs?: string; id
   return { client, res };
 }
 
+/**
+ * Several files in one SubmitWorkflows call, each with the same inputs.
+ * With an idempotency key, file n (from 1) is submitted under "KEY:n", so
+ * running the same command again starts nothing new.
+ */
+async function submitMany(files: string[], opts: { input: string[]; inputs?: string; idempotencyKey?: string }) {
+  const yamls = await Promise.all(files.map(readDefinition));
+  const inputs = toValueMap(await collectInputs(opts.input, opts.inputs));
+  const client = coordinatorClient(globals().coordinator);
+  return client.submitWorkflows({
+    workflows: yamls.map((yaml, i) => ({
+      definition: { case: "yaml", value: yaml },
+      inputs,
+      idempotencyKey: opts.idempotencyKey ? `${opts.idempotencyKey}:${i + 1}` : "",
+    })),
+  });
+}
+
 const collect = (value: string, previous: string[]) => [...previous, value];
 
 program
@@ -136,7 +154,7 @@ program
   .option("--supervisor-token-file <file>", "token sent to supervisors: `TOKEN` for all, or `URL TOKEN` per supervisor, one a line")
   .option("--max-request-bytes <n>", "largest request on any surface, in bytes", String(4 * 1024 * 1024))
   .option("--max-output-bytes <n>", "largest step output accepted from a supervisor, JSON bytes", String(4 * 1024 * 1024))
-  .option("--max-submit-rate <n>", "SubmitWorkflow calls per second per token (bursts of twice that; 0: no limit)", "200")
+  .option("--max-submit-rate <n>", "workflow submissions per second per token, each definition of a batch counting (bursts of twice that; 0: no limit)", "200")
   .option("--max-streams-per-client <n>", "open streams (watches, followed logs, WebSocket subscriptions) per token (0: no limit)", "256")
   .option("--max-events-per-workflow <n>", "events kept per workflow in the store; older ones are trimmed (0: all)", "100000")
   .option("--cors-origin <origin>", 'browser origin allowed to call, e.g. https://app.example.com, or "*" for any (repeatable)', collect, [])
@@ -334,15 +352,21 @@ program
 
 program
   .command("submit")
-  .description("Submit a workflow file and print its id.")
-  .argument("<file>", "workflow YAML file")
-  .option("--input <key=value>", "a workflow input (repeatable)", collect, [])
+  .description("Submit workflow files and print their ids, one line each in the order given. Several files go in one call: if any is invalid, none is submitted.")
+  .argument("<file...>", "workflow YAML files")
+  .option("--input <key=value>", "a workflow input (repeatable; every file gets the same)", collect, [])
   .option("--inputs <file>", "workflow inputs from a JSON object file")
-  .option("--idempotency-key <key>", "submit at most once per key")
-  .action(async (file, opts) => {
-    const { res } = await submit(file, opts);
-    if (globals().json) printJson(toJson(SubmitWorkflowResponseSchema, res));
-    else print(res.workflowId);
+  .option("--idempotency-key <key>", "submit at most once per key (with several files, file n is submitted under KEY:n)")
+  .action(async (files: string[], opts) => {
+    if (files.length === 1) {
+      const { res } = await submit(files[0]!, opts);
+      if (globals().json) printJson(toJson(SubmitWorkflowResponseSchema, res));
+      else print(res.workflowId);
+      return;
+    }
+    const res = await submitMany(files, opts);
+    if (globals().json) printJson(toJson(SubmitWorkflowsResponseSchema, res));
+    else print(res.workflows.map((w) => w.workflowId).join("\n"));
   });
 
 program

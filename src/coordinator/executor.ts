@@ -92,6 +92,8 @@ export interface Executor {
   setPool(pool: SupervisorPool): void;
   /** Stores a new workflow and starts it; returns its id (an existing one for a repeated idempotency key). */
   start(record: WorkflowRecord, plan: WorkflowPlan): Promise<{ id: string; existing: boolean }>;
+  /** start for many: one store call creates them all (Store.createWorkflows), then each new one starts. Results in order. */
+  startMany(items: ReadonlyArray<{ record: WorkflowRecord; plan: WorkflowPlan }>): Promise<Array<{ id: string; existing: boolean }>>;
   /**
    * Resumes a running workflow this coordinator just took ownership of
    * (after a restart or from a dead coordinator): re-attaches its in-flight
@@ -706,6 +708,13 @@ export function createExecutor(options: ExecutorOptions): Executor {
       pool = p;
     },
     start: startWorkflow,
+    async startMany(items) {
+      const created = await store.createWorkflows(items.map((i) => i.record));
+      items.forEach(({ record, plan }, i) => {
+        if (!created[i]!.existing) apply(activate(record, plan), { type: "start" });
+      });
+      return created;
+    },
     adopt,
     async retry(id) {
       if (active.has(id)) return false;

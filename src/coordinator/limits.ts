@@ -2,7 +2,8 @@
 // surface (Connect, gRPC, gRPC-web, JSON-RPC over HTTP and WebSocket) counts
 // the same way. A client is its token (auth.ts Principal id); without
 // tokens every caller is "anonymous" and shares one allowance.
-//   - submissions per token per second (a token bucket): RESOURCE_EXHAUSTED
+//   - submissions per token per second (a token bucket; each definition of
+//     a SubmitWorkflows call counts): RESOURCE_EXHAUSTED
 //   - concurrent streams per token: RESOURCE_EXHAUSTED. Every server-streaming
 //     method counts (found from the descriptor, so a new one counts too),
 //     whichever surface opened it: WebSocket subscriptions are streams.
@@ -11,7 +12,11 @@ import { CoordinatorService } from "../../gen/horus/coordinator/v1/coordinator_p
 import { ANONYMOUS, type Auth } from "../server/auth.js";
 
 export interface ClientLimits {
-  /** SubmitWorkflow calls per second per token, with bursts of twice that (default 200; 0: no limit). */
+  /**
+   * Submissions per second per token, with bursts of twice that (default
+   * 200; 0: no limit). A SubmitWorkflows call counts each of its
+   * definitions; one with more than a burst is refused (INVALID_ARGUMENT).
+   */
   submitsPerSecond?: number;
   /** Open streams (WatchWorkflow, WatchWorkflows, GetWorkflowLogs, any streaming method) per token (default 256; 0: no limit). */
   maxStreamsPerClient?: number;
@@ -36,18 +41,23 @@ export function withClientLimits(impl: Impl, auth: Auth | undefined, limits: Cli
     }
   };
 
-  function takeSubmit(client: string): void {
+  /** Takes `count` submissions (a SubmitWorkflows call takes one per definition) from the client's bucket, or refuses them all. */
+  function takeSubmit(client: string, count = 1): void {
     if (rate <= 0) return;
     const now = Date.now();
     const burst = rate * 2;
+    if (count > burst) {
+      // More than a full bucket: waiting would never help.
+      throw new ConnectError(`a batch of ${count} submissions is more than this server's burst of ${burst} per token (--max-submit-rate ${rate}, bursts of twice that); split it into smaller SubmitWorkflows calls`, Code.InvalidArgument);
+    }
     const b = buckets.get(client) ?? { tokens: burst, at: now };
     b.tokens = Math.min(burst, b.tokens + ((now - b.at) / 1000) * rate);
     b.at = now;
-    if (b.tokens < 1) {
+    if (b.tokens < count) {
       buckets.set(client, b);
-      throw new ConnectError(`submission rate limit reached: at most ${rate} SubmitWorkflow calls per second per token (--max-submit-rate); retry later`, Code.ResourceExhausted);
+      throw new ConnectError(`submission rate limit reached: at most ${rate} per second per token (--max-submit-rate; each definition of a SubmitWorkflows call counts as one); retry later`, Code.ResourceExhausted);
     }
-    b.tokens -= 1;
+    b.tokens -= count;
     buckets.set(client, b);
     // Full buckets carry no information: forget them so idle clients cost nothing.
     if (buckets.size > 10_000) for (const [k, v] of buckets) if (v.tokens + ((now - v.at) / 1000) * rate >= burst) buckets.delete(k);
@@ -76,6 +86,10 @@ export function withClientLimits(impl: Impl, auth: Auth | undefined, limits: Cli
     submitWorkflow(req: Parameters<NonNullable<Impl["submitWorkflow"]>>[0], ctx: HandlerContext) {
       takeSubmit(clientOf(ctx));
       return impl.submitWorkflow!(req, ctx);
+    },
+    submitWorkflows(req: Parameters<NonNullable<Impl["submitWorkflows"]>>[0], ctx: HandlerContext) {
+      takeSubmit(clientOf(ctx), req.workflows.length);
+      return impl.submitWorkflows!(req, ctx);
     },
   };
   for (const m of CoordinatorService.methods) {

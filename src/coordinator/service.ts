@@ -1,5 +1,6 @@
 // The one implementation of CoordinatorService. Every surface (Connect,
 // gRPC, gRPC-web, and later JSON-RPC) calls these methods.
+import { setImmediate as yieldToIo } from "node:timers/promises";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { CoordinatorService, ValidateWorkflowResponseSchema, type SubmitWorkflowRequest } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
 import { fromValueMap } from "../common/json.js";
@@ -95,12 +96,24 @@ const LIST_COALESCE_MS = 100;
 
 const TEMPLATE_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
 
-function invalid(problems: Problem[]): ConnectError {
+function invalid(problems: Problem[], what = "invalid workflow"): ConnectError {
   const shown = problems.slice(0, 20).map((p) => p.message);
   const more = problems.length > shown.length ? `; and ${problems.length - shown.length} more` : "";
-  return new ConnectError(`invalid workflow: ${shown.join("; ")}${more}`, Code.InvalidArgument, undefined, [
+  return new ConnectError(`${what}: ${shown.join("; ")}${more}`, Code.InvalidArgument, undefined, [
     { desc: ValidateWorkflowResponseSchema, value: { valid: false, problems: problemsToProto(problems) } },
   ]);
+}
+
+/** Most definitions one SubmitWorkflows call takes (the proto's max_items; checked here for callers that skip validation). */
+const MAX_BATCH_SUBMISSIONS = 1000;
+
+/** How long SubmitWorkflows reads definitions on the main thread before letting other requests in (ms). */
+const BATCH_SLICE_MS = 10;
+
+/** A problem of the batch's definition `index`, saying which one in its field and message. */
+function inBatch(index: number, p: Problem): Problem {
+  const at = `workflows[${index}]`;
+  return { stepId: p.stepId, field: p.field ? `${at}.${p.field}` : at, message: `${at}: ${p.message}` };
 }
 
 function requireId(id: string): void {
@@ -208,6 +221,43 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
       });
       const { id, existing } = await executor.start(record, checked.plan);
       return { workflowId: id, existing, plan: planToProto(checked.plan.levels) };
+    },
+
+    async submitWorkflows(req) {
+      const n = req.workflows.length;
+      if (n === 0) throw new ConnectError("workflows: at least one submission is required", Code.InvalidArgument);
+      if (n > MAX_BATCH_SUBMISSIONS) throw new ConnectError(`workflows: at most ${MAX_BATCH_SUBMISSIONS} submissions per call, got ${n}; split the batch`, Code.InvalidArgument);
+      // Every definition is checked before any is stored: an invalid one
+      // fails the whole call and nothing is created. One at a time: a batch of large YAML documents then takes one place
+      // in the worker pool's queue, never all of them (which refuses more).
+      // Small ones are read on this thread; a batch of many gives other
+      // requests a turn every BATCH_SLICE_MS instead of holding the thread
+      // for all of them (1,000 definitions can be 4 MiB of YAML).
+      const checked: CheckedDefinition[] = [];
+      let slice = performance.now();
+      for (const w of req.workflows) {
+        checked.push(await checkDefinitionOffThread(w.definition, limits, definitions));
+        if (performance.now() - slice > BATCH_SLICE_MS) {
+          await yieldToIo();
+          slice = performance.now();
+        }
+      }
+      const problems = checked.flatMap((c, i) => (c.plan && c.parsed.definition ? [] : c.problems.map((p) => inBatch(i, p))));
+      if (problems.length > 0) throw invalid(problems, `invalid workflows (nothing was submitted)`);
+      const now = Date.now();
+      const items = req.workflows.map((w, i) => {
+        const { plan, parsed } = checked[i]!;
+        const record = newWorkflowRecord({
+          definition: parsed.definition!,
+          plan: plan!,
+          inputs: fromValueMap(w.inputs),
+          now,
+          ...(w.idempotencyKey ? { idempotencyKey: w.idempotencyKey } : {}),
+        });
+        return { record, plan: plan! };
+      });
+      const created = await executor.startMany(items);
+      return { workflows: created.map((c, i) => ({ workflowId: c.id, existing: c.existing, plan: planToProto(items[i]!.plan.levels) })) };
     },
 
     async validateWorkflow(req) {

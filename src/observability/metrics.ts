@@ -40,6 +40,7 @@ export interface CoordinatorMetrics {
 /** Store methods that do I/O (subscribe and the rest are local bookkeeping). */
 const TIMED_STORE_METHODS = new Set([
   "createWorkflow",
+  "createWorkflows",
   "getWorkflow",
   "listWorkflows",
   "commit",

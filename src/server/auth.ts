@@ -12,7 +12,7 @@
 //
 // Roles, each including the one below it:
 //   viewer    read and watch (Get/List/Watch/Logs/Validate, templates, supervisors, reflection)
-//   operator  + SubmitWorkflow, CancelWorkflow, RetryWorkflow, RegisterWorkflowTemplate
+//   operator  + SubmitWorkflow(s), CancelWorkflow, RetryWorkflow, RegisterWorkflowTemplate
 //   admin     everything, RegisterSupervisor included
 // and one outside that order:
 //   register  only RegisterSupervisor (the supervisors' registration token)
@@ -52,7 +52,7 @@ const VIEWER_METHODS = new Set([
   "GetWorkflowTemplate",
   "ListSupervisors",
 ]);
-const OPERATOR_METHODS = new Set(["SubmitWorkflow", "CancelWorkflow", "RetryWorkflow", "RegisterWorkflowTemplate"]);
+const OPERATOR_METHODS = new Set(["SubmitWorkflow", "SubmitWorkflows", "CancelWorkflow", "RetryWorkflow", "RegisterWorkflowTemplate"]);
 
 /** Services anyone may call without a token. */
 const OPEN_SERVICES = new Set(["grpc.health.v1.Health"]);

@@ -164,6 +164,13 @@ export interface Store {
    * stored and the existing workflow's id is returned.
    */
   createWorkflow(record: WorkflowRecord): Promise<{ id: string; existing: boolean }>;
+  /**
+   * createWorkflow for many records in one step (Redis: one script call,
+   * indexes included), with one result per record, in order. A key used
+   * earlier in the same batch counts as used before: that record gets the
+   * earlier one's id, existing true.
+   */
+  createWorkflows(records: readonly WorkflowRecord[]): Promise<Array<{ id: string; existing: boolean }>>;
   /** A copy of the workflow and the cursor of its latest event. */
   getWorkflow(id: string): Promise<{ record: WorkflowRecord; cursor: string } | undefined>;
   /** Newest first. */

@@ -59,6 +59,28 @@ describe("plain JSON at the edges", () => {
     });
   }
 
+  it("submitWorkflows: each definition's plain JSON inputs go in, results come back in order", async () => {
+    const client = createCoordinatorClient(running.url, { protocol: "grpc" });
+    const { workflows } = await client.submitWorkflows({
+      workflows: [
+        { definition: { case: "yaml", value: yaml }, inputs },
+        { definition: { case: "yaml", value: yaml }, inputs: { other: [null, 2] } },
+      ],
+    });
+    const got = await Promise.all(
+      workflows.map(async ({ workflowId }) => {
+        for await (const _ of watchWorkflow(client, workflowId));
+        return (await client.getWorkflow({ workflowId })).workflow!.steps[0]!.output;
+      }),
+    );
+    expect(got).toEqual([inputs, { other: [null, 2] }]);
+    // A non-JSON value anywhere in the batch is refused before sending, naming its place.
+    await expect(client.submitWorkflows({ workflows: [{ definition: { case: "yaml", value: yaml }, inputs: { x: Number.NaN } }] })).rejects.toMatchObject({
+      code: 3,
+      rawMessage: expect.stringContaining("workflows[0].inputs.x"),
+    });
+  });
+
   it("a value that is not JSON is refused before sending, with INVALID_ARGUMENT naming its path", async () => {
     const client = createCoordinatorClient(running.url);
     const before = (await client.listWorkflows({})).workflows.length;

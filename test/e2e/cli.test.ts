@@ -4,7 +4,10 @@ import { writeFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createClient } from "@connectrpc/connect";
+import { CoordinatorService } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
 import { exited, horus, horusServer } from "../helpers/cli.js";
+import { outputs, PROTOCOLS, waitForEnd, WorkflowState } from "../helpers/coordinator.js";
 import type { ChildProcess } from "node:child_process";
 
 let coord: { child: ChildProcess; url: string };
@@ -144,6 +147,32 @@ describe("other commands", () => {
     expect(cancel.stdout.trim()).toBe(`workflow ${id2} CANCELLED`);
     const watch = await horus(["--coordinator", coord.url, "watch", id2]);
     expect(watch.code).toBe(1);
+  });
+
+  it("submit with several files: one call, one id per line in file order; an invalid file submits none", async () => {
+    const c = ["--coordinator", coord.url];
+    const named = (n: string) => file(`${n}.yaml`, `workflow:\n  name: ${n}\n  steps:\n    - { id: a, runner: js, payload: "inputs.n + 1" }\n`);
+    const files = ["cli-batch-1", "cli-batch-2", "cli-batch-3"].map(named);
+    const sub = await horus([...c, "submit", ...files, "--input", "n=41", "--idempotency-key", "cli-batch"]);
+    expect([sub.code, sub.stderr]).toEqual([0, ""]);
+    const ids = sub.stdout.trim().split("\n");
+    expect(ids).toHaveLength(3);
+    // Checked through the API: CLI processes are slow to start on a busy machine.
+    const client = createClient(CoordinatorService, PROTOCOLS["connect+json over HTTP/1.1"](coord.url));
+    const ended = await Promise.all(ids.map((id) => waitForEnd(client, id)));
+    expect(ended.map((wf) => [wf.name, wf.state, outputs(wf)])).toEqual([1, 2, 3].map((n) => [`cli-batch-${n}`, WorkflowState.SUCCEEDED, { a: 42 }]));
+    // Again with the same key: the same workflows, nothing new.
+    const json = JSON.parse((await horus([...c, "--json", "submit", ...files, "--idempotency-key", "cli-batch"])).stdout);
+    expect(json.workflows.map((w: { workflowId: string; existing: boolean }) => [w.workflowId, w.existing])).toEqual(ids.map((id) => [id, true]));
+
+    const bad = await horus([...c, "submit", named("cli-batch-4"), "examples/invalid/cycle.yaml"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stdout).toBe("");
+    expect(bad.stderr).toMatch(/^horus: INVALID_ARGUMENT: invalid workflows \(nothing was submitted\): workflows\[1\]: .*cycle/);
+    expect(bad.stderr.trim().split("\n")).toHaveLength(1);
+    expect((await client.listWorkflows({ name: "cli-batch-4" })).workflows).toEqual([]);
+    const missing = await horus([...c, "submit", files[0]!, join(dir, "no-such.yaml")]);
+    expect([missing.code, missing.stderr.trim()]).toEqual([2, `horus: cannot read ${join(dir, "no-such.yaml")}: no such file`]);
   });
 
   it("validate prints the cycle and exits non-zero; a valid file prints its plan", async () => {

@@ -19,7 +19,7 @@ const TOKENS: Record<Role, string> = { admin: token(), operator: token(), viewer
 const tokenFile = Object.entries(TOKENS).map(([role, t]) => `${t} ${role}`).join("\n");
 
 const VIEWER = ["GetWorkflow", "ListWorkflows", "WatchWorkflow", "WatchWorkflows", "GetWorkflowLogs", "ValidateWorkflow", "ListWorkflowTemplates", "GetWorkflowTemplate", "ListSupervisors"];
-const OPERATOR = ["SubmitWorkflow", "CancelWorkflow", "RetryWorkflow", "RegisterWorkflowTemplate"];
+const OPERATOR = ["SubmitWorkflow", "SubmitWorkflows", "CancelWorkflow", "RetryWorkflow", "RegisterWorkflowTemplate"];
 
 function allowed(role: Role, method: string): boolean {
   if (role === "admin") return true;

@@ -126,7 +126,7 @@ describe("a running coordinator", () => {
   });
 
   it("Connect handlers answer random bytes and random JSON with a typed error, never a 5xx", async () => {
-    const paths = ["SubmitWorkflow", "ValidateWorkflow", "GetWorkflow", "ListWorkflows", "CancelWorkflow", "RegisterWorkflowTemplate"].map((m) => `/horus.coordinator.v1.CoordinatorService/${m}`);
+    const paths = ["SubmitWorkflow", "SubmitWorkflows", "ValidateWorkflow", "GetWorkflow", "ListWorkflows", "CancelWorkflow", "RegisterWorkflowTemplate"].map((m) => `/horus.coordinator.v1.CoordinatorService/${m}`);
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...paths), fc.oneof(fc.jsonValue().map((v) => JSON.stringify(v)), fc.string({ maxLength: 100 })), fc.constantFrom("application/json", "application/proto"), async (path, text, type) => {
         const res = await fetch(`${running.url}${path}`, { method: "POST", body: text, headers: { "content-type": type, "connect-protocol-version": "1" } });
@@ -154,5 +154,21 @@ describe("a running coordinator", () => {
     );
     // Still serving.
     expect((await client.listWorkflows({})).workflows).toBeDefined();
+  });
+
+  it("SubmitWorkflows with batches of mutated YAML: all started, in order, or INVALID_ARGUMENT naming a definition", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(mutatedYaml, { minLength: 1, maxLength: 4 }), async (yamls) => {
+        try {
+          const res = await client.submitWorkflows({ workflows: yamls.map((value) => ({ definition: { case: "yaml", value } })) });
+          expect(res.workflows).toHaveLength(yamls.length);
+        } catch (err) {
+          const e = ConnectError.from(err);
+          expect(e.code).toBe(Code.InvalidArgument);
+          expect(e.rawMessage).toMatch(/workflows\[\d\]/);
+        }
+      }),
+      { ...settings, numRuns: Math.min(RUNS, 40) },
+    );
   });
 });

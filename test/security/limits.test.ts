@@ -165,9 +165,24 @@ describe("per-client limits", () => {
       }
     }
     expect(codes).toContain(Code.ResourceExhausted);
-    expect(message).toContain("at most 1 SubmitWorkflow calls per second per token");
+    expect(message).toContain("at most 1 per second per token");
     const cb = createCoordinatorClient(running.url, { token: b });
     await cb.submitWorkflow({ definition: { case: "yaml", value: yaml(["{ id: a, runner: noop }"]) } });
+  });
+
+  it("submissions per token per second: each definition of a SubmitWorkflows call counts; a batch over the burst is refused outright", async () => {
+    const { running } = await start({ security: { tokens: parseTokens(`${a}\n${b}\n`, "t"), clientLimits: { submitsPerSecond: 1 } } });
+    const ca = createCoordinatorClient(running.url, { token: a });
+    const batch = (n: number) => ca.submitWorkflows({ workflows: Array.from({ length: n }, () => ({ definition: { case: "yaml" as const, value: yaml(["{ id: a, runner: noop }"]) } })) });
+    // Rate 1 bursts to 2: three can never fit, whatever the wait.
+    const over = await codeOf(batch(3));
+    expect(over.code).toBe(Code.InvalidArgument);
+    expect(over.message).toContain("a batch of 3 submissions is more than this server's burst of 2 per token");
+    expect((await batch(2)).workflows).toHaveLength(2);
+    // The bucket is empty now: the next two need two seconds of refill.
+    const empty = await codeOf(batch(2));
+    expect(empty.code).toBe(Code.ResourceExhausted);
+    expect(empty.message).toContain("each definition of a SubmitWorkflows call counts as one");
   });
 });
 

@@ -175,6 +175,26 @@ describe("errors", () => {
     noStack(invalid);
   });
 
+  it("submit_workflows: one result per definition in order; an invalid one refuses the batch with its index in the problems", async () => {
+    const ok = await rpc("submit_workflows", { workflows: [{ yaml: QUICK, inputs: { n: 1 } }, { yaml: SLOW, idempotencyKey: "rpc-batch-slow" }, { yaml: SLOW, idempotencyKey: "rpc-batch-slow" }] });
+    const [quick, slow, repeat] = ok.result.workflows;
+    expect(quick).toMatchObject({ workflowId: expect.stringMatching(/^wf_/), plan: { levels: [{ stepIds: ["a"] }, { stepIds: ["b"] }] } });
+    expect(slow.workflowId).not.toBe(quick.workflowId);
+    expect(repeat).toMatchObject({ workflowId: slow.workflowId, existing: true });
+    expect((await untilEnded(quick.workflowId)).state).toBe("WORKFLOW_STATE_SUCCEEDED");
+    expect((await rpc("cancel_workflow", { workflowId: slow.workflowId })).result.state).toBe("WORKFLOW_STATE_CANCELLED");
+
+    const bad = await rpc("submit_workflows", { workflows: [{ yaml: yaml("rpc-batch-bad", "    - { id: a, runner: noop }\n") }, { yaml: yaml("rpc-batch-bad", "    - { id: a, runner: js, depends_on: [ghost] }\n") }] });
+    expect(bad.error.code).toBe(-32003);
+    expect(bad.error.message).toMatch(/^invalid workflows \(nothing was submitted\): workflows\[1\]: /);
+    expect(bad.error.data.problems).toEqual([expect.objectContaining({ stepId: "a", field: "workflows[1].workflow.steps[0].depends_on[0]" })]);
+    noStack(bad);
+    expect((await rpc("list_workflows", { name: "rpc-batch-bad" })).result.workflows).toEqual([]);
+    const empty = await rpc("submit_workflows", { workflows: [] });
+    expect(empty.error.code).toBe(-32602);
+    expect(empty.error.data.violations[0].field).toBe("workflows");
+  });
+
   it("only POST is served", async () => {
     const res = await fetch(`${running.url}/rpc`);
     expect(res.status).toBe(405);

@@ -112,6 +112,8 @@ describe("the OpenRPC document", () => {
       ["get_workflow_status", { workflowId: "x".repeat(129) }],
       ["list_workflows", { pageSize: 1001 }],
       ["submit_workflow", { yaml: QUICK, idempotencyKey: "k".repeat(257) }],
+      ["submit_workflows", { workflows: [] }],
+      ["submit_workflows", { workflows: [{ yaml: QUICK, idempotencyKey: "k".repeat(257) }] }],
       ["register_supervisor", { name: "s", url: "not a url" }],
     ];
     for (const [name, params] of bad) {
@@ -130,6 +132,7 @@ describe("the OpenRPC document", () => {
     const calls: Record<string, unknown> = {
       "rpc.discover": undefined,
       submit_workflow: { yaml: QUICK, inputs: { n: 1 } },
+      submit_workflows: { workflows: [{ yaml: QUICK, inputs: { n: 2 } }, { yaml: QUICK, idempotencyKey: "openrpc-1" }] },
       validate_workflow: { yaml: QUICK },
       watch_workflow: { workflowId },
       get_workflow_status: { workflowId },

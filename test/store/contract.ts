@@ -46,6 +46,47 @@ export function storeContract(name: string, make: () => Promise<Store>): void {
       await store.close();
     });
 
+    it("creates a batch in one call: results in order, each stored, listed and indexed like a single create", async () => {
+      const store = await make();
+      const name = `batch-${seq}`;
+      const recs = [sampleRecord({ name }), sampleRecord({ name, inputs: { n: 2 } }), sampleRecord({ name: `${name}-other` })];
+      expect(await store.createWorkflows(recs)).toEqual(recs.map((r) => ({ id: r.id, existing: false })));
+      for (const r of recs) expect((await store.getWorkflow(r.id))!.record).toEqual(r);
+      const listed = await store.listWorkflows({ states: [W.PENDING], name, pageSize: 10, pageToken: "" });
+      expect(listed.items.map((w) => w.id).sort()).toEqual([recs[0]!.id, recs[1]!.id].sort());
+      expect((await store.summaries(recs.map((r) => r.id))).map((w) => [w.id, w.state, w.stepsTotal])).toEqual(recs.map((r) => [r.id, W.PENDING, 2]));
+      // A created workflow takes commits like one created alone.
+      await store.commit(recs[2]!.id, { header: { state: W.RUNNING, startedAt: 1 }, steps: [], events: [{ kind: "workflow", time: 1, state: W.RUNNING }] });
+      expect((await store.getWorkflow(recs[2]!.id))!.record.state).toBe(W.RUNNING);
+      expect(await store.createWorkflows([])).toEqual([]);
+      await store.close();
+    });
+
+    it("deduplicates a batch by idempotency key, against earlier workflows and within the batch", async () => {
+      const store = await make();
+      const before = sampleRecord({ idempotencyKey: `old-${seq}` });
+      await store.createWorkflow(before);
+      const key = `new-${seq}`;
+      const batch = [
+        sampleRecord({ idempotencyKey: key }),
+        sampleRecord({ idempotencyKey: before.idempotencyKey! }),
+        sampleRecord(),
+        sampleRecord({ idempotencyKey: key }),
+      ];
+      expect(await store.createWorkflows(batch)).toEqual([
+        { id: batch[0]!.id, existing: false },
+        { id: before.id, existing: true },
+        { id: batch[2]!.id, existing: false },
+        { id: batch[0]!.id, existing: true },
+      ]);
+      // The repeats stored nothing; the key now names the batch's first workflow.
+      expect(await store.getWorkflow(batch[1]!.id)).toBeUndefined();
+      expect(await store.getWorkflow(batch[3]!.id)).toBeUndefined();
+      expect(await store.summaries(batch.map((r) => r.id))).toHaveLength(2);
+      expect(await store.createWorkflow(sampleRecord({ idempotencyKey: key }))).toEqual({ id: batch[0]!.id, existing: true });
+      await store.close();
+    });
+
     it("applies commits and orders events by cursor", async () => {
       const store = await make();
       const rec = sampleRecord();

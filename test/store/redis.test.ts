@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { StepState as S, WorkflowState as W } from "../../src/engine/states.js";
 import { createRedisStore, type RedisStoreOptions } from "../../src/store/redis/redis-store.js";
 import { LeaseLostError, StoreUnavailableError } from "../../src/store/store.js";
-import { sharedRedisUrl, startRedis, stopSharedRedis } from "../helpers/redis.js";
+import { sharedRedisUrl, startRedis, startRedisCluster, stopSharedRedis } from "../helpers/redis.js";
 import { sampleRecord, storeContract } from "./contract.js";
 
 afterAll(stopSharedRedis);
@@ -130,6 +130,81 @@ describe("redis store", () => {
       await store.close();
     } finally {
       await redis.remove();
+    }
+  });
+
+  it("creates a batch of workflows, their idempotency keys and index entries in one round trip: one script call", async () => {
+    const redis = await startRedis();
+    const monitor = await new Redis(redis.url).monitor();
+    // Every command a client sends, by name; commands a script runs come from "lua" and are left out.
+    const sent: string[] = [];
+    monitor.on("monitor", (_time: string, args: string[], source: string) => {
+      if (source !== "lua") sent.push(args[0]!.toLowerCase());
+    });
+    const settle = async () => {
+      // A PING through another connection: once MONITOR shows it, it showed everything before (its handshake is left out).
+      const probe = new Redis(redis.url);
+      await probe.ping("settle");
+      for (let i = 0; !sent.includes("ping") && i < 200; i++) await new Promise((r) => setTimeout(r, 5));
+      probe.disconnect();
+      const got = sent.filter((c) => !["ping", "hello", "info", "client"].includes(c));
+      sent.length = 0;
+      return got;
+    };
+    try {
+      const store = await createRedisStore({ url: redis.url, prefix: prefix(), nodeId: "n1" });
+      await settle();
+      const recs = Array.from({ length: 50 }, (_, i) => sampleRecord({ name: `batch-${i % 3}`, ...(i % 2 ? { idempotencyKey: `k${i}` } : {}) }));
+      expect(await store.createWorkflows(recs)).toEqual(recs.map((r) => ({ id: r.id, existing: false })));
+      expect(await settle()).toEqual([expect.stringMatching(/^eval(sha)?$/)]);
+      // A single create is the same one call.
+      await store.createWorkflow(sampleRecord({ idempotencyKey: "single" }));
+      expect(await settle()).toEqual(["evalsha"]);
+      // What the one call wrote: owned by this node, running, listed by name.
+      expect((await store.ownership.ownedBy("n1")).length).toBe(51);
+      expect((await store.ownership.active()).length).toBe(51);
+      expect((await store.listWorkflows({ states: [], name: "batch-1", pageSize: 100, pageToken: "" })).items).toHaveLength(17);
+      await store.close();
+    } finally {
+      monitor.disconnect();
+      await redis.remove();
+    }
+  });
+
+  it("writes nothing of a batch when one of its ids exists", async () => {
+    const store = await open();
+    const taken = sampleRecord();
+    await store.createWorkflow(taken);
+    const fresh = sampleRecord({ idempotencyKey: `fresh-${randomBytes(3).toString("hex")}` });
+    await expect(store.createWorkflows([fresh, sampleRecord({ id: taken.id })])).rejects.toThrow(/already exists/);
+    expect(await store.getWorkflow(fresh.id)).toBeUndefined();
+    // Its idempotency key was not taken either.
+    const again = sampleRecord({ idempotencyKey: fresh.idempotencyKey! });
+    expect(await store.createWorkflow(again)).toEqual({ id: again.id, existing: false });
+    await store.close();
+  });
+
+  it("creates a batch on a Redis Cluster, deduplicating keys within it in order", async () => {
+    const cluster = await startRedisCluster(3);
+    try {
+      const store = await createRedisStore({ url: cluster.urls.join(","), cluster: true, prefix: prefix() });
+      const old = sampleRecord({ idempotencyKey: "old" });
+      await store.createWorkflow(old);
+      const recs = [sampleRecord({ idempotencyKey: "a" }), sampleRecord({ idempotencyKey: "old" }), ...Array.from({ length: 20 }, () => sampleRecord({ name: "many" })), sampleRecord({ idempotencyKey: "a" })];
+      const got = await store.createWorkflows(recs);
+      expect(got[0]).toEqual({ id: recs[0]!.id, existing: false });
+      expect(got[1]).toEqual({ id: old.id, existing: true });
+      expect(got[22]).toEqual({ id: recs[0]!.id, existing: true });
+      expect(got.slice(2, 22)).toEqual(recs.slice(2, 22).map((r) => ({ id: r.id, existing: false })));
+      expect((await store.listWorkflows({ states: [], name: "many", pageSize: 100, pageToken: "" })).items).toHaveLength(20);
+      expect(await store.getWorkflow(recs[22]!.id)).toBeUndefined();
+      await store.commit(recs[2]!.id, { header: { state: W.RUNNING }, steps: [], events: [{ kind: "workflow", time: 1, state: W.RUNNING }] });
+      await store.close();
+      // ioredis's Cluster client lets go of its node connections a little after
+      // quit() resolves; stopping the nodes first makes it log reconnect errors.
+      await new Promise((r) => setTimeout(r, 300));
+    } finally {
+      await cluster.stop();
     }
   });
 

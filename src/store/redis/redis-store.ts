@@ -2,8 +2,11 @@
 // restart, die or run side by side. Each workflow lives in keys that share
 // one hash tag (see keys.ts); every change to it is one Lua script that
 // checks the owner's fencing token (see scripts.ts). Indexes for listing are
-// sorted sets written after the workflow itself: a crash in between leaves a
-// stale index entry, which readers verify against the workflow and drop.
+// sorted sets. A new workflow is written with its index entries in one
+// script (createMany) on a standalone Redis; later changes, and creation on
+// a Cluster, write indexes after the workflow itself: a crash in between
+// leaves a stale index entry, which readers verify against the workflow and
+// drop.
 import { randomBytes } from "node:crypto";
 import { ReplyError } from "ioredis";
 import type { DomainEvent, StepRecord, StoredEvent, WorkflowRecord } from "../../engine/model.js";
@@ -25,6 +28,7 @@ import {
   type WorkflowSummaryRecord,
 } from "../store.js";
 import { connect, openRedis } from "./connection.js";
+import { createManyCall, parseCreateManyReply } from "./create-many.js";
 import { keysFor } from "./keys.js";
 import { defineScripts, runScript } from "./scripts.js";
 import { createRedisSupervisorRegistry } from "./supervisors.js";
@@ -102,6 +106,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
   const retentionMs = options.retentionMs ?? 7 * 24 * 3_600_000;
   const maxLogLines = options.maxLogLinesPerStep ?? 10_000;
   const maxEvents = options.maxEventsPerWorkflow ?? 100_000;
+  const idempotencyTtl = Math.max(retentionMs, MIN_IDEMPOTENCY_TTL_MS);
   const warn = options.onWarning ?? (() => {});
   const connection = { url: options.url, ...(options.cluster ? { cluster: true } : {}), ...(options.commandTimeoutMs ? { commandTimeoutMs: options.commandTimeoutMs } : {}) };
   const client = openRedis(connection);
@@ -289,6 +294,67 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
     return { name, version: v, definition, createdAt };
   }
 
+  /**
+   * Standalone Redis: one createMany call stores the workflows, their
+   * idempotency keys and their index entries together. A Cluster keeps
+   * indexes in other slots than workflows, so no one script can write both:
+   * there each workflow takes createOne's three steps, all workflows at once.
+   */
+  async function createWorkflows(records: readonly WorkflowRecord[]): Promise<Array<{ id: string; existing: boolean }>> {
+    if (records.length === 0) return [];
+    if (options.cluster) return createEach(records);
+    const { keys, args } = createManyCall({
+      keys: k,
+      nodeId,
+      provisionalTtlMs: PROVISIONAL_TTL_MS,
+      idempotencyTtlMs: idempotencyTtl,
+      records: records.map((record) => ({ record, fields: recordFields(record) })),
+    });
+    const reply = parseCreateManyReply(records, await runScript(client, "createMany", keys, args).catch(unavailable));
+    if (!reply.ok) throw new Error(`workflow ${reply.existingId} already exists`);
+    reply.results.forEach((r, i) => {
+      if (!r.existing) owned.set(r.id, { fence: "1", seq: 0, name: records[i]!.name });
+    });
+    return reply.results;
+  }
+
+  /** createWorkflows on a Cluster: every record at once; a key repeated in the batch goes to its first record's result. */
+  async function createEach(records: readonly WorkflowRecord[]): Promise<Array<{ id: string; existing: boolean }>> {
+    const first = new Map<string, number>();
+    const results = await Promise.all(
+      records.map((r, i) => {
+        if (r.idempotencyKey === undefined) return createOne(r);
+        const earlier = first.get(r.idempotencyKey);
+        if (earlier !== undefined) return undefined;
+        first.set(r.idempotencyKey, i);
+        return createOne(r);
+      }),
+    );
+    return results.map((r, i) => r ?? { id: results[first.get(records[i]!.idempotencyKey!)!]!.id, existing: true });
+  }
+
+  /** One workflow: the hash (with a provisional TTL), then its idempotency key, then its index entries. */
+  async function createOne(record: WorkflowRecord): Promise<{ id: string; existing: boolean }> {
+    const id = record.id;
+    const created = await runScript(client, "create", [k.workflow(id)], [nodeId, PROVISIONAL_TTL_MS, ...recordFields(record)]).catch(unavailable);
+    if (created !== 1) throw new Error(`workflow ${id} already exists`);
+    if (record.idempotencyKey !== undefined) {
+      const key = k.idempotency(record.idempotencyKey);
+      const set = await client.set(key, id, "PX", idempotencyTtl, "NX").catch(unavailable);
+      if (set === null) {
+        const existing = await client.get(key).catch(unavailable);
+        await client.del(k.workflow(id)).catch(() => {});
+        if (existing !== null) return { id: existing, existing: true };
+        await client.set(key, id, "PX", idempotencyTtl).catch(unavailable);
+      }
+    }
+    owned.set(id, { fence: "1", seq: 0, name: record.name });
+    const ops: Array<Promise<unknown>> = [client.zadd(k.all, 0, id), client.zadd(k.state(record.state), 0, id), client.zadd(k.name(record.name), 0, id)];
+    if (!isTerminalWorkflow(record.state)) ops.push(client.zadd(k.active, 0, id), client.sadd(k.owned(nodeId), id));
+    await Promise.all(ops).catch(unavailable);
+    return { id, existing: false };
+  }
+
   const ownership: Ownership = {
     nodeId,
 
@@ -375,25 +441,10 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
     },
 
     async createWorkflow(record) {
-      const id = record.id;
-      const created = await runScript(client, "create", [k.workflow(id)], [nodeId, PROVISIONAL_TTL_MS, ...recordFields(record)]).catch(unavailable);
-      if (created !== 1) throw new Error(`workflow ${id} already exists`);
-      if (record.idempotencyKey !== undefined) {
-        const key = k.idempotency(record.idempotencyKey);
-        const set = await client.set(key, id, "PX", Math.max(retentionMs, MIN_IDEMPOTENCY_TTL_MS), "NX").catch(unavailable);
-        if (set === null) {
-          const existing = await client.get(key).catch(unavailable);
-          await client.del(k.workflow(id)).catch(() => {});
-          if (existing !== null) return { id: existing, existing: true };
-          await client.set(key, id, "PX", Math.max(retentionMs, MIN_IDEMPOTENCY_TTL_MS)).catch(unavailable);
-        }
-      }
-      owned.set(id, { fence: "1", seq: 0, name: record.name });
-      const ops: Array<Promise<unknown>> = [client.zadd(k.all, 0, id), client.zadd(k.state(record.state), 0, id), client.zadd(k.name(record.name), 0, id)];
-      if (!isTerminalWorkflow(record.state)) ops.push(client.zadd(k.active, 0, id), client.sadd(k.owned(nodeId), id));
-      await Promise.all(ops).catch(unavailable);
-      return { id, existing: false };
+      return (await createWorkflows([record]))[0]!;
     },
+
+    createWorkflows,
 
     async getWorkflow(id) {
       const h = await client.hgetall(k.workflow(id)).catch(unavailable);

@@ -5,7 +5,8 @@
 import type { Cluster, Redis } from "ioredis";
 
 export interface ScriptDef {
-  keys: number;
+  /** How many KEYS it takes; "varying" when the call says (the count goes before the keys). */
+  keys: number | "varying";
   lua: string;
 }
 
@@ -24,6 +25,64 @@ redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'fence', '1', 'seq', '0', 'cursor'
 for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
+`,
+};
+
+/**
+ * createMany: stores new workflows and their index entries in one atomic
+ * call, for a standalone Redis (on a Cluster the index keys live in other
+ * slots than the workflows, see keys.ts). Each workflow is stored as by
+ * `create` and indexed at once; an idempotency key already set (before, or
+ * by an earlier workflow of this call) stores nothing for that workflow and
+ * answers the id it names. Nothing at all is written when one of the ids
+ * exists. Arguments are built by create-many.ts.
+ * KEYS: all, active, owned, then per workflow: hash, state index, name
+ * index, idempotency key (the hash again when it has none).
+ * ARGV: owner, provisionalTtlMs, idempotencyTtlMs, then per workflow: id,
+ * hasKey ("1"/"0"), running ("1": not finished, so active and owned),
+ * nFields, then nFields field/value pairs.
+ * Returns {"OK", then per workflow "new" or the existing id's "=" .. id} | {"EXISTS", id}.
+ */
+const createMany: ScriptDef = {
+  keys: "varying",
+  lua: `
+local a = 4
+local k = 4
+while a <= #ARGV do
+  if redis.call('EXISTS', KEYS[k]) == 1 then return {'EXISTS', ARGV[a]} end
+  a = a + 4 + 2 * tonumber(ARGV[a + 3])
+  k = k + 4
+end
+local out = {'OK'}
+a = 4
+k = 4
+while a <= #ARGV do
+  local id = ARGV[a]
+  local nf = tonumber(ARGV[a + 3])
+  local existing = false
+  if ARGV[a + 1] == '1' then
+    existing = redis.call('GET', KEYS[k + 3])
+    if not existing then redis.call('SET', KEYS[k + 3], id, 'PX', ARGV[3]) end
+  end
+  if existing then
+    out[#out + 1] = '=' .. existing
+  else
+    redis.call('HSET', KEYS[k], 'owner', ARGV[1], 'fence', '1', 'seq', '0', 'cursor', '0-0', 'cs', '0', 'cf', '0', 'cr', '0')
+    for i = a + 4, a + 3 + 2 * nf, 2 do redis.call('HSET', KEYS[k], ARGV[i], ARGV[i + 1]) end
+    redis.call('PEXPIRE', KEYS[k], ARGV[2])
+    redis.call('ZADD', KEYS[1], 0, id)
+    redis.call('ZADD', KEYS[k + 1], 0, id)
+    redis.call('ZADD', KEYS[k + 2], 0, id)
+    if ARGV[a + 2] == '1' then
+      redis.call('ZADD', KEYS[2], 0, id)
+      redis.call('SADD', KEYS[3], id)
+    end
+    out[#out + 1] = 'new'
+  end
+  a = a + 4 + 2 * nf
+  k = k + 4
+end
+return out
 `,
 };
 
@@ -162,17 +221,20 @@ return v
 `,
 };
 
-export const SCRIPTS = { create, commit, appendLogs, claim, heartbeat, putTemplate } satisfies Record<string, ScriptDef>;
+export const SCRIPTS = { create, createMany, commit, appendLogs, claim, heartbeat, putTemplate } satisfies Record<string, ScriptDef>;
 export type ScriptName = keyof typeof SCRIPTS;
 
 /** Registers the scripts (EVALSHA, falling back to EVAL after a Redis restart). */
 export function defineScripts(client: Redis | Cluster): void {
   for (const [name, def] of Object.entries(SCRIPTS)) {
-    client.defineCommand(`horus_${name}`, { numberOfKeys: def.keys, lua: def.lua });
+    client.defineCommand(`horus_${name}`, { ...(def.keys === "varying" ? {} : { numberOfKeys: def.keys }), lua: def.lua });
   }
 }
 
 export function runScript(client: Redis | Cluster, name: ScriptName, keys: string[], args: Array<string | number>): Promise<unknown> {
   const fn = (client as unknown as Record<string, (...a: Array<string | number>) => Promise<unknown>>)[`horus_${name}`]!;
+  // ioredis flattens array arguments: a batch's hundreds of thousands of
+  // arguments go as arrays, never spread into one call's argument list.
+  if (SCRIPTS[name].keys === "varying") return fn.call(client, keys.length, keys as never, args as never);
   return fn.call(client, ...keys, ...args);
 }

@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file horus/coordinator/v1/coordinator.proto.
  */
 export const file_horus_coordinator_v1_coordinator: GenFile = /*@__PURE__*/
-  fileDesc("CiZob3J1cy9jb29yZGluYXRvci92MS9jb29yZGluYXRvci5wcm90bxIUaG9ydXMuY29vcmRpbmF0b3IudjEiNwoUUmV0cnlXb3JrZmxvd1JlcXVlc3QSHwoLd29ya2Zsb3dfaWQYASABKAlCCrpIB3IFEAEYgAEiSwoVUmV0cnlXb3JrZmxvd1Jlc3BvbnNlEjIKBXN0YXRlGAEgASgOMiMuaG9ydXMuY29vcmRpbmF0b3IudjEuV29ya2Zsb3dTdGF0ZSKoAQofUmVnaXN0ZXJXb3JrZmxvd1RlbXBsYXRlUmVxdWVzdBIsCgRuYW1lGAEgASgJQh66SBtyGTIXXltBLVphLXowLTlfLi1dezEsMTI4fSQSDgoEeWFtbBgCIAEoCUgAEjIKBHNwZWMYAyABKAsyIi5ob3J1cy5jb29yZGluYXRvci52MS5Xb3JrZmxvd1NwZWNIAEITCgpkZWZpbml0aW9uEgW6SAIIASJcCiBSZWdpc3RlcldvcmtmbG93VGVtcGxhdGVSZXNwb25zZRI4Cgh0ZW1wbGF0ZRgBIAEoCzImLmhvcnVzLmNvb3JkaW5hdG9yLnYxLldvcmtmbG93VGVtcGxhdGUiUAoaR2V0V29ya2Zsb3dUZW1wbGF0ZVJlcXVlc3QSGAoEbmFtZRgBIAEoCUIKukgHcgUQARiAARIYCgd2ZXJzaW9uGAIgASgFQge6SAQaAigAIlcKG0dldFdvcmtmbG93VGVtcGxhdGVSZXNwb25zZRI4Cgh0ZW1wbGF0ZRgBIAEoCzImLmhvcnVzLmNvb3JkaW5hdG9yLnYxLldvcmtmbG93VGVtcGxhdGUiHgocTGlzdFdvcmtmbG93VGVtcGxhdGVzUmVxdWVzdCJaCh1MaXN0V29ya2Zsb3dUZW1wbGF0ZXNSZXNwb25zZRI5Cgl0ZW1wbGF0ZXMYASADKAsyJi5ob3J1cy5jb29yZGluYXRvci52MS5Xb3JrZmxvd1RlbXBsYXRlIqMCChVTdWJtaXRXb3JrZmxvd1JlcXVlc3QSDgoEeWFtbBgBIAEoCUgAEjIKBHNwZWMYAiABKAsyIi5ob3J1cy5jb29yZGluYXRvci52MS5Xb3JrZmxvd1NwZWNIABJHCgZpbnB1dHMYAyADKAsyNy5ob3J1cy5jb29yZGluYXRvci52MS5TdWJtaXRXb3JrZmxvd1JlcXVlc3QuSW5wdXRzRW50cnkSIQoPaWRlbXBvdGVuY3lfa2V5GAQgASgJQgi6SAVyAxiAAhpFCgtJbnB1dHNFbnRyeRILCgNrZXkYASABKAkSJQoFdmFsdWUYAiABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWU6AjgBQhMKCmRlZmluaXRpb24SBbpIAggBImkKFlN1Ym1pdFdvcmtmbG93UmVzcG9uc2USEwoLd29ya2Zsb3dfaWQYASABKAkSEAoIZXhpc3RpbmcYAiABKAgSKAoEcGxhbhgDIAEoCzIaLmhvcnVzLmNvb3JkaW5hdG9yLnYxLlBsYW4icgoXVmFsaWRhdGVXb3JrZmxvd1JlcXVlc3QSDgoEeWFtbBgBIAEoCUgAEjIKBHNwZWMYAiABKAsyIi5ob3J1cy5jb29yZGluYXRvci52MS5Xb3JrZmxvd1NwZWNIAEITCgpkZWZpbml0aW9uEgW6SAIIASK2AQoYVmFsaWRhdGVXb3JrZmxvd1Jlc3BvbnNlEg0KBXZhbGlkGAEgASgIEi8KCHByb2JsZW1zGAIgAygLMh0uaG9ydXMuY29vcmRpbmF0b3IudjEuUHJvYmxlbRIoCgRwbGFuGAMgASgLMhouaG9ydXMuY29vcmRpbmF0b3IudjEuUGxhbhIwCgRzcGVjGAQgASgLMiIuaG9ydXMuY29vcmRpbmF0b3IudjEuV29ya2Zsb3dTcGVjIjUKEkdldFdvcmtmbG93UmVxdWVzdBIfCgt3b3JrZmxvd19pZBgBIAEoCUIKukgHcgUQARiAASJHChNHZXRXb3JrZmxvd1Jlc3BvbnNlEjAKCHdvcmtmbG93GAEgASgLMh4uaG9ydXMuY29vcmRpbmF0b3IudjEuV29ya2Zsb3cipQEKFExpc3RXb3JrZmxvd3NSZXF1ZXN0EkIKBnN0YXRlcxgBIAMoDjIjLmhvcnVzLmNvb3JkaW5hdG9yLnYxLldvcmtmbG93U3RhdGVCDbpICpIBByIFggECEAESFgoEbmFtZRgCIAEoCUIIukgFcgMYgAISHQoJcGFnZV9zaXplGAMgASgFQgq6SAcaBRjoBygAEhIKCnBhZ2VfdG9rZW4YBCABKAkiagoVTGlzdFdvcmtmbG93c1Jlc3BvbnNlEjgKCXdvcmtmbG93cxgBIAMoCzIlLmhvcnVzLmNvb3JkaW5hdG9yLnYxLldvcmtmbG93U3VtbWFyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiUgoVQ2FuY2VsV29ya2Zsb3dSZXF1ZXN0Eh8KC3dvcmtmbG93X2lkGAEgASgJQgq6SAdyBRABGIABEhgKBnJlYXNvbhgCIAEoCUIIukgFcgMYgAgiTAoWQ2FuY2VsV29ya2Zsb3dSZXNwb25zZRIyCgVzdGF0ZRgBIAEoDjIjLmhvcnVzLmNvb3JkaW5hdG9yLnYxLldvcmtmbG93U3RhdGUiRwoUV2F0Y2hXb3JrZmxvd1JlcXVlc3QSHwoLd29ya2Zsb3dfaWQYASABKAlCCrpIB3IFEAEYgAESDgoGY3Vyc29yGAIgASgJIpkBChVXYXRjaFdvcmtmbG93UmVzcG9uc2USMgoIc25hcHNob3QYASABKAsyHi5ob3J1cy5jb29yZGluYXRvci52MS5Xb3JrZmxvd0gAEjQKBWV2ZW50GAIgASgLMiMuaG9ydXMuY29vcmRpbmF0b3IudjEuV29ya2Zsb3dFdmVudEgAEg4KBmN1cnNvchgDIAEoCUIGCgRraW5kIkYKFVdhdGNoV29ya2Zsb3dzUmVxdWVzdBIdCglwYWdlX3NpemUYASABKAVCCrpIBxoFGOgHKAASDgoGZm9sbG93GAIgASgIImQKFldhdGNoV29ya2Zsb3dzUmVzcG9uc2USOAoJd29ya2Zsb3dzGAEgAygLMiUuaG9ydXMuY29vcmRpbmF0b3IudjEuV29ya2Zsb3dTdW1tYXJ5EhAKCHNuYXBzaG90GAIgASgIImoKFkdldFdvcmtmbG93TG9nc1JlcXVlc3QSHwoLd29ya2Zsb3dfaWQYASABKAlCCrpIB3IFEAEYgAESDwoHc3RlcF9pZBgCIAEoCRIOCgZmb2xsb3cYAyABKAgSDgoGY3Vyc29yGAQgASgJIkcKF0dldFdvcmtmbG93TG9nc1Jlc3BvbnNlEiwKBWxpbmVzGAEgAygLMh0uaG9ydXMuY29vcmRpbmF0b3IudjEuTG9nTGluZSIyChBSZWdpc3RlcmVkUnVubmVyEgwKBG5hbWUYASABKAkSEAoIY2FwYWNpdHkYAiABKAUigQIKGVJlZ2lzdGVyU3VwZXJ2aXNvclJlcXVlc3QSGAoEbmFtZRgBIAEoCUIKukgHcgUQARiAARIVCgN1cmwYAiABKAlCCLpIBXIDiAEBEjcKB3J1bm5lcnMYAyADKAsyJi5ob3J1cy5jb29yZGluYXRvci52MS5SZWdpc3RlcmVkUnVubmVyEksKBmxhYmVscxgEIAMoCzI7LmhvcnVzLmNvb3JkaW5hdG9yLnYxLlJlZ2lzdGVyU3VwZXJ2aXNvclJlcXVlc3QuTGFiZWxzRW50cnkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIuChpSZWdpc3RlclN1cGVydmlzb3JSZXNwb25zZRIQCghsZWFzZV9tcxgBIAEoAyIYChZMaXN0U3VwZXJ2aXNvcnNSZXF1ZXN0IkkKFFN1cGVydmlzb3JSdW5uZXJMb2FkEgwKBG5hbWUYASABKAkSEAoIY2FwYWNpdHkYAiABKAUSEQoJaW5fZmxpZ2h0GAMgASgFIvcCChFTdXBlcnZpc29yU3VtbWFyeRIMCgRuYW1lGAEgASgJEgsKA3VybBgCIAEoCRIOCgZzb3VyY2UYAyABKAkSDgoGaGVhbHRoGAQgASgJEjsKB3J1bm5lcnMYBSADKAsyKi5ob3J1cy5jb29yZGluYXRvci52MS5TdXBlcnZpc29yUnVubmVyTG9hZBJDCgZsYWJlbHMYBiADKAsyMy5ob3J1cy5jb29yZGluYXRvci52MS5TdXBlcnZpc29yU3VtbWFyeS5MYWJlbHNFbnRyeRIRCglpbl9mbGlnaHQYByABKAUSLQoJbGFzdF9zZWVuGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI0ChBsZWFzZV9leHBpcmVzX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIlcKF0xpc3RTdXBlcnZpc29yc1Jlc3BvbnNlEjwKC3N1cGVydmlzb3JzGAEgAygLMicuaG9ydXMuY29vcmRpbmF0b3IudjEuU3VwZXJ2aXNvclN1bW1hcnky/QwKEkNvb3JkaW5hdG9yU2VydmljZRJrCg5TdWJtaXRXb3JrZmxvdxIrLmhvcnVzLmNvb3JkaW5hdG9yLnYxLlN1Ym1pdFdvcmtmbG93UmVxdWVzdBosLmhvcnVzLmNvb3JkaW5hdG9yLnYxLlN1Ym1pdFdvcmtmbG93UmVzcG9uc2USdgoQVmFsaWRhdGVXb3JrZmxvdxItLmhvcnVzLmNvb3JkaW5hdG9yLnYxLlZhbGlkYXRlV29ya2Zsb3dSZXF1ZXN0Gi4uaG9ydXMuY29vcmRpbmF0b3IudjEuVmFsaWRhdGVXb3JrZmxvd1Jlc3BvbnNlIgOQAgESZwoLR2V0V29ya2Zsb3cSKC5ob3J1cy5jb29yZGluYXRvci52MS5HZXRXb3JrZmxvd1JlcXVlc3QaKS5ob3J1cy5jb29yZGluYXRvci52MS5HZXRXb3JrZmxvd1Jlc3BvbnNlIgOQAgESbQoNTGlzdFdvcmtmbG93cxIqLmhvcnVzLmNvb3JkaW5hdG9yLnYxLkxpc3RXb3JrZmxvd3NSZXF1ZXN0GisuaG9ydXMuY29vcmRpbmF0b3IudjEuTGlzdFdvcmtmbG93c1Jlc3BvbnNlIgOQAgESawoOQ2FuY2VsV29ya2Zsb3cSKy5ob3J1cy5jb29yZGluYXRvci52MS5DYW5jZWxXb3JrZmxvd1JlcXVlc3QaLC5ob3J1cy5jb29yZGluYXRvci52MS5DYW5jZWxXb3JrZmxvd1Jlc3BvbnNlEmoKDVdhdGNoV29ya2Zsb3cSKi5ob3J1cy5jb29yZGluYXRvci52MS5XYXRjaFdvcmtmbG93UmVxdWVzdBorLmhvcnVzLmNvb3JkaW5hdG9yLnYxLldhdGNoV29ya2Zsb3dSZXNwb25zZTABEm0KDldhdGNoV29ya2Zsb3dzEisuaG9ydXMuY29vcmRpbmF0b3IudjEuV2F0Y2hXb3JrZmxvd3NSZXF1ZXN0GiwuaG9ydXMuY29vcmRpbmF0b3IudjEuV2F0Y2hXb3JrZmxvd3NSZXNwb25zZTABEnAKD0dldFdvcmtmbG93TG9ncxIsLmhvcnVzLmNvb3JkaW5hdG9yLnYxLkdldFdvcmtmbG93TG9nc1JlcXVlc3QaLS5ob3J1cy5jb29yZGluYXRvci52MS5HZXRXb3JrZmxvd0xvZ3NSZXNwb25zZTABEnwKElJlZ2lzdGVyU3VwZXJ2aXNvchIvLmhvcnVzLmNvb3JkaW5hdG9yLnYxLlJlZ2lzdGVyU3VwZXJ2aXNvclJlcXVlc3QaMC5ob3J1cy5jb29yZGluYXRvci52MS5SZWdpc3RlclN1cGVydmlzb3JSZXNwb25zZSIDkAICEnMKD0xpc3RTdXBlcnZpc29ycxIsLmhvcnVzLmNvb3JkaW5hdG9yLnYxLkxpc3RTdXBlcnZpc29yc1JlcXVlc3QaLS5ob3J1cy5jb29yZGluYXRvci52MS5MaXN0U3VwZXJ2aXNvcnNSZXNwb25zZSIDkAIBEmgKDVJldHJ5V29ya2Zsb3cSKi5ob3J1cy5jb29yZGluYXRvci52MS5SZXRyeVdvcmtmbG93UmVxdWVzdBorLmhvcnVzLmNvb3JkaW5hdG9yLnYxLlJldHJ5V29ya2Zsb3dSZXNwb25zZRKJAQoYUmVnaXN0ZXJXb3JrZmxvd1RlbXBsYXRlEjUuaG9ydXMuY29vcmRpbmF0b3IudjEuUmVnaXN0ZXJXb3JrZmxvd1RlbXBsYXRlUmVxdWVzdBo2LmhvcnVzLmNvb3JkaW5hdG9yLnYxLlJlZ2lzdGVyV29ya2Zsb3dUZW1wbGF0ZVJlc3BvbnNlEn8KE0dldFdvcmtmbG93VGVtcGxhdGUSMC5ob3J1cy5jb29yZGluYXRvci52MS5HZXRXb3JrZmxvd1RlbXBsYXRlUmVxdWVzdBoxLmhvcnVzLmNvb3JkaW5hdG9yLnYxLkdldFdvcmtmbG93VGVtcGxhdGVSZXNwb25zZSIDkAIBEoUBChVMaXN0V29ya2Zsb3dUZW1wbGF0ZXMSMi5ob3J1cy5jb29yZGluYXRvci52MS5MaXN0V29ya2Zsb3dUZW1wbGF0ZXNSZXF1ZXN0GjMuaG9ydXMuY29vcmRpbmF0b3IudjEuTGlzdFdvcmtmbG93VGVtcGxhdGVzUmVzcG9uc2UiA5ACAWIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_struct, file_google_protobuf_timestamp, file_horus_coordinator_v1_workflow]);
+  fileDesc("CiZob3J1cy9jb29yZGluYXRvci92MS9jb29yZGluYXRvci5wcm90bxIUaG9ydXMuY29vcmRpbmF0b3IudjEiNwoUUmV0cnlXb3JrZmxvd1JlcXVlc3QSHwoLd29ya2Zsb3dfaWQYASABKAlCCrpIB3IFEAEYgAEiSwoVUmV0cnlXb3JrZmxvd1Jlc3BvbnNlEjIKBXN0YXRlGAEgASgOMiMuaG9ydXMuY29vcmRpbmF0b3IudjEuV29ya2Zsb3dTdGF0ZSKoAQofUmVnaXN0ZXJXb3JrZmxvd1RlbXBsYXRlUmVxdWVzdBIsCgRuYW1lGAEgASgJQh66SBtyGTIXXltBLVphLXowLTlfLi1dezEsMTI4fSQSDgoEeWFtbBgCIAEoCUgAEjIKBHNwZWMYAyABKAsyIi5ob3J1cy5jb29yZGluYXRvci52MS5Xb3JrZmxvd1NwZWNIAEITCgpkZWZpbml0aW9uEgW6SAIIASJcCiBSZWdpc3RlcldvcmtmbG93VGVtcGxhdGVSZXNwb25zZRI4Cgh0ZW1wbGF0ZRgBIAEoCzImLmhvcnVzLmNvb3JkaW5hdG9yLnYxLldvcmtmbG93VGVtcGxhdGUiUAoaR2V0V29ya2Zsb3dUZW1wbGF0ZVJlcXVlc3QSGAoEbmFtZRgBIAEoCUIKukgHcgUQARiAARIYCgd2ZXJzaW9uGAIgASgFQge6SAQaAigAIlcKG0dldFdvcmtmbG93VGVtcGxhdGVSZXNwb25zZRI4Cgh0ZW1wbGF0ZRgBIAEoCzImLmhvcnVzLmNvb3JkaW5hdG9yLnYxLldvcmtmbG93VGVtcGxhdGUiHgocTGlzdFdvcmtmbG93VGVtcGxhdGVzUmVxdWVzdCJaCh1MaXN0V29ya2Zsb3dUZW1wbGF0ZXNSZXNwb25zZRI5Cgl0ZW1wbGF0ZXMYASADKAsyJi5ob3J1cy5jb29yZGluYXRvci52MS5Xb3JrZmxvd1RlbXBsYXRlIqMCChVTdWJtaXRXb3JrZmxvd1JlcXVlc3QSDgoEeWFtbBgBIAEoCUgAEjIKBHNwZWMYAiABKAsyIi5ob3J1cy5jb29yZGluYXRvci52MS5Xb3JrZmxvd1NwZWNIABJHCgZpbnB1dHMYAyADKAsyNy5ob3J1cy5jb29yZGluYXRvci52MS5TdWJtaXRXb3JrZmxvd1JlcXVlc3QuSW5wdXRzRW50cnkSIQoPaWRlbXBvdGVuY3lfa2V5GAQgASgJQgi6SAVyAxiAAhpFCgtJbnB1dHNFbnRyeRILCgNrZXkYASABKAkSJQoFdmFsdWUYAiABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWU6AjgBQhMKCmRlZmluaXRpb24SBbpIAggBImkKFlN1Ym1pdFdvcmtmbG93UmVzcG9uc2USEwoLd29ya2Zsb3dfaWQYASABKAkSEAoIZXhpc3RpbmcYAiABKAgSKAoEcGxhbhgDIAEoCzIaLmhvcnVzLmNvb3JkaW5hdG9yLnYxLlBsYW4iZQoWU3VibWl0V29ya2Zsb3dzUmVxdWVzdBJLCgl3b3JrZmxvd3MYASADKAsyKy5ob3J1cy5jb29yZGluYXRvci52MS5TdWJtaXRXb3JrZmxvd1JlcXVlc3RCC7pICJIBBQgBEOgHIloKF1N1Ym1pdFdvcmtmbG93c1Jlc3BvbnNlEj8KCXdvcmtmbG93cxgBIAMoCzIsLmhvcnVzLmNvb3JkaW5hdG9yLnYxLlN1Ym1pdFdvcmtmbG93UmVzcG9uc2UicgoXVmFsaWRhdGVXb3JrZmxvd1JlcXVlc3QSDgoEeWFtbBgBIAEoCUgAEjIKBHNwZWMYAiABKAsyIi5ob3J1cy5jb29yZGluYXRvci52MS5Xb3JrZmxvd1NwZWNIAEITCgpkZWZpbml0aW9uEgW6SAIIASK2AQoYVmFsaWRhdGVXb3JrZmxvd1Jlc3BvbnNlEg0KBXZhbGlkGAEgASgIEi8KCHByb2JsZW1zGAIgAygLMh0uaG9ydXMuY29vcmRpbmF0b3IudjEuUHJvYmxlbRIoCgRwbGFuGAMgASgLMhouaG9ydXMuY29vcmRpbmF0b3IudjEuUGxhbhIwCgRzcGVjGAQgASgLMiIuaG9ydXMuY29vcmRpbmF0b3IudjEuV29ya2Zsb3dTcGVjIjUKEkdldFdvcmtmbG93UmVxdWVzdBIfCgt3b3JrZmxvd19pZBgBIAEoCUIKukgHcgUQARiAASJHChNHZXRXb3JrZmxvd1Jlc3BvbnNlEjAKCHdvcmtmbG93GAEgASgLMh4uaG9ydXMuY29vcmRpbmF0b3IudjEuV29ya2Zsb3cipQEKFExpc3RXb3JrZmxvd3NSZXF1ZXN0EkIKBnN0YXRlcxgBIAMoDjIjLmhvcnVzLmNvb3JkaW5hdG9yLnYxLldvcmtmbG93U3RhdGVCDbpICpIBByIFggECEAESFgoEbmFtZRgCIAEoCUIIukgFcgMYgAISHQoJcGFnZV9zaXplGAMgASgFQgq6SAcaBRjoBygAEhIKCnBhZ2VfdG9rZW4YBCABKAkiagoVTGlzdFdvcmtmbG93c1Jlc3BvbnNlEjgKCXdvcmtmbG93cxgBIAMoCzIlLmhvcnVzLmNvb3JkaW5hdG9yLnYxLldvcmtmbG93U3VtbWFyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiUgoVQ2FuY2VsV29ya2Zsb3dSZXF1ZXN0Eh8KC3dvcmtmbG93X2lkGAEgASgJQgq6SAdyBRABGIABEhgKBnJlYXNvbhgCIAEoCUIIukgFcgMYgAgiTAoWQ2FuY2VsV29ya2Zsb3dSZXNwb25zZRIyCgVzdGF0ZRgBIAEoDjIjLmhvcnVzLmNvb3JkaW5hdG9yLnYxLldvcmtmbG93U3RhdGUiRwoUV2F0Y2hXb3JrZmxvd1JlcXVlc3QSHwoLd29ya2Zsb3dfaWQYASABKAlCCrpIB3IFEAEYgAESDgoGY3Vyc29yGAIgASgJIpkBChVXYXRjaFdvcmtmbG93UmVzcG9uc2USMgoIc25hcHNob3QYASABKAsyHi5ob3J1cy5jb29yZGluYXRvci52MS5Xb3JrZmxvd0gAEjQKBWV2ZW50GAIgASgLMiMuaG9ydXMuY29vcmRpbmF0b3IudjEuV29ya2Zsb3dFdmVudEgAEg4KBmN1cnNvchgDIAEoCUIGCgRraW5kIkYKFVdhdGNoV29ya2Zsb3dzUmVxdWVzdBIdCglwYWdlX3NpemUYASABKAVCCrpIBxoFGOgHKAASDgoGZm9sbG93GAIgASgIImQKFldhdGNoV29ya2Zsb3dzUmVzcG9uc2USOAoJd29ya2Zsb3dzGAEgAygLMiUuaG9ydXMuY29vcmRpbmF0b3IudjEuV29ya2Zsb3dTdW1tYXJ5EhAKCHNuYXBzaG90GAIgASgIImoKFkdldFdvcmtmbG93TG9nc1JlcXVlc3QSHwoLd29ya2Zsb3dfaWQYASABKAlCCrpIB3IFEAEYgAESDwoHc3RlcF9pZBgCIAEoCRIOCgZmb2xsb3cYAyABKAgSDgoGY3Vyc29yGAQgASgJIkcKF0dldFdvcmtmbG93TG9nc1Jlc3BvbnNlEiwKBWxpbmVzGAEgAygLMh0uaG9ydXMuY29vcmRpbmF0b3IudjEuTG9nTGluZSIyChBSZWdpc3RlcmVkUnVubmVyEgwKBG5hbWUYASABKAkSEAoIY2FwYWNpdHkYAiABKAUigQIKGVJlZ2lzdGVyU3VwZXJ2aXNvclJlcXVlc3QSGAoEbmFtZRgBIAEoCUIKukgHcgUQARiAARIVCgN1cmwYAiABKAlCCLpIBXIDiAEBEjcKB3J1bm5lcnMYAyADKAsyJi5ob3J1cy5jb29yZGluYXRvci52MS5SZWdpc3RlcmVkUnVubmVyEksKBmxhYmVscxgEIAMoCzI7LmhvcnVzLmNvb3JkaW5hdG9yLnYxLlJlZ2lzdGVyU3VwZXJ2aXNvclJlcXVlc3QuTGFiZWxzRW50cnkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIuChpSZWdpc3RlclN1cGVydmlzb3JSZXNwb25zZRIQCghsZWFzZV9tcxgBIAEoAyIYChZMaXN0U3VwZXJ2aXNvcnNSZXF1ZXN0IkkKFFN1cGVydmlzb3JSdW5uZXJMb2FkEgwKBG5hbWUYASABKAkSEAoIY2FwYWNpdHkYAiABKAUSEQoJaW5fZmxpZ2h0GAMgASgFIvcCChFTdXBlcnZpc29yU3VtbWFyeRIMCgRuYW1lGAEgASgJEgsKA3VybBgCIAEoCRIOCgZzb3VyY2UYAyABKAkSDgoGaGVhbHRoGAQgASgJEjsKB3J1bm5lcnMYBSADKAsyKi5ob3J1cy5jb29yZGluYXRvci52MS5TdXBlcnZpc29yUnVubmVyTG9hZBJDCgZsYWJlbHMYBiADKAsyMy5ob3J1cy5jb29yZGluYXRvci52MS5TdXBlcnZpc29yU3VtbWFyeS5MYWJlbHNFbnRyeRIRCglpbl9mbGlnaHQYByABKAUSLQoJbGFzdF9zZWVuGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI0ChBsZWFzZV9leHBpcmVzX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIlcKF0xpc3RTdXBlcnZpc29yc1Jlc3BvbnNlEjwKC3N1cGVydmlzb3JzGAEgAygLMicuaG9ydXMuY29vcmRpbmF0b3IudjEuU3VwZXJ2aXNvclN1bW1hcnky7Q0KEkNvb3JkaW5hdG9yU2VydmljZRJrCg5TdWJtaXRXb3JrZmxvdxIrLmhvcnVzLmNvb3JkaW5hdG9yLnYxLlN1Ym1pdFdvcmtmbG93UmVxdWVzdBosLmhvcnVzLmNvb3JkaW5hdG9yLnYxLlN1Ym1pdFdvcmtmbG93UmVzcG9uc2USbgoPU3VibWl0V29ya2Zsb3dzEiwuaG9ydXMuY29vcmRpbmF0b3IudjEuU3VibWl0V29ya2Zsb3dzUmVxdWVzdBotLmhvcnVzLmNvb3JkaW5hdG9yLnYxLlN1Ym1pdFdvcmtmbG93c1Jlc3BvbnNlEnYKEFZhbGlkYXRlV29ya2Zsb3cSLS5ob3J1cy5jb29yZGluYXRvci52MS5WYWxpZGF0ZVdvcmtmbG93UmVxdWVzdBouLmhvcnVzLmNvb3JkaW5hdG9yLnYxLlZhbGlkYXRlV29ya2Zsb3dSZXNwb25zZSIDkAIBEmcKC0dldFdvcmtmbG93EiguaG9ydXMuY29vcmRpbmF0b3IudjEuR2V0V29ya2Zsb3dSZXF1ZXN0GikuaG9ydXMuY29vcmRpbmF0b3IudjEuR2V0V29ya2Zsb3dSZXNwb25zZSIDkAIBEm0KDUxpc3RXb3JrZmxvd3MSKi5ob3J1cy5jb29yZGluYXRvci52MS5MaXN0V29ya2Zsb3dzUmVxdWVzdBorLmhvcnVzLmNvb3JkaW5hdG9yLnYxLkxpc3RXb3JrZmxvd3NSZXNwb25zZSIDkAIBEmsKDkNhbmNlbFdvcmtmbG93EisuaG9ydXMuY29vcmRpbmF0b3IudjEuQ2FuY2VsV29ya2Zsb3dSZXF1ZXN0GiwuaG9ydXMuY29vcmRpbmF0b3IudjEuQ2FuY2VsV29ya2Zsb3dSZXNwb25zZRJqCg1XYXRjaFdvcmtmbG93EiouaG9ydXMuY29vcmRpbmF0b3IudjEuV2F0Y2hXb3JrZmxvd1JlcXVlc3QaKy5ob3J1cy5jb29yZGluYXRvci52MS5XYXRjaFdvcmtmbG93UmVzcG9uc2UwARJtCg5XYXRjaFdvcmtmbG93cxIrLmhvcnVzLmNvb3JkaW5hdG9yLnYxLldhdGNoV29ya2Zsb3dzUmVxdWVzdBosLmhvcnVzLmNvb3JkaW5hdG9yLnYxLldhdGNoV29ya2Zsb3dzUmVzcG9uc2UwARJwCg9HZXRXb3JrZmxvd0xvZ3MSLC5ob3J1cy5jb29yZGluYXRvci52MS5HZXRXb3JrZmxvd0xvZ3NSZXF1ZXN0Gi0uaG9ydXMuY29vcmRpbmF0b3IudjEuR2V0V29ya2Zsb3dMb2dzUmVzcG9uc2UwARJ8ChJSZWdpc3RlclN1cGVydmlzb3ISLy5ob3J1cy5jb29yZGluYXRvci52MS5SZWdpc3RlclN1cGVydmlzb3JSZXF1ZXN0GjAuaG9ydXMuY29vcmRpbmF0b3IudjEuUmVnaXN0ZXJTdXBlcnZpc29yUmVzcG9uc2UiA5ACAhJzCg9MaXN0U3VwZXJ2aXNvcnMSLC5ob3J1cy5jb29yZGluYXRvci52MS5MaXN0U3VwZXJ2aXNvcnNSZXF1ZXN0Gi0uaG9ydXMuY29vcmRpbmF0b3IudjEuTGlzdFN1cGVydmlzb3JzUmVzcG9uc2UiA5ACARJoCg1SZXRyeVdvcmtmbG93EiouaG9ydXMuY29vcmRpbmF0b3IudjEuUmV0cnlXb3JrZmxvd1JlcXVlc3QaKy5ob3J1cy5jb29yZGluYXRvci52MS5SZXRyeVdvcmtmbG93UmVzcG9uc2USiQEKGFJlZ2lzdGVyV29ya2Zsb3dUZW1wbGF0ZRI1LmhvcnVzLmNvb3JkaW5hdG9yLnYxLlJlZ2lzdGVyV29ya2Zsb3dUZW1wbGF0ZVJlcXVlc3QaNi5ob3J1cy5jb29yZGluYXRvci52MS5SZWdpc3RlcldvcmtmbG93VGVtcGxhdGVSZXNwb25zZRJ/ChNHZXRXb3JrZmxvd1RlbXBsYXRlEjAuaG9ydXMuY29vcmRpbmF0b3IudjEuR2V0V29ya2Zsb3dUZW1wbGF0ZVJlcXVlc3QaMS5ob3J1cy5jb29yZGluYXRvci52MS5HZXRXb3JrZmxvd1RlbXBsYXRlUmVzcG9uc2UiA5ACARKFAQoVTGlzdFdvcmtmbG93VGVtcGxhdGVzEjIuaG9ydXMuY29vcmRpbmF0b3IudjEuTGlzdFdvcmtmbG93VGVtcGxhdGVzUmVxdWVzdBozLmhvcnVzLmNvb3JkaW5hdG9yLnYxLkxpc3RXb3JrZmxvd1RlbXBsYXRlc1Jlc3BvbnNlIgOQAgFiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_struct, file_google_protobuf_timestamp, file_horus_coordinator_v1_workflow]);
 
 /**
  * @generated from message horus.coordinator.v1.RetryWorkflowRequest
@@ -257,6 +257,45 @@ export const SubmitWorkflowResponseSchema: GenMessage<SubmitWorkflowResponse> = 
   messageDesc(file_horus_coordinator_v1_coordinator, 9);
 
 /**
+ * @generated from message horus.coordinator.v1.SubmitWorkflowsRequest
+ */
+export type SubmitWorkflowsRequest = Message<"horus.coordinator.v1.SubmitWorkflowsRequest"> & {
+  /**
+   * One to 1,000 submissions, each as SubmitWorkflow takes it. The whole
+   * request stays within the server's request size limit (4 MiB by default).
+   *
+   * @generated from field: repeated horus.coordinator.v1.SubmitWorkflowRequest workflows = 1;
+   */
+  workflows: SubmitWorkflowRequest[];
+};
+
+/**
+ * Describes the message horus.coordinator.v1.SubmitWorkflowsRequest.
+ * Use `create(SubmitWorkflowsRequestSchema)` to create a new message.
+ */
+export const SubmitWorkflowsRequestSchema: GenMessage<SubmitWorkflowsRequest> = /*@__PURE__*/
+  messageDesc(file_horus_coordinator_v1_coordinator, 10);
+
+/**
+ * @generated from message horus.coordinator.v1.SubmitWorkflowsResponse
+ */
+export type SubmitWorkflowsResponse = Message<"horus.coordinator.v1.SubmitWorkflowsResponse"> & {
+  /**
+   * One per submission, in the order of the request.
+   *
+   * @generated from field: repeated horus.coordinator.v1.SubmitWorkflowResponse workflows = 1;
+   */
+  workflows: SubmitWorkflowResponse[];
+};
+
+/**
+ * Describes the message horus.coordinator.v1.SubmitWorkflowsResponse.
+ * Use `create(SubmitWorkflowsResponseSchema)` to create a new message.
+ */
+export const SubmitWorkflowsResponseSchema: GenMessage<SubmitWorkflowsResponse> = /*@__PURE__*/
+  messageDesc(file_horus_coordinator_v1_coordinator, 11);
+
+/**
  * @generated from message horus.coordinator.v1.ValidateWorkflowRequest
  */
 export type ValidateWorkflowRequest = Message<"horus.coordinator.v1.ValidateWorkflowRequest"> & {
@@ -283,7 +322,7 @@ export type ValidateWorkflowRequest = Message<"horus.coordinator.v1.ValidateWork
  * Use `create(ValidateWorkflowRequestSchema)` to create a new message.
  */
 export const ValidateWorkflowRequestSchema: GenMessage<ValidateWorkflowRequest> = /*@__PURE__*/
-  messageDesc(file_horus_coordinator_v1_coordinator, 10);
+  messageDesc(file_horus_coordinator_v1_coordinator, 12);
 
 /**
  * @generated from message horus.coordinator.v1.ValidateWorkflowResponse
@@ -319,7 +358,7 @@ export type ValidateWorkflowResponse = Message<"horus.coordinator.v1.ValidateWor
  * Use `create(ValidateWorkflowResponseSchema)` to create a new message.
  */
 export const ValidateWorkflowResponseSchema: GenMessage<ValidateWorkflowResponse> = /*@__PURE__*/
-  messageDesc(file_horus_coordinator_v1_coordinator, 11);
+  messageDesc(file_horus_coordinator_v1_coordinator, 13);
 
 /**
  * @generated from message horus.coordinator.v1.GetWorkflowRequest
@@ -336,7 +375,7 @@ export type GetWorkflowRequest = Message<"horus.coordinator.v1.GetWorkflowReques
  * Use `create(GetWorkflowRequestSchema)` to create a new message.
  */
 export const GetWorkflowRequestSchema: GenMessage<GetWorkflowRequest> = /*@__PURE__*/
-  messageDesc(file_horus_coordinator_v1_coordinator, 12);
+  messageDesc(file_horus_coordinator_v1_coordinator, 14);
 
 /**
  * @generated from message horus.coordinator.v1.GetWorkflowResponse
@@ -353,7 +392,7 @@ export type GetWorkflowResponse = Message<"horus.coordinator.v1.GetWorkflowRespo
  * Use `create(GetWorkflowResponseSchema)` to create a new message.
  */
 export const GetWorkflowResponseSchema: GenMessage<GetWorkflowResponse> = /*@__PURE__*/
-  messageDesc(file_horus_coordinator_v1_coordinator, 13);
+  messageDesc(file_horus_coordinator_v1_coordinator, 15);
 
 /**
  * @generated from message horus.coordinator.v1.ListWorkflowsRequest
@@ -393,7 +432,7 @@ export type ListWorkflowsRequest = Message<"horus.coordinator.v1.ListWorkflowsRe
  * Use `create(ListWorkflowsRequestSchema)` to create a new message.
  */
 export const ListWorkflowsRequestSchema: GenMessage<ListWorkflowsRequest> = /*@__PURE__*/
-  messageDesc(file_horus_coordinator_v1_coordinator, 14);
+  messageDesc(file_horus_coordinator_v1_coordinator, 16);
 
 /**
  * @generated from message horus.coordinator.v1.ListWorkflowsResponse
@@ -417,7 +456,7 @@ export type ListWorkflowsResponse = Message<"horus.coordinator.v1.ListWorkflowsR
  * Use `create(ListWorkflowsResponseSchema)` to create a new message.
  */
 export const ListWorkflowsResponseSchema: GenMessage<ListWorkflowsResponse> = /*@__PURE__*/
-  messageDesc(file_horus_coordinator_v1_coordinator, 15);
+  messageDesc(file_horus_coordinator_v1_coordinator, 17);
 
 /**
  * @generated from message horus.coordinator.v1.CancelWorkflowRequest
@@ -439,7 +478,7 @@ export type CancelWorkflowRequest = Message<"horus.coordinator.v1.CancelWorkflow
  * Use `create(CancelWorkflowRequestSchema)` to create a new message.
  */
 export const CancelWorkflowRequestSchema: GenMessage<CancelWorkflowRequest> = /*@__PURE__*/
-  messageDesc(file_horus_coordinator_v1_coordinator, 16);
+  messageDesc(file_horus_coordinator_v1_coordinator, 18);
 
 /**
  * @generated from message horus.coordinator.v1.CancelWorkflowResponse
@@ -458,7 +497,7 @@ export type CancelWorkflowResponse = Message<"horus.coordinator.v1.CancelWorkflo
  * Use `create(CancelWorkflowResponseSchema)` to create a new message.
  */
 export const CancelWorkflowResponseSchema: GenMessage<CancelWorkflowResponse> = /*@__PURE__*/
-  messageDesc(file_horus_coordinator_v1_coordinator, 17);
+  messageDesc(file_horus_coordinator_v1_coordinator, 19);
 
 /**
  * @generated from message horus.coordinator.v1.WatchWorkflowRequest
@@ -482,7 +521,7 @@ export type WatchWorkflowRequest = Message<"horus.coordinator.v1.WatchWorkflowRe
  * Use `create(WatchWorkflowRequestSchema)` to create a new message.
  */
 export const WatchWorkflowRequestSchema: GenMessage<WatchWorkflowRequest> = /*@__PURE__*/
-  messageDesc(file_horus_coordinator_v1_coordinator, 18);
+  messageDesc(file_horus_coordinator_v1_coordinator, 20);
 
 /**
  * @generated from message horus.coordinator.v1.WatchWorkflowResponse
@@ -520,7 +559,7 @@ export type WatchWorkflowResponse = Message<"horus.coordinator.v1.WatchWorkflowR
  * Use `create(WatchWorkflowResponseSchema)` to create a new message.
  */
 export const WatchWorkflowResponseSchema: GenMessage<WatchWorkflowResponse> = /*@__PURE__*/
-  messageDesc(file_horus_coordinator_v1_coordinator, 19);
+  messageDesc(file_horus_coordinator_v1_coordinator, 21);
 
 /**
  * @generated from message horus.coordinator.v1.WatchWorkflowsRequest
@@ -548,7 +587,7 @@ export type WatchWorkflowsRequest = Message<"horus.coordinator.v1.WatchWorkflows
  * Use `create(WatchWorkflowsRequestSchema)` to create a new message.
  */
 export const WatchWorkflowsRequestSchema: GenMessage<WatchWorkflowsRequest> = /*@__PURE__*/
-  messageDesc(file_horus_coordinator_v1_coordinator, 20);
+  messageDesc(file_horus_coordinator_v1_coordinator, 22);
 
 /**
  * @generated from message horus.coordinator.v1.WatchWorkflowsResponse
@@ -575,7 +614,7 @@ export type WatchWorkflowsResponse = Message<"horus.coordinator.v1.WatchWorkflow
  * Use `create(WatchWorkflowsResponseSchema)` to create a new message.
  */
 export const WatchWorkflowsResponseSchema: GenMessage<WatchWorkflowsResponse> = /*@__PURE__*/
-  messageDesc(file_horus_coordinator_v1_coordinator, 21);
+  messageDesc(file_horus_coordinator_v1_coordinator, 23);
 
 /**
  * @generated from message horus.coordinator.v1.GetWorkflowLogsRequest
@@ -613,7 +652,7 @@ export type GetWorkflowLogsRequest = Message<"horus.coordinator.v1.GetWorkflowLo
  * Use `create(GetWorkflowLogsRequestSchema)` to create a new message.
  */
 export const GetWorkflowLogsRequestSchema: GenMessage<GetWorkflowLogsRequest> = /*@__PURE__*/
-  messageDesc(file_horus_coordinator_v1_coordinator, 22);
+  messageDesc(file_horus_coordinator_v1_coordinator, 24);
 
 /**
  * @generated from message horus.coordinator.v1.GetWorkflowLogsResponse
@@ -630,7 +669,7 @@ export type GetWorkflowLogsResponse = Message<"horus.coordinator.v1.GetWorkflowL
  * Use `create(GetWorkflowLogsResponseSchema)` to create a new message.
  */
 export const GetWorkflowLogsResponseSchema: GenMessage<GetWorkflowLogsResponse> = /*@__PURE__*/
-  messageDesc(file_horus_coordinator_v1_coordinator, 23);
+  messageDesc(file_horus_coordinator_v1_coordinator, 25);
 
 /**
  * @generated from message horus.coordinator.v1.RegisteredRunner
@@ -654,7 +693,7 @@ export type RegisteredRunner = Message<"horus.coordinator.v1.RegisteredRunner"> 
  * Use `create(RegisteredRunnerSchema)` to create a new message.
  */
 export const RegisteredRunnerSchema: GenMessage<RegisteredRunner> = /*@__PURE__*/
-  messageDesc(file_horus_coordinator_v1_coordinator, 24);
+  messageDesc(file_horus_coordinator_v1_coordinator, 26);
 
 /**
  * @generated from message horus.coordinator.v1.RegisterSupervisorRequest
@@ -693,7 +732,7 @@ export type RegisterSupervisorRequest = Message<"horus.coordinator.v1.RegisterSu
  * Use `create(RegisterSupervisorRequestSchema)` to create a new message.
  */
 export const RegisterSupervisorRequestSchema: GenMessage<RegisterSupervisorRequest> = /*@__PURE__*/
-  messageDesc(file_horus_coordinator_v1_coordinator, 25);
+  messageDesc(file_horus_coordinator_v1_coordinator, 27);
 
 /**
  * @generated from message horus.coordinator.v1.RegisterSupervisorResponse
@@ -712,7 +751,7 @@ export type RegisterSupervisorResponse = Message<"horus.coordinator.v1.RegisterS
  * Use `create(RegisterSupervisorResponseSchema)` to create a new message.
  */
 export const RegisterSupervisorResponseSchema: GenMessage<RegisterSupervisorResponse> = /*@__PURE__*/
-  messageDesc(file_horus_coordinator_v1_coordinator, 26);
+  messageDesc(file_horus_coordinator_v1_coordinator, 28);
 
 /**
  * @generated from message horus.coordinator.v1.ListSupervisorsRequest
@@ -725,7 +764,7 @@ export type ListSupervisorsRequest = Message<"horus.coordinator.v1.ListSuperviso
  * Use `create(ListSupervisorsRequestSchema)` to create a new message.
  */
 export const ListSupervisorsRequestSchema: GenMessage<ListSupervisorsRequest> = /*@__PURE__*/
-  messageDesc(file_horus_coordinator_v1_coordinator, 27);
+  messageDesc(file_horus_coordinator_v1_coordinator, 29);
 
 /**
  * @generated from message horus.coordinator.v1.SupervisorRunnerLoad
@@ -754,7 +793,7 @@ export type SupervisorRunnerLoad = Message<"horus.coordinator.v1.SupervisorRunne
  * Use `create(SupervisorRunnerLoadSchema)` to create a new message.
  */
 export const SupervisorRunnerLoadSchema: GenMessage<SupervisorRunnerLoad> = /*@__PURE__*/
-  messageDesc(file_horus_coordinator_v1_coordinator, 28);
+  messageDesc(file_horus_coordinator_v1_coordinator, 30);
 
 /**
  * @generated from message horus.coordinator.v1.SupervisorSummary
@@ -822,7 +861,7 @@ export type SupervisorSummary = Message<"horus.coordinator.v1.SupervisorSummary"
  * Use `create(SupervisorSummarySchema)` to create a new message.
  */
 export const SupervisorSummarySchema: GenMessage<SupervisorSummary> = /*@__PURE__*/
-  messageDesc(file_horus_coordinator_v1_coordinator, 29);
+  messageDesc(file_horus_coordinator_v1_coordinator, 31);
 
 /**
  * @generated from message horus.coordinator.v1.ListSupervisorsResponse
@@ -839,7 +878,7 @@ export type ListSupervisorsResponse = Message<"horus.coordinator.v1.ListSupervis
  * Use `create(ListSupervisorsResponseSchema)` to create a new message.
  */
 export const ListSupervisorsResponseSchema: GenMessage<ListSupervisorsResponse> = /*@__PURE__*/
-  messageDesc(file_horus_coordinator_v1_coordinator, 30);
+  messageDesc(file_horus_coordinator_v1_coordinator, 32);
 
 /**
  * The client-facing API: submit, inspect, watch and cancel workflows.
@@ -863,6 +902,21 @@ export const CoordinatorService: GenService<{
     methodKind: "unary";
     input: typeof SubmitWorkflowRequestSchema;
     output: typeof SubmitWorkflowResponseSchema;
+  },
+  /**
+   * SubmitWorkflow for many definitions in one call: one result per
+   * definition, in order. Every definition is checked before anything is
+   * stored: when any is invalid the call fails INVALID_ARGUMENT listing every
+   * problem with its definition's index ("workflows[3]: step ..."), and no
+   * workflow is created. Idempotency keys work as in SubmitWorkflow, within
+   * the batch too (a repeated key gets the first one's id, existing true).
+   *
+   * @generated from rpc horus.coordinator.v1.CoordinatorService.SubmitWorkflows
+   */
+  submitWorkflows: {
+    methodKind: "unary";
+    input: typeof SubmitWorkflowsRequestSchema;
+    output: typeof SubmitWorkflowsResponseSchema;
   },
   /**
    * Validates a definition without running it; returns all problems and the plan.
