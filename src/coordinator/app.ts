@@ -57,8 +57,10 @@ export interface CoordinatorOptions {
    * coordinator's workflows are taken over within about 1.33x this.
    */
   leaseMs?: number;
-  /** Definition limits (steps per workflow, payload size). */
+  /** Definition limits (steps per workflow, payload size, CEL budget, sub-workflow depth). */
   limits?: Partial<ValidationLimits>;
+  /** Longest one workflow transition may take, ms (default 10,000); past it the workflow is quarantined (FAILED, INTERNAL). */
+  transitionBudgetMs?: number;
   logger?: Logger;
   /** How long shutdown lets unary calls finish (default 10,000 ms). */
   drainTimeoutMs?: number;
@@ -131,7 +133,14 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
   // Every open stream (watches, followed logs, the dashboard's list) listens
   // for shutdown: more than Node's default 10 is normal, not a leak.
   setMaxListeners(0, shutdown.signal);
-  const executor = createExecutor({ store, logger, hooks: metrics.executorHooks, ...(security.maxOutputBytes !== undefined ? { maxOutputBytes: security.maxOutputBytes } : {}) });
+  const executor = createExecutor({
+    store,
+    logger,
+    hooks: metrics.executorHooks,
+    ...(security.maxOutputBytes !== undefined ? { maxOutputBytes: security.maxOutputBytes } : {}),
+    ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.transitionBudgetMs !== undefined ? { transitionBudgetMs: options.transitionBudgetMs } : {}),
+  });
 
   const endpoints: SupervisorEndpoint[] = [];
   let embedded: ReturnType<typeof createSupervisor> | undefined;
