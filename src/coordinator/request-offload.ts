@@ -25,7 +25,7 @@ export interface RequestOffloadOptions {
 export function createRequestOffload(options: RequestOffloadOptions): LargeRequestOffload {
   const { pool } = options;
   const limits = options.limits ?? {};
-  const methodOf = (m: DescMethod) => (m.parent.typeName === CoordinatorService.typeName && m.name in REQUEST_SCHEMAS ? (m.name as DefinitionMethod) : undefined);
+  const methodOf = (m: DescMethod) => (m.parent.typeName === CoordinatorService.typeName && Object.hasOwn(REQUEST_SCHEMAS, m.name) ? (m.name as DefinitionMethod) : undefined);
   return {
     minBytes: pool.offloadBytes,
     handles: (m) => methodOf(m) !== undefined,
