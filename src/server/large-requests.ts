@@ -119,10 +119,15 @@ function wrap(h: UniversalHandler, offload: LargeRequestOffload, server: ServerS
     const chunks: Uint8Array[] = [];
     let size = 0;
     const it = (body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
-    for (let r = await it.next(); !r.done; r = await it.next()) {
-      chunks.push(r.value);
-      size += r.value.byteLength;
-      if (size > server.maxBytes + 5) return h(withBody(req, replay(chunks, it)));
+    try {
+      for (let r = await it.next(); !r.done; r = await it.next()) {
+        chunks.push(r.value);
+        size += r.value.byteLength;
+        if (size > server.maxBytes + 5) return h(withBody(req, replay(chunks, it)));
+      }
+    } catch (err) {
+      // The body broke off (the client went away): Connect meets the same error where it would have.
+      return h(withBody(req, replay(chunks, { next: () => Promise.reject(err) })));
     }
     if (size < offload.minBytes) return h(withBody(req, replay(chunks)));
     const all = concat(chunks, size);
