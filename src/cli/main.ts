@@ -166,6 +166,11 @@ program
   .option("--idle-timeout <duration>", "connections (HTTP/1.1 keep-alive, HTTP/2) with no request in progress are closed after this", "60s")
   .option("--max-memory-bytes <n>", "without --redis-url: estimated bytes of workflow state kept in memory; the oldest finished workflows are forgotten beyond it (default: a third of the heap limit)")
   .option("--max-duration <duration>", "longest timeout or retry backoff a definition may ask for", "30d")
+  .option("--max-cel-steps <n>", "evaluation steps one when/for_each evaluation may take (refused at submit when it cannot fit, else its step fails)", "1000000")
+  .option("--max-cel-size <n>", "elements (and string characters / 16) of any list or string one when/for_each evaluation builds", "1000000")
+  .option("--max-cel-time <duration>", "wall-clock limit of one when/for_each evaluation", "5s")
+  .option("--max-workflow-depth <n>", "levels of sub-workflows (inline or templates); deeper fails the step WORKFLOW_TOO_DEEP", "8")
+  .option("--max-transition-time <duration>", "longest one workflow's state transition may hold the coordinator; past it the workflow is quarantined (FAILED, INTERNAL)", "10s")
   .option("--inherit-env <name>", "in-process supervisor: pass this environment variable to js and shell steps, which otherwise get only PATH, HOME, LANG, TZ and HORUS_* job variables (repeatable)", collect, [])
   .addOption(new Option("--log-level <level>", "log level").choices(LOG_LEVELS).default("info"))
   .action(async (opts) => {
@@ -217,6 +222,13 @@ program
     const maxEvents = parseCount(opts.maxEventsPerWorkflow, "--max-events-per-workflow");
     const maxMemoryBytes = opts.maxMemoryBytes === undefined ? {} : { maxMemoryBytes: parsePositive(opts.maxMemoryBytes, "--max-memory-bytes") };
     const maxDurationMs = durationOption(opts.maxDuration, "--max-duration");
+    const celBudget = {
+      maxSteps: parsePositive(opts.maxCelSteps, "--max-cel-steps"),
+      maxSize: parsePositive(opts.maxCelSize, "--max-cel-size"),
+      maxMillis: positiveDuration(opts.maxCelTime, "--max-cel-time"),
+    };
+    const maxDepth = parsePositive(opts.maxWorkflowDepth, "--max-workflow-depth");
+    const transitionBudgetMs = positiveDuration(opts.maxTransitionTime, "--max-transition-time");
     const start = () => startCoordinator({
       security,
       ...(opts.redisUrl ? {} : { store: createMemoryStore({ maxEventsPerWorkflow: maxEvents, maxLogLinesPerStep: parsePositive(opts.maxLogLines, "--max-log-lines"), ...maxMemoryBytes }) }),
@@ -227,7 +239,8 @@ program
       supervisorTimeoutMs,
       unroutableTimeoutMs,
       registrationLeaseMs,
-      limits: { maxSteps: parsePositive(opts.maxSteps, "--max-steps"), maxPayloadBytes: parsePositive(opts.maxPayloadBytes, "--max-payload-bytes"), maxDurationMs },
+      limits: { maxSteps: parsePositive(opts.maxSteps, "--max-steps"), maxPayloadBytes: parsePositive(opts.maxPayloadBytes, "--max-payload-bytes"), maxDurationMs, celBudget, maxDepth },
+      transitionBudgetMs,
       ...(opts.redisUrl ? { redis: { url: opts.redisUrl, cluster: opts.redisCluster, prefix: opts.redisPrefix, retentionMs: retention, maxEventsPerWorkflow: maxEvents }, leaseMs: lease } : {}),
       ...(cors.length > 0 ? { cors: { origins: cors } } : {}),
       maxLogLinesPerStep: parsePositive(opts.maxLogLines, "--max-log-lines"),
@@ -553,6 +566,13 @@ function envNames(names: string[]): string[] {
 function durationOption(text: string, flag: string): number {
   const ms = parseDuration(text);
   if (ms === undefined) throw new CliError(`${flag} must be a duration like 30s or 5m, got "${text}"`);
+  return ms;
+}
+
+/** A duration of at least 1 ms (zero would refuse everything). */
+function positiveDuration(text: string, flag: string): number {
+  const ms = durationOption(text, flag);
+  if (!(ms >= 1)) throw new CliError(`${flag} must be a positive duration like 5s, got "${text}"`);
   return ms;
 }
 

@@ -29,6 +29,8 @@ import { createMetrics, type CoordinatorMetrics, type MetricsOptions } from "../
 import { createExecutor } from "./executor.js";
 import { startOwnershipLoop } from "./ownership.js";
 import { createCoordinatorService } from "./service.js";
+import { createDefinitionPool, type DefinitionPoolOptions } from "./definition-pool.js";
+import { createRequestOffload } from "./request-offload.js";
 
 export interface CoordinatorOptions {
   /** TCP port; 0 picks a free one (default 9090). */
@@ -57,8 +59,12 @@ export interface CoordinatorOptions {
    * coordinator's workflows are taken over within about 1.33x this.
    */
   leaseMs?: number;
-  /** Definition limits (steps per workflow, payload size). */
+  /** Definition limits (steps per workflow, payload size, CEL budget, sub-workflow depth). */
   limits?: Partial<ValidationLimits>;
+  /** The worker threads that read large definitions (YAML, and large request messages). */
+  definitions?: DefinitionPoolOptions;
+  /** Longest one workflow transition may take, ms (default 10,000); past it the workflow is quarantined (FAILED, INTERNAL). */
+  transitionBudgetMs?: number;
   logger?: Logger;
   /** How long shutdown lets unary calls finish (default 10,000 ms). */
   drainTimeoutMs?: number;
@@ -131,7 +137,14 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
   // Every open stream (watches, followed logs, the dashboard's list) listens
   // for shutdown: more than Node's default 10 is normal, not a leak.
   setMaxListeners(0, shutdown.signal);
-  const executor = createExecutor({ store, logger, hooks: metrics.executorHooks, ...(security.maxOutputBytes !== undefined ? { maxOutputBytes: security.maxOutputBytes } : {}) });
+  const executor = createExecutor({
+    store,
+    logger,
+    hooks: metrics.executorHooks,
+    ...(security.maxOutputBytes !== undefined ? { maxOutputBytes: security.maxOutputBytes } : {}),
+    ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.transitionBudgetMs !== undefined ? { transitionBudgetMs: options.transitionBudgetMs } : {}),
+  });
 
   const endpoints: SupervisorEndpoint[] = [];
   let embedded: ReturnType<typeof createSupervisor> | undefined;
@@ -177,7 +190,9 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     ...(options.registrationLeaseMs !== undefined ? { leaseMs: options.registrationLeaseMs } : {}),
   });
 
-  const service = withClientLimits(createCoordinatorService({ store, executor, supervisors: registry, shutdown: shutdown.signal, ...(options.limits ? { limits: options.limits } : {}) }), auth, security.clientLimits);
+  // Large definitions are read in these workers, whether the service finds YAML in a request or the server a large request message.
+  const definitions = createDefinitionPool(options.definitions);
+  const service = withClientLimits(createCoordinatorService({ store, executor, supervisors: registry, shutdown: shutdown.signal, definitions, ...(options.limits ? { limits: options.limits } : {}) }), auth, security.clientLimits);
   // Connect, gRPC, gRPC-web, JSON-RPC (HTTP and WebSocket), health and
   // reflection, all calling this one `service`.
   const surfaces = createSurfaces({
@@ -190,6 +205,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     pages: [metricsPage(metrics), ...(options.dashboard === false ? [] : [dashboardPage(options.dashboard === true ? {} : options.dashboard)])],
     auth,
     ...(security.maxRequestBytes !== undefined ? { maxRequestBytes: security.maxRequestBytes } : {}),
+    largeRequests: createRequestOffload({ pool: definitions, ...(options.limits ? { limits: options.limits } : {}) }),
     allowedHosts: allowedHostNames({ bound: options.host ?? "127.0.0.1", ...(security.tls ? { tlsCert: security.tls.cert } : {}), extra: security.allowedHosts ?? [] }),
   });
   const server = createHorusServer({
@@ -228,6 +244,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
         shutdown.abort(new ConnectError("server is shutting down", Code.Unavailable));
         await surfaces.close();
         await server.close();
+        await definitions.close();
         await ownership?.stop();
         // Bounded: with the store down, queued commits would wait for it forever.
         await Promise.race([executor.drain(), new Promise((r) => setTimeout(r, options.drainTimeoutMs ?? 10_000).unref())]);

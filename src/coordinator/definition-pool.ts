@@ -1,7 +1,10 @@
-// Large YAML definitions are read and validated in worker threads, so that
-// one big document (a request of a few megabytes takes the yaml package
-// seconds) never holds up the coordinator's other requests. Small ones stay
-// on the main thread, where they cost less than a message to a worker.
+// Large definitions are read and validated in worker threads, so that one
+// big document (a request of a few megabytes takes the yaml package seconds,
+// and protobuf most of one) never holds up the coordinator's other requests.
+// Small ones stay on the main thread, where they cost less than a message to
+// a worker. Two kinds of job: a YAML text (the service found it in a
+// request), and a whole request message still encoded (large-requests.ts
+// hands it over before Connect decodes it).
 //
 // Workers start when needed and exit after a while idle. Each has a heap
 // limit and a time limit per document: a document that needs more fails
@@ -9,11 +12,13 @@
 import { Worker } from "node:worker_threads";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Problem, ValidationLimits } from "../workflow/definition.js";
-import type { DefinitionJob, DefinitionReply } from "./definition-worker.js";
+import type { DefinitionJob, DefinitionMethod, DefinitionReply } from "./definition-worker.js";
 
 export interface DefinitionPoolOptions {
   /** YAML texts of at least this many characters go to a worker (default 32 KiB, ~30 ms of parsing). */
   offloadChars?: number;
+  /** Request messages of at least this many bytes go to a worker (default 64 KiB, ~10-15 ms of decoding 2,000 steps of binary). */
+  offloadBytes?: number;
   /** Worker threads at most (default 2). */
   size?: number;
   /** Documents waiting for a worker; more are refused with RESOURCE_EXHAUSTED (default 8). */
@@ -31,6 +36,14 @@ export interface DefinitionPool {
   offloads(yaml: string): boolean;
   /** Parses and validates in a worker: the problems, and the definition unless it is over the step limit and invalid. */
   check(yaml: string, limits: Partial<ValidationLimits>): Promise<Omit<DefinitionReply, "id">>;
+  /** Request messages of at least this many bytes are decoded by checkRequest. */
+  readonly offloadBytes: number;
+  /**
+   * Decodes a request message (`bytes`, transferred: unusable here after)
+   * and checks its definition in a worker: as `check`, plus the request
+   * without its definition (`message`), or why it is refused (`error`).
+   */
+  checkRequest(method: DefinitionMethod, format: "binary" | "json", bytes: Uint8Array, limits: Partial<ValidationLimits>): Promise<Omit<DefinitionReply, "id">>;
   /** Stops every worker; pending documents get a problem. */
   close(): Promise<void>;
 }
@@ -56,8 +69,12 @@ interface Slot {
 
 const problem = (message: string): Problem => ({ stepId: "", field: "", message });
 
+/** What a job is, in the problems its worker's failures become. */
+const noun = (job: DefinitionJob) => (job.kind === "yaml" ? "YAML document" : "request");
+
 export function createDefinitionPool(options: DefinitionPoolOptions = {}): DefinitionPool {
   const offloadChars = options.offloadChars ?? 32 * 1024;
+  const offloadBytes = options.offloadBytes ?? 64 * 1024;
   const size = Math.max(1, options.size ?? 2);
   const maxQueued = options.maxQueued ?? 8;
   const maxHeapMb = options.maxHeapMb ?? 1024;
@@ -83,17 +100,16 @@ export function createDefinitionPool(options: DefinitionPoolOptions = {}): Defin
       release(slot);
     });
     worker.on("error", (err: Error & { code?: string }) => {
-      const message = err.code === "ERR_WORKER_OUT_OF_MEMORY"
-        ? `the YAML document needs more than the ${maxHeapMb} MiB of memory a definition may use to be read; make it smaller`
-        : `the YAML document could not be read: ${err.message.split("\n")[0]}`;
-      end(slot, message);
+      end(slot, (what) => err.code === "ERR_WORKER_OUT_OF_MEMORY"
+        ? `the ${what} needs more than the ${maxHeapMb} MiB of memory a definition may use to be read; make it smaller`
+        : `the ${what} could not be read: ${err.message.split("\n")[0]}`);
     });
-    worker.on("exit", () => end(slot, "the YAML document could not be read: its worker stopped"));
+    worker.on("exit", () => end(slot, (what) => `the ${what} could not be read: its worker stopped`));
     return slot;
   }
 
   /** A worker is gone: its document gets `message` as its problem, and the queue moves on. */
-  function end(slot: Slot, message: string): void {
+  function end(slot: Slot, message: (what: string) => string): void {
     if (slot.dead) return;
     slot.dead = true;
     clearTimeout(slot.timer);
@@ -102,7 +118,7 @@ export function createDefinitionPool(options: DefinitionPoolOptions = {}): Defin
     if (at >= 0) idle.splice(at, 1);
     const p = slot.pending;
     slot.pending = undefined;
-    p?.resolve({ id: p.job.id, problems: [problem(message)] });
+    p?.resolve({ id: p.job.id, problems: [problem(message(noun(p.job)))] });
     void slot.worker.terminate();
     pump();
   }
@@ -110,9 +126,9 @@ export function createDefinitionPool(options: DefinitionPoolOptions = {}): Defin
   function run(slot: Slot, p: Pending): void {
     clearTimeout(slot.timer);
     slot.pending = p;
-    slot.timer = setTimeout(() => end(slot, `the YAML document took longer than ${maxMs / 1000}s to read; make it smaller`), maxMs);
+    slot.timer = setTimeout(() => end(slot, (what) => `the ${what} took longer than ${maxMs / 1000}s to read; make it smaller`), maxMs);
     slot.timer.unref();
-    slot.worker.postMessage(p.job);
+    slot.worker.postMessage(p.job, p.job.kind === "request" ? [p.job.bytes.buffer as ArrayBuffer] : []);
   }
 
   function release(slot: Slot): void {
@@ -138,24 +154,27 @@ export function createDefinitionPool(options: DefinitionPoolOptions = {}): Defin
     }
   }
 
+  function submit(job: DefinitionJob): Promise<DefinitionReply> {
+    if (closed) return Promise.reject(new ConnectError("the coordinator is shutting down", Code.Unavailable));
+    if (idle.length === 0 && slots.size >= size && queue.length >= maxQueued) {
+      return Promise.reject(new ConnectError(`too many large definitions are being read (${size} at a time, ${maxQueued} waiting); retry later`, Code.ResourceExhausted));
+    }
+    return new Promise((resolve) => {
+      queue.push({ job, resolve });
+      pump();
+    });
+  }
+
   return {
     offloads: (yaml) => yaml.length >= offloadChars,
-
-    check(yaml, limits) {
-      if (closed) return Promise.reject(new ConnectError("the coordinator is shutting down", Code.Unavailable));
-      if (idle.length === 0 && slots.size >= size && queue.length >= maxQueued) {
-        return Promise.reject(new ConnectError(`too many large definitions are being read (${size} at a time, ${maxQueued} waiting); retry later`, Code.ResourceExhausted));
-      }
-      return new Promise((resolve) => {
-        queue.push({ job: { id: nextId++, yaml, limits }, resolve });
-        pump();
-      });
-    },
+    offloadBytes,
+    check: (yaml, limits) => submit({ id: nextId++, kind: "yaml", yaml, limits }),
+    checkRequest: (method, format, bytes, limits) => submit({ id: nextId++, kind: "request", method, format, bytes, limits }),
 
     async close() {
       closed = true;
       for (const p of queue.splice(0)) p.resolve({ id: p.job.id, problems: [problem("the coordinator is shutting down")] });
-      await Promise.all([...slots].map((s) => (end(s, "the coordinator is shutting down"), s.worker.terminate())));
+      await Promise.all([...slots].map((s) => (end(s, () => "the coordinator is shutting down"), s.worker.terminate())));
     },
   };
 }

@@ -1,16 +1,48 @@
-// The worker thread of definition-pool.ts: reads and validates one YAML
+// The worker thread of definition-pool.ts: reads and validates one
 // definition at a time, off the coordinator's event loop. The yaml package
-// takes about a second per megabyte, which on the main thread held every
-// other request up for seconds.
+// takes about a second per megabyte, and decoding a request of 100,000 steps
+// (protobuf binary or JSON) most of a second: on the main thread either held
+// every other request up.
+import { create, fromBinary, fromJsonString, toBinary, toJsonString, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { parentPort } from "node:worker_threads";
+import {
+  RegisterWorkflowTemplateRequestSchema,
+  SubmitWorkflowRequestSchema,
+  ValidateWorkflowRequestSchema,
+  type SubmitWorkflowRequest,
+} from "../../gen/horus/coordinator/v1/coordinator_pb.js";
+import { WorkflowSpecSchema } from "../../gen/horus/coordinator/v1/workflow_pb.js";
+import { BINARY_READ_OPTIONS, JSON_READ_OPTIONS } from "../common/depth.js";
+import { createRequestValidation } from "../server/validation.js";
 import { DEFAULT_LIMITS, type Problem, type ValidationLimits, type WorkflowDefinition } from "../workflow/definition.js";
-import { parseWorkflowYaml } from "../workflow/parse.js";
-import { validateAndPlan } from "../workflow/plan.js";
+import { checkDefinition, type Definition } from "./check-definition.js";
 
-export interface DefinitionJob {
-  id: number;
-  yaml: string;
-  limits: Partial<ValidationLimits>;
+/** The request methods whose messages a worker decodes, by method name. */
+export const REQUEST_SCHEMAS = {
+  SubmitWorkflow: SubmitWorkflowRequestSchema,
+  ValidateWorkflow: ValidateWorkflowRequestSchema,
+  RegisterWorkflowTemplate: RegisterWorkflowTemplateRequestSchema,
+} as const;
+export type DefinitionMethod = keyof typeof REQUEST_SCHEMAS;
+
+export type DefinitionJob =
+  | { id: number; kind: "yaml"; yaml: string; limits: Partial<ValidationLimits> }
+  | {
+      id: number;
+      /** A whole request message of one of REQUEST_SCHEMAS, as the client encoded it. */
+      kind: "request";
+      method: DefinitionMethod;
+      format: "binary" | "json";
+      bytes: Uint8Array;
+      limits: Partial<ValidationLimits>;
+    };
+
+/** A ConnectError that can cross threads (details as their type name and binary). */
+export interface RequestError {
+  code: Code;
+  message: string;
+  details: Array<{ type: string; value: Uint8Array }>;
 }
 
 export interface DefinitionReply {
@@ -22,6 +54,14 @@ export interface DefinitionReply {
    * back to the main thread, which would then spend the time saved here.
    */
   definition?: WorkflowDefinition;
+  /**
+   * Request jobs: the request without its definition, encoded as it came,
+   * for Connect to decode on the main thread in its place (cheap: the
+   * definition is what was large).
+   */
+  message?: Uint8Array;
+  /** Request jobs: why the request is refused before its definition is looked at (it does not decode, or breaks its constraints). */
+  error?: RequestError;
 }
 
 /** Steps of a definition with its inline children, up to `stop` (counting further tells nothing). */
@@ -36,16 +76,66 @@ export function countSteps(def: WorkflowDefinition, stop: number): number {
   return n;
 }
 
+/** checkDefinition, keeping only what is worth copying back. */
+function check(definition: Definition, limits: Partial<ValidationLimits>): Pick<DefinitionReply, "problems" | "definition"> {
+  const checked = checkDefinition(definition, limits);
+  const parsed = checked.parsed.definition;
+  const maxSteps = limits.maxSteps ?? DEFAULT_LIMITS.maxSteps;
+  if (!parsed || (checked.problems.length > 0 && countSteps(parsed, maxSteps) > maxSteps)) return { problems: checked.problems };
+  return { problems: checked.problems, definition: parsed };
+}
+
+/**
+ * The request with an empty spec for its definition, in `format`. It keeps
+ * every other field, so the interceptors (tokens, request constraints) see
+ * them as usual; the empty spec satisfies the `definition` oneof.
+ */
+export function stubRequest<Desc extends DescMessage>(schema: Desc, format: "binary" | "json", request?: MessageShape<Desc>): Uint8Array {
+  const definition: SubmitWorkflowRequest["definition"] = { case: "spec", value: create(WorkflowSpecSchema) };
+  // A copy: `request` itself is left as it is.
+  const stub = { ...create(schema), ...request, definition } as MessageShape<Desc>;
+  return format === "binary" ? toBinary(schema, stub) : new TextEncoder().encode(toJsonString(schema, stub));
+}
+
+/** Made on first use: the main thread imports this module too (REQUEST_SCHEMAS, stubRequest). */
+let validation: ReturnType<typeof createRequestValidation> | undefined;
+
+function asRequestError(err: unknown, fallback: Code): RequestError {
+  const e = ConnectError.from(err, fallback);
+  return {
+    code: e.code,
+    message: e.rawMessage,
+    details: e.details.map((d) => ("desc" in d ? { type: d.desc.typeName, value: toBinary(d.desc, create(d.desc, d.value)) } : { type: d.type, value: d.value })),
+  };
+}
+
+function handleRequest(job: Extract<DefinitionJob, { kind: "request" }>): DefinitionReply {
+  const schema = REQUEST_SCHEMAS[job.method] as DescMessage;
+  let request: MessageShape<typeof SubmitWorkflowRequestSchema>;
+  // As Connect decodes them: the same read limits, and its messages ("parse binary: ...").
+  try {
+    request = (job.format === "binary"
+      ? fromBinary(schema, job.bytes, BINARY_READ_OPTIONS)
+      : fromJsonString(schema, new TextDecoder().decode(job.bytes), { ignoreUnknownFields: true, ...JSON_READ_OPTIONS })) as typeof request;
+  } catch (err) {
+    const m = err instanceof Error ? err.message : String(err);
+    return { id: job.id, problems: [], message: stubRequest(schema, job.format), error: { code: Code.InvalidArgument, message: job.format === "binary" ? `parse binary: ${m}` : m, details: [] } };
+  }
+  // The whole request, definition included, against its proto constraints (what the interceptor checks of the rest again).
+  try {
+    (validation ??= createRequestValidation()).check(schema, request);
+  } catch (err) {
+    return { id: job.id, problems: [], message: stubRequest(schema, job.format), error: asRequestError(err, Code.InvalidArgument) };
+  }
+  return { id: job.id, ...check(request.definition, job.limits), message: stubRequest(schema, job.format, request) };
+}
+
 function handle(job: DefinitionJob): DefinitionReply {
-  const parsed = parseWorkflowYaml(job.yaml);
-  const problems = [...parsed.problems];
-  if (!parsed.definition) return { id: job.id, problems };
-  problems.push(...validateAndPlan(parsed.definition, job.limits).problems);
-  const maxSteps = job.limits.maxSteps ?? DEFAULT_LIMITS.maxSteps;
-  if (problems.length > 0 && countSteps(parsed.definition, maxSteps) > maxSteps) return { id: job.id, problems };
-  return { id: job.id, problems, definition: parsed.definition };
+  if (job.kind === "request") return handleRequest(job);
+  return { id: job.id, ...check({ case: "yaml", value: job.yaml }, job.limits) };
 }
 
 parentPort?.on("message", (job: DefinitionJob) => {
-  parentPort!.postMessage(handle(job));
+  const reply = handle(job);
+  parentPort!.postMessage(reply, reply.message ? [reply.message.buffer as ArrayBuffer] : []);
 });

@@ -18,10 +18,11 @@ import { LogStream } from "../../gen/horus/coordinator/v1/workflow_pb.js";
 import { fromValue, msDuration, toValueMap, tsMs, type JsonMap, type JsonValue } from "../common/json.js";
 import { attemptCommand, createEngineState, jobInput, pendingTimers, transition, type Command, type EngineInput, type EngineState } from "../engine/engine.js";
 import { copyStep, type DomainEvent, type StepFailure, type WorkflowRecord } from "../engine/model.js";
-import { quarantine } from "../engine/quarantine.js";
+import { DEFAULT_TRANSITION_BUDGET_MS, overTransitionBudget, quarantine } from "../engine/quarantine.js";
 import { StepState, WorkflowState, isTerminalStep, isTerminalWorkflow, stepStateName, workflowStateName } from "../engine/states.js";
 import type { AttachedAttempt, DispatchListener, SupervisorPool } from "../dispatch/pool.js";
 import { LeaseLostError, StoreUnavailableError, type LogRecord, type LogStreamName, type Store } from "../store/store.js";
+import type { ValidationLimits } from "../workflow/definition.js";
 import { MAX_SUB_WORKFLOW_DEPTH, validateAndPlan, type WorkflowPlan } from "../workflow/plan.js";
 import { newWorkflowRecord } from "./records.js";
 import { createTimerGroup, type TimerGroup } from "./timers.js";
@@ -48,6 +49,14 @@ export interface ExecutorOptions {
   now?: () => number;
   /** Largest step output accepted from a supervisor, as JSON bytes (default 4 MiB); a larger one fails the step OUTPUT_TOO_LARGE. */
   maxOutputBytes?: number;
+  /** The CEL budget and sub-workflow depth that stored definitions are planned and run with (default DEFAULT_LIMITS'). */
+  limits?: Partial<Pick<ValidationLimits, "celBudget" | "maxDepth">>;
+  /**
+   * Longest one transition of one workflow may hold the event loop, ms
+   * (default DEFAULT_TRANSITION_BUDGET_MS); past it the workflow is
+   * quarantined (engine/quarantine.ts).
+   */
+  transitionBudgetMs?: number;
 }
 
 interface Pending {
@@ -135,6 +144,10 @@ export function createExecutor(options: ExecutorOptions): Executor {
   const hooks = options.hooks ?? {};
   const now = options.now ?? Date.now;
   const maxOutputBytes = options.maxOutputBytes ?? 4 * 1024 * 1024;
+  // Stored definitions were checked at submission, perhaps under larger step and payload limits: planned without those.
+  const maxDepth = options.limits?.maxDepth ?? MAX_SUB_WORKFLOW_DEPTH;
+  const replan = { maxSteps: Number.POSITIVE_INFINITY, maxPayloadBytes: Number.POSITIVE_INFINITY, maxDepth, ...(options.limits?.celBudget ? { celBudget: options.limits.celBudget } : {}) };
+  const transitionBudgetMs = options.transitionBudgetMs ?? DEFAULT_TRANSITION_BUDGET_MS;
   const active = new Map<string, Active>();
   const dirty = new Set<Active>();
   let flushScheduled = false;
@@ -162,6 +175,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
   function apply(a: Active, input: EngineInput): void {
     if (a.dropped) return;
     let fx;
+    const started = performance.now();
     try {
       fx = transition(a.engine, input, now());
     } catch (err) {
@@ -177,6 +191,11 @@ export function createExecutor(options: ExecutorOptions): Executor {
     for (const i of fx.changed) p.changed.add(i);
     if (fx.workflowChanged) p.header = true;
     for (const c of fx.commands) p.commands.push(c);
+    const slow = overTransitionBudget(performance.now() - started, transitionBudgetMs, input.type);
+    if (slow) {
+      logger.error({ workflowId: a.engine.record.id, input: input.type }, `${slow}; quarantining it (FAILED, INTERNAL)`);
+      quarantineActive(a, slow);
+    }
   }
 
   /** Ends a workflow the engine failed on: FAILED with INTERNAL, running work stopped, stored like any commit. */
@@ -387,10 +406,10 @@ export function createExecutor(options: ExecutorOptions): Executor {
     }
     // W4: templates can refer to each other in a chain (or a cycle registration could not see): bound it here.
     const depth = (parent.depth ?? 0) + 1;
-    if (depth >= MAX_SUB_WORKFLOW_DEPTH) {
-      return fail("WORKFLOW_TOO_DEEP", `sub-workflows nest more than ${MAX_SUB_WORKFLOW_DEPTH} deep: ${"template" in sub ? `template "${sub.template}"` : "an inline sub-workflow"} would run at level ${depth + 1}`);
+    if (depth >= maxDepth) {
+      return fail("WORKFLOW_TOO_DEEP", `sub-workflows nest more than ${maxDepth} deep: ${"template" in sub ? `template "${sub.template}"` : "an inline sub-workflow"} would run at level ${depth + 1}`);
     }
-    const { plan, problems } = validateAndPlan(definition!, UNLIMITED);
+    const { plan, problems } = validateAndPlan(definition!, replan);
     if (!plan) return fail("INVALID_WORKFLOW", problems.map((p) => p.message).join("; "));
     const record = newWorkflowRecord({
       depth,
@@ -591,7 +610,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
   /** Builds the engine state of a stored workflow; undefined (and logged) if its definition no longer plans. */
   function resume(record: WorkflowRecord): Active | undefined {
     // Validated at submit time, perhaps under larger limits: plan it without limits.
-    const { plan, problems } = validateAndPlan(record.definition, UNLIMITED);
+    const { plan, problems } = validateAndPlan(record.definition, replan);
     if (!plan) {
       logger.error({ workflowId: record.id, problems }, "cannot resume a stored workflow: its definition does not plan");
       return undefined;
@@ -763,9 +782,6 @@ const LAZY_COMMIT_MS = 10;
 const ASK_FIRST_MS = 30_000;
 /** Inputs that only report progress: nothing waits on their commit but their own timers. */
 const PROGRESS: ReadonlySet<EngineInput["type"]> = new Set(["accepted", "started", "waiting"]);
-
-/** Plans stored definitions without limits: they were checked at submission, perhaps under larger ones. */
-const UNLIMITED = { maxSteps: Number.POSITIVE_INFINITY, maxPayloadBytes: Number.POSITIVE_INFINITY };
 
 /** The engine input for a child workflow that ended (or vanished: `child` undefined). */
 function childFinished(attemptId: string, childId: string, child: WorkflowRecord | undefined): EngineInput {

@@ -2,17 +2,17 @@
 // gRPC, gRPC-web, and later JSON-RPC) calls these methods.
 import { setImmediate as yieldToIo } from "node:timers/promises";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
-import { CoordinatorService, ValidateWorkflowResponseSchema, type SubmitWorkflowRequest } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
+import { CoordinatorService, ValidateWorkflowResponseSchema } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
 import { fromValueMap } from "../common/json.js";
 import { STORE_UNAVAILABLE_HEADER } from "../common/store-unavailable.js";
 import { truncateId } from "../common/truncate.js";
 import { WorkflowState, isTerminalWorkflow, workflowStateName } from "../engine/states.js";
 import { InvalidCursorError, StoreUnavailableError, type Store } from "../store/store.js";
-import { DEFAULT_LIMITS, type Problem, type ValidationLimits } from "../workflow/definition.js";
-import { fromSpec, parseWorkflowYaml, type ParseResult } from "../workflow/parse.js";
-import { tooManySteps, validateAndPlan, type WorkflowPlan } from "../workflow/plan.js";
+import type { Problem, ValidationLimits } from "../workflow/definition.js";
 import { findTemplateCycle } from "../workflow/template-refs.js";
 import { definitionToSpec, eventToProto, logToProto, planToProto, problemsToProto, summaryToProto, templateToProto, workflowToProto } from "./convert.js";
+import { checkDefinitionOffThread, type CheckedDefinition, type Definition } from "./check-definition.js";
+import { checkedInWorker } from "./request-offload.js";
 import { createDefinitionPool, type DefinitionPool } from "./definition-pool.js";
 import type { Executor } from "./executor.js";
 import { newWorkflowRecord } from "./records.js";
@@ -28,60 +28,8 @@ export interface CoordinatorServiceOptions {
   shutdown?: AbortSignal;
   /** The supervisor pool's registrations and listing (RegisterSupervisor, ListSupervisors). */
   supervisors?: RegistrySync;
-  /** Worker threads that read large YAML definitions (default: a pool with its defaults, started on first use). */
+  /** Worker threads that read large definitions (default: a pool with its defaults, started on first use); share it with createRequestOffload. */
   definitions?: DefinitionPool;
-}
-
-type Definition = SubmitWorkflowRequest["definition"];
-
-/** A definition read and checked: what was parsed, every problem, and the plan when there is none. */
-export interface CheckedDefinition {
-  parsed: ParseResult;
-  plan?: WorkflowPlan;
-  problems: Problem[];
-}
-
-/** Parses either definition form and validates it; all problems at once. */
-export function checkDefinition(definition: Definition, limits?: Partial<ValidationLimits>): CheckedDefinition {
-  let parsed: ParseResult;
-  if (definition.case === "yaml") parsed = parseWorkflowYaml(definition.value);
-  else if (definition.case === "spec") {
-    // Over the step limit: refused for that alone, without converting every step first.
-    const count = definition.value.steps.length + definition.value.onFailure.length;
-    const maxSteps = limits?.maxSteps ?? DEFAULT_LIMITS.maxSteps;
-    if (count > maxSteps) {
-      const problems = [tooManySteps(count, maxSteps)];
-      return { parsed: { problems }, problems };
-    }
-    parsed = fromSpec(definition.value);
-  }
-  else {
-    const problems = [{ stepId: "", field: "definition", message: "a definition is required: set yaml or spec" }];
-    return { parsed: { problems }, problems };
-  }
-  const problems = [...parsed.problems];
-  let plan: WorkflowPlan | undefined;
-  if (parsed.definition) {
-    const result = validateAndPlan(parsed.definition, limits);
-    problems.push(...result.problems);
-    if (problems.length === 0) plan = result.plan;
-  }
-  return { parsed, problems, ...(plan ? { plan } : {}) };
-}
-
-/**
- * checkDefinition, with large YAML read and validated in a worker thread
- * (definition-pool.ts). A valid definition is planned again here, as plans
- * hold compiled expressions that cannot cross threads; that costs far less
- * than reading the YAML, and only definitions within the limits get here.
- */
-export async function checkDefinitionOffThread(definition: Definition, limits: Partial<ValidationLimits> | undefined, pool: DefinitionPool): Promise<CheckedDefinition> {
-  if (definition.case !== "yaml" || !pool.offloads(definition.value)) return checkDefinition(definition, limits);
-  const reply = await pool.check(definition.value, limits ?? {});
-  const parsed: ParseResult = { problems: reply.problems, ...(reply.definition ? { definition: reply.definition } : {}) };
-  if (reply.problems.length > 0 || !reply.definition) return { parsed, problems: reply.problems };
-  const result = validateAndPlan(reply.definition, limits);
-  return { parsed, problems: result.problems, ...(result.plan ? { plan: result.plan } : {}) };
 }
 
 /**
@@ -93,6 +41,8 @@ const WATCH_EXISTS_CHECK_MS = 5_000;
 
 /** WatchWorkflows sends the changes of this window together (ms). */
 const LIST_COALESCE_MS = 100;
+
+export { checkDefinition, checkDefinitionOffThread, type CheckedDefinition } from "./check-definition.js";
 
 const TEMPLATE_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
 
@@ -207,10 +157,13 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
   const { store, executor, limits, shutdown, supervisors } = options;
   const definitions = options.definitions ?? createDefinitionPool();
   const signals = (ctx: HandlerContext) => (shutdown ? [ctx.signal, shutdown] : [ctx.signal]);
+  /** The request's definition checked: in a worker already when the request was large (request-offload.ts), else here (or in a worker for large YAML). */
+  const checkRequest = async (definition: Definition, ctx: HandlerContext): Promise<CheckedDefinition> =>
+    checkedInWorker(ctx, limits) ?? (await checkDefinitionOffThread(definition, limits, definitions));
 
   return {
-    async submitWorkflow(req) {
-      const checked = await checkDefinitionOffThread(req.definition, limits, definitions);
+    async submitWorkflow(req, ctx) {
+      const checked = await checkRequest(req.definition, ctx);
       if (!checked.plan || !checked.parsed.definition) throw invalid(checked.problems);
       const record = newWorkflowRecord({
         definition: checked.parsed.definition,
@@ -260,8 +213,8 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
       return { workflows: created.map((c, i) => ({ workflowId: c.id, existing: c.existing, plan: planToProto(items[i]!.plan.levels) })) };
     },
 
-    async validateWorkflow(req) {
-      const checked = await checkDefinitionOffThread(req.definition, limits, definitions);
+    async validateWorkflow(req, ctx) {
+      const checked = await checkRequest(req.definition, ctx);
       return {
         valid: checked.problems.length === 0,
         problems: problemsToProto(checked.problems),
@@ -314,11 +267,11 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
       return { state: after?.record.state ?? WorkflowState.RUNNING };
     },
 
-    async registerWorkflowTemplate(req) {
+    async registerWorkflowTemplate(req, ctx) {
       if (!TEMPLATE_NAME.test(req.name)) {
         throw new ConnectError(`template name must be 1-128 letters, digits, "_", "-" or ".", got "${truncateId(req.name)}"`, Code.InvalidArgument);
       }
-      const checked = await checkDefinitionOffThread(req.definition, limits, definitions);
+      const checked = await checkRequest(req.definition, ctx);
       if (!checked.plan || !checked.parsed.definition) throw invalid(checked.problems);
       // W5: a template that would run itself again is rejected here, with the path.
       const latest = (await store.getTemplate(req.name))?.version ?? 0;

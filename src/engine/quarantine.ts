@@ -1,5 +1,6 @@
 // Quarantine: what happens to a workflow the engine cannot advance (its
-// transition threw, or its stored record does not load). Left RUNNING, it
+// transition threw or held the event loop past its budget, or its stored
+// record does not load). Left RUNNING, it
 // would be taken over by coordinator after coordinator, each failing on it
 // again; instead it ends FAILED with code INTERNAL and the reason, which no
 // takeover scan picks up (they look at running workflows only), and its
@@ -15,6 +16,21 @@ export interface Quarantined {
   changed: number[];
   /** Attempts that may be running, to stop: a job (`supervisor` if known) or a child workflow. */
   stops: Array<{ attemptId: string; supervisor?: string; childWorkflowId?: string }>;
+}
+
+/**
+ * Longest one transition may take by default (ms). A transition runs on the
+ * coordinator's event loop, where one that takes seconds holds up every
+ * request and lease renewal, and would again on each coordinator that took
+ * the workflow over. Above the CEL wall-clock limit (5 s), so that one slow
+ * but legitimate expression does not trip it on a loaded machine.
+ */
+export const DEFAULT_TRANSITION_BUDGET_MS = 10_000;
+
+/** The quarantine reason when a transition that took `elapsedMs` went over `budgetMs`; undefined within it. */
+export function overTransitionBudget(elapsedMs: number, budgetMs: number, input: string): string | undefined {
+  if (!(elapsedMs > budgetMs)) return undefined;
+  return `its "${input}" transition took ${Math.round(elapsedMs)} ms, more than its budget of ${budgetMs} ms`;
 }
 
 /** The workflow error text of a quarantined workflow. */

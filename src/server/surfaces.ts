@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import type http from "node:http";
 import type http2 from "node:http2";
 import type { Duplex } from "node:stream";
-import type { DescService } from "@bufbuild/protobuf";
+import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
 import { BINARY_READ_OPTIONS, JSON_READ_OPTIONS } from "../common/depth.js";
 import { handleLogin } from "./login.js";
@@ -27,6 +27,7 @@ import { LOOPBACK_NAMES, type RequestPolicy } from "./request-policy.js";
 import { createReflectionServices, ReflectionV1, ReflectionV1alpha } from "./reflection.js";
 import { createRequestValidation } from "./validation.js";
 import { binaryParseErrorsAsInvalidArgument } from "./parse-errors.js";
+import { offloadLargeRequests, type LargeRequestOffload } from "./large-requests.js";
 
 export interface SurfacesOptions<S extends DescService> {
   service: S;
@@ -54,6 +55,8 @@ export interface SurfacesOptions<S extends DescService> {
    * default: the loopback names). A request naming another is refused 421.
    */
   allowedHosts?: ReadonlySet<string>;
+  /** Methods whose large request messages are decoded off the main thread (large-requests.ts). */
+  largeRequests?: LargeRequestOffload;
 }
 
 export interface Surfaces {
@@ -90,7 +93,15 @@ export function createSurfaces<S extends DescService>(options: SurfacesOptions<S
   const maxRequestBytes = options.maxRequestBytes ?? 4 * 1024 * 1024;
   const health = createHealthService({ services: [options.service.typeName], probe: options.probe, shutdown: options.shutdown });
   const reflection = createReflectionServices({ services: [options.service, Health] });
-  const routes = (router: ConnectRouter) =>
+  const admits = (method: DescMethod, header: Headers) => {
+    try {
+      auth.check(method.parent.typeName, method.name, header);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const routes = (router: ConnectRouter) => {
     binaryParseErrorsAsInvalidArgument(
       router
         .service(options.service, options.impl)
@@ -98,6 +109,9 @@ export function createSurfaces<S extends DescService>(options: SurfacesOptions<S
         .service(ReflectionV1, reflection.v1)
         .service(ReflectionV1alpha, reflection.v1alpha),
     );
+    // Outermost: a large message is taken over before anything decodes it.
+    if (options.largeRequests) offloadLargeRequests(router, options.largeRequests, { maxBytes: maxRequestBytes, admits });
+  };
   // connectNodeAdapter plus gRPC-web text mode and UNIMPLEMENTED for unknown methods.
   const connect = createRpcAdapter({ routes, shutdownSignal: options.shutdown, interceptors: [auth.interceptor, validation.interceptor], readMaxBytes: maxRequestBytes, binaryOptions: BINARY_READ_OPTIONS, jsonOptions: JSON_READ_OPTIONS });
 

@@ -1,6 +1,7 @@
 // The validated, normalised shape of a workflow definition. Both the YAML
 // format and the protobuf WorkflowSpec are parsed into this before any
 // checking, so validation and planning exist once.
+import { DEFAULT_CEL_BUDGET, type CelBudget } from "./cel-budget.js";
 
 export interface StepDefinition {
   /** Unique within the workflow; dependents read its output as `input.<id>`. */
@@ -97,6 +98,18 @@ export interface ValidationLimits {
   maxForEachItems: number;
   /** Longest timeout (step or workflow) and retry backoff, in ms (default 30 days). */
   maxDurationMs: number;
+  /**
+   * Budget of every `when` / `for_each` evaluation (default DEFAULT_CEL_BUDGET):
+   * an expression that cannot fit it is refused here, one that goes over it at
+   * run time fails its step.
+   */
+  celBudget: CelBudget;
+  /**
+   * Levels of sub-workflows, inline or from templates (default 8): inline
+   * nesting deeper is refused here, and a chain of templates deeper fails its
+   * step WORKFLOW_TOO_DEEP at run time.
+   */
+  maxDepth: number;
 }
 
 export const DEFAULT_LIMITS: ValidationLimits = {
@@ -105,6 +118,8 @@ export const DEFAULT_LIMITS: ValidationLimits = {
   maxForEachItems: 10_000,
   // Written out rather than imported: duration.ts is the parser, this the shape.
   maxDurationMs: 30 * 86_400_000,
+  celBudget: DEFAULT_CEL_BUDGET,
+  maxDepth: 8,
 };
 
 /** Step ids become `input.<id>` in scripts and parts of attempt ids. */

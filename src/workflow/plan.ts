@@ -21,8 +21,8 @@ import { truncateId } from "../common/truncate.js";
 /** The CEL fields of a step: property, field name, list of compiled programs. */
 const CEL_FIELDS = [["when", "when", "when"], ["forEach", "for_each", "forEach"]] as const;
 
-/** Sub-workflows nest at most this deep, so a definition cannot recurse without end. */
-export const MAX_SUB_WORKFLOW_DEPTH = 8;
+/** Sub-workflows nest at most this deep by default (ValidationLimits.maxDepth), so a definition cannot recurse without end. */
+export const MAX_SUB_WORKFLOW_DEPTH = DEFAULT_LIMITS.maxDepth;
 
 /**
  * A definition that passed validation, indexed for the engine. Steps are
@@ -117,8 +117,8 @@ function validateAt(def: WorkflowDefinition, limits: ValidationLimits, depth: nu
       if (s.payload) problems.push({ stepId: s.id, field: `${pathOf(i)}.payload`, message: `${labelOf(i)}: a workflow step has no payload (remove payload)` });
       // An empty template name was reported while parsing (either form).
       if ("inline" in s.workflow) {
-        if (depth + 1 >= MAX_SUB_WORKFLOW_DEPTH) {
-          problems.push({ stepId: s.id, field: `${pathOf(i)}.workflow`, message: `${labelOf(i)}: sub-workflows nest more than ${MAX_SUB_WORKFLOW_DEPTH} deep` });
+        if (depth + 1 >= limits.maxDepth) {
+          problems.push({ stepId: s.id, field: `${pathOf(i)}.workflow`, message: `${labelOf(i)}: sub-workflows nest more than ${limits.maxDepth} deep` });
         } else {
           // The child's problems keep their own step ids; paths and messages say where the child sits.
           for (const p of validateAt(s.workflow.inline, limits, depth + 1).problems) {
@@ -159,7 +159,7 @@ function validateAt(def: WorkflowDefinition, limits: ValidationLimits, depth: nu
         (list === "when" ? when : forEach).push(undefined);
         continue;
       }
-      const compiled = source.trim() === "" ? { error: "the expression is empty" } : compileCel(source);
+      const compiled = source.trim() === "" ? { error: "the expression is empty" } : compileCel(source, limits.celBudget);
       if ("error" in compiled) {
         const what = compiled.error.startsWith(`${COST_PREFIX}exceeds`) ? `${key} ${compiled.error.slice(COST_PREFIX.length)}` : `${key} is not a valid CEL expression: ${compiled.error}`;
         problems.push({ stepId: s.id, field: `${pathOf(i)}.${key}`, message: `${labelOf(i)}: ${what}` });

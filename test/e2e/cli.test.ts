@@ -92,6 +92,54 @@ describe("horus run", () => {
   });
 });
 
+describe("coordinator limit flags", () => {
+  it("a bad CEL budget, depth or transition time is one line and exit 2", async () => {
+    const cases: Array<[string[], string]> = [
+      [["--max-cel-steps", "0"], 'horus: --max-cel-steps must be a positive integer, got "0"'],
+      [["--max-cel-size", "lots"], 'horus: --max-cel-size must be a positive integer, got "lots"'],
+      [["--max-cel-time", "-5s"], 'horus: --max-cel-time must be a duration like 30s or 5m, got "-5s"'],
+      [["--max-cel-time", "0.1ms"], 'horus: --max-cel-time must be a positive duration like 5s, got "0.1ms"'],
+      [["--max-workflow-depth", "2.5"], 'horus: --max-workflow-depth must be a positive integer, got "2.5"'],
+      [["--max-transition-time", "soon"], 'horus: --max-transition-time must be a duration like 30s or 5m, got "soon"'],
+    ];
+    for (const [flags, message] of cases) {
+      const r = await horus(["coordinator", "--port", "0", ...flags]);
+      expect(r.code, flags.join(" ")).toBe(2);
+      expect(r.stderr.trim(), flags.join(" ")).toBe(message);
+    }
+    const help = await horus(["coordinator", "--help"]);
+    for (const flag of ["--max-cel-steps", "--max-cel-size", "--max-cel-time", "--max-workflow-depth", "--max-transition-time"]) expect(help.stdout).toContain(flag);
+  });
+
+  it("--max-cel-steps and --max-workflow-depth are the limits submissions are checked against", async () => {
+    const strict = await horusServer(["coordinator", "--port", "0", "--log-level", "warn", "--max-cel-steps", "1000", "--max-workflow-depth", "2"]);
+    try {
+      const c = ["--coordinator", strict.url];
+      const list = `[${Array.from({ length: 40 }, (_, i) => i).join(", ")}]`;
+      const costly = file("costly.yaml", `workflow:\n  name: costly\n  steps:\n    - { id: a, runner: noop }\n    - { id: b, runner: noop, depends_on: [a], when: "${list}.map(x, ${list}.map(y, x)).size() > 0" }\n`);
+      const refused = await horus([...c, "submit", costly]);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toMatch(/step "b": when exceeds its cost budget: .* more than the limit of 1000 /);
+      // The default budget (1,000,000) takes it: the flag is what refused it.
+      expect((await horus(["--coordinator", coord.url, "run", costly])).code).toBe(0);
+
+      // JSON is YAML: steps nested `depth` sub-workflows deep.
+      const nested = (depth: number): string => {
+        let steps: unknown[] = [{ id: "leaf", runner: "noop" }];
+        for (let d = 0; d < depth; d++) steps = [{ id: `level${d}`, workflow: { name: `l${d}`, steps } }];
+        return JSON.stringify({ workflow: { name: "nested", steps } });
+      };
+      const deep = await horus([...c, "submit", file("deep.yaml", nested(2))]);
+      expect(deep.code).toBe(2);
+      expect(deep.stderr).toMatch(/sub-workflows nest more than 2 deep/);
+      expect((await horus([...c, "run", file("shallow.yaml", nested(1))])).code).toBe(0);
+    } finally {
+      strict.child.kill("SIGTERM");
+      await exited(strict.child);
+    }
+  });
+});
+
 describe("retry and templates", () => {
   it("template register/list/get, a sub-workflow run from it, and retry of a failed workflow", async () => {
     const c = ["--coordinator", coord.url];

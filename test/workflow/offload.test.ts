@@ -6,6 +6,10 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, describe, expect, it } from "vitest";
 import { createDefinitionPool, type DefinitionPool } from "../../src/coordinator/definition-pool.js";
 import { checkDefinition, checkDefinitionOffThread } from "../../src/coordinator/service.js";
+import { create, fromBinary, fromJsonString, toBinary, toJsonString } from "@bufbuild/protobuf";
+import { SubmitWorkflowRequestSchema } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
+import { definitionToSpec } from "../../src/coordinator/convert.js";
+import { parseWorkflowYaml } from "../../src/workflow/parse.js";
 import { coordinator, runYaml, WorkflowState } from "../helpers/coordinator.js";
 
 const pools: DefinitionPool[] = [];
@@ -88,6 +92,25 @@ describe("definitions read in a worker", () => {
     expect(third?.rawMessage).toMatch(/too many large definitions/);
     expect((await first).problems).toEqual([]);
     expect((await second).problems).toEqual([]);
+  });
+
+  it("a request message is decoded and checked in a worker: the main thread's answer, and the request without its definition", async () => {
+    const p = pool({});
+    const spec = definitionToSpec(parseWorkflowYaml(chain(300)).definition!);
+    const request = create(SubmitWorkflowRequestSchema, { definition: { case: "spec", value: spec }, idempotencyKey: "key-1" });
+    const inline = checkDefinition({ case: "spec", value: spec });
+    for (const format of ["binary", "json"] as const) {
+      const bytes = format === "binary" ? toBinary(SubmitWorkflowRequestSchema, request) : new TextEncoder().encode(toJsonString(SubmitWorkflowRequestSchema, request));
+      const reply = await p.checkRequest("SubmitWorkflow", format, bytes, {});
+      expect(reply.problems, format).toEqual([]);
+      expect(reply.error, format).toBeUndefined();
+      expect(reply.definition, format).toEqual(inline.parsed.definition);
+      const rest = format === "binary" ? fromBinary(SubmitWorkflowRequestSchema, reply.message!) : fromJsonString(SubmitWorkflowRequestSchema, new TextDecoder().decode(reply.message));
+      expect(rest.idempotencyKey, format).toBe("key-1");
+      expect(rest.definition.case === "spec" && rest.definition.value.steps, format).toEqual([]);
+    }
+    const broken = await p.checkRequest("ValidateWorkflow", "binary", new Uint8Array(1_000).fill(0xff), {});
+    expect(broken.error).toMatchObject({ code: Code.InvalidArgument, message: expect.stringMatching(/^parse binary: /) });
   });
 
   it("a coordinator runs a workflow whose YAML is read in a worker", async () => {
