@@ -121,6 +121,7 @@ export function createSurfaces<S extends DescService>(options: SurfacesOptions<S
     validation,
     authorize: (service, method, call) => void auth.check(service, method, call.headers),
     shutdown: options.shutdown,
+    ...(options.largeRequests ? { offload: options.largeRequests } : {}),
     info: { title: options.title ?? "Horus Coordinator", version: packageVersion(), description: `JSON-RPC 2.0 bridge to ${options.service.typeName}` },
   });
   const jsonrpc = createJsonRpcHttpHandler(bridge, { maxBodyBytes: maxRequestBytes });

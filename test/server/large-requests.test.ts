@@ -7,11 +7,11 @@
 // refused as Connect refuses them, and a caller without a token is refused
 // before anything is decoded. How long the event loop is held is measured in
 // bench/bigdoc.ts (not asserted here).
-import { create, toBinary } from "@bufbuild/protobuf";
+import { create, toBinary, toJson } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CoordinatorService, ValidateWorkflowRequestSchema, ValidateWorkflowResponseSchema } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
-import { StepState, type WorkflowSpec } from "../../gen/horus/coordinator/v1/workflow_pb.js";
+import { StepState, WorkflowSpecSchema, type WorkflowSpec } from "../../gen/horus/coordinator/v1/workflow_pb.js";
 import { definitionToSpec } from "../../src/coordinator/convert.js";
 import { parseTokens } from "../../src/server/auth.js";
 import { frame, framingOf, unframe } from "../../src/server/large-requests.js";
@@ -146,6 +146,26 @@ describe("large specs are read in a worker", () => {
       expect(res.problems.map((p) => p.message)).toEqual(["the request took longer than 0.001s to read; make it smaller"]);
       // A small spec is read on the main thread, as before.
       expect((await client.validateWorkflow({ definition: { case: "spec", value: spec(10) } })).valid).toBe(true);
+    } finally {
+      await running.close();
+    }
+  });
+
+  it("JSON-RPC too: large submit_workflow / validate_workflow params are read in a worker; small ones and the answers are as before", async () => {
+    const { running } = await coordinator({ definitions: { maxMs: 1 } });
+    const rpc = async (method: string, params: unknown) =>
+      (await (await fetch(`${running.url}/rpc`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) })).json()) as {
+        result?: { valid: boolean; problems: Array<{ message: string }> };
+        error?: { code: number; message: string };
+      };
+    try {
+      const big = toJson(WorkflowSpecSchema, good);
+      const validated = await rpc("validate_workflow", { spec: big });
+      expect(validated.result?.valid).toBe(false);
+      expect(validated.result?.problems.map((p) => p.message)).toEqual(["the request took longer than 0.001s to read; make it smaller"]);
+      const submitted = await rpc("submit_workflow", { spec: big });
+      expect(submitted.error?.message).toMatch(/the request took longer than 0.001s to read/);
+      expect((await rpc("validate_workflow", { spec: toJson(WorkflowSpecSchema, spec(10)) })).result?.valid).toBe(true);
     } finally {
       await running.close();
     }

@@ -2,6 +2,7 @@
 // the method's request message, checks them with the same validator as the
 // Connect interceptor, calls the one service implementation, and encodes the
 // response message as proto3 JSON. Transport-free: http.ts and ws.ts feed it.
+import type { LargeRequestOffload } from "../large-requests.js";
 import { create, fromJson, toJson, type DescMessage, type DescService, type JsonValue, type MessageShape } from "@bufbuild/protobuf";
 import { createHandlerContext, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import type { RequestValidation } from "../validation.js";
@@ -28,6 +29,12 @@ export interface JsonRpcBridgeOptions {
   maxBatch?: number;
   /** Checks the caller may call a method (service "jsonrpc" for rpc.discover), before its params are read; throws to refuse. */
   authorize?: (service: string, method: string, call: CallInfo) => void;
+  /**
+   * Where large requests of some methods are decoded and checked (a worker
+   * pool, as for Connect): a request text of at least its minBytes hands
+   * those methods' params to it instead of decoding them here.
+   */
+  offload?: LargeRequestOffload;
 }
 
 export type JsonRpcId = string | number | null;
@@ -55,6 +62,8 @@ export interface CallInfo {
    * starts the stream, ended when `signal` aborts (an unsubscribe).
    */
   subscribe?: (method: BridgeMethod, open: (signal: AbortSignal) => AsyncIterable<JsonValue>) => unknown;
+  /** The request text was at least the offload's minBytes long (set by handleText). */
+  large?: boolean;
 }
 
 export interface JsonRpcBridge {
@@ -158,6 +167,16 @@ export function createJsonRpcBridge(options: JsonRpcBridgeOptions): JsonRpcBridg
       throw new JsonRpcError(METHOD_NOT_FOUND, `method "${name}" not found`, { method: name, available: ["rpc.discover", ...methods.keys()] });
     }
     options.authorize?.(service.typeName, m.method.name, call);
+    const offload = options.offload;
+    if (call.large && offload?.handles(m.method) && params !== null && typeof params === "object" && !Array.isArray(params)) {
+      // The method reads the worker's result from the context; the params it gets lack the definition.
+      const ctx = context(m, call);
+      const small = await offload.decode(m.method, { format: "json", enveloped: false }, new TextEncoder().encode(JSON.stringify(params)), ctx.values);
+      const input = decodeParams(m.method.input, JSON.parse(new TextDecoder().decode(small)));
+      validation.check(m.method.input, input);
+      const res = await implOf(m)(input, ctx);
+      return toJson(m.method.output, create(m.method.output, res as MessageShape<DescMessage>), JSON_WRITE);
+    }
     const input = decodeParams(m.method.input, params);
     validation.check(m.method.input, input);
     const out = m.method.output;
@@ -222,7 +241,7 @@ export function createJsonRpcBridge(options: JsonRpcBridgeOptions): JsonRpcBridg
       } catch (err) {
         return errorResponse(null, { code: PARSE_ERROR, message: "parse error: the request is not valid JSON", data: { detail: (err as Error).message } });
       }
-      return handle(parsed, call);
+      return handle(parsed, options.offload && text.length >= options.offload.minBytes ? { ...call, large: true } : call);
     },
   };
 }
