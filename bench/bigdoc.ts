@@ -14,7 +14,7 @@ import { CoordinatorService } from "../gen/horus/coordinator/v1/coordinator_pb.j
 import { WorkflowSpecSchema } from "../gen/horus/coordinator/v1/workflow_pb.js";
 import { startCoordinator } from "../src/coordinator/app.js";
 import { createMemoryStore } from "../src/store/memory/memory-store.js";
-import { specOf } from "./ours.js";
+import { specOf } from "./client.js";
 import { latency, type Latency } from "./stats.js";
 
 export interface BigDocCase {
@@ -64,8 +64,18 @@ async function probed(probe: CoordinatorClient, big: () => Promise<string>): Pro
   return { requestMs, outcome, samples };
 }
 
-export async function bigDocuments(sizes: { big: number; within: number }, log: (msg: string) => void): Promise<{ idle: Latency; cases: BigDocCase[] }> {
-  const coordinator = await startCoordinator({ port: 0, store: createMemoryStore(), security: { clientLimits: { submitsPerSecond: 0 } } });
+/**
+ * `big` steps are over the coordinator's step limit (`maxSteps`, the default
+ * 10,000 unless given: --quick lowers it to keep the run short), `within`
+ * steps are under it.
+ */
+export async function bigDocuments(sizes: { big: number; within: number; maxSteps?: number }, log: (msg: string) => void): Promise<{ idle: Latency; cases: BigDocCase[] }> {
+  const coordinator = await startCoordinator({
+    port: 0,
+    store: createMemoryStore(),
+    security: { clientLimits: { submitsPerSecond: 0 } },
+    ...(sizes.maxSteps ? { limits: { maxSteps: sizes.maxSteps } } : {}),
+  });
   // Two connections: the probe must not queue behind the big request's bytes on one HTTP/2 connection.
   const connect = () => createClient(CoordinatorService, createConnectTransport({ baseUrl: coordinator.url, httpVersion: "2", useBinaryFormat: true }));
   const big = connect();

@@ -18,3 +18,15 @@ export function chainYaml(length: number, name = "chain"): string {
 
 /** The 4-step workflow of "many": three parallel steps and their aggregate (a tree, as BullMQ has it). */
 export const SMALL_YAML = wideYaml(3, "small");
+
+/**
+ * One `noop` step run once per item of `inputs.items` (give it a list of
+ * `count` items): the workflow ends when every instance has, and the step's
+ * output is the list of their outputs (BullMQ's counterpart is a parent job
+ * with `count` children).
+ */
+export const FOR_EACH_YAML = "workflow:\n  name: for-each\n  steps:\n    - { id: each, runner: noop, for_each: inputs.items }\n";
+
+export function forEachInputs(count: number): { items: number[] } {
+  return { items: Array.from({ length: count }, (_, i) => i) };
+}
