@@ -2,7 +2,7 @@
 // `runs` times, the median reported. A run's time is from the first submit to the
 // moment the target noticed the (last) end.
 import type { JsonMap } from "../src/common/json.js";
-import { chainYaml, FOR_EACH_YAML, forEachInputs, SMALL_YAML, wideYaml } from "./shapes.js";
+import { chainYaml, forEachYaml, SMALL_YAML, wideYaml } from "./shapes.js";
 import { latency, median, type Latency } from "./stats.js";
 import type { Target } from "./target.js";
 
@@ -74,12 +74,11 @@ export function figures(size: Sizes, samples: Record<"wide" | "chain" | "many" |
 
 /** wide, chain, many and for_each on a Horus target, and the dispatch latency of the chains. */
 export async function horusShapes(t: Target, size: Sizes, log: (msg: string) => void, label: string): Promise<HorusFigures> {
-  const items = forEachInputs(size.forEach);
   if (size.warmUp) {
     await runOne(t, wideYaml(Math.min(size.wide, 200)));
     await runOne(t, chainYaml(size.chain));
     await runMany(t, SMALL_YAML, Math.min(size.many, 50));
-    await runOne(t, FOR_EACH_YAML, forEachInputs(Math.min(size.forEach, 1_000)));
+    await runOne(t, forEachYaml(Math.min(size.forEach, 1_000)));
   }
   const samples = { wide: [] as number[], chain: [] as number[], many: [] as number[], forEach: [] as number[] };
   const idle: number[] = [];
@@ -89,7 +88,7 @@ export async function horusShapes(t: Target, size: Sizes, log: (msg: string) => 
     samples.chain.push(chain.ms);
     idle.push(...(await t.dispatchLatencies(chain.id)));
     samples.many.push((await runMany(t, SMALL_YAML, size.many)).ms);
-    samples.forEach.push((await runOne(t, FOR_EACH_YAML, items)).ms);
+    samples.forEach.push((await runOne(t, forEachYaml(size.forEach))).ms);
     log(`${label} run ${r + 1}: wide ${samples.wide.at(-1)!.toFixed(0)} ms, chain ${samples.chain.at(-1)!.toFixed(0)} ms, many ${samples.many.at(-1)!.toFixed(0)} ms, for_each ${samples.forEach.at(-1)!.toFixed(0)} ms`);
   }
   const out = { ...figures(size, samples), idle: latency(idle) };

@@ -12,6 +12,8 @@ const children = new Set<ChildProcess>();
 process.once("exit", () => {
   for (const c of children) c.kill("SIGKILL");
 });
+// Ctrl-C or a kill of the bench: exit, so the handler above takes its processes along.
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => process.exit(130));
 
 
 function waitFor(child: ChildProcess, pattern: RegExp, what: string): Promise<RegExpExecArray> {

@@ -20,13 +20,14 @@ export function chainYaml(length: number, name = "chain"): string {
 export const SMALL_YAML = wideYaml(3, "small");
 
 /**
- * One `noop` step run once per item of `inputs.items` (give it a list of
- * `count` items): the workflow ends when every instance has, and the step's
- * output is the list of their outputs (BullMQ's counterpart is a parent job
- * with `count` children).
+ * One `noop` step run once per item of a list of `count` numbers: the
+ * workflow ends when every instance has, and the step's output is the list
+ * of their outputs (BullMQ's counterpart is a parent job with `count`
+ * children). The list is a CEL list literal in `for_each`, not a workflow
+ * input: every job carries the workflow's inputs, so a list given as
+ * `inputs` would be sent with each of its own items' jobs (bench/README.md).
  */
-export const FOR_EACH_YAML = "workflow:\n  name: for-each\n  steps:\n    - { id: each, runner: noop, for_each: inputs.items }\n";
-
-export function forEachInputs(count: number): { items: number[] } {
-  return { items: Array.from({ length: count }, (_, i) => i) };
+export function forEachYaml(count: number): string {
+  const items = Array.from({ length: count }, (_, i) => i).join(", ");
+  return `workflow:\n  name: for-each\n  steps:\n    - { id: each, runner: noop, for_each: "[${items}]" }\n`;
 }
