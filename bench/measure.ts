@@ -30,6 +30,12 @@ export interface Figures {
 }
 
 export interface HorusFigures extends Figures {
+  /**
+   * Median ms of wide and chain with the end noticed on WatchWorkflows
+   * (one stream for every workflow, summaries only) instead of a
+   * WatchWorkflow of the workflow: what following one workflow costs.
+   */
+  listWatched: { wide: number; chain: number };
   /** Dispatch latency of the chain runs. */
   idle: Latency;
   /** Dispatch latency of a probe chain while wide workflows run. */
@@ -59,6 +65,18 @@ export async function runMany(t: Target, yaml: string, count: number): Promise<{
   }
 }
 
+/** Like runOne, but the end is noticed on a WatchWorkflows stream opened before the submission. */
+export async function runOneListed(t: Target, yaml: string): Promise<number> {
+  const watch = await t.watchAll();
+  try {
+    const start = performance.now();
+    await watch.ended(await t.submit(yaml));
+    return performance.now() - start;
+  } finally {
+    await watch.close();
+  }
+}
+
 /** Figures from the samples of `runs` runs of each shape (ms per run). */
 export function figures(size: Sizes, samples: Record<"wide" | "chain" | "many" | "forEach", number[]>): Figures {
   const chainMs = median(samples.chain);
@@ -81,9 +99,12 @@ export async function horusShapes(t: Target, size: Sizes, log: (msg: string) => 
     await runOne(t, forEachYaml(Math.min(size.forEach, 1_000)));
   }
   const samples = { wide: [] as number[], chain: [] as number[], many: [] as number[], forEach: [] as number[] };
+  const listed = { wide: [] as number[], chain: [] as number[] };
   const idle: number[] = [];
   for (let r = 0; r < size.runs; r++) {
     samples.wide.push((await runOne(t, wideYaml(size.wide))).ms);
+    listed.wide.push(await runOneListed(t, wideYaml(size.wide)));
+    listed.chain.push(await runOneListed(t, chainYaml(size.chain)));
     const chain = await runOne(t, chainYaml(size.chain));
     samples.chain.push(chain.ms);
     idle.push(...(await t.dispatchLatencies(chain.id)));
@@ -91,7 +112,7 @@ export async function horusShapes(t: Target, size: Sizes, log: (msg: string) => 
     samples.forEach.push((await runOne(t, forEachYaml(size.forEach))).ms);
     log(`${label} run ${r + 1}: wide ${samples.wide.at(-1)!.toFixed(0)} ms, chain ${samples.chain.at(-1)!.toFixed(0)} ms, many ${samples.many.at(-1)!.toFixed(0)} ms, for_each ${samples.forEach.at(-1)!.toFixed(0)} ms`);
   }
-  const out = { ...figures(size, samples), idle: latency(idle) };
+  const out = { ...figures(size, samples), idle: latency(idle), listWatched: { wide: median(listed.wide), chain: median(listed.chain) } };
   log(`${label}: wide ${out.wide.toFixed(0)} steps/s, chain ${out.chain.toFixed(0)} steps/s (${out.chainHopMs.toFixed(2)} ms a hop), many ${out.many.toFixed(0)} steps/s, for_each of ${size.forEach} ${out.forEachMs.toFixed(0)} ms`);
   return out;
 }
