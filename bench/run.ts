@@ -193,7 +193,8 @@ async function main(): Promise<void> {
             }
             result.redis = redis;
           }
-          if (want("inprocess")) {
+          // --quick proves the in-process path with the embedded run alone, unless asked for.
+          if (want("inprocess") && (!quick || only?.has("inprocess"))) {
             const t = await startInProcess("redis", { redisUrl: server.url, supervisorUrl: sup.url });
             inprocess.redis = await horusShapes(t, SIZE, log, "in-process redis");
             inprocess.redis.load = await loadedLatency(t, SIZE);
