@@ -154,9 +154,19 @@ export function replyCost(steps: number): ReplyCost {
   return { steps, bytes: wire.length, receiveMs: times[3]! };
 }
 
-/** `sizes.yaml: false` leaves out the YAML cases (they take a minute on a loaded machine). */
-export async function bigDocuments(sizes: { big: number; within: number; yaml?: boolean }, log: (msg: string) => void): Promise<{ idle: Latency; cases: BigDocCase[]; reply: ReplyCost }> {
-  const coordinator = await startCoordinator({ port: 0, store: createMemoryStore(), security: { clientLimits: { submitsPerSecond: 0 } } });
+/**
+ * `big` steps are over the coordinator's step limit (`maxSteps`, the default
+ * 10,000 unless given: --quick lowers it to keep the run short), `within`
+ * steps are under it. `yaml: false` leaves out the YAML cases (they take a
+ * minute on a loaded machine).
+ */
+export async function bigDocuments(sizes: { big: number; within: number; yaml?: boolean; maxSteps?: number }, log: (msg: string) => void): Promise<{ idle: Latency; cases: BigDocCase[]; reply: ReplyCost }> {
+  const coordinator = await startCoordinator({
+    port: 0,
+    store: createMemoryStore(),
+    security: { clientLimits: { submitsPerSecond: 0 } },
+    ...(sizes.maxSteps ? { limits: { maxSteps: sizes.maxSteps } } : {}),
+  });
   // Two connections: the probe must not queue behind the big request's bytes on one HTTP/2 connection.
   const connect = () => createClient(CoordinatorService, createConnectTransport({ baseUrl: coordinator.url, httpVersion: "2", useBinaryFormat: true }));
   const big = connect();

@@ -1,6 +1,6 @@
-// Child processes of the bench: a redis-server on a free loopback port and
-// the reference supervisor (`horus supervisor`) as a process of its own.
-// Both are killed when the bench exits, however it exits.
+// Child processes of the bench: a redis-server on a free loopback port, and
+// `horus coordinator` and `horus supervisor` as processes of their own.
+// All are killed when the bench exits, however it exits.
 import { fork, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,6 +12,8 @@ const children = new Set<ChildProcess>();
 process.once("exit", () => {
   for (const c of children) c.kill("SIGKILL");
 });
+// Ctrl-C or a kill of the bench: exit, so the handler above takes its processes along.
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => process.exit(130));
 
 
 function waitFor(child: ChildProcess, pattern: RegExp, what: string): Promise<RegExpExecArray> {
@@ -68,17 +70,37 @@ export async function startRedis(): Promise<Proc & { version: string }> {
   };
 }
 
-/** The reference supervisor as a separate process, as it runs in production. */
-export async function startSupervisorProcess(args: string[] = []): Promise<Proc> {
+/**
+ * A `horus` command that serves (coordinator, supervisor) as a process of
+ * its own, on a free port; resolves once it listens. `nodeArgsEnv` names an
+ * environment variable with node flags for it, e.g. to profile it
+ * (bench/README.md).
+ */
+async function horusProcess(command: string, args: string[], nodeArgsEnv: string): Promise<Proc> {
   const port = await freePort();
-  // HORUS_BENCH_SUPERVISOR_NODE_ARGS: node flags for the supervisor process, e.g. to profile it (bench/README.md).
-  const nodeArgs = (process.env.HORUS_BENCH_SUPERVISOR_NODE_ARGS ?? "").split(" ").filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, "dist/src/cli/main.js", "supervisor", "--port", String(port), "--log-level", "warn", "--name", "bench", ...args], {
+  const nodeArgs = (process.env[nodeArgsEnv] ?? "").split(" ").filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, "dist/src/cli/main.js", command, "--port", String(port), "--log-level", "warn", ...args], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   children.add(child);
-  const [, url] = await waitFor(child, /listening on (http:\/\/\S+)/, "horus supervisor");
+  const [, url] = await waitFor(child, /listening on (http:\/\/\S+)/, `horus ${command}`);
   return { url: url!, port, pid: child.pid!, stop: () => stop(child) };
+}
+
+/** The reference supervisor as a separate process, as it runs in production. */
+export function startSupervisorProcess(args: string[] = []): Promise<Proc> {
+  return horusProcess("supervisor", ["--name", "bench", ...args], "HORUS_BENCH_SUPERVISOR_NODE_ARGS");
+}
+
+/**
+ * `horus coordinator` as a process of its own, as a user starts it: with
+ * no other flags the memory store and the in-process supervisor.
+ * `--max-submit-rate 0`: "many" submits 500 workflows at once, which the
+ * default per-token limit (200/s) would mostly refuse, and BullMQ has no
+ * such limit.
+ */
+export function startCoordinatorProcess(args: string[] = []): Promise<Proc> {
+  return horusProcess("coordinator", ["--max-submit-rate", "0", ...args], "HORUS_BENCH_COORDINATOR_NODE_ARGS");
 }
 
 /** A node script of the bench, with an IPC channel. */

@@ -1,86 +1,48 @@
-// `npm run bench`: Horus (embedded, and Redis with a separate supervisor
-// process) side by side with BullMQ flows on the same Redis, plus dispatch
-// latency, planning cost and memory. Prints a table and writes
-// bench/results/latest.json. `--quick` runs everything small (CI proves it
-// works; no figure is asserted). `--only=a,b` runs some sections:
-// plan, cel, bigdoc, embedded, memory, redis, bullmq.
+// `npm run bench`: Horus side by side with BullMQ flows on the same Redis,
+// as a user sees it: this process is the client of a `horus coordinator`
+// process (embedded: memory store and in-process supervisor; Redis: on a
+// spawned redis-server, with a `horus supervisor` process), through the
+// public API, noticing ends on watch streams. Then the issue-17 targets
+// with whether each is met, dispatch latency, planning cost and memory.
+// Prints tables and writes bench/results/latest.json. `--quick` runs
+// everything small (CI proves it works; no figure is asserted). `--only=a,b`
+// runs some sections: plan, cel, bigdoc, embedded, redis, bullmq, inprocess,
+// memory. `--submit=yaml` sends definitions as YAML instead of specs.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { availableParallelism } from "node:os";
+import { availableParallelism, loadavg } from "node:os";
 import { builtinRunners } from "../src/runners/index.js";
 import { bigDocuments } from "./bigdoc.js";
 import type { Runner, RunResult } from "../src/runners/types.js";
 import { startBullmq } from "./bullmq.js";
 import { timePlan } from "./plan.js";
 import { timeCel, type CelFigures } from "./cel.js";
-import { startRedis, startSupervisorProcess } from "./processes.js";
-import { chainYaml, SMALL_YAML, wideYaml } from "./shapes.js";
-import { latency, type Latency } from "./stats.js";
-import { dispatchLatencies, runMany, runOne, startTarget, type Target } from "./ours.js";
+import { startCoordinatorProcess, startRedis, startSupervisorProcess } from "./processes.js";
+import { clientTarget, type SubmitForm } from "./client.js";
+import { startInProcess } from "./inprocess.js";
+import { figures, horusShapes, loadedLatency, type Figures, type HorusFigures, type Sizes } from "./measure.js";
+import { median, type Latency } from "./stats.js";
+import { targetRows } from "./targets.js";
 
 const quick = process.argv.includes("--quick");
 const onlyArg = process.argv.find((a) => a.startsWith("--only="));
 const only = onlyArg ? new Set(onlyArg.slice(7).split(",")) : undefined;
-const want = (s: string) => !only || only.has(s) || (s === "redis" && only.has("bullmq"));
+const want = (s: string) => !only || only.has(s);
+const submitArg = process.argv.find((a) => a.startsWith("--submit="))?.slice(9) ?? "spec";
+if (submitArg !== "spec" && submitArg !== "yaml") throw new Error(`--submit must be spec or yaml, not ${submitArg}`);
+const form: SubmitForm = submitArg;
 
-const SIZE = quick
-  ? { wide: 200, chain: 20, many: 50, runs: 1, plan: [1_000, 10_000], memWorkflows: 5, memSteps: 1_000, probe: 20, bigdoc: { big: 12_000, within: 2_000 } }
-  : { wide: 2_000, chain: 100, many: 500, runs: 3, plan: [1_000, 10_000, 100_000], memWorkflows: 100, memSteps: 1_000, probe: 100, bigdoc: { big: 100_000, within: 10_000 } };
+const SIZE: Sizes & { plan: number[]; memWorkflows: number; memSteps: number; bigdoc: { big: number; within: number; maxSteps?: number } } = quick
+  ? { wide: 200, chain: 20, many: 50, forEach: 200, runs: 1, warmUp: false, probe: 20, plan: [1_000, 10_000], memWorkflows: 2, memSteps: 500, bigdoc: { big: 1_200, within: 200, maxSteps: 1_000 } }
+  : { wide: 2_000, chain: 100, many: 500, forEach: 10_000, runs: 3, warmUp: true, probe: 100, plan: [1_000, 10_000, 100_000], memWorkflows: 100, memSteps: 1_000, bigdoc: { big: 100_000, within: 10_000 } };
 /** Jobs a BullMQ worker runs at once: the reference supervisor's default for noop. */
 const BULL_CONCURRENCY = 1_000;
-
-interface Shapes { wide: number; chain: number; chainHopMs: number; many: number }
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor((s.length - 1) / 2)]!;
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const gc = () => (globalThis as { gc?: () => void }).gc?.();
 
 function log(msg: string): void {
   process.stderr.write(`bench: ${msg}\n`);
-}
-
-
-/** Runs each shape `runs` times after one warm-up; steps/s of the median run. */
-async function ourShapes(t: Target, label: string): Promise<Shapes & { idle: Latency; samples: Record<string, number[]> }> {
-  await runOne(t, wideYaml(Math.min(SIZE.wide, 200)));
-  await runOne(t, chainYaml(SIZE.chain));
-  const samples: Record<string, number[]> = { wide: [], chain: [], many: [] };
-  const idle: number[] = [];
-  for (let r = 0; r < SIZE.runs; r++) {
-    samples.wide!.push((await runOne(t, wideYaml(SIZE.wide))).ms);
-    const chain = await runOne(t, chainYaml(SIZE.chain));
-    samples.chain!.push(chain.ms);
-    idle.push(...dispatchLatencies(await t.record(chain.id)));
-    samples.many!.push((await runMany(t, SMALL_YAML, SIZE.many)).ms);
-    log(`${label} run ${r + 1}: wide ${samples.wide!.at(-1)!.toFixed(0)} ms, chain ${samples.chain!.at(-1)!.toFixed(0)} ms, many ${samples.many!.at(-1)!.toFixed(0)} ms`);
-  }
-  const chainMs = median(samples.chain!);
-  const out = {
-    wide: ((SIZE.wide + 1) * 1000) / median(samples.wide!),
-    chain: (SIZE.chain * 1000) / chainMs,
-    chainHopMs: chainMs / SIZE.chain,
-    many: (SIZE.many * 4 * 1000) / median(samples.many!),
-    idle: latency(idle),
-    samples,
-  };
-  log(`${label}: wide ${out.wide.toFixed(0)} steps/s, chain ${out.chain.toFixed(0)} steps/s, many ${out.many.toFixed(0)} steps/s`);
-  return out;
-}
-
-/** Dispatch latency of a probe chain while wide workflows run back to back (two at a time). */
-async function loadedLatency(t: Target): Promise<Latency> {
-  let stop = false;
-  const loop = async () => { while (!stop) await runOne(t, wideYaml(SIZE.wide)); };
-  const loops = [loop(), loop()];
-  await sleep(20);
-  const probe = await runOne(t, chainYaml(SIZE.probe, "probe"));
-  stop = true;
-  await Promise.all(loops);
-  return latency(dispatchLatencies(await t.record(probe.id)));
 }
 
 async function memory(): Promise<{ workflows: number; stepsPerWorkflow: number; runningSteps: number; baseRssMb: number; rssMb: number; bytesPerStep: number; heapBytesPerStep: number }> {
@@ -93,7 +55,7 @@ async function memory(): Promise<{ workflows: number; stepsPerWorkflow: number; 
   const runners = builtinRunners();
   runners.set("hold", hold);
   const total = SIZE.memWorkflows * SIZE.memSteps;
-  const t = await startTarget("embedded", { coordinator: { embeddedSupervisor: { runners, capacity: { hold: total, noop: 1_000 } } } });
+  const t = await startInProcess("embedded", { coordinator: { embeddedSupervisor: { runners, capacity: { hold: total, noop: 1_000 } } } });
   const lines = ["workflow:", "  name: held", "  steps:"];
   for (let i = 0; i < SIZE.memSteps; i++) lines.push(`    - { id: h${i}, runner: hold }`);
   const yaml = lines.join("\n") + "\n";
@@ -101,7 +63,13 @@ async function memory(): Promise<{ workflows: number; stepsPerWorkflow: number; 
   await sleep(100);
   gc();
   const base = process.memoryUsage();
-  const ids = await Promise.all(Array.from({ length: SIZE.memWorkflows }, () => t.submit(yaml)));
+  // Ten submissions at a time: the figure is the state held, and 100
+  // submissions of 1,000 steps at once on a loaded machine can outlast the
+  // server's request timeouts.
+  const ids: string[] = [];
+  for (let i = 0; i < SIZE.memWorkflows; i += 10) {
+    ids.push(...(await Promise.all(Array.from({ length: Math.min(10, SIZE.memWorkflows - i) }, () => t.submit(yaml)))));
+  }
   while (releases.length < total) await sleep(50);
   // Let the acceptances and starts be committed.
   await sleep(500);
@@ -149,9 +117,22 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  ")).join("\n");
 }
 
+/** Horus through a coordinator process: the shapes and the dispatch latency under wide load. */
+async function publicShapes(url: string, label: string): Promise<HorusFigures> {
+  const t = clientTarget(url, form);
+  try {
+    const out = await horusShapes(t, SIZE, log, label);
+    out.load = await loadedLatency(t, SIZE);
+    log(`${label}: dispatch under wide load p50 ${out.load.p50} ms, p99 ${out.load.p99} ms`);
+    return out;
+  } finally {
+    await t.close();
+  }
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
-  const result: Record<string, unknown> = { quick, sizes: SIZE, bullmqConcurrency: BULL_CONCURRENCY, date: new Date().toISOString() };
+  const result: Record<string, unknown> = { quick, submit: form, sizes: SIZE, bullmqConcurrency: BULL_CONCURRENCY, date: new Date().toISOString(), loadavgAtStart: loadavg() };
   let redisVersion = "";
 
   if (want("plan")) {
@@ -169,13 +150,24 @@ async function main(): Promise<void> {
 
   if (want("bigdoc")) result.bigdoc = await bigDocuments(SIZE.bigdoc, log);
 
-  let embedded: Awaited<ReturnType<typeof ourShapes>> & { load?: Latency } | undefined;
+  let embedded: HorusFigures | undefined;
   if (want("embedded")) {
-    const t = await startTarget("embedded");
-    embedded = await ourShapes(t, "embedded");
-    embedded.load = await loadedLatency(t);
-    await t.close();
+    // `horus coordinator` as a user starts it: memory store, in-process supervisor.
+    const coord = await startCoordinatorProcess();
+    try {
+      embedded = await publicShapes(coord.url, "embedded");
+    } finally {
+      await coord.stop();
+    }
     result.embedded = embedded;
+  }
+
+  const inprocess: { embedded?: HorusFigures; redis?: HorusFigures } = {};
+  if (want("inprocess")) {
+    const t = await startInProcess("embedded");
+    inprocess.embedded = await horusShapes(t, SIZE, log, "in-process embedded");
+    inprocess.embedded.load = await loadedLatency(t, SIZE);
+    await t.close();
   }
 
   if (want("memory")) {
@@ -183,62 +175,81 @@ async function main(): Promise<void> {
     log(`memory: ${JSON.stringify(result.memory)}`);
   }
 
-  let redis: Awaited<ReturnType<typeof ourShapes>> & { load?: Latency } | undefined;
-  let bull: Shapes & { samples: Record<string, number[]> } | undefined;
-  if (want("redis") || want("bullmq")) {
+  let redis: HorusFigures | undefined;
+  let bull: Figures & { load: Latency } | undefined;
+  if (want("redis") || want("bullmq") || want("inprocess")) {
     const server = await startRedis();
     redisVersion = server.version;
     try {
-      if (want("redis")) {
+      if (want("redis") || want("inprocess")) {
         const sup = await startSupervisorProcess();
-        const t = await startTarget("redis", { redisUrl: server.url, supervisorUrl: sup.url });
-        redis = await ourShapes(t, "redis");
-        redis.load = await loadedLatency(t);
-        await t.close();
-        await sup.stop();
-        result.redis = redis;
+        try {
+          if (want("redis")) {
+            const coord = await startCoordinatorProcess(["--redis-url", server.url, "--redis-prefix", "bench", "--supervisor", sup.url]);
+            try {
+              redis = await publicShapes(coord.url, "redis");
+            } finally {
+              await coord.stop();
+            }
+            result.redis = redis;
+          }
+          // --quick proves the in-process path with the embedded run alone, unless asked for.
+          if (want("inprocess") && (!quick || only?.has("inprocess"))) {
+            const t = await startInProcess("redis", { redisUrl: server.url, supervisorUrl: sup.url });
+            inprocess.redis = await horusShapes(t, SIZE, log, "in-process redis");
+            inprocess.redis.load = await loadedLatency(t, SIZE);
+            await t.close();
+          }
+        } finally {
+          await sup.stop();
+        }
       }
       if (want("bullmq")) {
         const b = await startBullmq(server.port, BULL_CONCURRENCY);
-        await b.wide(Math.min(SIZE.wide, 200));
-        await b.chain(SIZE.chain);
-        const samples: Record<string, number[]> = { wide: [], chain: [], many: [] };
-        for (let r = 0; r < SIZE.runs; r++) {
-          samples.wide!.push(await b.wide(SIZE.wide));
-          samples.chain!.push(await b.chain(SIZE.chain));
-          samples.many!.push(await b.many(SIZE.many));
+        if (SIZE.warmUp) {
+          await b.wide(Math.min(SIZE.wide, 200));
+          await b.chain(SIZE.chain);
+          await b.many(Math.min(SIZE.many, 50));
+          await b.wide(Math.min(SIZE.forEach, 1_000));
         }
+        const samples = { wide: [] as number[], chain: [] as number[], many: [] as number[], forEach: [] as number[] };
+        for (let r = 0; r < SIZE.runs; r++) {
+          samples.wide.push(await b.wide(SIZE.wide));
+          samples.chain.push(await b.chain(SIZE.chain));
+          samples.many.push(await b.many(SIZE.many));
+          samples.forEach.push(await b.wide(SIZE.forEach));
+        }
+        const load = await b.loadedLatency(SIZE.wide, SIZE.probe);
         await b.close();
-        const chainMs = median(samples.chain!);
-        bull = {
-          wide: ((SIZE.wide + 1) * 1000) / median(samples.wide!),
-          chain: (SIZE.chain * 1000) / chainMs,
-          chainHopMs: chainMs / SIZE.chain,
-          many: (SIZE.many * 4 * 1000) / median(samples.many!),
-          samples,
-        };
-        log(`bullmq: wide ${bull.wide.toFixed(0)} steps/s, chain ${bull.chain.toFixed(0)} steps/s, many ${bull.many.toFixed(0)} steps/s`);
+        bull = { ...figures(SIZE, samples), load };
+        log(`bullmq: wide ${bull.wide.toFixed(0)} steps/s, chain ${bull.chain.toFixed(0)} steps/s, many ${bull.many.toFixed(0)} steps/s, ${SIZE.forEach} children ${bull.forEachMs.toFixed(0)} ms, dispatch under wide load p99 ${load.p99} ms`);
         result.bullmq = bull;
       }
     } finally {
       await server.stop();
     }
   }
+  if (inprocess.embedded || inprocess.redis) result.inprocess = inprocess;
 
   result.machine = machine(redisVersion);
-  const ratio = (ours: Shapes | undefined, k: keyof Shapes) => (ours && bull ? ours[k] / bull[k] : undefined);
+  const ratio = (ours: Figures | undefined, k: "wide" | "chain" | "many") => (ours && bull ? ours[k] / bull[k] : undefined);
   if (bull) {
     result.ratios = {
       embedded: embedded ? { wide: ratio(embedded, "wide"), chain: ratio(embedded, "chain"), many: ratio(embedded, "many") } : undefined,
       redis: redis ? { wide: ratio(redis, "wide"), chain: ratio(redis, "chain"), many: ratio(redis, "many") } : undefined,
     };
   }
+  const targets = targetRows({ horus: { ...(embedded ? { embedded } : {}), ...(redis ? { redis } : {}) }, ...(bull ? { bullmq: bull } : {}) }, SIZE);
+  result.targets = targets;
+  result.loadavgAtEnd = loadavg();
   result.seconds = (Date.now() - started) / 1000;
 
   // ---- report ----
   const m = result.machine as Record<string, string | number>;
+  const la = (xs: unknown) => (xs as number[]).map((x) => x.toFixed(1)).join(" ");
   const out: string[] = [];
-  out.push(`Horus bench${quick ? " (--quick: small sizes, figures not comparable)" : ""}: ${m.nproc} cores, ${m.cpu}, Node ${m.node}, Redis ${m.redis}, BullMQ ${m.bullmq}`);
+  out.push(`Horus bench${quick ? " (--quick: small sizes, figures not comparable, targets not judged)" : ""}: ${m.nproc} cores, ${m.cpu}, Node ${m.node}, Redis ${m.redis}, BullMQ ${m.bullmq}; load average ${la(result.loadavgAtStart)} at the start, ${la(result.loadavgAtEnd)} at the end`);
+  out.push(`Horus: a client process (this one) -> a horus coordinator process over Connect/HTTP/2 (binary, ${form}); ends noticed on WatchWorkflow (one workflow) / WatchWorkflows (many). Redis: plus a horus supervisor process.`);
   out.push("");
   out.push(table([
     ["throughput (steps/s)", "embedded", "redis+sup proc", "bullmq flows", "embedded/bullmq", "redis/bullmq"],
@@ -246,6 +257,7 @@ async function main(): Promise<void> {
     [`chain (${SIZE.chain} steps)`, f0(embedded?.chain), f0(redis?.chain), f0(bull?.chain), f2(ratio(embedded, "chain")), f2(ratio(redis, "chain"))],
     [`many (${SIZE.many} x 4 steps)`, f0(embedded?.many), f0(redis?.many), f0(bull?.many), f2(ratio(embedded, "many")), f2(ratio(redis, "many"))],
     ["chain per-hop latency (ms)", f2(embedded?.chainHopMs), f2(redis?.chainHopMs), f2(bull?.chainHopMs), "", ""],
+    [`for_each of ${SIZE.forEach} noop items (ms)`, f0(embedded?.forEachMs), f0(redis?.forEachMs), f0(bull?.forEachMs), "", ""],
   ]));
   out.push("");
   out.push(table([
@@ -254,7 +266,44 @@ async function main(): Promise<void> {
     ["embedded, under wide load", f1(embedded?.load?.p50), f1(embedded?.load?.p99), f1(embedded?.load?.max), f0(embedded?.load?.n)],
     ["redis, idle", f1(redis?.idle.p50), f1(redis?.idle.p99), f1(redis?.idle.max), f0(redis?.idle.n)],
     ["redis, under wide load", f1(redis?.load?.p50), f1(redis?.load?.p99), f1(redis?.load?.max), f0(redis?.load?.n)],
+    ["bullmq, under wide load (child finishedOn -> processedOn)", f1(bull?.load.p50), f1(bull?.load.p99), f1(bull?.load.max), f0(bull?.load.n)],
   ]));
+  if (embedded || redis) {
+    out.push("");
+    const watchRow = (label: string, k: "wide" | "chain") => [label, f0(embedded?.samples[k] && median(embedded.samples[k]!)), f0(embedded?.listWatched[k]), f0(redis?.samples[k] && median(redis.samples[k]!)), f0(redis?.listWatched[k])];
+    out.push(table([
+      ["end noticed on (median ms)", "embedded WatchWorkflow", "WatchWorkflows", "redis WatchWorkflow", "WatchWorkflows"],
+      watchRow(`wide (${SIZE.wide} + 1)`, "wide"),
+      watchRow(`chain (${SIZE.chain})`, "chain"),
+    ]));
+    out.push("(WatchWorkflows: one stream for every workflow, summaries only, changes sent in 100 ms windows; the figures above use WatchWorkflow)");
+  }
+  if (embedded || redis) {
+    out.push("");
+    const fig = (r: (typeof targets)[number], x: number | undefined) => (r.unit === "ms" && (x ?? 0) < 100 ? f2(x) : f0(x));
+    const versus = (r: (typeof targets)[number]) => (!r.horus || !r.bullmq ? undefined : r.unit === "ms" ? r.bullmq / r.horus : r.horus / r.bullmq);
+    out.push(table([
+      ["issue 17 targets", "mode", "horus", "bullmq", "unit", "vs bullmq", "target", "met"],
+      ...targets.map((r) => [r.shape, r.mode, fig(r, r.horus), fig(r, r.bullmq), r.unit, f2(versus(r)), r.target, quick ? "(quick)" : r.met === undefined ? "-" : r.met ? "yes" : "NO"]),
+    ]));
+    out.push("(vs bullmq: how many times better Horus is, above 1 when Horus is faster; \"-\" when a figure is missing or 0)");
+  }
+  if (inprocess.embedded || inprocess.redis) {
+    const ie = inprocess.embedded;
+    const ir = inprocess.redis;
+    out.push("");
+    out.push("In-process, for profiling only: the coordinator in the bench process, ends noticed on its store's commits (no user can), Redis with a supervisor process:");
+    out.push(table([
+      ["in-process", "embedded", "redis+sup proc"],
+      [`wide (steps/s)`, f0(ie?.wide), f0(ir?.wide)],
+      [`chain (steps/s)`, f0(ie?.chain), f0(ir?.chain)],
+      [`many (steps/s)`, f0(ie?.many), f0(ir?.many)],
+      ["chain per-hop latency (ms)", f2(ie?.chainHopMs), f2(ir?.chainHopMs)],
+      [`for_each of ${SIZE.forEach} (ms)`, f0(ie?.forEachMs), f0(ir?.forEachMs)],
+      ["dispatch p50 / p99 idle (ms)", `${f1(ie?.idle.p50)} / ${f1(ie?.idle.p99)}`, `${f1(ir?.idle.p50)} / ${f1(ir?.idle.p99)}`],
+      ["dispatch p50 / p99 under wide load (ms)", `${f1(ie?.load?.p50)} / ${f1(ie?.load?.p99)}`, `${f1(ir?.load?.p50)} / ${f1(ir?.load?.p99)}`],
+    ]));
+  }
   const plan = result.plan as Record<string, { ms: number; edges: number }> | undefined;
   if (plan) {
     out.push("");

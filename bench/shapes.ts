@@ -18,3 +18,16 @@ export function chainYaml(length: number, name = "chain"): string {
 
 /** The 4-step workflow of "many": three parallel steps and their aggregate (a tree, as BullMQ has it). */
 export const SMALL_YAML = wideYaml(3, "small");
+
+/**
+ * One `noop` step run once per item of a list of `count` numbers: the
+ * workflow ends when every instance has, and the step's output is the list
+ * of their outputs (BullMQ's counterpart is a parent job with `count`
+ * children). The list is a CEL list literal in `for_each`, not a workflow
+ * input: every job carries the workflow's inputs, so a list given as
+ * `inputs` would be sent with each of its own items' jobs (bench/README.md).
+ */
+export function forEachYaml(count: number): string {
+  const items = Array.from({ length: count }, (_, i) => i).join(", ");
+  return `workflow:\n  name: for-each\n  steps:\n    - { id: each, runner: noop, for_each: "[${items}]" }\n`;
+}

@@ -1,0 +1,132 @@
+// The bench as a user: this process is the client of a coordinator process
+// (`horus coordinator`, started by bench/processes.ts) and talks to it only
+// through the public API, Connect (binary) over HTTP/2 on a loopback port.
+// A single workflow's end is noticed on WatchWorkflow, as `horus run` and
+// `horus watch` do; a batch's ends on one WatchWorkflows stream, as the
+// dashboard does. Dispatch latencies come from GetWorkflow.
+import { timestampMs } from "@bufbuild/protobuf/wkt";
+import { createClient, type Client } from "@connectrpc/connect";
+import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { CoordinatorService } from "../gen/horus/coordinator/v1/coordinator_pb.js";
+import { BINARY_READ_OPTIONS } from "../src/common/depth.js";
+import { toValueMap, type JsonMap } from "../src/common/json.js";
+import { isTerminalWorkflow } from "../src/engine/states.js";
+import { definitionToSpec } from "../src/coordinator/convert.js";
+import { parseWorkflowYaml } from "../src/workflow/parse.js";
+import type { EndWatch, Target } from "./target.js";
+
+/**
+ * How definitions are sent. "spec" (the default): the structured form, a
+ * WorkflowSpec message, as BullMQ flows are plain objects; the YAML is
+ * parsed once per text beforehand, outside the timed part. "yaml": the
+ * text, as `horus run FILE` sends it (the coordinator parses it; 2,001
+ * steps of YAML take it ~100-200 ms).
+ */
+export type SubmitForm = "spec" | "yaml";
+
+const specs = new Map<string, ReturnType<typeof definitionToSpec>>();
+
+/** The structured form of a bench workflow, parsed once per text. */
+export function specOf(yaml: string): ReturnType<typeof definitionToSpec> {
+  let spec = specs.get(yaml);
+  if (!spec) {
+    const parsed = parseWorkflowYaml(yaml);
+    if (!parsed.definition) throw new Error(`bench workflow does not parse: ${parsed.problems[0]?.message}`);
+    spec = definitionToSpec(parsed.definition);
+    specs.set(yaml, spec);
+  }
+  return spec;
+}
+
+/** A client of the coordinator at `url`, as a Target. */
+export function clientTarget(url: string, form: SubmitForm = "spec"): Target {
+  // One HTTP/2 connection for every call and stream, as one client has.
+  const session = new Http2SessionManager(url);
+  const client: Client<typeof CoordinatorService> = createClient(
+    CoordinatorService,
+    createConnectTransport({ baseUrl: url, httpVersion: "2", useBinaryFormat: true, sessionManager: session, binaryOptions: BINARY_READ_OPTIONS }),
+  );
+
+  async function submit(yaml: string, inputs: JsonMap = {}): Promise<string> {
+    const definition = form === "spec" ? { case: "spec" as const, value: specOf(yaml) } : { case: "yaml" as const, value: yaml };
+    const res = await client.submitWorkflow({ definition, inputs: toValueMap(inputs) });
+    return res.workflowId;
+  }
+
+  return {
+    submit,
+
+    async submitMany(yaml, count) {
+      if (form === "spec") specOf(yaml);
+      // One SubmitWorkflow call per workflow, all at once on the one
+      // connection. A batch submission RPC (SubmitWorkflows) replaces this
+      // with one call when the coordinator offers it.
+      return Promise.all(Array.from({ length: count }, () => submit(yaml)));
+    },
+
+    async ended(id) {
+      // The first message is a snapshot: a workflow that ended before the
+      // watch opened is seen there.
+      for await (const msg of client.watchWorkflow({ workflowId: id })) {
+        if (msg.kind.case === "snapshot" && isTerminalWorkflow(msg.kind.value.state)) return;
+        if (msg.kind.case === "event" && msg.kind.value.kind.case === "workflow" && isTerminalWorkflow(msg.kind.value.kind.value.state)) return;
+      }
+      throw new Error(`the watch of workflow ${id} closed before it ended`);
+    },
+
+    async watchAll() {
+      const abort = new AbortController();
+      const done = new Set<string>();
+      const waiters = new Map<string, { resolve: () => void; reject: (err: Error) => void }>();
+      let failed: Error | undefined;
+      const it = client.watchWorkflows({ follow: true, pageSize: 1 }, { signal: abort.signal })[Symbol.asyncIterator]();
+      // The snapshot comes after the subscription: from here on no end is missed.
+      await it.next();
+      const pump = (async () => {
+        try {
+          for (;;) {
+            const r = await it.next();
+            if (r.done) throw new Error("WatchWorkflows closed");
+            for (const s of r.value.workflows) {
+              if (!isTerminalWorkflow(s.state) || done.has(s.id)) continue;
+              done.add(s.id);
+              waiters.get(s.id)?.resolve();
+            }
+          }
+        } catch (err) {
+          if (abort.signal.aborted) return;
+          failed = err instanceof Error ? err : new Error(String(err));
+          for (const w of waiters.values()) w.reject(failed);
+        }
+      })();
+      const watch: EndWatch = {
+        ended(id) {
+          if (done.has(id)) return Promise.resolve();
+          if (failed) return Promise.reject(failed);
+          return new Promise((resolve, reject) => waiters.set(id, { resolve: () => { waiters.delete(id); resolve(); }, reject }));
+        },
+        async close() {
+          abort.abort();
+          await pump;
+        },
+      };
+      return watch;
+    },
+
+    async dispatchLatencies(id) {
+      const { workflow } = await client.getWorkflow({ workflowId: id });
+      const out: number[] = [];
+      for (const step of workflow?.steps ?? []) {
+        if (step.dependsOn.length === 0) continue;
+        const last = step.attemptHistory[step.attemptHistory.length - 1];
+        if (!step.readyAt || !last?.dispatchedAt) continue;
+        out.push(timestampMs(last.dispatchedAt) - timestampMs(step.readyAt));
+      }
+      return out;
+    },
+
+    async close() {
+      session.abort();
+    },
+  };
+}

@@ -1,0 +1,35 @@
+// What the bench needs from a Horus deployment under test. Two kinds:
+// bench/client.ts (the figures: a coordinator process reached through the
+// public API from this process, ends noticed on watch streams) and
+// bench/inprocess.ts (for profiling: a coordinator in this process, ends
+// noticed on the store's commits).
+import type { JsonMap } from "../src/common/json.js";
+
+/** Notices the ends of many workflows at once; opened before they are submitted. */
+export interface EndWatch {
+  /** Resolves once the workflow has ended (also when it ended before this call). */
+  ended(id: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface Target {
+  /** Submits one workflow; its id. `inputs` are the workflow's inputs. */
+  submit(yaml: string, inputs?: JsonMap): Promise<string>;
+  /**
+   * Submits `count` copies of one workflow at once; their ids. One call
+   * per workflow for now: a batch submission RPC would go here.
+   */
+  submitMany(yaml: string, count: number): Promise<string[]>;
+  /** Resolves once this one workflow has ended (call it right after submit). */
+  ended(id: string): Promise<void>;
+  /** Starts noticing the ends of every workflow, for a batch. */
+  watchAll(): Promise<EndWatch>;
+  /**
+   * Dispatch latencies of an ended workflow, in ms: for each step with
+   * dependencies, its latest attempt's dispatchedAt (a supervisor's
+   * acceptance applied) minus the step's readyAt (set in the transition
+   * that recorded its last dependency's success).
+   */
+  dispatchLatencies(id: string): Promise<number[]>;
+  close(): Promise<void>;
+}
