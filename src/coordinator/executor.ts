@@ -435,15 +435,8 @@ export function createExecutor(options: ExecutorOptions): Executor {
     },
     lost(attemptId, reason) {
       const a = findByAttempt(attemptId);
-      if (!a) return;
-      const i = a.engine.byAttempt.get(attemptId);
-      // Its acceptance was not applied yet (still READY): nothing ran as far
-      // as the workflow knows, so send the same attempt again.
-      if (i !== undefined && a.engine.record.steps[i]!.state === StepState.READY) {
-        run(a, attemptCommand(a.engine, i));
-        return;
-      }
-      apply(a, { type: "lost", attemptId, reason });
+      // The engine decides (R10): sent again while never acknowledged, else lost.
+      if (a) apply(a, { type: "unknownAttempt", attemptId, reason });
     },
     waiting(attemptId, reason) {
       const a = findByAttempt(attemptId);
@@ -598,14 +591,8 @@ export function createExecutor(options: ExecutorOptions): Executor {
     }
     if (attempts.length === 0 || !pool) return;
     const unknown = await pool.attach(attempts);
-    for (const attemptId of unknown) {
-      const i = a.engine.byAttempt.get(attemptId);
-      if (i === undefined || a.dropped) continue;
-      const step = wf.steps[i]!;
-      // Never acknowledged by any supervisor: send it now, under the same attempt id.
-      if (step.state === StepState.READY) run(a, attemptCommand(a.engine, i));
-      else apply(a, { type: "lost", attemptId, reason: "no supervisor knows the attempt after its coordinator changed" });
-    }
+    // The engine decides (R10): sent again while never acknowledged, else lost.
+    for (const attemptId of unknown) apply(a, { type: "unknownAttempt", attemptId, reason: "no supervisor knows the attempt after its coordinator changed" });
   }
 
   function findByAttempt(attemptId: string): Active | undefined {
