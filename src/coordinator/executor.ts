@@ -14,15 +14,15 @@
 // attempt id does not recover.
 import type { Logger } from "pino";
 import type { JobEvent } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
-import { LogStream } from "../../gen/horus/coordinator/v1/workflow_pb.js";
-import { fromValue, msDuration, toValueMap, tsMs, type JsonMap, type JsonValue } from "../common/json.js";
+import { msDuration, toValueMap, type JsonMap, type JsonValue } from "../common/json.js";
 import { attemptCommand, createEngineState, jobInput, pendingTimers, transition, type Command, type EngineInput, type EngineState } from "../engine/engine.js";
 import { copyStep, type DomainEvent, type StepFailure, type WorkflowRecord } from "../engine/model.js";
 import { quarantine } from "../engine/quarantine.js";
 import { StepState, WorkflowState, isTerminalStep, isTerminalWorkflow, stepStateName, workflowStateName } from "../engine/states.js";
 import type { AttachedAttempt, DispatchListener, SupervisorPool } from "../dispatch/pool.js";
-import { LeaseLostError, StoreUnavailableError, type LogRecord, type LogStreamName, type Store } from "../store/store.js";
+import { LeaseLostError, StoreUnavailableError, type LogRecord, type Store } from "../store/store.js";
 import { MAX_SUB_WORKFLOW_DEPTH, validateAndPlan, type WorkflowPlan } from "../workflow/plan.js";
+import { jobEventEffect } from "./executor/job-events.js";
 import { newWorkflowRecord } from "./records.js";
 import { createTimerGroup, type TimerGroup } from "./timers.js";
 
@@ -114,12 +114,6 @@ export interface Executor {
   /** Resolves when every queued commit has been written. */
   drain(): Promise<void>;
 }
-
-const STREAM_NAMES: Record<number, LogStreamName> = {
-  [LogStream.STDOUT]: "stdout",
-  [LogStream.STDERR]: "stderr",
-  [LogStream.SYSTEM]: "system",
-};
 
 export function createExecutor(options: ExecutorOptions): Executor {
   const { store, logger } = options;
@@ -446,39 +440,18 @@ export function createExecutor(options: ExecutorOptions): Executor {
       for (const ev of events) {
         const a = active.get(ev.workflowId);
         if (!a) continue;
-        switch (ev.kind.case) {
-          case "started":
-            apply(a, { type: "started", attemptId: ev.attemptId });
-            break;
-          case "log": {
-            const step = a.engine.byAttempt.get(ev.attemptId);
-            const attempt = step === undefined ? 0 : a.engine.record.steps[step]!.attempts.length;
-            pendingOf(a, false).logs.push({
-              stepId: ev.stepId,
-              attempt,
-              time: tsMs(ev.time) ?? now(),
-              stream: STREAM_NAMES[ev.kind.value.stream] ?? "stdout",
-              line: ev.kind.value.line,
-            });
-            break;
-          }
-          case "finished": {
-            const f = ev.kind.value;
-            const output = f.succeeded ? fromValue(f.output) : null;
-            const tooLarge = f.succeeded && outputTooLarge(output, maxOutputBytes);
-            if (tooLarge) apply(a, { type: "finished", attemptId: ev.attemptId, ok: false, error: { code: "OUTPUT_TOO_LARGE", message: tooLarge } });
-            else if (f.succeeded) apply(a, { type: "finished", attemptId: ev.attemptId, ok: true, output });
-            // Stopped by a dispatcher or a supervisor shutting down, not by the step: run it again.
-            else if (f.error?.code === "ATTEMPT_LOST") apply(a, { type: "lost", attemptId: ev.attemptId, reason: f.error.message });
-            else apply(a, { type: "finished", attemptId: ev.attemptId, ok: false, error: { code: f.error?.code || "ERROR", message: f.error?.message ?? "" } });
-            break;
-          }
-          default:
-            break;
-        }
+        const fx = jobEventEffect(ev, { maxOutputBytes, now: now(), attemptNumber: (attemptId) => attemptNumber(a, attemptId) });
+        if (fx?.type === "input") apply(a, fx.input);
+        else if (fx?.type === "log") pendingOf(a, false).logs.push(fx.log);
       }
     },
   };
+
+  /** The number of the workflow's attempt, if current (log lines are stored under it), else 0. */
+  function attemptNumber(a: Active, attemptId: string): number {
+    const step = a.engine.byAttempt.get(attemptId);
+    return step === undefined ? 0 : a.engine.record.steps[step]!.attempts.length;
+  }
 
   // Another coordinator cancelled one of our workflows: only this one knows
   // where its jobs were sent, so stop them, then let the workflow go.
@@ -737,11 +710,4 @@ export function childOutput(child: WorkflowRecord): JsonValue {
     if (!dependedOn.has(s.id)) out[s.id] = child.steps[i]?.output ?? null;
   });
   return out;
-}
-
-/** Why an output is over the limit, or "" when it fits. */
-function outputTooLarge(output: unknown, max: number): string {
-  if (max <= 0) return "";
-  const bytes = Buffer.byteLength(JSON.stringify(output) ?? "null", "utf8");
-  return bytes > max ? `step output of ${bytes} bytes exceeds the coordinator's limit of ${max} bytes (--max-output-bytes)` : "";
 }
