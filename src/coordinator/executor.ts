@@ -14,16 +14,16 @@
 // attempt id does not recover.
 import type { Logger } from "pino";
 import type { JobEvent } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
-import { msDuration, toValueMap, type JsonMap, type JsonValue } from "../common/json.js";
+import { msDuration, toValueMap } from "../common/json.js";
 import { attemptCommand, createEngineState, jobInput, pendingTimers, transition, type Command, type EngineInput, type EngineState } from "../engine/engine.js";
 import { copyStep, type DomainEvent, type StepFailure, type WorkflowRecord } from "../engine/model.js";
 import { quarantine } from "../engine/quarantine.js";
 import { StepState, WorkflowState, isTerminalStep, isTerminalWorkflow, stepStateName, workflowStateName } from "../engine/states.js";
 import type { AttachedAttempt, DispatchListener, SupervisorPool } from "../dispatch/pool.js";
 import { LeaseLostError, StoreUnavailableError, type LogRecord, type Store } from "../store/store.js";
-import { MAX_SUB_WORKFLOW_DEPTH, validateAndPlan, type WorkflowPlan } from "../workflow/plan.js";
+import { validateAndPlan, type WorkflowPlan } from "../workflow/plan.js";
+import { UNLIMITED, createChildren, type Children, type ChildrenContext } from "./executor/children.js";
 import { jobEventEffect } from "./executor/job-events.js";
-import { newWorkflowRecord } from "./records.js";
 import { createTimerGroup, type TimerGroup } from "./timers.js";
 
 /**
@@ -73,8 +73,8 @@ interface Active {
   dropped: boolean;
   /** The engine's pending wakes (retries, timeouts). */
   timers: TimerGroup;
-  /** Running child workflows by the attempt that started them: stops watching one. */
-  children: Map<string, () => void>;
+  /** Its sub-workflow steps' child workflows (started, followed, cancelled). */
+  children: Children;
   /** Job stops sent for this workflow's cancellation, resolved once delivered (or given up). */
   stops: Array<Promise<void>>;
 }
@@ -196,6 +196,8 @@ export function createExecutor(options: ExecutorOptions): Executor {
     }
   }
 
+  const childrenContext: ChildrenContext = { store, logger, now, start: (record, plan) => startWorkflow(record, plan), cancel: (id, reason) => cancelAnywhere(id, reason) };
+
   function flush(): void {
     flushScheduled = false;
     const batch = [...dirty];
@@ -303,14 +305,9 @@ export function createExecutor(options: ExecutorOptions): Executor {
         });
         return;
       case "startChild":
-        void startChild(a, c).catch((err) => logger.error({ err, workflowId: a.engine.record.id, attemptId: c.attemptId }, "could not start a sub-workflow"));
-        return;
-      case "cancelChild": {
-        const childId = c.workflowId ?? childOf(a, c.attemptId);
-        a.children.get(c.attemptId)?.();
-        if (childId) void cancelAnywhere(childId, "parent workflow cancelled").catch((err) => logger.warn({ err, workflowId: childId }, "could not cancel a sub-workflow"));
-        return;
-      }
+        return a.children.startChild(c);
+      case "cancelChild":
+        return a.children.cancelChild(c);
     }
   }
 
@@ -332,90 +329,6 @@ export function createExecutor(options: ExecutorOptions): Executor {
       inputs: toValueMap(wf.inputs),
       ...(timeoutMs !== undefined ? { timeout: msDuration(timeoutMs + 1_000) } : {}),
     }, { ...(def.supervisor !== undefined ? { supervisor: def.supervisor } : {}), ...(def.labels !== undefined ? { labels: def.labels } : {}) });
-  }
-
-  function childOf(a: Active, attemptId: string): string | undefined {
-    for (const step of a.engine.record.steps) {
-      const found = step.attempts.find((x) => x.attemptId === attemptId)?.childWorkflowId;
-      if (found) return found;
-    }
-    return undefined;
-  }
-
-  /** Creates (or finds again, by idempotency key) the child workflow of a sub-workflow attempt. */
-  async function startChild(a: Active, c: Extract<Command, { type: "startChild" }>): Promise<void> {
-    const parent = a.engine.record;
-    const sub = a.engine.plan.steps[c.planIndex]!.workflow!;
-    const fail = (code: string, message: string) => apply(a, { type: "childFinished", attemptId: c.attemptId, ok: false, error: { code, message } });
-    let definition = "inline" in sub ? sub.inline : undefined;
-    let template: WorkflowRecord["template"];
-    if ("template" in sub) {
-      const t = await store.getTemplate(sub.template, sub.version);
-      if (!t) return fail("TEMPLATE_NOT_FOUND", `template "${sub.template}"${sub.version ? ` version ${sub.version}` : ""} is not registered`);
-      definition = t.definition;
-      template = { name: t.name, version: t.version };
-    }
-    // W4: templates can refer to each other in a chain (or a cycle registration could not see): bound it here.
-    const depth = (parent.depth ?? 0) + 1;
-    if (depth >= MAX_SUB_WORKFLOW_DEPTH) {
-      return fail("WORKFLOW_TOO_DEEP", `sub-workflows nest more than ${MAX_SUB_WORKFLOW_DEPTH} deep: ${"template" in sub ? `template "${sub.template}"` : "an inline sub-workflow"} would run at level ${depth + 1}`);
-    }
-    const { plan, problems } = validateAndPlan(definition!, UNLIMITED);
-    if (!plan) return fail("INVALID_WORKFLOW", problems.map((p) => p.message).join("; "));
-    const record = newWorkflowRecord({
-      depth,
-      definition: definition!,
-      plan,
-      inputs: jobInput(a.engine, c.step, c.extraInput),
-      now: now(),
-      // A resumed parent asks again for the same attempt: it gets the same child.
-      idempotencyKey: `child:${c.attemptId}`,
-      parent: { workflowId: parent.id, stepId: parent.steps[c.step]!.id, attemptId: c.attemptId },
-      ...(template ? { template } : {}),
-    });
-    const { id } = await startWorkflow(record, plan);
-    if (a.dropped) return;
-    apply(a, { type: "childStarted", attemptId: c.attemptId, workflowId: id });
-    watchChild(a, c.attemptId, id);
-  }
-
-  /**
-   * Reports a child's end to its parent. It goes through the store (a
-   * subscription to the child's events), so it works whichever coordinator
-   * advances the child, and after the parent moved to another coordinator.
-   */
-  function watchChild(a: Active, attemptId: string, childId: string): void {
-    if (a.children.has(attemptId)) return;
-    let checking = false;
-    let again = false;
-    const check = async (): Promise<void> => {
-      if (checking) {
-        again = true;
-        return;
-      }
-      checking = true;
-      try {
-        do {
-          again = false;
-          const got = await store.getWorkflow(childId);
-          if (!a.children.has(attemptId) || a.dropped) return;
-          if (got && !isTerminalWorkflow(got.record.state)) continue;
-          stop();
-          apply(a, childFinished(attemptId, childId, got?.record));
-        } while (again);
-      } catch (err) {
-        logger.warn({ err, workflowId: childId }, "could not read a sub-workflow; will look again on its next event");
-      } finally {
-        checking = false;
-      }
-    };
-    const unsubscribe = store.subscribe("events", childId, () => void check());
-    const stop = () => {
-      unsubscribe();
-      a.children.delete(attemptId);
-    };
-    a.children.set(attemptId, stop);
-    void check();
   }
 
   const listener: DispatchListener = {
@@ -518,13 +431,15 @@ export function createExecutor(options: ExecutorOptions): Executor {
   /** Stops the timers and child watches of a workflow that ended or left. */
   function release(a: Active): void {
     a.timers.clear();
-    for (const stop of [...a.children.values()]) stop();
+    a.children.release();
   }
 
   function activate(record: WorkflowRecord, plan: WorkflowPlan): Active {
     const previous = active.get(record.id);
     if (previous) drop(previous);
-    const a: Active = { engine: createEngineState(record, plan), writing: Promise.resolve(), committing: false, dropped: false, timers: createTimerGroup(now), children: new Map(), stops: [] };
+    const engine = createEngineState(record, plan);
+    const parent = { engine, get dropped() { return a.dropped; }, apply: (input: EngineInput) => apply(a, input) };
+    const a: Active = { engine, writing: Promise.resolve(), committing: false, dropped: false, timers: createTimerGroup(now), children: createChildren(parent, childrenContext), stops: [] };
     active.set(record.id, a);
     return a;
   }
@@ -550,7 +465,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
       const cmd = attemptCommand(a.engine, i);
       if (cmd.type === "startChild") {
         // A sub-workflow step: follow its child, or ask for it again (same child by idempotency key).
-        if (last.childWorkflowId) watchChild(a, last.attemptId, last.childWorkflowId);
+        if (last.childWorkflowId) a.children.watchChild(last.attemptId, last.childWorkflowId);
         else run(a, cmd);
         continue;
       }
@@ -685,29 +600,3 @@ const STOP_CONFIRM_MS = 3_000;
 const LAZY_COMMIT_MS = 10;
 /** Inputs that only report progress: nothing waits on their commit but their own timers. */
 const PROGRESS: ReadonlySet<EngineInput["type"]> = new Set(["accepted", "started", "waiting"]);
-
-/** Plans stored definitions without limits: they were checked at submission, perhaps under larger ones. */
-const UNLIMITED = { maxSteps: Number.POSITIVE_INFINITY, maxPayloadBytes: Number.POSITIVE_INFINITY };
-
-/** The engine input for a child workflow that ended (or vanished: `child` undefined). */
-function childFinished(attemptId: string, childId: string, child: WorkflowRecord | undefined): EngineInput {
-  if (!child) return { type: "childFinished", attemptId, ok: false, error: { code: "CHILD_LOST", message: `sub-workflow ${childId} no longer exists` } };
-  if (child.state === WorkflowState.SUCCEEDED) return { type: "childFinished", attemptId, ok: true, output: childOutput(child) };
-  // Too deep below is too deep here as well: the code goes up the chain, so no level retries it (W4).
-  const tooDeep = child.steps.some((s) => s.error?.code === "WORKFLOW_TOO_DEEP");
-  const code = child.state === WorkflowState.CANCELLED ? "CHILD_CANCELLED" : tooDeep ? "WORKFLOW_TOO_DEEP" : "CHILD_FAILED";
-  return { type: "childFinished", attemptId, ok: false, error: { code, message: `sub-workflow ${childId}: ${child.error ?? "failed"}` } };
-}
-
-/**
- * A sub-workflow's output: the outputs of its final steps (main steps no
- * other step depends on), by step id (docs/semantics.md W2).
- */
-export function childOutput(child: WorkflowRecord): JsonValue {
-  const dependedOn = new Set(child.definition.steps.flatMap((s) => s.dependsOn));
-  const out: JsonMap = {};
-  child.definition.steps.forEach((s, i) => {
-    if (!dependedOn.has(s.id)) out[s.id] = child.steps[i]?.output ?? null;
-  });
-  return out;
-}
