@@ -4,14 +4,10 @@
 // commit is stored, so nothing is dispatched that the store has not
 // recorded.
 //
-// Commits of one workflow are written one at a time, in order, and merged:
-// transitions of one tick make one commit, and those applied while a commit
-// is being written make the next one. Transitions that only report progress
-// (a supervisor accepted or started a job, a wait reason, log lines) are not
-// urgent: they wait up to LAZY_COMMIT_MS for something that is, so a short
-// job's acceptance, start and finish are stored in one commit instead of
-// three. Losing such a commit in a crash loses nothing that re-attaching by
-// attempt id does not recover.
+// The parts with decisions of their own live in executor/: the commit queue
+// (ordered, merged, lazy commits), the job-event translation (wire events to
+// engine inputs) and the children of sub-workflow steps. This file wires
+// them to the store, the pool and the engine.
 import type { Logger } from "pino";
 import type { JobEvent } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
 import { msDuration, toValueMap } from "../common/json.js";
@@ -20,9 +16,10 @@ import { copyStep, type DomainEvent, type StepFailure, type WorkflowRecord } fro
 import { quarantine } from "../engine/quarantine.js";
 import { StepState, WorkflowState, isTerminalStep, isTerminalWorkflow, stepStateName, workflowStateName } from "../engine/states.js";
 import type { AttachedAttempt, DispatchListener, SupervisorPool } from "../dispatch/pool.js";
-import { LeaseLostError, StoreUnavailableError, type LogRecord, type Store } from "../store/store.js";
+import { StoreUnavailableError, type LeaseLostError, type Store } from "../store/store.js";
 import { validateAndPlan, type WorkflowPlan } from "../workflow/plan.js";
 import { UNLIMITED, createChildren, type Children, type ChildrenContext } from "./executor/children.js";
+import { createCommitQueue, isUrgent, type CommitQueue, type PendingCommit } from "./executor/commit-queue.js";
 import { jobEventEffect } from "./executor/job-events.js";
 import { createTimerGroup, type TimerGroup } from "./timers.js";
 
@@ -50,25 +47,10 @@ export interface ExecutorOptions {
   maxOutputBytes?: number;
 }
 
-interface Pending {
-  /** Something must be stored now (not only progress reports): see LAZY_COMMIT_MS. */
-  urgent: boolean;
-  events: DomainEvent[];
-  changed: Set<number>;
-  header: boolean;
-  commands: Command[];
-  logs: LogRecord[];
-}
-
 interface Active {
   engine: EngineState;
-  pending?: Pending;
-  /** The commits being written (one at a time, in order); resolves when none is left to write. */
-  writing: Promise<void>;
-  /** A commit is being written: what is applied meanwhile waits for it and goes into the next. */
-  committing: boolean;
-  /** Writes a pending commit that is not urgent once LAZY_COMMIT_MS have passed. */
-  lazyTimer?: NodeJS.Timeout;
+  /** Its commits, written in order; dropped with the workflow. */
+  commits: CommitQueue;
   /** Another coordinator took the workflow over: this copy is stale and ignored. */
   dropped: boolean;
   /** The engine's pending wakes (retries, timeouts). */
@@ -121,27 +103,10 @@ export function createExecutor(options: ExecutorOptions): Executor {
   const now = options.now ?? Date.now;
   const maxOutputBytes = options.maxOutputBytes ?? 4 * 1024 * 1024;
   const active = new Map<string, Active>();
-  const dirty = new Set<Active>();
-  let flushScheduled = false;
   let pool: SupervisorPool | undefined;
 
-  function pendingOf(a: Active, urgent: boolean): Pending {
-    if (!a.pending) a.pending = { urgent: false, events: [], changed: new Set(), header: false, commands: [], logs: [] };
-    const p = a.pending;
-    if (urgent && !p.urgent) {
-      p.urgent = true;
-      dirty.add(a);
-      if (!flushScheduled) {
-        flushScheduled = true;
-        queueMicrotask(flush);
-      }
-    } else if (!p.urgent && !a.lazyTimer && !a.committing) {
-      a.lazyTimer = setTimeout(() => {
-        a.lazyTimer = undefined;
-        write(a);
-      }, LAZY_COMMIT_MS);
-    }
-    return p;
+  function pendingOf(a: Active, urgent: boolean): PendingCommit {
+    return a.commits.pending(urgent);
   }
 
   function apply(a: Active, input: EngineInput): void {
@@ -157,7 +122,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
       quarantineActive(a, `its "${input.type}" transition threw: ${(err as Error).message}`);
       return;
     }
-    const p = pendingOf(a, !PROGRESS.has(input.type) || fx.workflowChanged);
+    const p = pendingOf(a, isUrgent(input.type, fx.workflowChanged));
     for (const e of fx.events) p.events.push(e);
     for (const i of fx.changed) p.changed.add(i);
     if (fx.workflowChanged) p.header = true;
@@ -198,41 +163,8 @@ export function createExecutor(options: ExecutorOptions): Executor {
 
   const childrenContext: ChildrenContext = { store, logger, now, start: (record, plan) => startWorkflow(record, plan), cancel: (id, reason) => cancelAnywhere(id, reason) };
 
-  function flush(): void {
-    flushScheduled = false;
-    const batch = [...dirty];
-    dirty.clear();
-    for (const a of batch) write(a);
-  }
-
-  /**
-   * Starts writing the workflow's pending commit unless one is being
-   * written: then it follows that one, merged with whatever else was
-   * applied meanwhile. a.writing resolves once nothing is left to write.
-   */
-  function write(a: Active): void {
-    if (a.committing || !a.pending || a.dropped) return;
-    a.committing = true;
-    a.writing = (async () => {
-      try {
-        for (let first = true; a.pending && !a.dropped && (first || a.pending.urgent); first = false) {
-          if (a.lazyTimer) {
-            clearTimeout(a.lazyTimer);
-            a.lazyTimer = undefined;
-          }
-          const p = a.pending;
-          a.pending = undefined;
-          await writeOne(a, p);
-        }
-      } finally {
-        a.committing = false;
-      }
-      // Only progress reports arrived during the last commit: they wait for company.
-      if (a.pending && !a.dropped) pendingOf(a, false);
-    })();
-  }
-
-  async function writeOne(a: Active, p: Pending): Promise<void> {
+  /** Stores one commit of the workflow, then runs its commands (the commit queue's writer). */
+  async function writeOne(a: Active, p: PendingCommit): Promise<void> {
     const wf = a.engine.record;
     const steps = [...p.changed].map((index) => ({ index, record: wf.steps[index]! }));
     const header = p.header
@@ -247,35 +179,29 @@ export function createExecutor(options: ExecutorOptions): Executor {
     const commit = { ...(header ? { header } : {}), steps: steps.map((s) => ({ index: s.index, record: copyStep(s.record) })), events: p.events };
     const logs = p.logs;
     const commands = p.commands;
-    const terminal = isTerminalWorkflow(wf.state);
-    if (terminal && !a.pending) {
+    if (isTerminalWorkflow(wf.state)) {
       active.delete(wf.id);
       release(a);
     }
-    try {
-      if (logs.length > 0) await store.appendLogs(wf.id, logs);
-      if (commit.events.length > 0 || commit.steps.length > 0 || commit.header) {
-        await store.commit(wf.id, commit);
-        if (commit.events.length > 0) observe(wf.id, commit.events);
-      }
-      if (!a.dropped) for (const c of commands) run(a, c);
-    } catch (err) {
-      if (err instanceof LeaseLostError) {
-        // Its commands were not run: the new owner resumes from what the store holds.
-        const first = !a.dropped;
-        drop(a);
-        if (!first) return;
-        if (err.reload && store.ownership) {
-          logger.warn({ workflowId: wf.id }, "the store lost writes of this workflow; reloading it and re-attaching its jobs");
-          await reload(wf.id);
-          return;
-        }
-        if (err.gone) logger.error({ workflowId: wf.id }, "workflow data lost: the store no longer has this workflow (deleted, expired, or the store restarted empty); dropping this copy");
-        else logger.warn({ workflowId: wf.id }, "workflow taken over by another coordinator; dropping this copy");
-        return;
-      }
-      logger.error({ err, workflowId: wf.id }, "could not store a workflow transition");
+    if (logs.length > 0) await store.appendLogs(wf.id, logs);
+    if (commit.events.length > 0 || commit.steps.length > 0 || commit.header) {
+      await store.commit(wf.id, commit);
+      if (commit.events.length > 0) observe(wf.id, commit.events);
     }
+    if (!a.dropped) for (const c of commands) run(a, c);
+  }
+
+  /** The store refused a commit: another node owns the workflow now, or the store lost it. Its commit queue let go already. */
+  async function leaseLost(a: Active, err: LeaseLostError): Promise<void> {
+    const id = a.engine.record.id;
+    drop(a);
+    if (err.reload && store.ownership) {
+      logger.warn({ workflowId: id }, "the store lost writes of this workflow; reloading it and re-attaching its jobs");
+      await reload(id);
+      return;
+    }
+    if (err.gone) logger.error({ workflowId: id }, "workflow data lost: the store no longer has this workflow (deleted, expired, or the store restarted empty); dropping this copy");
+    else logger.warn({ workflowId: id }, "workflow taken over by another coordinator; dropping this copy");
   }
 
   /** Structured log lines and hooks for the events of a stored commit. */
@@ -421,9 +347,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
   function drop(a: Active): void {
     if (!a.dropped) hooks.dropped?.(a.engine.record.id);
     a.dropped = true;
-    a.pending = undefined;
-    if (a.lazyTimer) clearTimeout(a.lazyTimer);
-    a.lazyTimer = undefined;
+    a.commits.drop();
     release(a);
     if (active.get(a.engine.record.id) === a) active.delete(a.engine.record.id);
   }
@@ -439,7 +363,12 @@ export function createExecutor(options: ExecutorOptions): Executor {
     if (previous) drop(previous);
     const engine = createEngineState(record, plan);
     const parent = { engine, get dropped() { return a.dropped; }, apply: (input: EngineInput) => apply(a, input) };
-    const a: Active = { engine, writing: Promise.resolve(), committing: false, dropped: false, timers: createTimerGroup(now), children: createChildren(parent, childrenContext), stops: [] };
+    const commits = createCommitQueue({
+      write: (p) => writeOne(a, p),
+      leaseLost: (err) => leaseLost(a, err),
+      failed: (err) => logger.error({ err, workflowId: record.id }, "could not store a workflow transition"),
+    });
+    const a: Active = { engine, commits, dropped: false, timers: createTimerGroup(now), children: createChildren(parent, childrenContext), stops: [] };
     active.set(record.id, a);
     return a;
   }
@@ -492,7 +421,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
   /** Resolves once what was applied to the workflow so far is stored. */
   async function settle(a: Active): Promise<void> {
     await new Promise<void>((resolve) => queueMicrotask(resolve));
-    await a.writing;
+    await a.commits.writing;
   }
 
   async function startWorkflow(record: WorkflowRecord, plan: WorkflowPlan): Promise<{ id: string; existing: boolean }> {
@@ -579,24 +508,11 @@ export function createExecutor(options: ExecutorOptions): Executor {
     async drain() {
       await new Promise<void>((resolve) => queueMicrotask(resolve));
       // Progress reports waiting for company are written now.
-      for (const a of active.values()) {
-        if (!a.pending) continue;
-        a.pending.urgent = true;
-        write(a);
-      }
-      await Promise.all([...active.values()].map((a) => a.writing));
+      for (const a of active.values()) a.commits.flush();
+      await Promise.all([...active.values()].map((a) => a.commits.writing));
     },
   };
 }
 
 /** How long CancelWorkflow waits for its job stops to reach the supervisors before answering anyway. */
 const STOP_CONFIRM_MS = 3_000;
-/**
- * How long a commit holding only progress reports (PROGRESS inputs, log
- * lines) waits for an urgent transition to share it: long enough for a
- * short job's finish to follow its acceptance, short enough that a
- * watcher sees a long job start at once to the eye.
- */
-const LAZY_COMMIT_MS = 10;
-/** Inputs that only report progress: nothing waits on their commit but their own timers. */
-const PROGRESS: ReadonlySet<EngineInput["type"]> = new Set(["accepted", "started", "waiting"]);
