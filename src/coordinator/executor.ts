@@ -1,30 +1,27 @@
 // The executor carries out what the engine decides: it feeds inputs to the
 // transition function, persists each delta through the store, and runs the
-// resulting commands on the supervisor pool. Commands run only after their
-// commit is stored, so nothing is dispatched that the store has not
-// recorded.
+// resulting commands on the supervisor pool. Jobs go out while the commit
+// that made them ready is written (pipelined); every other command runs
+// only after its commit is stored.
 //
-// Commits of one workflow are written one at a time, in order, and merged:
-// transitions of one tick make one commit, and those applied while a commit
-// is being written make the next one. Transitions that only report progress
-// (a supervisor accepted or started a job, a wait reason, log lines) are not
-// urgent: they wait up to LAZY_COMMIT_MS for something that is, so a short
-// job's acceptance, start and finish are stored in one commit instead of
-// three. Losing such a commit in a crash loses nothing that re-attaching by
-// attempt id does not recover.
+// The parts with decisions of their own live in executor/: the commit queue
+// (ordered, merged, lazy commits), the job-event translation (wire events to
+// engine inputs) and the children of sub-workflow steps. This file wires
+// them to the store, the pool and the engine.
 import type { Logger } from "pino";
 import type { JobEvent } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
-import { LogStream } from "../../gen/horus/coordinator/v1/workflow_pb.js";
-import { fromValue, msDuration, toValueMap, tsMs, type JsonMap, type JsonValue } from "../common/json.js";
+import { msDuration, toValueMap } from "../common/json.js";
 import { attemptCommand, createEngineState, jobInput, pendingTimers, transition, type Command, type EngineInput, type EngineState } from "../engine/engine.js";
 import { copyStep, type DomainEvent, type StepFailure, type WorkflowRecord } from "../engine/model.js";
 import { DEFAULT_TRANSITION_BUDGET_MS, overTransitionBudget, quarantine } from "../engine/quarantine.js";
 import { StepState, WorkflowState, isTerminalStep, isTerminalWorkflow, stepStateName, workflowStateName } from "../engine/states.js";
 import type { AttachedAttempt, DispatchListener, SupervisorPool } from "../dispatch/pool.js";
-import { LeaseLostError, StoreUnavailableError, type LogRecord, type LogStreamName, type Store } from "../store/store.js";
+import { StoreUnavailableError, type LeaseLostError, type Store } from "../store/store.js";
 import type { ValidationLimits } from "../workflow/definition.js";
-import { MAX_SUB_WORKFLOW_DEPTH, validateAndPlan, type WorkflowPlan } from "../workflow/plan.js";
-import { newWorkflowRecord } from "./records.js";
+import { validateAndPlan, type WorkflowPlan } from "../workflow/plan.js";
+import { createChildren, replanLimits, type Children, type ChildrenContext } from "./executor/children.js";
+import { createCommitQueue, isUrgent, type CommitQueue, type PendingCommit } from "./executor/commit-queue.js";
+import { jobEventEffect } from "./executor/job-events.js";
 import { createTimerGroup, type TimerGroup } from "./timers.js";
 
 /**
@@ -59,31 +56,16 @@ export interface ExecutorOptions {
   transitionBudgetMs?: number;
 }
 
-interface Pending {
-  /** Something must be stored now (not only progress reports): see LAZY_COMMIT_MS. */
-  urgent: boolean;
-  events: DomainEvent[];
-  changed: Set<number>;
-  header: boolean;
-  commands: Command[];
-  logs: LogRecord[];
-}
-
 interface Active {
   engine: EngineState;
-  pending?: Pending;
-  /** The commits being written (one at a time, in order); resolves when none is left to write. */
-  writing: Promise<void>;
-  /** A commit is being written: what is applied meanwhile waits for it and goes into the next. */
-  committing: boolean;
-  /** Writes a pending commit that is not urgent once LAZY_COMMIT_MS have passed. */
-  lazyTimer?: NodeJS.Timeout;
+  /** Its commits, written in order; dropped with the workflow. */
+  commits: CommitQueue;
   /** Another coordinator took the workflow over: this copy is stale and ignored. */
   dropped: boolean;
   /** The engine's pending wakes (retries, timeouts). */
   timers: TimerGroup;
-  /** Running child workflows by the attempt that started them: stops watching one. */
-  children: Map<string, () => void>;
+  /** Its sub-workflow steps' child workflows (started, followed, cancelled). */
+  children: Children;
   /** Job stops sent for this workflow's cancellation, resolved once delivered (or given up). */
   stops: Array<Promise<void>>;
   /**
@@ -133,43 +115,18 @@ export interface Executor {
   drain(): Promise<void>;
 }
 
-const STREAM_NAMES: Record<number, LogStreamName> = {
-  [LogStream.STDOUT]: "stdout",
-  [LogStream.STDERR]: "stderr",
-  [LogStream.SYSTEM]: "system",
-};
-
 export function createExecutor(options: ExecutorOptions): Executor {
   const { store, logger } = options;
   const hooks = options.hooks ?? {};
   const now = options.now ?? Date.now;
   const maxOutputBytes = options.maxOutputBytes ?? 4 * 1024 * 1024;
-  // Stored definitions were checked at submission, perhaps under larger step and payload limits: planned without those.
-  const maxDepth = options.limits?.maxDepth ?? MAX_SUB_WORKFLOW_DEPTH;
-  const replan = { maxSteps: Number.POSITIVE_INFINITY, maxPayloadBytes: Number.POSITIVE_INFINITY, maxDepth, ...(options.limits?.celBudget ? { celBudget: options.limits.celBudget } : {}) };
+  const replan = replanLimits(options.limits);
   const transitionBudgetMs = options.transitionBudgetMs ?? DEFAULT_TRANSITION_BUDGET_MS;
   const active = new Map<string, Active>();
-  const dirty = new Set<Active>();
-  let flushScheduled = false;
   let pool: SupervisorPool | undefined;
 
-  function pendingOf(a: Active, urgent: boolean): Pending {
-    if (!a.pending) a.pending = { urgent: false, events: [], changed: new Set(), header: false, commands: [], logs: [] };
-    const p = a.pending;
-    if (urgent && !p.urgent) {
-      p.urgent = true;
-      dirty.add(a);
-      if (!flushScheduled) {
-        flushScheduled = true;
-        queueMicrotask(flush);
-      }
-    } else if (!p.urgent && !a.lazyTimer && !a.committing) {
-      a.lazyTimer = setTimeout(() => {
-        a.lazyTimer = undefined;
-        write(a);
-      }, LAZY_COMMIT_MS);
-    }
-    return p;
+  function pendingOf(a: Active, urgent: boolean): PendingCommit {
+    return a.commits.pending(urgent);
   }
 
   function apply(a: Active, input: EngineInput): void {
@@ -186,7 +143,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
       quarantineActive(a, `its "${input.type}" transition threw: ${(err as Error).message}`);
       return;
     }
-    const p = pendingOf(a, !PROGRESS.has(input.type) || fx.workflowChanged);
+    const p = pendingOf(a, isUrgent(input.type, fx.workflowChanged));
     for (const e of fx.events) p.events.push(e);
     for (const i of fx.changed) p.changed.add(i);
     if (fx.workflowChanged) p.header = true;
@@ -230,41 +187,10 @@ export function createExecutor(options: ExecutorOptions): Executor {
     }
   }
 
-  function flush(): void {
-    flushScheduled = false;
-    const batch = [...dirty];
-    dirty.clear();
-    for (const a of batch) write(a);
-  }
+  const childrenContext: ChildrenContext = { store, logger, now, start: (record, plan) => startWorkflow(record, plan), cancel: (id, reason) => cancelAnywhere(id, reason), limits: replan };
 
-  /**
-   * Starts writing the workflow's pending commit unless one is being
-   * written: then it follows that one, merged with whatever else was
-   * applied meanwhile. a.writing resolves once nothing is left to write.
-   */
-  function write(a: Active): void {
-    if (a.committing || !a.pending || a.dropped) return;
-    a.committing = true;
-    a.writing = (async () => {
-      try {
-        for (let first = true; a.pending && !a.dropped && (first || a.pending.urgent); first = false) {
-          if (a.lazyTimer) {
-            clearTimeout(a.lazyTimer);
-            a.lazyTimer = undefined;
-          }
-          const p = a.pending;
-          a.pending = undefined;
-          await writeOne(a, p);
-        }
-      } finally {
-        a.committing = false;
-      }
-      // Only progress reports arrived during the last commit: they wait for company.
-      if (a.pending && !a.dropped) pendingOf(a, false);
-    })();
-  }
-
-  async function writeOne(a: Active, p: Pending): Promise<void> {
+  /** Stores one commit of the workflow and runs its commands: jobs at once, the rest once stored (the commit queue's writer). */
+  async function writeOne(a: Active, p: PendingCommit): Promise<void> {
     const wf = a.engine.record;
     const steps = [...p.changed].map((index) => ({ index, record: wf.steps[index]! }));
     const header = p.header
@@ -284,35 +210,29 @@ export function createExecutor(options: ExecutorOptions): Executor {
     // for the commit, so nothing the store does not know is ever undone.
     const commands = p.commands.filter((c) => c.type !== "dispatch");
     if (!a.dropped) for (const c of p.commands) if (c.type === "dispatch") run(a, c);
-    const terminal = isTerminalWorkflow(wf.state);
-    if (terminal && !a.pending) {
+    if (isTerminalWorkflow(wf.state)) {
       active.delete(wf.id);
       release(a);
     }
-    try {
-      if (logs.length > 0) await store.appendLogs(wf.id, logs);
-      if (commit.events.length > 0 || commit.steps.length > 0 || commit.header) {
-        await store.commit(wf.id, commit);
-        if (commit.events.length > 0) observe(wf.id, commit.events);
-      }
-      if (!a.dropped) for (const c of commands) run(a, c);
-    } catch (err) {
-      if (err instanceof LeaseLostError) {
-        // Its commands were not run: the new owner resumes from what the store holds.
-        const first = !a.dropped;
-        drop(a);
-        if (!first) return;
-        if (err.reload && store.ownership) {
-          logger.warn({ workflowId: wf.id }, "the store lost writes of this workflow; reloading it and re-attaching its jobs");
-          await reload(wf.id);
-          return;
-        }
-        if (err.gone) logger.error({ workflowId: wf.id }, "workflow data lost: the store no longer has this workflow (deleted, expired, or the store restarted empty); dropping this copy");
-        else logger.warn({ workflowId: wf.id }, "workflow taken over by another coordinator; dropping this copy");
-        return;
-      }
-      logger.error({ err, workflowId: wf.id }, "could not store a workflow transition");
+    if (logs.length > 0) await store.appendLogs(wf.id, logs);
+    if (commit.events.length > 0 || commit.steps.length > 0 || commit.header) {
+      await store.commit(wf.id, commit);
+      if (commit.events.length > 0) observe(wf.id, commit.events);
     }
+    if (!a.dropped) for (const c of commands) run(a, c);
+  }
+
+  /** The store refused a commit: another node owns the workflow now, or the store lost it. Its commit queue let go already. */
+  async function leaseLost(a: Active, err: LeaseLostError): Promise<void> {
+    const id = a.engine.record.id;
+    drop(a);
+    if (err.reload && store.ownership) {
+      logger.warn({ workflowId: id }, "the store lost writes of this workflow; reloading it and re-attaching its jobs");
+      await reload(id);
+      return;
+    }
+    if (err.gone) logger.error({ workflowId: id }, "workflow data lost: the store no longer has this workflow (deleted, expired, or the store restarted empty); dropping this copy");
+    else logger.warn({ workflowId: id }, "workflow taken over by another coordinator; dropping this copy");
   }
 
   /** Structured log lines and hooks for the events of a stored commit. */
@@ -342,14 +262,9 @@ export function createExecutor(options: ExecutorOptions): Executor {
         });
         return;
       case "startChild":
-        void startChild(a, c).catch((err) => logger.error({ err, workflowId: a.engine.record.id, attemptId: c.attemptId }, "could not start a sub-workflow"));
-        return;
-      case "cancelChild": {
-        const childId = c.workflowId ?? childOf(a, c.attemptId);
-        a.children.get(c.attemptId)?.();
-        if (childId) void cancelAnywhere(childId, "parent workflow cancelled").catch((err) => logger.warn({ err, workflowId: childId }, "could not cancel a sub-workflow"));
-        return;
-      }
+        return a.children.startChild(c);
+      case "cancelChild":
+        return a.children.cancelChild(c);
     }
   }
 
@@ -383,90 +298,6 @@ export function createExecutor(options: ExecutorOptions): Executor {
     );
   }
 
-  function childOf(a: Active, attemptId: string): string | undefined {
-    for (const step of a.engine.record.steps) {
-      const found = step.attempts.find((x) => x.attemptId === attemptId)?.childWorkflowId;
-      if (found) return found;
-    }
-    return undefined;
-  }
-
-  /** Creates (or finds again, by idempotency key) the child workflow of a sub-workflow attempt. */
-  async function startChild(a: Active, c: Extract<Command, { type: "startChild" }>): Promise<void> {
-    const parent = a.engine.record;
-    const sub = a.engine.plan.steps[c.planIndex]!.workflow!;
-    const fail = (code: string, message: string) => apply(a, { type: "childFinished", attemptId: c.attemptId, ok: false, error: { code, message } });
-    let definition = "inline" in sub ? sub.inline : undefined;
-    let template: WorkflowRecord["template"];
-    if ("template" in sub) {
-      const t = await store.getTemplate(sub.template, sub.version);
-      if (!t) return fail("TEMPLATE_NOT_FOUND", `template "${sub.template}"${sub.version ? ` version ${sub.version}` : ""} is not registered`);
-      definition = t.definition;
-      template = { name: t.name, version: t.version };
-    }
-    // W4: templates can refer to each other in a chain (or a cycle registration could not see): bound it here.
-    const depth = (parent.depth ?? 0) + 1;
-    if (depth >= maxDepth) {
-      return fail("WORKFLOW_TOO_DEEP", `sub-workflows nest more than ${maxDepth} deep: ${"template" in sub ? `template "${sub.template}"` : "an inline sub-workflow"} would run at level ${depth + 1}`);
-    }
-    const { plan, problems } = validateAndPlan(definition!, replan);
-    if (!plan) return fail("INVALID_WORKFLOW", problems.map((p) => p.message).join("; "));
-    const record = newWorkflowRecord({
-      depth,
-      definition: definition!,
-      plan,
-      inputs: jobInput(a.engine, c.step, c.extraInput),
-      now: now(),
-      // A resumed parent asks again for the same attempt: it gets the same child.
-      idempotencyKey: `child:${c.attemptId}`,
-      parent: { workflowId: parent.id, stepId: parent.steps[c.step]!.id, attemptId: c.attemptId },
-      ...(template ? { template } : {}),
-    });
-    const { id } = await startWorkflow(record, plan);
-    if (a.dropped) return;
-    apply(a, { type: "childStarted", attemptId: c.attemptId, workflowId: id });
-    watchChild(a, c.attemptId, id);
-  }
-
-  /**
-   * Reports a child's end to its parent. It goes through the store (a
-   * subscription to the child's events), so it works whichever coordinator
-   * advances the child, and after the parent moved to another coordinator.
-   */
-  function watchChild(a: Active, attemptId: string, childId: string): void {
-    if (a.children.has(attemptId)) return;
-    let checking = false;
-    let again = false;
-    const check = async (): Promise<void> => {
-      if (checking) {
-        again = true;
-        return;
-      }
-      checking = true;
-      try {
-        do {
-          again = false;
-          const got = await store.getWorkflow(childId);
-          if (!a.children.has(attemptId) || a.dropped) return;
-          if (got && !isTerminalWorkflow(got.record.state)) continue;
-          stop();
-          apply(a, childFinished(attemptId, childId, got?.record));
-        } while (again);
-      } catch (err) {
-        logger.warn({ err, workflowId: childId }, "could not read a sub-workflow; will look again on its next event");
-      } finally {
-        checking = false;
-      }
-    };
-    const unsubscribe = store.subscribe("events", childId, () => void check());
-    const stop = () => {
-      unsubscribe();
-      a.children.delete(attemptId);
-    };
-    a.children.set(attemptId, stop);
-    void check();
-  }
-
   const listener: DispatchListener = {
     accepted(attemptId, supervisor) {
       const a = findByAttempt(attemptId);
@@ -478,15 +309,8 @@ export function createExecutor(options: ExecutorOptions): Executor {
     },
     lost(attemptId, reason) {
       const a = findByAttempt(attemptId);
-      if (!a) return;
-      const i = a.engine.byAttempt.get(attemptId);
-      // Its acceptance was not applied yet (still READY): nothing ran as far
-      // as the workflow knows, so send the same attempt again.
-      if (i !== undefined && a.engine.record.steps[i]!.state === StepState.READY) {
-        run(a, attemptCommand(a.engine, i));
-        return;
-      }
-      apply(a, { type: "lost", attemptId, reason });
+      // The engine decides (R10): sent again while never acknowledged, else lost.
+      if (a) apply(a, { type: "unknownAttempt", attemptId, reason });
     },
     waiting(attemptId, reason) {
       const a = findByAttempt(attemptId);
@@ -496,39 +320,18 @@ export function createExecutor(options: ExecutorOptions): Executor {
       for (const ev of events) {
         const a = active.get(ev.workflowId);
         if (!a) continue;
-        switch (ev.kind.case) {
-          case "started":
-            apply(a, { type: "started", attemptId: ev.attemptId });
-            break;
-          case "log": {
-            const step = a.engine.byAttempt.get(ev.attemptId);
-            const attempt = step === undefined ? 0 : a.engine.record.steps[step]!.attempts.length;
-            pendingOf(a, false).logs.push({
-              stepId: ev.stepId,
-              attempt,
-              time: tsMs(ev.time) ?? now(),
-              stream: STREAM_NAMES[ev.kind.value.stream] ?? "stdout",
-              line: ev.kind.value.line,
-            });
-            break;
-          }
-          case "finished": {
-            const f = ev.kind.value;
-            const output = f.succeeded ? fromValue(f.output) : null;
-            const tooLarge = f.succeeded && outputTooLarge(output, maxOutputBytes);
-            if (tooLarge) apply(a, { type: "finished", attemptId: ev.attemptId, ok: false, error: { code: "OUTPUT_TOO_LARGE", message: tooLarge } });
-            else if (f.succeeded) apply(a, { type: "finished", attemptId: ev.attemptId, ok: true, output });
-            // Stopped by a dispatcher or a supervisor shutting down, not by the step: run it again.
-            else if (f.error?.code === "ATTEMPT_LOST") apply(a, { type: "lost", attemptId: ev.attemptId, reason: f.error.message });
-            else apply(a, { type: "finished", attemptId: ev.attemptId, ok: false, error: { code: f.error?.code || "ERROR", message: f.error?.message ?? "" } });
-            break;
-          }
-          default:
-            break;
-        }
+        const fx = jobEventEffect(ev, { maxOutputBytes, now: now(), attemptNumber: (attemptId) => attemptNumber(a, attemptId) });
+        if (fx?.type === "input") apply(a, fx.input);
+        else if (fx?.type === "log") pendingOf(a, false).logs.push(fx.log);
       }
     },
   };
+
+  /** The number of the workflow's attempt, if current (log lines are stored under it), else 0. */
+  function attemptNumber(a: Active, attemptId: string): number {
+    const step = a.engine.byAttempt.get(attemptId);
+    return step === undefined ? 0 : a.engine.record.steps[step]!.attempts.length;
+  }
 
   // Another coordinator cancelled one of our workflows: only this one knows
   // where its jobs were sent, so stop them, then let the workflow go.
@@ -586,9 +389,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
   function drop(a: Active): void {
     if (!a.dropped) hooks.dropped?.(a.engine.record.id);
     a.dropped = true;
-    a.pending = undefined;
-    if (a.lazyTimer) clearTimeout(a.lazyTimer);
-    a.lazyTimer = undefined;
+    a.commits.drop();
     release(a);
     if (active.get(a.engine.record.id) === a) active.delete(a.engine.record.id);
   }
@@ -596,20 +397,26 @@ export function createExecutor(options: ExecutorOptions): Executor {
   /** Stops the timers and child watches of a workflow that ended or left. */
   function release(a: Active): void {
     a.timers.clear();
-    for (const stop of [...a.children.values()]) stop();
+    a.children.release();
   }
 
   function activate(record: WorkflowRecord, plan: WorkflowPlan): Active {
     const previous = active.get(record.id);
     if (previous) drop(previous);
-    const a: Active = { engine: createEngineState(record, plan), writing: Promise.resolve(), committing: false, dropped: false, timers: createTimerGroup(now), children: new Map(), stops: [] };
+    const engine = createEngineState(record, plan);
+    const parent = { engine, get dropped() { return a.dropped; }, apply: (input: EngineInput) => apply(a, input) };
+    const commits = createCommitQueue({
+      write: (p) => writeOne(a, p),
+      leaseLost: (err) => leaseLost(a, err),
+      failed: (err) => logger.error({ err, workflowId: record.id }, "could not store a workflow transition"),
+    });
+    const a: Active = { engine, commits, dropped: false, timers: createTimerGroup(now), children: createChildren(parent, childrenContext), stops: [] };
     active.set(record.id, a);
     return a;
   }
 
   /** Builds the engine state of a stored workflow; undefined (and logged) if its definition no longer plans. */
   function resume(record: WorkflowRecord): Active | undefined {
-    // Validated at submit time, perhaps under larger limits: plan it without limits.
     const { plan, problems } = validateAndPlan(record.definition, replan);
     if (!plan) {
       logger.error({ workflowId: record.id, problems }, "cannot resume a stored workflow: its definition does not plan");
@@ -628,7 +435,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
       const cmd = attemptCommand(a.engine, i);
       if (cmd.type === "startChild") {
         // A sub-workflow step: follow its child, or ask for it again (same child by idempotency key).
-        if (last.childWorkflowId) watchChild(a, last.attemptId, last.childWorkflowId);
+        if (last.childWorkflowId) a.children.watchChild(last.attemptId, last.childWorkflowId);
         else run(a, cmd);
         continue;
       }
@@ -642,14 +449,8 @@ export function createExecutor(options: ExecutorOptions): Executor {
     }
     if (attempts.length === 0 || !pool) return;
     const unknown = await pool.attach(attempts);
-    for (const attemptId of unknown) {
-      const i = a.engine.byAttempt.get(attemptId);
-      if (i === undefined || a.dropped) continue;
-      const step = wf.steps[i]!;
-      // Never acknowledged by any supervisor: send it now, under the same attempt id.
-      if (step.state === StepState.READY) run(a, attemptCommand(a.engine, i));
-      else apply(a, { type: "lost", attemptId, reason: "no supervisor knows the attempt after its coordinator changed" });
-    }
+    // The engine decides (R10): sent again while never acknowledged, else lost.
+    for (const attemptId of unknown) apply(a, { type: "unknownAttempt", attemptId, reason: "no supervisor knows the attempt after its coordinator changed" });
   }
 
   function findByAttempt(attemptId: string): Active | undefined {
@@ -661,7 +462,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
   /** Resolves once what was applied to the workflow so far is stored. */
   async function settle(a: Active): Promise<void> {
     await new Promise<void>((resolve) => queueMicrotask(resolve));
-    await a.writing;
+    await a.commits.writing;
   }
 
   async function startWorkflow(record: WorkflowRecord, plan: WorkflowPlan): Promise<{ id: string; existing: boolean }> {
@@ -755,12 +556,8 @@ export function createExecutor(options: ExecutorOptions): Executor {
     async drain() {
       await new Promise<void>((resolve) => queueMicrotask(resolve));
       // Progress reports waiting for company are written now.
-      for (const a of active.values()) {
-        if (!a.pending) continue;
-        a.pending.urgent = true;
-        write(a);
-      }
-      await Promise.all([...active.values()].map((a) => a.writing));
+      for (const a of active.values()) a.commits.flush();
+      await Promise.all([...active.values()].map((a) => a.commits.writing));
     },
   };
 }
@@ -768,47 +565,8 @@ export function createExecutor(options: ExecutorOptions): Executor {
 /** How long CancelWorkflow waits for its job stops to reach the supervisors before answering anyway. */
 const STOP_CONFIRM_MS = 3_000;
 /**
- * How long a commit holding only progress reports (PROGRESS inputs, log
- * lines) waits for an urgent transition to share it: long enough for a
- * short job's finish to follow its acceptance, short enough that a
- * watcher sees a long job start at once to the eye.
- */
-const LAZY_COMMIT_MS = 10;
-/**
  * How long after a takeover jobs are looked for before they are sent: the
  * previous owner's unstored transitions are derived again from the job
  * results that re-attaching finds, within seconds.
  */
 const ASK_FIRST_MS = 30_000;
-/** Inputs that only report progress: nothing waits on their commit but their own timers. */
-const PROGRESS: ReadonlySet<EngineInput["type"]> = new Set(["accepted", "started", "waiting"]);
-
-/** The engine input for a child workflow that ended (or vanished: `child` undefined). */
-function childFinished(attemptId: string, childId: string, child: WorkflowRecord | undefined): EngineInput {
-  if (!child) return { type: "childFinished", attemptId, ok: false, error: { code: "CHILD_LOST", message: `sub-workflow ${childId} no longer exists` } };
-  if (child.state === WorkflowState.SUCCEEDED) return { type: "childFinished", attemptId, ok: true, output: childOutput(child) };
-  // Too deep below is too deep here as well: the code goes up the chain, so no level retries it (W4).
-  const tooDeep = child.steps.some((s) => s.error?.code === "WORKFLOW_TOO_DEEP");
-  const code = child.state === WorkflowState.CANCELLED ? "CHILD_CANCELLED" : tooDeep ? "WORKFLOW_TOO_DEEP" : "CHILD_FAILED";
-  return { type: "childFinished", attemptId, ok: false, error: { code, message: `sub-workflow ${childId}: ${child.error ?? "failed"}` } };
-}
-
-/**
- * A sub-workflow's output: the outputs of its final steps (main steps no
- * other step depends on), by step id (docs/semantics.md W2).
- */
-export function childOutput(child: WorkflowRecord): JsonValue {
-  const dependedOn = new Set(child.definition.steps.flatMap((s) => s.dependsOn));
-  const out: JsonMap = {};
-  child.definition.steps.forEach((s, i) => {
-    if (!dependedOn.has(s.id)) out[s.id] = child.steps[i]?.output ?? null;
-  });
-  return out;
-}
-
-/** Why an output is over the limit, or "" when it fits. */
-function outputTooLarge(output: unknown, max: number): string {
-  if (max <= 0) return "";
-  const bytes = Buffer.byteLength(JSON.stringify(output) ?? "null", "utf8");
-  return bytes > max ? `step output of ${bytes} bytes exceeds the coordinator's limit of ${max} bytes (--max-output-bytes)` : "";
-}

@@ -40,6 +40,12 @@ export type EngineInput =
   | { type: "finished"; attemptId: string; ok: false; error: StepFailure }
   /** The attempt is gone (its supervisor lost it); run the step again without using up a retry (R5). */
   | { type: "lost"; attemptId: string; reason: string }
+  /**
+   * No supervisor knows the attempt (the pool says so after a takeover, or
+   * when its supervisor no longer has it): sent again under the same id
+   * while its acceptance was never recorded, else lost (R10).
+   */
+  | { type: "unknownAttempt"; attemptId: string; reason: string }
   /** A sub-workflow step's child workflow was created (W2). */
   | { type: "childStarted"; attemptId: string; workflowId: string }
   /** A sub-workflow step's child workflow ended (W2). */
@@ -439,6 +445,19 @@ export function transition(state: EngineState, input: EngineInput, now: number):
       // R5: not the step's fault, so `tries` is left alone.
       endAttempt(state, step, S.FAILED, now, { code: "ATTEMPT_LOST", message: input.reason });
       makeReady(state, fx, i, now);
+      break;
+    }
+    case "unknownAttempt": {
+      const i = currentStep(state, input.attemptId);
+      if (i === undefined) break;
+      const step = wf.steps[i]!;
+      // R10: never acknowledged, so nothing ran as far as the workflow
+      // knows: the same attempt goes out again, under the same id.
+      if (step.state === S.READY) fx.commands.push(attemptCommand(state, i));
+      else if (step.state === S.DISPATCHED || step.state === S.RUNNING) {
+        endAttempt(state, step, S.FAILED, now, { code: "ATTEMPT_LOST", message: input.reason });
+        makeReady(state, fx, i, now);
+      }
       break;
     }
     case "workflowTimedOut": {

@@ -211,6 +211,46 @@ describe("R: retries", () => {
     expect(rec(e, "a").tries ?? 0).toBe(0);
   });
 
+  const unknownTable: Array<{ row: string; reached: "READY" | "DISPATCHED" | "RUNNING" | "SUCCEEDED"; expect: { state: string; attempts: number; command: "same" | "new" | "none" } }> = [
+    { row: "R10", reached: "READY", expect: { state: "READY", attempts: 1, command: "same" } },
+    { row: "R10", reached: "DISPATCHED", expect: { state: "READY", attempts: 2, command: "new" } },
+    { row: "R10", reached: "RUNNING", expect: { state: "READY", attempts: 2, command: "new" } },
+    { row: "R10", reached: "SUCCEEDED", expect: { state: "SUCCEEDED", attempts: 1, command: "none" } },
+  ];
+  for (const t of unknownTable) {
+    it(`${t.row}: an attempt no supervisor knows, of a ${t.reached} step -> ${t.expect.command === "same" ? "sent again under the same id" : t.expect.command === "new" ? "lost, a new attempt" : "ignored"}`, () => {
+      const e = fromYaml(retry("max_attempts: 1"));
+      step(e, { type: "start" });
+      const a = attemptId(e, "a");
+      if (t.reached !== "READY") step(e, { type: "accepted", attemptId: a, supervisor: "s" });
+      if (t.reached === "RUNNING" || t.reached === "SUCCEEDED") step(e, { type: "started", attemptId: a });
+      if (t.reached === "SUCCEEDED") step(e, { type: "finished", attemptId: a, ok: true, output: 1 });
+      const fx = step(e, { type: "unknownAttempt", attemptId: a, reason: "no supervisor knows the attempt" });
+      expect(state(e, "a")).toBe(t.expect.state);
+      expect(rec(e, "a").attempts).toHaveLength(t.expect.attempts);
+      expect(rec(e, "a").tries ?? 0).toBe(0);
+      const sent = ofType(fx.commands, "dispatch").map((c) => c.attemptId);
+      if (t.expect.command === "same") {
+        // Nothing to store: the command alone, for the attempt already recorded.
+        expect(sent).toEqual([a]);
+        expect([fx.events, [...fx.changed]]).toEqual([[], []]);
+      } else if (t.expect.command === "new") {
+        expect(sent).toEqual([attemptId(e, "a")]);
+        expect(rec(e, "a").attempts[0]!.error).toEqual({ code: "ATTEMPT_LOST", message: "no supervisor knows the attempt" });
+      } else {
+        expect(fx.commands).toEqual([]);
+      }
+    });
+  }
+
+  it("R10: a READY sub-workflow step's unknown attempt asks for its child again under the same attempt", () => {
+    const e = fromYaml("    - id: a\n      workflow: {steps: [{id: x, runner: noop}]}\n");
+    step(e, { type: "start" });
+    const a = attemptId(e, "a");
+    const fx = step(e, { type: "unknownAttempt", attemptId: a, reason: "gone" });
+    expect(ofType(fx.commands, "startChild").map((c) => c.attemptId)).toEqual([a]);
+  });
+
   it("R6: a rejected attempt counts like a failed one", () => {
     const e = fromYaml(retry("max_attempts: 2"));
     step(e, { type: "start" });

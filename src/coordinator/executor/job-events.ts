@@ -1,0 +1,67 @@
+// Translates a supervisor's job event (the wire message) into what the
+// executor does with it: an engine input, or a log line to store with the
+// workflow's next commit. Pure: the clock and the attempt numbers come in as
+// arguments, so every rule here has a table test.
+import type { JobEvent } from "../../../gen/horus/coordinator/v1/supervisor_pb.js";
+import { LogStream } from "../../../gen/horus/coordinator/v1/workflow_pb.js";
+import { fromValue, tsMs } from "../../common/json.js";
+import type { EngineInput } from "../../engine/engine.js";
+import type { LogRecord, LogStreamName } from "../../store/store.js";
+
+export interface JobEventContext {
+  /** Largest step output accepted, as JSON bytes; 0 or less: no limit. A larger one fails the step OUTPUT_TOO_LARGE. */
+  maxOutputBytes: number;
+  /** Time of a log line that carries none (ms since the epoch). */
+  now: number;
+  /** The attempt number a log line of this attempt is stored under (0 when the attempt is not current). */
+  attemptNumber(attemptId: string): number;
+}
+
+/** What a job event asks of the executor; undefined for kinds it does not know. */
+export type JobEventEffect = { type: "input"; input: EngineInput } | { type: "log"; log: LogRecord } | undefined;
+
+const STREAM_NAMES: Record<number, LogStreamName> = {
+  [LogStream.STDOUT]: "stdout",
+  [LogStream.STDERR]: "stderr",
+  [LogStream.SYSTEM]: "system",
+};
+
+export function jobEventEffect(ev: JobEvent, ctx: JobEventContext): JobEventEffect {
+  switch (ev.kind.case) {
+    case "started":
+      return { type: "input", input: { type: "started", attemptId: ev.attemptId } };
+    case "log":
+      return {
+        type: "log",
+        log: {
+          stepId: ev.stepId,
+          attempt: ctx.attemptNumber(ev.attemptId),
+          time: tsMs(ev.time) ?? ctx.now,
+          stream: STREAM_NAMES[ev.kind.value.stream] ?? "stdout",
+          line: ev.kind.value.line,
+        },
+      };
+    case "finished": {
+      const f = ev.kind.value;
+      const attemptId = ev.attemptId;
+      if (f.succeeded) {
+        const output = fromValue(f.output);
+        const tooLarge = outputTooLarge(output, ctx.maxOutputBytes);
+        if (tooLarge) return { type: "input", input: { type: "finished", attemptId, ok: false, error: { code: "OUTPUT_TOO_LARGE", message: tooLarge } } };
+        return { type: "input", input: { type: "finished", attemptId, ok: true, output } };
+      }
+      // Stopped by a dispatcher or a supervisor shutting down, not by the step: run it again (R5).
+      if (f.error?.code === "ATTEMPT_LOST") return { type: "input", input: { type: "lost", attemptId, reason: f.error.message } };
+      return { type: "input", input: { type: "finished", attemptId, ok: false, error: { code: f.error?.code || "ERROR", message: f.error?.message ?? "" } } };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** Why an output is over the limit, or "" when it fits. */
+export function outputTooLarge(output: unknown, max: number): string {
+  if (max <= 0) return "";
+  const bytes = Buffer.byteLength(JSON.stringify(output) ?? "null", "utf8");
+  return bytes > max ? `step output of ${bytes} bytes exceeds the coordinator's limit of ${max} bytes (--max-output-bytes)` : "";
+}

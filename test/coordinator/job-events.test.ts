@@ -1,0 +1,64 @@
+// Table tests of the job-event translation: wire JobEvent -> engine input or log line.
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { describe, expect, it } from "vitest";
+import { JobEventSchema, type JobEvent } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
+import { LogStream } from "../../gen/horus/coordinator/v1/workflow_pb.js";
+import { toValue, ts, type JsonValue } from "../../src/common/json.js";
+import { jobEventEffect, outputTooLarge, type JobEventEffect } from "../../src/coordinator/executor/job-events.js";
+
+const attemptId = "wf_1.a.2";
+type Kind = NonNullable<MessageInitShape<typeof JobEventSchema>["kind"]>;
+const event = (kind: Kind, time?: number): JobEvent => create(JobEventSchema, { attemptId, workflowId: "wf_1", stepId: "a", kind, ...(time !== undefined ? { time: ts(time) } : {}) });
+const finished = (f: { succeeded: boolean; output?: JsonValue; error?: { code: string; message: string } }) =>
+  event({ case: "finished", value: { succeeded: f.succeeded, ...(f.output !== undefined ? { output: toValue(f.output) } : {}), ...(f.error ? { error: f.error } : {}) } });
+const log = (stream: LogStream, line: string, time?: number) => event({ case: "log", value: { stream, line } }, time);
+
+const ctx = { maxOutputBytes: 20, now: 5_000, attemptNumber: (id: string) => (id === attemptId ? 2 : 0) };
+
+describe("job events -> engine inputs", () => {
+  const table: Array<{ name: string; ev: JobEvent; expect: JobEventEffect }> = [
+    { name: "started", ev: event({ case: "started", value: {} }), expect: { type: "input", input: { type: "started", attemptId } } },
+    { name: "succeeded with an output", ev: finished({ succeeded: true, output: { n: 1 } }), expect: { type: "input", input: { type: "finished", attemptId, ok: true, output: { n: 1 } } } },
+    { name: "succeeded without an output: null", ev: finished({ succeeded: true }), expect: { type: "input", input: { type: "finished", attemptId, ok: true, output: null } } },
+    {
+      name: "succeeded with an output over maxOutputBytes: OUTPUT_TOO_LARGE",
+      ev: finished({ succeeded: true, output: "x".repeat(30) }),
+      expect: { type: "input", input: { type: "finished", attemptId, ok: false, error: { code: "OUTPUT_TOO_LARGE", message: "step output of 32 bytes exceeds the coordinator's limit of 20 bytes (--max-output-bytes)" } } },
+    },
+    { name: "failed with a code", ev: finished({ succeeded: false, error: { code: "SCRIPT_ERROR", message: "boom" } }), expect: { type: "input", input: { type: "finished", attemptId, ok: false, error: { code: "SCRIPT_ERROR", message: "boom" } } } },
+    { name: "failed without an error: ERROR", ev: finished({ succeeded: false }), expect: { type: "input", input: { type: "finished", attemptId, ok: false, error: { code: "ERROR", message: "" } } } },
+    { name: "failed with an empty code: ERROR", ev: finished({ succeeded: false, error: { code: "", message: "m" } }), expect: { type: "input", input: { type: "finished", attemptId, ok: false, error: { code: "ERROR", message: "m" } } } },
+    // R5: the dispatcher stopped a copy, or its supervisor shut down: not the step's failure.
+    { name: "ended ATTEMPT_LOST: lost (R5)", ev: finished({ succeeded: false, error: { code: "ATTEMPT_LOST", message: "superseded" } }), expect: { type: "input", input: { type: "lost", attemptId, reason: "superseded" } } },
+    { name: "a log line with its time", ev: log(LogStream.STDERR, "oops", 1_234), expect: { type: "log", log: { stepId: "a", attempt: 2, time: 1_234, stream: "stderr", line: "oops" } } },
+    { name: "a log line without a time: now", ev: log(LogStream.SYSTEM, "note"), expect: { type: "log", log: { stepId: "a", attempt: 2, time: 5_000, stream: "system", line: "note" } } },
+    { name: "a log line on an unknown stream: stdout", ev: log(99 as LogStream, "x", 1), expect: { type: "log", log: { stepId: "a", attempt: 2, time: 1, stream: "stdout", line: "x" } } },
+    { name: "an event of no known kind: nothing", ev: create(JobEventSchema, { attemptId, workflowId: "wf_1", stepId: "a" }), expect: undefined },
+  ];
+  for (const t of table) {
+    it(t.name, () => {
+      expect(jobEventEffect(t.ev, ctx)).toEqual(t.expect);
+    });
+  }
+
+  it("a log line of an attempt that is not current is stored under attempt 0", () => {
+    const ev = log(LogStream.STDOUT, "late");
+    ev.attemptId = "wf_1.a.1";
+    expect(jobEventEffect(ev, ctx)).toMatchObject({ type: "log", log: { attempt: 0 } });
+  });
+
+  const limits: Array<{ output: unknown; max: number; tooLarge: boolean }> = [
+    { output: "x".repeat(100), max: 0, tooLarge: false },
+    { output: "x".repeat(100), max: -1, tooLarge: false },
+    { output: "x".repeat(18), max: 20, tooLarge: false },
+    { output: "x".repeat(19), max: 20, tooLarge: true },
+    // Bytes, not characters: "é" is two in UTF-8.
+    { output: "é".repeat(10), max: 20, tooLarge: true },
+    { output: undefined, max: 3, tooLarge: true },
+  ];
+  for (const t of limits) {
+    it(`outputTooLarge(${JSON.stringify(t.output)?.slice(0, 12)}…, ${t.max}) ${t.tooLarge ? "names the size" : 'is ""'}`, () => {
+      expect(outputTooLarge(t.output, t.max) !== "").toBe(t.tooLarge);
+    });
+  }
+});
