@@ -132,18 +132,21 @@ export function createShellRunner(options: ShellRunnerOptions = {}): Runner {
 
       const guardId = String(++nextId);
       if (child.pid !== undefined) guard.track(guardId, child.pid);
-      const killGroup = (): void => {
+      const signalGroup = (signal: NodeJS.Signals): void => {
         if (child.pid === undefined) return;
         try {
-          process.kill(-child.pid, "SIGKILL");
+          process.kill(-child.pid, signal);
         } catch {
           // ESRCH: the group is already gone.
         }
       };
       const stopEarly = (result: RunResult): void => {
         outcome ??= result;
-        killGroup();
-        guard.kill(guardId);
+        // Stopped, not killed, while the guard reads the tree: a killed
+        // parent would orphan a child that left the session with setsid,
+        // and the guard would no longer find it through its parent.
+        signalGroup("SIGSTOP");
+        void guard.kill(guardId).then(() => signalGroup("SIGKILL"));
       };
 
       live.set(child, stopEarly);
@@ -184,9 +187,10 @@ export function createShellRunner(options: ShellRunnerOptions = {}): Runner {
       });
       child.on("exit", (code, sig) => {
         exit = { code, signal: sig };
-        // Background processes the script left behind die with it.
-        killGroup();
-        guard.end(guardId);
+        // Background processes the script left behind die with it, once the
+        // guard has read their tree (stopped meanwhile, as in stopEarly).
+        signalGroup("SIGSTOP");
+        void guard.end(guardId).then(() => signalGroup("SIGKILL"));
         graceTimer = setTimeout(() => {
           child.stdout?.destroy();
           child.stderr?.destroy();

@@ -1,7 +1,8 @@
 // The supervisor's side of the process guard (host.mjs): forks it, tells it
-// which jobs run, and asks it to kill a job's whole tree. The runner kills
-// a job's process group itself at once; the guard adds what a group kill
-// misses (processes that left with setsid) and what nobody else would do:
+// which jobs run, and asks it to kill a job's whole tree. The runner stops
+// a job's process group at once and kills it once the guard has read the
+// tree; the guard adds what a group kill misses (processes that left with
+// setsid) and what nobody else would do:
 // kill the jobs when the supervisor dies, even by SIGKILL, because its end
 // of the IPC channel closes. Messages are fire-and-forget: once written,
 // the guard reads them even if the supervisor dies right after.
@@ -11,6 +12,8 @@ import { fileURLToPath } from "node:url";
 const HOST_PATH = fileURLToPath(new URL("./host.mjs", import.meta.url));
 /** How long a job waits for a guard that does not come up before it runs unguarded. */
 const READY_TIMEOUT_MS = 10_000;
+/** How long a kill waits for the guard's answer before the runner kills the group anyway. */
+const KILL_ANSWER_MS = 1_000;
 
 export interface ProcessGuard {
   /**
@@ -22,10 +25,15 @@ export interface ProcessGuard {
   ready(): Promise<void>;
   /** A job's shell was spawned as a session leader with this pid. */
   track(id: string, pid: number): void;
-  /** Kill every process of the job now. */
-  kill(id: string): void;
-  /** The job's shell exited: kill what it left behind and forget the job. */
-  end(id: string): void;
+  /**
+   * Kill every process of the job now. Resolves once the guard has done so
+   * (or could not answer in time, or there is no guard): until then the
+   * job's tree must keep its parent links, so a process that left the
+   * job's session is still found through its parent.
+   */
+  kill(id: string): Promise<void>;
+  /** The job's shell exited: kill what it left behind and forget the job (resolves as kill does). */
+  end(id: string): Promise<void>;
   /** Stops the guard (it kills jobs still tracked on its way out). */
   close(): void;
 }
@@ -35,6 +43,8 @@ export function createProcessGuard(): ProcessGuard {
   let starting: Promise<void> | undefined;
   /** Jobs tracked, so a guard started again (after it died) learns them again. */
   const tracked = new Map<string, number>();
+  /** Kills asked for and not answered yet, by job id. */
+  const killing = new Map<string, Array<() => void>>();
   let closed = false;
 
   function start(): Promise<void> {
@@ -65,8 +75,9 @@ export function createProcessGuard(): ProcessGuard {
       };
       const timer = setTimeout(done, READY_TIMEOUT_MS);
       timer.unref();
-      child.on("message", (msg: { t?: string }) => {
+      child.on("message", (msg: { t?: string; id?: string }) => {
         if (msg.t === "ready") done();
+        if (msg.t === "killed" && msg.id !== undefined) answered(msg.id);
       });
       child.on("exit", () => {
         if (host === child) {
@@ -74,10 +85,30 @@ export function createProcessGuard(): ProcessGuard {
           starting = undefined;
         }
         done();
+        for (const id of [...killing.keys()]) answered(id);
       });
     });
     for (const [id, pid] of tracked) send({ t: "track", id, pid });
     return starting;
+  }
+
+  /** Sends a kill or end; resolves when the guard answers, after KILL_ANSWER_MS, or at once without a guard. */
+  function ask(msg: { t: "kill" | "end"; id: string }): Promise<void> {
+    if (!host || closed) {
+      send(msg);
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => answered(msg.id), KILL_ANSWER_MS);
+      timer.unref();
+      killing.set(msg.id, [...(killing.get(msg.id) ?? []), () => { clearTimeout(timer); resolve(); }]);
+      send(msg);
+    });
+  }
+
+  function answered(id: string): void {
+    for (const resolve of killing.get(id) ?? []) resolve();
+    killing.delete(id);
   }
 
   function send(msg: { t: string; id: string; pid?: number }): void {
@@ -97,10 +128,10 @@ export function createProcessGuard(): ProcessGuard {
       send({ t: "track", id, pid });
     },
     kill(id) {
-      if (tracked.has(id)) send({ t: "kill", id });
+      return tracked.has(id) ? ask({ t: "kill", id }) : Promise.resolve();
     },
     end(id) {
-      if (tracked.delete(id)) send({ t: "end", id });
+      return tracked.delete(id) ? ask({ t: "end", id }) : Promise.resolve();
     },
     close() {
       closed = true;

@@ -4,6 +4,7 @@
 //   out: { t: "ready" }           listening (the runner waits for it before a first job)
 //   in: { t: "track", id, pid }   a job's shell was spawned (a session leader)
 //       { t: "kill", id }         kill every process of the job now (timeout, cancel)
+//   out: { t: "killed", id }      a kill or end is done (the runner kills the group only then: see guard.ts)
 //       { t: "end", id }          the shell exited: kill what it left, forget the job
 // While jobs run it looks at /proc every WATCH_MS to learn their processes,
 // including those that left the job's session with setsid (proc.mjs). When
@@ -75,10 +76,12 @@ process.on("message", (/** @type {{ t: string, id: string, pid?: number }} */ ms
   } else if (msg.t === "kill") {
     const job = jobs.get(msg.id);
     if (job) killJob(job);
+    process.send?.({ t: "killed", id: msg.id });
   } else if (msg.t === "end") {
     const job = jobs.get(msg.id);
     jobs.delete(msg.id);
     if (job) killJob(job);
+    process.send?.({ t: "killed", id: msg.id });
   }
 });
 
