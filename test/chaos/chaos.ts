@@ -405,8 +405,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     // supervisors, which placement must never do (a new attempt after a
     // supervisor was declared down is at-least-once delivery, counted apart).
     const sameAttempt = doubles.filter(([, list]) => new Set(list.map((x) => x.split(" ")[0])).size < list.length);
-    for (const [key, list] of doubles) log(`double execution: ${key} completed ${list.length} times (${list.join(", ")})`);
     const killedPids = new Set(killedSupervisorPids);
+    const markKilled = (where: string) => where.replace(/supervisor pid (\d+)/, (m, pid: string) => (killedPids.has(Number(pid)) ? `${m} (later killed -9)` : m));
+    for (const [key, list] of doubles) log(`double execution: ${key} completed ${list.length} times (${list.map(markKilled).join(", ")})`);
     const killedWithSupervisor = starts.filter(([attemptId, { ppid }]) => killedPids.has(ppid) && !completed.has(`${attemptId} ${ppid}`));
     const atKills = killedWithSupervisor.length;
     // Each of them must be gone: the guard kills a supervisor's jobs when it dies.
