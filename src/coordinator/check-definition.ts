@@ -1,11 +1,11 @@
 // Reading and checking a definition (either form) into a plan or every
 // problem: on the main thread (checkDefinition), or with the work done in a
-// worker thread of definition-pool.ts and only the plan made here.
+// worker thread of definition-pool.ts and only the plan made here
+// (checkedOffThread; definition-pool.ts's checkDefinitionOffThread chooses).
 import type { SubmitWorkflowRequest } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
 import { DEFAULT_LIMITS, type Problem, type ValidationLimits, type WorkflowDefinition } from "../workflow/definition.js";
 import { fromSpec, parseWorkflowYaml, type ParseResult } from "../workflow/parse.js";
 import { tooManySteps, validateAndPlan, type WorkflowPlan } from "../workflow/plan.js";
-import type { DefinitionPool } from "./definition-pool.js";
 
 export type Definition = SubmitWorkflowRequest["definition"];
 
@@ -61,10 +61,4 @@ export function checkedOffThread(reply: CheckedOffThread, limits: Partial<Valida
   if (reply.problems.length > 0 || !reply.definition) return { parsed, problems: reply.problems };
   const result = validateAndPlan(reply.definition, limits);
   return { parsed, problems: result.problems, ...(result.plan ? { plan: result.plan } : {}) };
-}
-
-/** checkDefinition, with large YAML read and validated in a worker thread (definition-pool.ts). */
-export async function checkDefinitionOffThread(definition: Definition, limits: Partial<ValidationLimits> | undefined, pool: DefinitionPool): Promise<CheckedDefinition> {
-  if (definition.case !== "yaml" || !pool.offloads(definition.value)) return checkDefinition(definition, limits);
-  return checkedOffThread(await pool.check(definition.value, limits ?? {}), limits);
 }

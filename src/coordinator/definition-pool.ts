@@ -12,6 +12,7 @@
 import { Worker } from "node:worker_threads";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Problem, ValidationLimits } from "../workflow/definition.js";
+import { checkDefinition, checkedOffThread, type CheckedDefinition, type Definition } from "./check-definition.js";
 import type { DefinitionJob, DefinitionMethod, DefinitionReply } from "./definition-worker.js";
 
 export interface DefinitionPoolOptions {
@@ -177,4 +178,10 @@ export function createDefinitionPool(options: DefinitionPoolOptions = {}): Defin
       await Promise.all([...slots].map((s) => (end(s, () => "the coordinator is shutting down"), s.worker.terminate())));
     },
   };
+}
+
+/** checkDefinition, with large YAML read and validated in a worker thread (definition-pool.ts). */
+export async function checkDefinitionOffThread(definition: Definition, limits: Partial<ValidationLimits> | undefined, pool: DefinitionPool): Promise<CheckedDefinition> {
+  if (definition.case !== "yaml" || !pool.offloads(definition.value)) return checkDefinition(definition, limits);
+  return checkedOffThread(await pool.check(definition.value, limits ?? {}), limits);
 }

@@ -11,9 +11,9 @@ import { InvalidCursorError, StoreUnavailableError, type Store } from "../store/
 import type { Problem, ValidationLimits } from "../workflow/definition.js";
 import { findTemplateCycle } from "../workflow/template-refs.js";
 import { definitionToSpec, eventToProto, logToProto, planToProto, problemsToProto, summaryToProto, templateToProto, workflowToProto } from "./convert.js";
-import { checkDefinitionOffThread, type CheckedDefinition, type Definition } from "./check-definition.js";
+import type { CheckedDefinition, Definition } from "./check-definition.js";
 import { checkedInWorker } from "./request-offload.js";
-import { createDefinitionPool, type DefinitionPool } from "./definition-pool.js";
+import { checkDefinitionOffThread, createDefinitionPool, type DefinitionPool } from "./definition-pool.js";
 import type { Executor } from "./executor.js";
 import { newWorkflowRecord } from "./records.js";
 import type { RegistrySync } from "../dispatch/registry.js";
@@ -42,7 +42,8 @@ const WATCH_EXISTS_CHECK_MS = 5_000;
 /** WatchWorkflows sends the changes of this window together (ms). */
 const LIST_COALESCE_MS = 100;
 
-export { checkDefinition, checkDefinitionOffThread, type CheckedDefinition } from "./check-definition.js";
+export { checkDefinition, type CheckedDefinition } from "./check-definition.js";
+export { checkDefinitionOffThread } from "./definition-pool.js";
 
 const TEMPLATE_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
 
