@@ -278,15 +278,25 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
     return t;
   }
 
-  /**
-   * Puts an attempt back to be placed again, unless it was cancelled or
-   * finished meanwhile (then it has no route). Returns whether it was.
-   */
-  function requeue(job: Job): boolean {
+  /** Puts an attempt back to be placed again, unless it was cancelled or finished meanwhile (then it has no route). */
+  function requeue(job: Job): void {
     const route = routeOf.get(job.attemptId);
-    if (!route) return false;
-    waiting.add(job, route, now());
-    return true;
+    if (route) waiting.add(job, route, now());
+  }
+
+  /**
+   * A supervisor answered GetJobs that it has `job` (whose dispatch was not
+   * acknowledged): its acceptance there is recorded first, so the attempt
+   * says where it ran; a finished one goes into `settled`, a running one is
+   * tracked there as acknowledged.
+   */
+  function foundAt(m: Member, status: JobStatus, job: Job, settled: JobEvent[]): void {
+    untrack(m, status.attemptId);
+    listener.accepted(status.attemptId, m.name);
+    if (status.state === JobState.SUCCEEDED || status.state === JobState.FAILED) {
+      settled.push(finishedEvent(status, job));
+      routeOf.delete(status.attemptId);
+    } else track(m, job, true);
   }
 
   /**
@@ -605,15 +615,8 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
         requeue(t.job);
         continue;
       }
-      t.uncertain = false;
-      t.acked = true;
       void stopMaybeCopies(job.attemptId, "re-dispatched elsewhere", m);
-      listener.accepted(job.attemptId, m.name);
-      if (job.state === JobState.SUCCEEDED || job.state === JobState.FAILED) {
-        settled.push(finishedEvent(job, t.job));
-        untrack(m, job.attemptId);
-        routeOf.delete(job.attemptId);
-      }
+      foundAt(m, job, t.job, settled);
     }
     if (settled.length > 0) listener.jobEvents(m.name, settled);
     flushSoon();
@@ -697,10 +700,7 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
               const known = unplaced.get(job.attemptId);
               if (!known || job.state === JobState.UNKNOWN || found.has(job.attemptId)) continue;
               found.add(job.attemptId);
-              // Accepted first, so the attempt records where it ran.
-              listener.accepted(job.attemptId, m.name);
-              if (job.state === JobState.SUCCEEDED || job.state === JobState.FAILED) settled.push(finishedEvent(job, known));
-              else track(m, known, true);
+              foundAt(m, job, known, settled);
             }
             if (settled.length > 0) listener.jobEvents(m.name, settled);
           }),
