@@ -109,6 +109,12 @@ export interface Executor {
   retry(id: string): Promise<boolean>;
   /** Whether this coordinator is advancing the workflow. */
   owns(id: string): boolean;
+  /**
+   * Lets go of this coordinator's copy of a workflow, if it holds one: it is
+   * about to be claimed from another owner, so the copy is stale, and it
+   * must not commit under the fencing token the claim hands out.
+   */
+  forget(id: string): void;
   /** Number of workflows this coordinator is advancing. */
   activeCount(): number;
   /** Resolves when every queued commit has been written. */
@@ -549,6 +555,10 @@ export function createExecutor(options: ExecutorOptions): Executor {
     cancel: cancelAnywhere,
     owns(id) {
       return active.has(id);
+    },
+    forget(id) {
+      const a = active.get(id);
+      if (a) drop(a);
     },
     activeCount() {
       return active.size;

@@ -48,6 +48,10 @@ export function startOwnershipLoop(options: OwnershipLoopOptions): OwnershipLoop
   let unheld = new Set<string>();
 
   async function takeOver(id: string, from: string): Promise<void> {
+    // A copy held from before the other node took the workflow (this node's
+    // lease lapsed, say, while Redis restarted) lacks that node's commits:
+    // dropped before the claim, it cannot commit under the new token.
+    executor.forget(id);
     const record = await ownership.claim(id, from);
     if (!record || stopped) return;
     logger.info({ workflowId: id, from }, "took over a workflow");
