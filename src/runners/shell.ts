@@ -17,6 +17,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { chownSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Writable } from "node:stream";
 import { baseEnvironment, jobVariables } from "./env.js";
 import { LineSplitter } from "./lines.js";
 import { createProcessGuard } from "./process-guard/guard.js";
@@ -107,9 +108,12 @@ export function createShellRunner(options: ShellRunnerOptions = {}): Runner {
             ctx.log("system", `${key} is too large for the environment; it is in ${key}_FILE`);
           }
         }
-        child = spawn(shell, ["-c", job.payload], {
+        // The script waits on fd 3 for a go-ahead, sent once the process
+        // guard knows the job: a supervisor killed before that leaves
+        // nothing running (read sees end of file, and the shell exits).
+        child = spawn(shell, ["-c", `read -r _ <&3 || exit 125; exec 3<&-; ${job.payload}`], {
           detached: true,
-          stdio: ["pipe", "pipe", "pipe"],
+          stdio: ["pipe", "pipe", "pipe", "pipe"],
           env,
           cwd: options.cwd,
           ...(options.runAs ? { uid: options.runAs.uid, gid: options.runAs.gid } : {}),
@@ -131,7 +135,10 @@ export function createShellRunner(options: ShellRunnerOptions = {}): Runner {
       let graceTimer: NodeJS.Timeout | undefined;
 
       const guardId = String(++nextId);
-      if (child.pid !== undefined) guard.track(guardId, child.pid);
+      const go = child.stdio[3] as Writable | null;
+      go?.on("error", () => {});
+      if (child.pid !== undefined) void guard.track(guardId, child.pid).then(() => go?.end("\n"));
+      else go?.destroy();
       const signalGroup = (signal: NodeJS.Signals): void => {
         if (child.pid === undefined) return;
         try {

@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 const HOST_PATH = fileURLToPath(new URL("./host.mjs", import.meta.url));
 /** How long a job waits for a guard that does not come up before it runs unguarded. */
 const READY_TIMEOUT_MS = 10_000;
-/** How long a kill waits for the guard's answer before the runner kills the group anyway. */
+/** How long a track, kill or end waits for the guard's answer before the runner goes on without it. */
 const KILL_ANSWER_MS = 1_000;
 
 export interface ProcessGuard {
@@ -23,8 +23,13 @@ export interface ProcessGuard {
    * as before, their process group killed by the runner.
    */
   ready(): Promise<void>;
-  /** A job's shell was spawned as a session leader with this pid. */
-  track(id: string, pid: number): void;
+  /**
+   * A job's shell was spawned as a session leader with this pid. Resolves
+   * once the guard knows it (or could not answer in time, or there is no
+   * guard): a message still unread when the supervisor dies is lost with it,
+   * so the job's script must not start before.
+   */
+  track(id: string, pid: number): Promise<void>;
   /**
    * Kill every process of the job now. Resolves once the guard has done so
    * (or could not answer in time, or there is no guard): until then the
@@ -77,7 +82,7 @@ export function createProcessGuard(): ProcessGuard {
       timer.unref();
       child.on("message", (msg: { t?: string; id?: string }) => {
         if (msg.t === "ready") done();
-        if (msg.t === "killed" && msg.id !== undefined) answered(msg.id);
+        if ((msg.t === "killed" || msg.t === "tracked") && msg.id !== undefined) answered(msg.id);
       });
       child.on("exit", () => {
         if (host === child) {
@@ -93,7 +98,7 @@ export function createProcessGuard(): ProcessGuard {
   }
 
   /** Sends a kill or end; resolves when the guard answers, after KILL_ANSWER_MS, or at once without a guard. */
-  function ask(msg: { t: "kill" | "end"; id: string }): Promise<void> {
+  function ask(msg: { t: "track" | "kill" | "end"; id: string; pid?: number }): Promise<void> {
     if (!host || closed) {
       send(msg);
       return Promise.resolve();
@@ -125,7 +130,7 @@ export function createProcessGuard(): ProcessGuard {
     ready: start,
     track(id, pid) {
       tracked.set(id, pid);
-      send({ t: "track", id, pid });
+      return ask({ t: "track", id, pid });
     },
     kill(id) {
       return tracked.has(id) ? ask({ t: "kill", id }) : Promise.resolve();

@@ -4,7 +4,8 @@
 //   out: { t: "ready" }           listening (the runner waits for it before a first job)
 //   in: { t: "track", id, pid }   a job's shell was spawned (a session leader)
 //       { t: "kill", id }         kill every process of the job now (timeout, cancel)
-//   out: { t: "killed", id }      a kill or end is done (the runner kills the group only then: see guard.ts)
+//   out: { t: "tracked", id }     the job is known (the runner lets the job's script start only then)
+//        { t: "killed", id }      a kill or end is done (the runner kills the group only then: see guard.ts)
 //       { t: "end", id }          the shell exited: kill what it left, forget the job
 // While jobs run it looks at /proc every WATCH_MS to learn their processes,
 // including those that left the job's session with setsid (proc.mjs). When
@@ -73,6 +74,7 @@ process.on("message", (/** @type {{ t: string, id: string, pid?: number }} */ ms
     jobs.set(msg.id, job);
     observe(readJobTable(job), job, protectedSessions);
     watcher ??= setInterval(watch, WATCH_MS);
+    process.send?.({ t: "tracked", id: msg.id });
   } else if (msg.t === "kill") {
     const job = jobs.get(msg.id);
     if (job) killJob(job);
