@@ -135,6 +135,9 @@ describe("redis store", () => {
 
   it("creates a batch of workflows, their idempotency keys and index entries in one round trip: one script call", async () => {
     const redis = await startRedis();
+    // Connected before MONITOR starts: a command of another client arriving
+    // while ioredis switches its connection to monitor mode breaks its reply queue.
+    const store = await createRedisStore({ url: redis.url, prefix: prefix(), nodeId: "n1" });
     const monitor = await new Redis(redis.url).monitor();
     // Every command a client sends, by name; commands a script runs come from "lua" and are left out.
     const sent: string[] = [];
@@ -152,7 +155,6 @@ describe("redis store", () => {
       return got;
     };
     try {
-      const store = await createRedisStore({ url: redis.url, prefix: prefix(), nodeId: "n1" });
       await settle();
       const recs = Array.from({ length: 50 }, (_, i) => sampleRecord({ name: `batch-${i % 3}`, ...(i % 2 ? { idempotencyKey: `k${i}` } : {}) }));
       expect(await store.createWorkflows(recs)).toEqual(recs.map((r) => ({ id: r.id, existing: false })));
