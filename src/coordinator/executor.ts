@@ -16,7 +16,7 @@ import { copyStep, type DomainEvent, type StepFailure, type WorkflowRecord } fro
 import { DEFAULT_TRANSITION_BUDGET_MS, overTransitionBudget, quarantine } from "../engine/quarantine.js";
 import { StepState, WorkflowState, isTerminalStep, isTerminalWorkflow, stepStateName, workflowStateName } from "../engine/states.js";
 import type { AttachedAttempt, DispatchListener, SupervisorPool } from "../dispatch/pool.js";
-import { StoreUnavailableError, type LeaseLostError, type Store } from "../store/store.js";
+import { LeaseLostError, StoreUnavailableError, type Store } from "../store/store.js";
 import type { ValidationLimits } from "../workflow/definition.js";
 import { validateAndPlan, type WorkflowPlan } from "../workflow/plan.js";
 import { createChildren, replanLimits, type Children, type ChildrenContext } from "./executor/children.js";
@@ -215,17 +215,41 @@ export function createExecutor(options: ExecutorOptions): Executor {
     // attempt ids and finds the jobs (askFirstUntil). Stops and timers wait
     // for the commit, so nothing the store does not know is ever undone.
     const commands = p.commands.filter((c) => c.type !== "dispatch");
-    if (!a.dropped) for (const c of p.commands) if (c.type === "dispatch") run(a, c);
+    const sent: string[] = [];
+    if (!a.dropped) {
+      for (const c of p.commands) {
+        if (c.type !== "dispatch") continue;
+        run(a, c);
+        sent.push(c.attemptId);
+      }
+    }
     if (isTerminalWorkflow(wf.state)) {
       active.delete(wf.id);
       release(a);
     }
     if (logs.length > 0) await store.appendLogs(wf.id, logs);
     if (commit.events.length > 0 || commit.steps.length > 0 || commit.header) {
-      await store.commit(wf.id, commit);
+      try {
+        await store.commit(wf.id, commit);
+      } catch (err) {
+        if (err instanceof LeaseLostError && !err.reload) stopUnstored(sent);
+        throw err;
+      }
       if (commit.events.length > 0) observe(wf.id, commit.events);
     }
     if (!a.dropped) for (const c of commands) run(a, c);
+  }
+
+  /**
+   * Stops jobs sent ahead of a commit the store refused (fenced: it was not
+   * applied). The new owner resumed from a record without them, so nobody
+   * else would ever stop them. Superseded, not cancelled: if the new owner
+   * derived the same attempt id and attached to one, it sees the attempt
+   * lost and runs it again, instead of seeing its step cancelled.
+   */
+  function stopUnstored(attemptIds: readonly string[]): void {
+    if (!pool) return;
+    for (const id of attemptIds) void pool.cancel(id, "its workflow was taken over before this dispatch was stored", true).catch(() => undefined);
   }
 
   /** The store refused a commit: another node owns the workflow now, or the store lost it. Its commit queue let go already. */
@@ -300,7 +324,9 @@ export function createExecutor(options: ExecutorOptions): Executor {
       (unknown) => {
         if (unknown.includes(job.attemptId) && !a.dropped) p.dispatch(job, route);
       },
-      () => p.dispatch(job, route),
+      () => {
+        if (!a.dropped) p.dispatch(job, route);
+      },
     );
   }
 

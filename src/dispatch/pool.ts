@@ -168,8 +168,10 @@ export interface SupervisorPool {
    * Asks the supervisor running the attempt to stop it (or drops it while it
    * waits). Resolves once every supervisor that may have it answered, left
    * the pool, or CANCEL_RETRY_MS passed; it keeps trying meanwhile.
+   * `superseded` ends the job ATTEMPT_LOST instead of CANCELLED (see
+   * CancelJobsRequest.superseded): for stops the workflow did not ask for.
    */
-  cancel(attemptId: string, reason: string): Promise<void>;
+  cancel(attemptId: string, reason: string, superseded?: boolean): Promise<void>;
   /**
    * Asks every supervisor to stop these attempts, in batches (for attempts
    * whose supervisor is not known here, e.g. of a workflow that ended
@@ -920,11 +922,11 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
       waiting.add(job, r, now());
       flushSoon();
     },
-    cancel(attemptId, reason) {
+    cancel(attemptId, reason, superseded = false) {
       // No longer to be placed anywhere, whatever answer is still out.
       routeOf.delete(attemptId);
       if (waiting.cancel(attemptId)) {
-        return stopMaybeCopies(attemptId, reason, undefined, false);
+        return stopMaybeCopies(attemptId, reason, undefined, superseded);
       }
       const m = owner.get(attemptId);
       // Without a known owner (this coordinator restarted or took the
@@ -941,7 +943,7 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
           if (!maybe?.has(t)) pending.delete(t);
         }
       }
-      return cancelOn(pending, attemptId, reason);
+      return cancelOn(pending, attemptId, reason, superseded);
     },
     stopEverywhere(attemptIds, reason) {
       const chunks: Array<Promise<void>> = [];

@@ -12,7 +12,7 @@ import { createRedisStore } from "../../src/store/redis/redis-store.js";
 import { horusServer, kill9 } from "../helpers/cli.js";
 import { coordinatorProcess, waitForEnd, WorkflowState, type CoordinatorClient, type CoordinatorProcess } from "../helpers/coordinator.js";
 import { tcpProxy } from "../helpers/proxy.js";
-import { until } from "../helpers/wait.js";
+import { processGone, until } from "../helpers/wait.js";
 import { startRedis, type RedisServer } from "../helpers/redis.js";
 
 const SLOW = `
@@ -184,6 +184,36 @@ workflow:
       await proxy2.close();
     } finally {
       pauser.disconnect();
+      for (const p of procs) await kill9(p);
+      await redis.stop();
+    }
+  }, 60_000);
+  it("a job sent ahead of a commit the store refuses (the workflow was taken over meanwhile) is stopped: the new owner never knew of it", async () => {
+    const redis = await startRedis();
+    const dir = mkdtempSync(join(tmpdir(), "horus-fenced-"));
+    const pidFile = join(dir, "b.pid");
+    const procs: Proc[] = [];
+    const thief = await createRedisStore({ url: redis.url });
+    try {
+      const s1 = await horusServer(["supervisor", "--port", "0", "--name", "f1", "--log-level", "warn"]);
+      procs.push({ ...s1, client: undefined as unknown as CoordinatorClient });
+      const a = await start(["coordinator", "--port", "0", "--redis-url", redis.url, "--supervisor", s1.url, "--lease", "30s", "--log-level", "warn"]);
+      procs.push(a);
+      const yaml = `workflow:\n  name: fenced\n  steps:\n    - { id: a, runner: shell, payload: 'sleep 1' }\n    - { id: b, runner: shell, depends_on: [a], payload: 'echo $$ > ${pidFile}; sleep 30' }\n`;
+      const { workflowId } = await a.client.submitWorkflow({ definition: { case: "yaml", value: yaml } });
+      for (let i = 0; (await a.client.getWorkflow({ workflowId })).workflow?.steps[0]?.state !== S.RUNNING; i++) {
+        expect(i).toBeLessThan(1000);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      // Another node takes the workflow over without telling anyone (as after a lease lost in a partition): a's next commit, the one that makes b ready, is refused.
+      expect(await thief.ownership!.claim(workflowId)).toBeDefined();
+      await until(() => a.output().includes("taken over by another coordinator") || undefined, 20_000);
+      // b's job went out with that commit. Stopped, it either never starts or dies; left alone it would sleep on.
+      await new Promise((r) => setTimeout(r, 3_000));
+      const started = existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8").trim()) : undefined;
+      if (started) await until(() => processGone(started) || undefined, 10_000);
+    } finally {
+      await thief.close();
       for (const p of procs) await kill9(p);
       await redis.stop();
     }

@@ -135,7 +135,8 @@ export function createCommitQueue(options: CommitQueueOptions): CommitQueue {
               options.failed(err);
               continue;
             }
-            // Its commands were not run: the new owner resumes from what the store holds.
+            // Its stops and timers were not run (its jobs were stopped by the
+            // writer): the new owner resumes from what the store holds.
             if (dropped) return;
             drop();
             await options.leaseLost(err);
