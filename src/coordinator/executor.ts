@@ -457,6 +457,19 @@ export function createExecutor(options: ExecutorOptions): Executor {
     return activate(record, plan);
   }
 
+  /**
+   * Stops, wherever they may still run, the attempts recorded lost: their
+   * supervisor was declared down and the step ran again, and the node that
+   * did so would have stopped the old copy when that supervisor came back,
+   * but that node may be gone (which is why this workflow is resumed here).
+   */
+  function stopLostCopies(wf: WorkflowRecord): void {
+    if (!pool) return;
+    const lost: string[] = [];
+    for (const step of wf.steps) for (const x of step.attempts) if (x.error?.code === "ATTEMPT_LOST" && !x.childWorkflowId) lost.push(x.attemptId);
+    if (lost.length > 0) void pool.stopEverywhere(lost, "the attempt was given up as lost and ran again", true).catch(() => undefined);
+  }
+
   async function reattach(a: Active): Promise<void> {
     const wf = a.engine.record;
     const attempts: AttachedAttempt[] = [];
@@ -479,6 +492,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
         ...(last.supervisor !== undefined ? { supervisor: last.supervisor } : {}),
       });
     }
+    stopLostCopies(wf);
     if (attempts.length === 0 || !pool) return;
     const unknown = await pool.attach(attempts);
     // The engine decides (R10): sent again while never acknowledged, else lost.

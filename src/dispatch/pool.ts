@@ -177,7 +177,7 @@ export interface SupervisorPool {
    * whose supervisor is not known here, e.g. of a workflow that ended
    * elsewhere). Resolves like cancel().
    */
-  stopEverywhere(attemptIds: string[], reason: string): Promise<void>;
+  stopEverywhere(attemptIds: string[], reason: string, superseded?: boolean): Promise<void>;
   /** Adds a supervisor (a registration); replaces one with the same endpoint name. */
   add(endpoint: SupervisorEndpoint): void;
   /** Removes a supervisor (its registration ran out): its jobs are reported lost. */
@@ -945,9 +945,9 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
       }
       return cancelOn(pending, attemptId, reason, superseded);
     },
-    stopEverywhere(attemptIds, reason) {
+    stopEverywhere(attemptIds, reason, superseded = false) {
       const chunks: Array<Promise<void>> = [];
-      for (let i = 0; i < attemptIds.length; i += STOP_BATCH) chunks.push(cancelOn(members, attemptIds.slice(i, i + STOP_BATCH), reason));
+      for (let i = 0; i < attemptIds.length; i += STOP_BATCH) chunks.push(cancelOn(members, attemptIds.slice(i, i + STOP_BATCH), reason, superseded));
       return Promise.all(chunks).then(() => undefined);
     },
     add(endpoint) {

@@ -218,4 +218,42 @@ workflow:
       await redis.stop();
     }
   }, 60_000);
+  it("an attempt given up as lost while its supervisor was cut off is stopped there by the next owner when the node that gave it up is gone", async () => {
+    const redis = await startRedis();
+    const dir = mkdtempSync(join(tmpdir(), "horus-lost-copy-"));
+    const procs: Proc[] = [];
+    try {
+      const g1 = await horusServer(["supervisor", "--port", "0", "--name", "g1", "--log-level", "warn"]);
+      const g2 = await horusServer(["supervisor", "--port", "0", "--name", "g2", "--log-level", "warn"]);
+      procs.push({ ...g1, client: undefined as unknown as CoordinatorClient }, { ...g2, client: undefined as unknown as CoordinatorClient });
+      const proxy1 = await tcpProxy(Number(new URL(g1.url).port));
+      const proxy2 = await tcpProxy(Number(new URL(g2.url).port));
+      const args = ["coordinator", "--port", "0", "--redis-url", redis.url, "--supervisor", `http://127.0.0.1:${proxy1.port}`, "--supervisor", `http://127.0.0.1:${proxy2.port}`, "--lease", "1s", "--supervisor-timeout", "600ms", "--log-level", "warn"];
+      // g2 unreachable at first, so the step's first attempt runs on g1.
+      proxy2.block();
+      const a = await start(args);
+      procs.push(a);
+      const yaml = `workflow:\n  name: lost-copy\n  steps:\n    - { id: s, runner: shell, payload: 'echo $$ > ${dir}/$HORUS_ATTEMPT; exec sleep 60' }\n`;
+      const { workflowId } = await a.client.submitWorkflow({ definition: { case: "yaml", value: yaml } });
+      const first = Number(await until(() => (existsSync(join(dir, "1")) ? readFileSync(join(dir, "1"), "utf8").trim() || undefined : undefined), 20_000));
+      // g1 is cut off (requests arrive, answers do not) until declared down; the step runs again on g2.
+      proxy1.freeze();
+      proxy2.unblock();
+      await until(() => existsSync(join(dir, "2")) || undefined, 20_000);
+      // The coordinator that gave attempt 1 up dies before g1 answers again.
+      await kill9(a);
+      const b = await start(args);
+      procs.push(b);
+      proxy1.thaw();
+      await until(() => processGone(first) || undefined, 20_000);
+      const wf = (await b.client.getWorkflow({ workflowId })).workflow!;
+      expect(wf.steps[0]!.attemptHistory.map((x) => x.error?.code ?? "")).toEqual(["ATTEMPT_LOST", ""]);
+      await b.client.cancelWorkflow({ workflowId });
+      await proxy1.close();
+      await proxy2.close();
+    } finally {
+      for (const p of procs) await kill9(p);
+      await redis.stop();
+    }
+  }, 90_000);
 });
