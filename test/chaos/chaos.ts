@@ -2,7 +2,10 @@
 // Redis with AOF, two supervisors, an external runner process), TCP proxies
 // in between that can cut every connection, and 100+ workflows running
 // while faults are injected: kill -9 a coordinator, a supervisor and the
-// runner (each restarted), restart Redis, cut connections. Unauthenticated
+// runner (each restarted), restart Redis, cut connections, and kill -9 a
+// coordinator while Redis holds its writes (CLIENT PAUSE WRITE), so that it
+// dies between sending jobs and storing the commit that made them ready
+// (pipelined hops). Unauthenticated
 // and under-privileged calls are fired at every server all along.
 // Invariants checked at the end:
 //   - no workflow lost (every submitted id is found) or stuck (all end)
@@ -10,11 +13,15 @@
 //   - no step success applied twice (the event log in Redis)
 //   - every cancellation reached its running jobs (each shell job's pid is gone)
 //   - no job outlived its supervisor's kill -9 (the process guard)
+//   - no shell step completed twice unless a supervisor that ran one of the
+//     copies was declared down, restarted or killed in between: a successor
+//     that re-derives a pipelined attempt must find it, not run it again
 //   - no unauthenticated or under-privileged call succeeded
 // It also reports double executions: every shell step appends a line to a
 // marker file when it completes, and a step (workflow, step id) with more
 // than one completion ran twice, which at-least-once delivery allows only
-// when a supervisor dies between a job's end and its report.
+// when a supervisor dies between a job's end and its report, or is cut off
+// long enough to be declared down (then the step runs as a new attempt).
 // `npm run chaos` runs the full size; the CI test a reduced one.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -27,6 +34,7 @@ import { CoordinatorService } from "../../gen/horus/coordinator/v1/coordinator_p
 import { SupervisorService } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
 import { createCoordinatorClient } from "../../clients/node/index.js";
 import { isTerminalWorkflow, StepState, WorkflowState } from "../../src/engine/states.js";
+import { Redis } from "ioredis";
 import { createRedisStore } from "../../src/store/redis/redis-store.js";
 import { HORUS } from "../helpers/cli.js";
 import { tcpProxy } from "../helpers/proxy.js";
@@ -69,6 +77,18 @@ interface Proc {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** How long before a job's start its dispatch may have been sent (a loaded machine starts shell jobs late). */
+const IN_TRANSIT_MS = 3_000;
+
+/** When any coordinator gave up on a supervisor's jobs (declared it down, saw it restart, or dropped it), from their logs. */
+function supervisorFaultTimes(logs: string[]): Array<{ name: string; time: number }> {
+  const out: Array<{ name: string; time: number }> = [];
+  for (const log of logs) {
+    for (const m of log.matchAll(/"time":(\d+),[^\n]*"msg":"supervisor (\S+) (?:is down|restarted|left the pool)/g)) out.push({ name: m[2]!, time: Number(m[1]) });
+  }
+  return out;
+}
 
 function launch(name: string, args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<Proc> {
   return new Promise((resolve, reject) => {
@@ -127,7 +147,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const supIn = join(dir, "sup-tokens");
   writeFileSync(supIn, `${supervisorToken}\n`);
 
-  const faults: Record<string, number> = { "proxy cut": 0, "kill -9 coordinator": 0, "kill -9 supervisor": 0, "kill -9 runner": 0, "redis restart": 0 };
+  const faults: Record<string, number> = { "proxy cut": 0, "kill -9 coordinator": 0, "kill -9 coordinator between send and commit": 0, "kill -9 supervisor": 0, "kill -9 runner": 0, "redis restart": 0 };
   const procs: Proc[] = [];
   const closers: Array<() => Promise<unknown>> = [];
   let redis: RedisServer | undefined;
@@ -148,6 +168,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       );
     }
     procs.push(...supervisors);
+    /** Supervisor name (s1, s2) by process id, over restarts: shell jobs know their supervisor by its pid. */
+    const supNames = new Map(supervisors.map((s, i) => [s.child.pid!, `s${i + 1}`]));
     const supProxies = await Promise.all(supPorts.map((p) => tcpProxy(p)));
     for (const p of supProxies) closers.push(() => p.close());
     const runner = await launch("runner", ["clients/runner/dist/example.js"], { HORUS_RUNNER_NAME: "ext", REDIS_URL: redis.url, HORUS_RUNNER_CONCURRENCY: "16" }, /ready/);
@@ -210,7 +232,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     })();
 
     // Workflows: most run shell -> external runner -> js, beside a longer shell step; some are cancelled while their shell job runs.
-    const mark = (what: string) => `echo ${what} $HORUS_WORKFLOW_ID $HORUS_STEP_ID $HORUS_ATTEMPT_ID $PPID $$ >> ${markers}`;
+    const mark = (what: string) => `echo ${what} $(date +%s%3N) $HORUS_WORKFLOW_ID $HORUS_STEP_ID $HORUS_ATTEMPT_ID $PPID $$ >> ${markers}`;
     const normal = (i: number) => `workflow:\n  name: chaos-${i}\n  steps:\n` +
       `    - { id: a, runner: shell, payload: "${mark("start")}; sleep 0.$((${i} % 5)); ${mark("done")}; echo ${i}" }\n` +
       `    - { id: l, runner: shell, payload: "${mark("start")}; sleep 1.$((${i} % 10)); ${mark("done")}" }\n` +
@@ -261,12 +283,29 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         await kill9(c);
         await sleep(500);
         await restart(c, /listening on/);
+      } else if (kind === "kill -9 coordinator between send and commit") {
+        // Writes stall while reads and job sends go on: the jobs of the
+        // transitions made meanwhile are out, their commits are not stored.
+        const c = coordinators[(round + 1) % coordinators.length]!;
+        const pauser = new Redis(redis!.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+        try {
+          await pauser.connect();
+          await pauser.call("CLIENT", "PAUSE", "3000", "WRITE");
+          await sleep(400);
+          await kill9(c);
+          await pauser.call("CLIENT", "UNPAUSE");
+        } finally {
+          pauser.disconnect();
+        }
+        await sleep(300);
+        await restart(c, /listening on/);
       } else if (kind === "kill -9 supervisor") {
         const s = supervisors[round % supervisors.length]!;
         killedSupervisorPids.push(s.child.pid!);
         await kill9(s);
         await sleep(500);
         await restart(s, /listening on/);
+        supNames.set(s.child.pid!, `s${(round % supervisors.length) + 1}`);
       } else if (kind === "kill -9 runner") {
         await kill9(runner);
         await sleep(300);
@@ -392,10 +431,18 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const completions = new Map<string, string[]>();
     /** "ATTEMPT_ID SUPERVISOR_PID" of every completed job: one attempt id may run on two supervisors. */
     const completed = new Set<string>();
+    /** Per step ("WF STEP"): the span from its first copy's start to its last copy's end, and the supervisor pids of its copies. */
+    const spans = new Map<string, { from: number; to: number; pids: Set<number> }>();
     for (const line of readFileSync(markers, "utf8").split("\n")) {
-      const [what, wf, step, attemptId, ppid, pid] = line.split(" ");
+      const [what, time, wf, step, attemptId, ppid, pid] = line.split(" ");
+      if (what !== "start" && what !== "done") continue;
+      const span = spans.get(`${wf} ${step}`) ?? { from: Infinity, to: 0, pids: new Set<number>() };
+      span.from = Math.min(span.from, Number(time));
+      span.to = Math.max(span.to, Number(time));
+      span.pids.add(Number(ppid));
+      spans.set(`${wf} ${step}`, span);
       if (what === "start") starts.push([attemptId!, { ppid: Number(ppid), pid: Number(pid) }]);
-      else if (what === "done") {
+      else {
         completions.set(`${wf} ${step}`, [...(completions.get(`${wf} ${step}`) ?? []), `${attemptId} on supervisor pid ${ppid}`]);
         completed.add(`${attemptId} ${ppid}`);
       }
@@ -408,6 +455,17 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const killedPids = new Set(killedSupervisorPids);
     const markKilled = (where: string) => where.replace(/supervisor pid (\d+)/, (m, pid: string) => (killedPids.has(Number(pid)) ? `${m} (later killed -9)` : m));
     for (const [key, list] of doubles) log(`double execution: ${key} completed ${list.length} times (${list.map(markKilled).join(", ")})`);
+    // At-least-once delivery runs a step again only when a supervisor that
+    // had it stopped answering (declared down), restarted or was killed
+    // while it ran, or while its job was on the way there (a job sent just
+    // before its supervisor was declared down may start after); any other
+    // double is a dispatch fault.
+    const supervisorFaults = supervisorFaultTimes(coordinators.map((c) => c.out));
+    const unexplained = doubles.filter(([key]) => {
+      const span = spans.get(key)!;
+      return ![...span.pids].some((pid) => killedPids.has(pid) || supervisorFaults.some((f) => f.name === supNames.get(pid) && f.time >= span.from - IN_TRANSIT_MS && f.time <= span.to));
+    });
+    for (const [key, list] of unexplained) violations.push(`${key} completed ${list.length} times while no supervisor of its copies was down, restarted or killed: ${list.join(", ")}`);
     const killedWithSupervisor = starts.filter(([attemptId, { ppid }]) => killedPids.has(ppid) && !completed.has(`${attemptId} ${ppid}`));
     const atKills = killedWithSupervisor.length;
     // Each of them must be gone: the guard kills a supervisor's jobs when it dies.
