@@ -14,8 +14,9 @@
 //   - every cancellation reached its running jobs (each shell job's pid is gone)
 //   - no job outlived its supervisor's kill -9 (the process guard)
 //   - no shell step completed twice unless a supervisor that ran one of the
-//     copies was declared down, restarted or killed in between: a successor
-//     that re-derives a pipelined attempt must find it, not run it again
+//     copies was declared down, restarted or killed in between, or a
+//     coordinator lost its lease on the workflow: a successor that
+//     re-derives a pipelined attempt must find it, not run it again
 //   - no unauthenticated or under-privileged call succeeded
 // It also reports double executions: every shell step appends a line to a
 // marker file when it completes, and a step (workflow, step id) with more
@@ -77,6 +78,15 @@ interface Proc {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** When a coordinator found its copy of a workflow taken over (its lease had lapsed) or its writes lost, from their logs. */
+function droppedCopyTimes(logs: string[]): Array<{ workflowId: string; time: number }> {
+  const out: Array<{ workflowId: string; time: number }> = [];
+  for (const log of logs) {
+    for (const m of log.matchAll(/"time":(\d+),[^\n]*"workflowId":"([^"]+)"[^\n]*"msg":"(?:workflow taken over by another coordinator|the store lost writes)/g)) out.push({ workflowId: m[2]!, time: Number(m[1]) });
+  }
+  return out;
+}
 
 /** How long before a job's start its dispatch may have been sent (a loaded machine starts shell jobs late). */
 const IN_TRANSIT_MS = 3_000;
@@ -460,12 +470,20 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     // while it ran, or while its job was on the way there (a job sent just
     // before its supervisor was declared down may start after); any other
     // double is a dispatch fault.
-    const supervisorFaults = supervisorFaultTimes(coordinators.map((c) => c.out));
+    // The same holds for a coordinator cut off from Redis long enough to lose
+    // its lease: its copy of the workflow ran on until its next commit was
+    // refused. A coordinator killed between send and commit is not such a
+    // case: its successor must find what it sent.
+    const outs = coordinators.map((c) => c.out);
+    const supervisorFaults = supervisorFaultTimes(outs);
+    const dropped = droppedCopyTimes(outs);
+    const within = (time: number, span: { from: number; to: number }) => time >= span.from - IN_TRANSIT_MS && time <= span.to;
     const unexplained = doubles.filter(([key]) => {
       const span = spans.get(key)!;
-      return ![...span.pids].some((pid) => killedPids.has(pid) || supervisorFaults.some((f) => f.name === supNames.get(pid) && f.time >= span.from - IN_TRANSIT_MS && f.time <= span.to));
+      if (dropped.some((d) => d.workflowId === key.split(" ")[0] && within(d.time, span))) return false;
+      return ![...span.pids].some((pid) => killedPids.has(pid) || supervisorFaults.some((f) => f.name === supNames.get(pid) && within(f.time, span)));
     });
-    for (const [key, list] of unexplained) violations.push(`${key} completed ${list.length} times while no supervisor of its copies was down, restarted or killed: ${list.join(", ")}`);
+    for (const [key, list] of unexplained) violations.push(`${key} completed ${list.length} times while no supervisor of its copies was down, restarted or killed, and no coordinator lost it: ${list.join(", ")}`);
     const killedWithSupervisor = starts.filter(([attemptId, { ppid }]) => killedPids.has(ppid) && !completed.has(`${attemptId} ${ppid}`));
     const atKills = killedWithSupervisor.length;
     // Each of them must be gone: the guard kills a supervisor's jobs when it dies.
