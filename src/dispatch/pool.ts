@@ -16,12 +16,14 @@
 // each member. The decisions are pure and table-tested: placement.ts picks
 // the member for a job and says why a group waits; health.ts moves a
 // member between connecting, up, suspect and down, says what is released
-// and what is stopped when it comes back, and when GetJobs reconciles.
+// and what is stopped when it comes back, and when GetJobs reconciles;
+// answers.ts says what an acknowledgement or a job event means for an attempt.
 import { setMaxListeners } from "node:events";
 import { Code, ConnectError, createClient, type Client, type Transport } from "@connectrpc/connect";
 import { create } from "@bufbuild/protobuf";
 import { JobEventSchema, JobSchema, JobState, SupervisorService, type Job, type JobEvent, type JobStatus } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
 import type { StepFailure } from "../engine/model.js";
+import { onAck, onEvent } from "./answers.js";
 import { initialHealth, release, returningCopies, reconcileDue, stepHealth, type HealthEvent, type HealthRules, type HealthState, type SupervisorHealth } from "./health.js";
 import { noSupervisorError, offeredRunners, pick as pickIndex, unroutableExpired, unroutableSince, whyWaiting, type WaitReason } from "./placement.js";
 import { WaitQueue, type RouteConstraints, type WaitGroup } from "./waiting.js";
@@ -536,18 +538,21 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
           for (const ev of msg.events) {
             if (ev.seq > m.lastSeq) m.lastSeq = ev.seq;
             const at = owner.get(ev.attemptId);
-            // A copy left from a dispatch whose answer was lost, while the
-            // attempt runs elsewhere: its events (its cancellation) are not the attempt's.
-            if (at !== undefined && at !== m) continue;
-            if (at === undefined && maybeAt.get(ev.attemptId)?.has(m)) freed = foundHere(m, ev) || freed;
             const t = at === m ? m.inFlight.get(ev.attemptId) : undefined;
-            if (t?.uncertain && ev.kind.case !== "finished") {
-              // A dispatch whose answer was lost did arrive: it runs here.
-              t.uncertain = false;
-              t.acked = true;
+            const d = onEvent({
+              owner: at === undefined ? "none" : at === m ? "here" : "elsewhere",
+              maybeHere: maybeAt.get(ev.attemptId)?.has(m) ?? false,
+              uncertain: t?.uncertain ?? false,
+              finished: ev.kind.case === "finished",
+            });
+            if (d.skip) continue;
+            if (d.foundHere) freed = foundHere(m, ev) || freed;
+            if (d.confirm) {
+              t!.uncertain = false;
+              t!.acked = true;
               listener.accepted(ev.attemptId, m.name);
             }
-            if (ev.kind.case === "finished") {
+            if (d.finish) {
               freed = untrack(m, ev.attemptId) !== undefined || freed;
               routeOf.delete(ev.attemptId);
               maybeAt.delete(ev.attemptId);
@@ -781,29 +786,31 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
       const duplicates: string[] = [];
       for (const ack of res.acks) {
         const t = m.inFlight.get(ack.attemptId);
-        if (!t) {
-          // Released meanwhile (the supervisor was declared down while the call was out).
-          if (!ack.accepted) continue;
-          if (adoptLate(m, ack.attemptId)) {
-            if (ack.duplicate) duplicates.push(ack.attemptId);
-          } else if (!ack.duplicate) {
-            // Sent elsewhere since, or no longer wanted: stop this copy.
+        // Untracked: released meanwhile (the supervisor was declared down while the call was out).
+        const { action, askState } = onAck({ tracked: t !== undefined, waiting: waiting.has(ack.attemptId), accepted: ack.accepted, duplicate: ack.duplicate });
+        switch (action) {
+          case "adopt":
+            adoptLate(m, ack.attemptId);
+            break;
+          case "stopCopy":
             m.client.cancelJobs({ attemptIds: [ack.attemptId], reason: "re-dispatched elsewhere", superseded: true }, { timeoutMs: 5_000 }).catch(() => {});
-          }
-          continue;
+            break;
+          case "accept":
+            t!.acked = true;
+            void stopMaybeCopies(ack.attemptId, "re-dispatched elsewhere", m);
+            listener.accepted(ack.attemptId, m.name);
+            break;
+          case "refuse":
+            untrack(m, ack.attemptId);
+            warn(`supervisor ${m.name} refused ${ack.attemptId}: ${ack.reason}`);
+            // Another supervisor may take it; if none can, it waits and then fails.
+            applyHealth(m, { type: "refused", runner: t!.job.runner, reason: ack.reason });
+            requeue(t!.job);
+            break;
+          case "ignore":
+            break;
         }
-        if (ack.accepted) {
-          t.acked = true;
-          void stopMaybeCopies(ack.attemptId, "re-dispatched elsewhere", m);
-          listener.accepted(ack.attemptId, m.name);
-          if (ack.duplicate) duplicates.push(ack.attemptId);
-        } else {
-          untrack(m, ack.attemptId);
-          warn(`supervisor ${m.name} refused ${ack.attemptId}: ${ack.reason}`);
-          // Another supervisor may take it; if none can, it waits and then fails.
-          applyHealth(m, { type: "refused", runner: t.job.runner, reason: ack.reason });
-          requeue(t.job);
-        }
+        if (askState) duplicates.push(ack.attemptId);
       }
       // It had the attempt already (sent again after a coordinator change):
       // it may have finished long ago, so ask rather than wait for an event.
