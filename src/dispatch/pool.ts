@@ -11,14 +11,25 @@
 // serve them is up (for at most `unroutableTimeoutMs`, then they fail
 // NO_SUPERVISOR). Either wait is reported through listener.waiting so the
 // step shows why it is not running.
+//
+// This file is the I/O shell: calls, streams, timers and the attempts on
+// each member. The decisions are pure and table-tested: placement.ts picks
+// the member for a job and says why a group waits; health.ts moves a
+// member between connecting, up, suspect and down, says what is released
+// and what is stopped when it comes back, and when GetJobs reconciles;
+// answers.ts says what an acknowledgement or a job event means for an attempt.
 import { setMaxListeners } from "node:events";
 import { Code, ConnectError, createClient, type Client, type Transport } from "@connectrpc/connect";
 import { create } from "@bufbuild/protobuf";
 import { JobEventSchema, JobSchema, JobState, SupervisorService, type Job, type JobEvent, type JobStatus } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
 import type { StepFailure } from "../engine/model.js";
-import { describeRoute, WaitQueue, type RouteConstraints, type WaitGroup } from "./waiting.js";
+import { onAck, onEvent } from "./answers.js";
+import { initialHealth, release, returningCopies, reconcileDue, stepHealth, type HealthEvent, type HealthRules, type HealthState, type SupervisorHealth } from "./health.js";
+import { noSupervisorError, offeredRunners, pick as pickIndex, unroutableExpired, unroutableSince, whyWaiting, type WaitReason } from "./placement.js";
+import { WaitQueue, type RouteConstraints, type WaitGroup } from "./waiting.js";
 
 export type { RouteConstraints } from "./waiting.js";
+export type { SupervisorHealth } from "./health.js";
 
 /** What the pool reports back. Called synchronously from the pool's I/O callbacks. */
 export interface DispatchListener {
@@ -49,7 +60,6 @@ export interface SupervisorEndpoint {
 }
 
 export type SupervisorSource = "static" | "registered" | "embedded";
-export type SupervisorHealth = "connecting" | "up" | "suspect" | "down";
 
 export interface PoolOptions {
   supervisors: SupervisorEndpoint[];
@@ -100,7 +110,8 @@ interface Tracked {
   uncertain?: boolean;
 }
 
-interface Member {
+/** A member's health fields are a HealthState (health.ts decides them; applyHealth writes them back). */
+interface Member extends HealthState {
   endpoint: SupervisorEndpoint;
   client: Client<typeof SupervisorService>;
   /** Aborted when the member leaves the pool. */
@@ -113,18 +124,13 @@ interface Member {
   inFlight: Map<string, Tracked>;
   /** In-flight jobs per runner, for capacity. */
   load: Map<string, number>;
-  health: SupervisorHealth;
-  lastSeen: number;
   lastSeq: bigint;
   outbox: Job[];
   sending: boolean;
-  backoffMs: number;
   /** Attempts were attached while it was unreachable: ask for their state when it is back. */
   needsReconcile: boolean;
   /** When its acknowledged attempts were last checked with GetJobs. */
   lastReconcile: number;
-  /** Attempts reported lost while it was down: stopped on it if it comes back as the same instance. */
-  declaredLost: string[];
   removed: boolean;
   /** Aborts the current event stream only (to restart one that hangs). */
   streamAbort?: AbortController;
@@ -203,6 +209,7 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
   const initialBackoff = options.initialBackoffMs ?? 100;
   const maxBackoff = options.maxBackoffMs ?? 2_000;
   const timeoutMs = options.supervisorTimeoutMs ?? 5_000;
+  const rules: HealthRules = { timeoutMs, initialBackoffMs: initialBackoff, maxBackoffMs: maxBackoff };
   const unroutableMs = options.unroutableTimeoutMs ?? 60_000;
   // Ping often enough that a silent supervisor is noticed well within the timeout.
   const pingEveryMs = Math.max(100, Math.floor(timeoutMs / 4));
@@ -245,20 +252,16 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
       client: createClient(SupervisorService, endpoint.transport),
       abort: memberAbort,
       name: endpoint.name,
-      instanceId: "",
+      ...initialHealth(now(), rules),
       runners: new Map(),
       labels: {},
       inFlight: new Map(),
       load: new Map(),
-      health: "connecting",
-      lastSeen: now(),
       lastSeq: 0n,
       outbox: [],
       sending: false,
-      backoffMs: initialBackoff,
       needsReconcile: false,
       lastReconcile: now(),
-      declaredLost: [],
       removed: false,
     };
   }
@@ -307,18 +310,14 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
    * under the same attempt id.
    */
   function releaseAll(m: Member, reason: string): string[] {
-    const lost: string[] = [];
     // Jobs still in the outbox were never sent (and are tracked too: once each).
     const unsent = new Set(m.outbox.splice(0).map((job) => job.attemptId));
-    for (const [id, t] of [...m.inFlight]) {
-      untrack(m, id);
-      if (t.acked) lost.push(id);
-      else {
-        // Sent and not answered: it may be there all the same.
-        if (!unsent.has(id)) maybeDelivered(id, m);
-        requeue(t.job);
-      }
-    }
+    const held = [...m.inFlight];
+    const { lost, resend, maybeDelivered: sent } = release(held.map(([id, t]) => ({ attemptId: id, acked: t.acked, sent: !unsent.has(id) })));
+    for (const [id] of held) untrack(m, id);
+    for (const id of sent) maybeDelivered(id, m);
+    const jobs = new Map(held.map(([id, t]) => [id, t.job]));
+    for (const id of resend) requeue(jobs.get(id)!);
     for (const id of lost) {
       routeOf.delete(id);
       listener.lost(id, reason);
@@ -367,7 +366,7 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
     const job = waiting.take(attemptId);
     if (!job) return false;
     track(m, job, true);
-    if (m.health === "down") m.health = "suspect";
+    applyHealth(m, { type: "lateAck" });
     void stopMaybeCopies(attemptId, "re-dispatched elsewhere", m);
     listener.accepted(attemptId, m.name);
     return true;
@@ -394,56 +393,66 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
 
   // ---- health -------------------------------------------------------------
 
-  function seen(m: Member): void {
-    m.lastSeen = now();
+  /**
+   * Feeds a health event to health.ts, writes the new state back and carries
+   * out its effects. `error` is the failure behind a callFailed, for the log;
+   * `at` the time of a tick shared by every member.
+   */
+  function applyHealth(m: Member, event: HealthEvent, error?: unknown, at = now()): void {
+    const { health, lastSeen, backoffMs, instanceId, declaredLost } = m;
+    const { state, effects } = stepHealth({ health, lastSeen, backoffMs, instanceId, declaredLost }, event, at, rules);
+    m.health = state.health;
+    m.lastSeen = state.lastSeen;
+    m.backoffMs = state.backoffMs;
+    m.instanceId = state.instanceId;
+    m.declaredLost = state.declaredLost;
+    for (const fx of effects) {
+      switch (fx.type) {
+        case "up": {
+          if (fx.again) info(`supervisor ${m.name} is up again`);
+          // Same instance, back after we gave its jobs away: stop them there.
+          const { stop, maybeDelivered: kept } = returningCopies(fx.declaredLost, (id) => owner.get(id) === m, (id) => waiting.has(id));
+          for (const id of kept) maybeDelivered(id, m);
+          if (stop.length > 0) m.client.cancelJobs({ attemptIds: stop, reason: "re-dispatched after the supervisor was down", superseded: true }, { timeoutMs: 5_000 }).catch(() => {});
+          flushSoon();
+          break;
+        }
+        case "unreachable":
+          warn(`supervisor ${m.name} unreachable: ${errorText(error)}; no new jobs until it answers`);
+          break;
+        case "down": {
+          const lost = releaseAll(m, `supervisor ${m.name} did not answer for ${timeoutMs} ms`);
+          applyHealth(m, { type: "released", attemptIds: lost });
+          warn(`supervisor ${m.name} is down (no answer for ${timeoutMs} ms)${lost.length > 0 ? `; re-dispatching its ${lost.length} jobs` : ""}`);
+          // A stream that hangs without an error is restarted.
+          m.streamAbort?.abort();
+          break;
+        }
+        case "restarted":
+          // Whatever it ran for us is gone.
+          warn(`supervisor ${m.name} restarted (instance ${fx.instanceId}); re-dispatching its ${m.inFlight.size} jobs`);
+          m.lastSeq = 0n;
+          releaseAll(m, `supervisor ${m.name} restarted`);
+          break;
+        case "dropRunner":
+          m.runners.delete(fx.runner);
+          break;
+      }
+    }
   }
 
-  function setUp(m: Member): void {
-    if (m.health === "up") return;
-    const was = m.health;
-    m.health = "up";
-    if (was === "down" || was === "suspect") info(`supervisor ${m.name} is up again`);
-    if (m.declaredLost.length > 0) {
-      // Same instance, back after we gave its jobs away: stop them there.
-      // An attempt sent again under the same id (its step had not started as
-      // far as the workflow knew) and now here, or still waiting, is not
-      // given away: a copy here is that attempt, kept (or adopted like any
-      // dispatch that may have arrived), never stopped as if it were stale.
-      const ids = m.declaredLost.splice(0).filter((id) => {
-        if (owner.get(id) === m) return false;
-        if (!waiting.has(id)) return true;
-        maybeDelivered(id, m);
-        return false;
-      });
-      if (ids.length > 0) m.client.cancelJobs({ attemptIds: ids, reason: "re-dispatched after the supervisor was down", superseded: true }, { timeoutMs: 5_000 }).catch(() => {});
-    }
-    flushSoon();
+  function seen(m: Member): void {
+    applyHealth(m, { type: "answered" });
   }
 
   function setSuspect(m: Member, err: unknown): void {
-    if (m.health === "up") warn(`supervisor ${m.name} unreachable: ${errorText(err)}; no new jobs until it answers`);
-    if (m.health === "up" || m.health === "connecting") m.health = m.health === "connecting" ? "connecting" : "suspect";
-  }
-
-  function setDown(m: Member): void {
-    if (m.health === "down") return;
-    m.health = "down";
-    const lost = releaseAll(m, `supervisor ${m.name} did not answer for ${timeoutMs} ms`);
-    m.declaredLost.push(...lost);
-    if (m.declaredLost.length > 10_000) m.declaredLost.splice(0, m.declaredLost.length - 10_000);
-    warn(`supervisor ${m.name} is down (no answer for ${timeoutMs} ms)${lost.length > 0 ? `; re-dispatching its ${lost.length} jobs` : ""}`);
+    applyHealth(m, { type: "callFailed" }, err);
   }
 
   function checkHealth(): void {
     if (closed) return;
     const t = now();
-    for (const m of members) {
-      if (m.health !== "down" && t - m.lastSeen > timeoutMs) {
-        setDown(m);
-        // A stream that hangs without an error is restarted.
-        m.streamAbort?.abort();
-      }
-    }
+    for (const m of members) applyHealth(m, { type: "tick" }, undefined, t);
     expireUnroutable(t);
     if (waiting.size > 0) flushSoon();
   }
@@ -472,8 +481,7 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
    * leave the step running forever.
    */
   async function antiEntropy(m: Member): Promise<void> {
-    if (m.health !== "up") return;
-    if (!m.needsReconcile && now() - m.lastReconcile < reconcileEveryMs) return;
+    if (!reconcileDue(m, now(), reconcileEveryMs)) return;
     m.needsReconcile = false;
     m.lastReconcile = now();
     const ids = [...m.inFlight].filter(([, t]) => t.acked).map(([id]) => id);
@@ -490,17 +498,7 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
     m.name = res.name || m.endpoint.name;
     m.runners = new Map(res.runners.map((r) => [r.name, r.capacity]));
     m.labels = { ...res.labels };
-    if (m.instanceId && m.instanceId !== res.instanceId) instanceChanged(m, res.instanceId);
-    m.instanceId = res.instanceId;
-  }
-
-  /** The supervisor restarted: whatever it ran for us is gone. */
-  function instanceChanged(m: Member, instanceId: string): void {
-    warn(`supervisor ${m.name} restarted (instance ${instanceId}); re-dispatching its ${m.inFlight.size} jobs`);
-    m.lastSeq = 0n;
-    m.instanceId = instanceId;
-    m.declaredLost = [];
-    releaseAll(m, `supervisor ${m.name} restarted`);
+    applyHealth(m, { type: "instanceSeen", instanceId: res.instanceId, from: "describe" });
   }
 
   /** Keeps one event stream open per supervisor while it is in the pool. */
@@ -513,7 +511,7 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
       try {
         await describe(m, 5_000);
         seen(m);
-        m.backoffMs = initialBackoff;
+        applyHealth(m, { type: "connected" });
         await resolveUncertain(m);
         if (m.needsReconcile) {
           m.needsReconcile = false;
@@ -522,11 +520,11 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
         const stream = m.client.watchJobEvents({ afterSeq: m.lastSeq }, { signal });
         for await (const msg of stream) {
           seen(m);
-          if (msg.instanceId !== m.instanceId) instanceChanged(m, msg.instanceId);
+          applyHealth(m, { type: "instanceSeen", instanceId: msg.instanceId, from: "stream" });
           if (m.health !== "up") {
             // Back within the timeout: its jobs were kept and go on; events
             // it emitted meanwhile are replayed from lastSeq.
-            setUp(m);
+            applyHealth(m, { type: "streamMessage" });
             if (first) { first = false; ready(); }
           }
           // Events we needed were dropped from the supervisor's buffer: ask
@@ -540,18 +538,21 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
           for (const ev of msg.events) {
             if (ev.seq > m.lastSeq) m.lastSeq = ev.seq;
             const at = owner.get(ev.attemptId);
-            // A copy left from a dispatch whose answer was lost, while the
-            // attempt runs elsewhere: its events (its cancellation) are not the attempt's.
-            if (at !== undefined && at !== m) continue;
-            if (at === undefined && maybeAt.get(ev.attemptId)?.has(m)) freed = foundHere(m, ev) || freed;
             const t = at === m ? m.inFlight.get(ev.attemptId) : undefined;
-            if (t?.uncertain && ev.kind.case !== "finished") {
-              // A dispatch whose answer was lost did arrive: it runs here.
-              t.uncertain = false;
-              t.acked = true;
+            const d = onEvent({
+              owner: at === undefined ? "none" : at === m ? "here" : "elsewhere",
+              maybeHere: maybeAt.get(ev.attemptId)?.has(m) ?? false,
+              uncertain: t?.uncertain ?? false,
+              finished: ev.kind.case === "finished",
+            });
+            if (d.skip) continue;
+            if (d.foundHere) freed = foundHere(m, ev) || freed;
+            if (d.confirm) {
+              t!.uncertain = false;
+              t!.acked = true;
               listener.accepted(ev.attemptId, m.name);
             }
-            if (ev.kind.case === "finished") {
+            if (d.finish) {
               freed = untrack(m, ev.attemptId) !== undefined || freed;
               routeOf.delete(ev.attemptId);
               maybeAt.delete(ev.attemptId);
@@ -565,11 +566,11 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
         if (closed || m.removed) return;
         if (!streamAbort.signal.aborted) setSuspect(m, err);
       }
-      if (m.health === "up") m.health = "suspect";
+      applyHealth(m, { type: "streamEnded" });
       if (first) { first = false; ready(); }
       if (closed || m.removed) return;
       await sleep(m.backoffMs, m.abort.signal);
-      m.backoffMs = Math.min(maxBackoff, m.backoffMs * 2);
+      applyHealth(m, { type: "retried" });
     }
   }
 
@@ -718,45 +719,12 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
 
   // ---- routing --------------------------------------------------------------
 
-  function serves(m: Member, runner: string, route: RouteConstraints): boolean {
-    if (!m.runners.has(runner)) return false;
-    if (route.supervisor && m.name !== route.supervisor) return false;
-    for (const [k, v] of Object.entries(route.labels ?? {})) if (m.labels[k] !== v) return false;
-    return true;
-  }
-
-  /** The least loaded supervisor that is up, serves the group and has a free slot. */
+  /** The member that takes the group's next job (placement.ts decides), or undefined; ties then start after it. */
   function pick(group: WaitGroup): Member | undefined {
-    let best: Member | undefined;
-    let bestLoad = Infinity;
-    const n = members.length;
-    for (let k = 0; k < n; k++) {
-      const m = members[(turn + k) % n]!;
-      if (m.health !== "up" || !serves(m, group.runner, group.route)) continue;
-      const capacity = m.runners.get(group.runner)!;
-      const load = m.load.get(group.runner) ?? 0;
-      if (load >= capacity) continue;
-      const ratio = load / Math.max(1, capacity);
-      if (ratio < bestLoad) { best = m; bestLoad = ratio; }
-    }
-    if (best) turn = (members.indexOf(best) + 1) % Math.max(1, n);
-    return best;
-  }
-
-  /** Why nothing in the group can be placed now, and whether that is for want of capacity only. */
-  function whyWaiting(group: WaitGroup): { reason: string; capacityOnly: boolean } {
-    const what = describeRoute(group.runner, group.route);
-    const candidates = members.filter((m) => serves(m, group.runner, group.route));
-    const up = candidates.filter((m) => m.health === "up");
-    if (up.length > 0) {
-      const total = up.reduce((sum, m) => sum + m.runners.get(group.runner)!, 0);
-      return { reason: `waiting for capacity: every supervisor for ${what} is full (${up.length} up, ${total} slots)`, capacityOnly: true };
-    }
-    if (candidates.length > 0) {
-      return { reason: `waiting for a supervisor: ${candidates.map((m) => `${m.name} is ${m.health}`).join(", ")} (${what})`, capacityOnly: false };
-    }
-    const offered = [...new Set(members.filter((m) => m.health === "up").flatMap((m) => [...m.runners.keys()]))].sort().join(", ");
-    return { reason: `waiting for a supervisor: none can run ${what} (runners up: ${offered || "none"})`, capacityOnly: false };
+    const at = pickIndex(members, group, turn);
+    if (at < 0) return undefined;
+    turn = (at + 1) % members.length;
+    return members[at];
   }
 
   function flushSoon(): void {
@@ -778,9 +746,11 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
         track(m, head.job, false);
       }
       if (!waiting.groups.has(group.key)) continue;
-      const { reason, capacityOnly } = whyWaiting(group);
-      if (capacityOnly) delete group.unroutableSince;
-      else group.unroutableSince ??= t;
+      const wait: WaitReason = whyWaiting(members, group);
+      const { reason } = wait;
+      const since = unroutableSince(group.unroutableSince, wait, t);
+      if (since === undefined) delete group.unroutableSince;
+      else group.unroutableSince = since;
       for (const entry of waiting.unreported(group, reason)) {
         if (entry.reported !== reason) {
           entry.reported = reason;
@@ -797,15 +767,12 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
     for (const group of [...waiting.groups.values()]) {
       if (group.unroutableSince === undefined) continue;
       for (let head = waiting.peek(group); head; head = waiting.peek(group)) {
-        if (t - Math.max(head.since, group.unroutableSince) < unroutableMs) break;
+        if (!unroutableExpired(head.since, group.unroutableSince, t, unroutableMs)) break;
         waiting.shift(group);
         routeOf.delete(head.job.attemptId);
         // A copy from a dispatch whose answer was lost must not run on unseen.
         void stopMaybeCopies(head.job.attemptId, "no supervisor could take it");
-        listener.rejected(head.job.attemptId, {
-          code: "NO_SUPERVISOR",
-          message: `no supervisor could run it for ${Math.round(unroutableMs / 1000)} s: ${group.reason.replace(/^waiting for a supervisor: /, "")}`,
-        });
+        listener.rejected(head.job.attemptId, noSupervisorError(group.reason, unroutableMs));
       }
     }
   }
@@ -819,30 +786,31 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
       const duplicates: string[] = [];
       for (const ack of res.acks) {
         const t = m.inFlight.get(ack.attemptId);
-        if (!t) {
-          // Released meanwhile (the supervisor was declared down while the call was out).
-          if (!ack.accepted) continue;
-          if (adoptLate(m, ack.attemptId)) {
-            if (ack.duplicate) duplicates.push(ack.attemptId);
-          } else if (!ack.duplicate) {
-            // Sent elsewhere since, or no longer wanted: stop this copy.
+        // Untracked: released meanwhile (the supervisor was declared down while the call was out).
+        const { action, askState } = onAck({ tracked: t !== undefined, waiting: waiting.has(ack.attemptId), accepted: ack.accepted, duplicate: ack.duplicate });
+        switch (action) {
+          case "adopt":
+            adoptLate(m, ack.attemptId);
+            break;
+          case "stopCopy":
             m.client.cancelJobs({ attemptIds: [ack.attemptId], reason: "re-dispatched elsewhere", superseded: true }, { timeoutMs: 5_000 }).catch(() => {});
-          }
-          continue;
+            break;
+          case "accept":
+            t!.acked = true;
+            void stopMaybeCopies(ack.attemptId, "re-dispatched elsewhere", m);
+            listener.accepted(ack.attemptId, m.name);
+            break;
+          case "refuse":
+            untrack(m, ack.attemptId);
+            warn(`supervisor ${m.name} refused ${ack.attemptId}: ${ack.reason}`);
+            // Another supervisor may take it; if none can, it waits and then fails.
+            applyHealth(m, { type: "refused", runner: t!.job.runner, reason: ack.reason });
+            requeue(t!.job);
+            break;
+          case "ignore":
+            break;
         }
-        if (ack.accepted) {
-          t.acked = true;
-          void stopMaybeCopies(ack.attemptId, "re-dispatched elsewhere", m);
-          listener.accepted(ack.attemptId, m.name);
-          if (ack.duplicate) duplicates.push(ack.attemptId);
-        } else {
-          untrack(m, ack.attemptId);
-          warn(`supervisor ${m.name} refused ${ack.attemptId}: ${ack.reason}`);
-          // Another supervisor may take it; if none can, it waits and then fails.
-          if (/shutting down/.test(ack.reason)) m.health = "suspect";
-          else m.runners.delete(t.job.runner);
-          requeue(t.job);
-        }
+        if (askState) duplicates.push(ack.attemptId);
       }
       // It had the attempt already (sent again after a coordinator change):
       // it may have finished long ago, so ask rather than wait for an event.
@@ -972,7 +940,7 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
       return members.map((m) => m.endpoint.name);
     },
     runners() {
-      return [...new Set(members.filter((m) => m.health === "up").flatMap((m) => [...m.runners.keys()]))].sort();
+      return offeredRunners(members);
     },
     describe() {
       return members.map((m) => ({
