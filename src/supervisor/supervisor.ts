@@ -11,9 +11,12 @@ import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { Value } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import {
   JobState,
+  type CancelJobsRequest,
+  type DispatchJobsRequest,
+  type GetJobsRequest,
   type Job,
   type JobEvent,
   type JobStatusSchema,
@@ -27,6 +30,7 @@ import type { Logger } from "../common/logger.js";
 import { builtinRunners } from "../runners/index.js";
 import { SupersededStop, type JobInput, type LogStreamName, type Runner, type RunResult } from "../runners/types.js";
 import { EventRing } from "./event-ring.js";
+import { createLinkHub } from "./link.js";
 import { Fifo } from "./fifo.js";
 import { finishedEvent, logEvent, startedEvent, stepError } from "./messages.js";
 
@@ -88,6 +92,11 @@ export interface SupervisorOptions {
   shutdownGraceMs?: number;
   /** Job lines (started, finished) at debug level with workflow, step and attempt ids; none when absent. */
   logger?: Logger;
+  /**
+   * A Link stream that sends nothing, not even a ping, for this long is
+   * closed and its credits go to the other links (default 15,000 ms).
+   */
+  linkSilenceLimitMs?: number;
   /** Clock, replaceable in tests. */
   now?: () => number;
 }
@@ -120,8 +129,12 @@ export interface SupervisorStats {
   eventBytes: number;
   running: number;
   queued: number;
-  /** Open WatchJobEvents streams. */
+  /** Open WatchJobEvents streams, and watches on Link streams. */
   watchers: number;
+  /** Open Link streams. */
+  links: number;
+  /** Credit each open link holds per runner (jobs it may send without waiting). */
+  linkCredits: Array<Record<string, number>>;
   runners: Record<string, RunnerStats>;
 }
 
@@ -329,6 +342,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     rec.slot.maxHeld = Math.max(rec.slot.maxHeld, rec.slot.queued + rec.slot.running);
     queued++;
     dirtySlots.add(rec.slot);
+    links.changed();
     return rec;
   }
 
@@ -424,6 +438,8 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       logger.debug({ workflowId: rec.workflowId, stepId: rec.stepId, attemptId: rec.attemptId, state: error ? "FAILED" : "SUCCEEDED", ...(error ? { error: { code: error.code, message: error.message } } : {}) }, "job finished");
     }
     finished.push(rec);
+    // A slot (or a queue place) is free: credits may go out again.
+    links.changed();
     if (heldOutputBytes > maxHeldOutputBytes) prune();
     if (wasRunning) {
       rec.slot.running--;
@@ -493,7 +509,8 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
 
   // ---- service ----------------------------------------------------------
 
-  const service: ServiceImpl<typeof SupervisorService> = {
+  // The unary calls' logic, shared by the unary handlers and Link.
+  const calls = {
     describeSupervisor() {
       return {
         name,
@@ -512,7 +529,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       };
     },
 
-    dispatchJobs(req) {
+    dispatchJobs(req: DispatchJobsRequest) {
       prune();
       const acks = req.jobs.map((job) => {
         const attemptId = job.attemptId;
@@ -534,7 +551,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       return { acks, instanceId };
     },
 
-    cancelJobs(req) {
+    cancelJobs(req: CancelJobsRequest) {
       pruneCancelledEarly();
       const cancelled: string[] = [];
       for (const id of req.attemptIds) {
@@ -552,7 +569,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       return { cancelled };
     },
 
-    getJobs(req) {
+    getJobs(req: GetJobsRequest) {
       prune();
       const statuses = req.attemptIds.map((attemptId): MessageInitShape<typeof JobStatusSchema> => {
         const rec = jobs.get(attemptId);
@@ -569,12 +586,38 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       return { jobs: statuses, instanceId };
     },
 
+  };
+
+  const links = createLinkHub(
+    {
+      name,
+      instanceId,
+      describe: calls.describeSupervisor,
+      dispatch: calls.dispatchJobs,
+      cancel: calls.cancelJobs,
+      getJobs: calls.getJobs,
+      watch,
+      runners: () => [...slots.values()].map((s) => ({ name: s.name, capacity: s.capacity, held: s.running + s.queued })),
+    },
+    { ...(options.linkSilenceLimitMs !== undefined ? { silenceLimitMs: options.linkSilenceLimitMs } : {}), now },
+  );
+
+  const service: ServiceImpl<typeof SupervisorService> = {
+    describeSupervisor: () => calls.describeSupervisor(),
+    dispatchJobs: (req) => calls.dispatchJobs(req),
+    cancelJobs: (req) => calls.cancelJobs(req),
+    getJobs: (req) => calls.getJobs(req),
+
     watchJobEvents(req, ctx) {
-      return watch(req.afterSeq, ctx);
+      return watch(req.afterSeq, ctx.signal);
+    },
+
+    link(requests, ctx) {
+      return links.handle(requests, ctx);
     },
   };
 
-  async function* watch(afterSeq: bigint, ctx: HandlerContext): AsyncGenerator<MessageInitShape<typeof WatchJobEventsResponseSchema>> {
+  async function* watch(afterSeq: bigint, signal: AbortSignal): AsyncGenerator<MessageInitShape<typeof WatchJobEventsResponseSchema>> {
     // A sequence number beyond ours belongs to an earlier instance: to this
     // one the caller has seen nothing (the instance_id tells it so).
     let cursor = afterSeq > BigInt(events.lastSeq) ? 0 : Number(afterSeq);
@@ -589,11 +632,11 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       wake?.();
     };
     watchers.add(watcher);
-    ctx.signal.addEventListener("abort", onAbort);
+    signal.addEventListener("abort", onAbort);
     try {
       for (;;) {
         while (cursor < events.lastSeq) {
-          if (ctx.signal.aborted) return;
+          if (signal.aborted) return;
           if (cursor + 1 < events.oldestSeq) {
             // This stream was too slow and its next events were overwritten.
             throw new ConnectError(
@@ -612,7 +655,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
           first = false;
           continue;
         }
-        if (streamsClosed || ctx.signal.aborted) return;
+        if (streamsClosed || signal.aborted) return;
         await new Promise<void>((resolve) => {
           watcher.wake = resolve;
         });
@@ -620,7 +663,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     } finally {
       watcher.wake = undefined;
       watchers.delete(watcher);
-      ctx.signal.removeEventListener("abort", onAbort);
+      signal.removeEventListener("abort", onAbort);
     }
   }
 
@@ -648,8 +691,9 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     }
     clearInterval(pruneTimer);
     streamsClosed = true;
-    // Streams send what is left, then end.
+    // Streams send what is left, then end; links once their watches had a turn to.
     wakeWatchers();
+    setImmediate(() => links.close());
   }
 
   return {
@@ -677,6 +721,8 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
         running,
         queued,
         watchers: watchers.size,
+        links: links.size(),
+        linkCredits: links.credits(),
         runners: perRunner,
       };
     },
