@@ -16,7 +16,8 @@
 //    no link is always first.
 // 3. When no link waits, an idle supervisor pre-grants each link up to a
 //    fair share of the capacity (capacity / links), so a coordinator can
-//    send the next hop of a chain at once instead of asking first.
+//    send the next hop of a chain at once instead of asking first; a link
+//    above its share (it was alone) gives back to one below it.
 // Credit backed by demand is never taken back: the coordinator may be
 // sending against it right now.
 
@@ -66,9 +67,8 @@ export function allocateCredits(input: RunnerCreditInput): number[] {
       free += take;
     }
   }
-  if (free <= 0) return out;
-
   if (totalNeed > 0) {
+    if (free <= 0) return out;
     // 2. Water-fill the links that wait.
     let needy = order.filter((i) => need[i]! > 0);
     while (free > 0 && needy.length > 0) {
@@ -85,10 +85,21 @@ export function allocateCredits(input: RunnerCreditInput): number[] {
     return out;
   }
 
-  // 3. Nobody waits: pre-grant a fair share each.
+  // 3. Nobody waits: pre-grant a fair share each, taking back from links
+  // above it (a link that was alone had everything) for links below it.
   const share = Math.floor(capacity / n);
+  let below = 0;
+  for (const o of out) below += Math.max(0, share - o);
+  let want = below - Math.max(0, free);
   for (const i of order) {
-    if (free === 0) break;
+    if (want <= 0) break;
+    const take = Math.min(want, Math.max(0, out[i]! - Math.max(share, demand[i]!)));
+    out[i]! -= take;
+    want -= take;
+    free += take;
+  }
+  for (const i of order) {
+    if (free <= 0) break;
     const give = Math.min(free, Math.max(0, share - out[i]!));
     out[i]! += give;
     free -= give;

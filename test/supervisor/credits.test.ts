@@ -14,6 +14,8 @@ describe("allocateCredits", () => {
     { name: "held jobs leave less to pre-grant", input: { capacity: 8, held: 6, links: [L(0), L(0)] }, want: [2, 0] },
     { name: "held jobs leave less to pre-grant (rotated start)", input: { capacity: 8, held: 6, links: [L(0), L(0)], start: 1 }, want: [0, 2] },
     { name: "a pre-grant is not topped beyond the share", input: { capacity: 8, held: 0, links: [L(4), L(1)] }, want: [4, 4] },
+    { name: "a new link gets its share from one that had everything", input: { capacity: 8, held: 0, links: [L(8), L(0)] }, want: [4, 4] },
+    { name: "a share is not taken from under a link's demand", input: { capacity: 8, held: 0, links: [L(8, 6), L(0)] }, want: [6, 2] },
     { name: "demand gets every free slot", input: { capacity: 8, held: 0, links: [L(0, 100)] }, want: [8] },
     { name: "demand is met exactly when it is small", input: { capacity: 8, held: 2, links: [L(0, 3), L(0, 0)] }, want: [3, 0] },
     { name: "two waiting links share the free slots equally", input: { capacity: 8, held: 0, links: [L(0, 50), L(0, 50)] }, want: [4, 4] },
