@@ -11,6 +11,7 @@ import { Code, ConnectError, createClient, type ConnectRouter } from "@connectrp
 import { connectNodeAdapter, createConnectTransport } from "@connectrpc/connect-node";
 import { JobState, SupervisorService, type WatchJobEventsResponse } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
 import { fromValue } from "../../src/common/json.js";
+import { createInProcessTransport } from "../../src/dispatch/in-process.js";
 import { createSupervisorLink, type SupervisorLink } from "../../src/dispatch/link.js";
 import { SUPERVISOR_BINARY_OPTIONS } from "../../src/dispatch/wire.js";
 import type { Runner } from "../../src/runners/types.js";
@@ -327,5 +328,13 @@ describe("supervisor link", () => {
     await until(() => (w.events().some((e) => e.attemptId === j.attemptId && e.kind.case === "finished") ? true : undefined));
     ctl.abort();
     await w.done;
+  });
+
+  it("falls back to the unary calls over the in-process transport (the embedded supervisor)", async () => {
+    const supervisor = createSupervisor({ name: "embedded", shutdownGraceMs: 50 });
+    cleanup.push(() => supervisor.close());
+    const inProcess = createSupervisorLink(createInProcessTransport(SupervisorService, supervisor.service));
+    expect((await inProcess.dispatchJobs({ jobs: [job("noop")] })).acks[0]!.accepted).toBe(true);
+    expect(inProcess.mode()).toBe("unary");
   });
 });
