@@ -23,6 +23,8 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type CallOptions, type Client, type Transport } from "@connectrpc/connect";
 import {
   SupervisorService,
+  type DispatchJobsRequestSchema,
+  type DispatchJobsResponse,
   type LinkRequestSchema,
   type LinkResponse,
   type WatchJobEventsRequestSchema,
@@ -106,7 +108,43 @@ interface Stream {
   /** Per runner: the cumulative limit granted and the jobs sent on this stream. */
   limit: Map<string, number>;
   sent: Map<string, number>;
+  /** Workflows whose inputs a job on this stream carried: later jobs of theirs leave them out. */
+  inputsSent: Set<string>;
   timers: Array<ReturnType<typeof setTimeout>>;
+}
+
+type DispatchInit = MessageInitShape<typeof DispatchJobsRequestSchema>;
+type JobInit = NonNullable<DispatchInit["jobs"]>[number];
+
+/** How a supervisor's refusal of a job whose left-out inputs it no longer keeps begins. */
+const INPUTS_UNKNOWN = "inputs unknown";
+/** Workflows remembered per stream as having had their inputs sent; past it the memory starts over. */
+const MAX_INPUTS_SENT = 100_000;
+
+/**
+ * The jobs as sent on a stream: the first job of a workflow on it carries
+ * the workflow's inputs, later ones leave them out (Job.inputs_omitted).
+ */
+function withoutRepeatedInputs(s: { inputsSent: Set<string> }, jobs: JobInit[]): JobInit[] {
+  let out = jobs;
+  for (let i = 0; i < jobs.length; i++) {
+    const job = jobs[i]!;
+    if (job.inputsOmitted || !job.inputs || isEmpty(job.inputs)) continue;
+    const wf = job.workflowId ?? "";
+    if (!s.inputsSent.has(wf)) {
+      if (s.inputsSent.size >= MAX_INPUTS_SENT) s.inputsSent.clear();
+      s.inputsSent.add(wf);
+      continue;
+    }
+    if (out === jobs) out = jobs.slice();
+    out[i] = { ...job, inputs: {}, inputsOmitted: true };
+  }
+  return out;
+}
+
+function isEmpty(o: object): boolean {
+  for (const _ in o) return false;
+  return true;
 }
 
 /** Rejection of `ready` when the supervisor does not offer Link. */
@@ -160,6 +198,7 @@ export function createSupervisorLink(transport: Transport, options: SupervisorLi
       watches: new Map(),
       limit: new Map(),
       sent: new Map(),
+      inputsSent: new Set(),
       timers: [],
     };
     // Callers observe `ready` themselves; this keeps an unobserved rejection quiet.
@@ -347,10 +386,12 @@ export function createSupervisorLink(transport: Transport, options: SupervisorLi
             reject: (err) => settle(() => reject(err)),
           });
           if (kind === "dispatch") {
-            for (const job of (value as { jobs?: Array<{ runner?: string }> }).jobs ?? []) {
+            const jobs = (value as DispatchInit).jobs ?? [];
+            for (const job of jobs) {
               const r = job.runner ?? "";
               s.sent.set(r, (s.sent.get(r) ?? 0) + 1);
             }
+            value = { jobs: withoutRepeatedInputs(s, jobs) };
           }
           send(s, { id, kind: { case: kind, value } } as RequestInit);
           if (kind === "dispatch") for (const r of s.limit.keys()) notify(r, creditOf(s, r));
@@ -427,6 +468,23 @@ export function createSupervisorLink(transport: Transport, options: SupervisorLi
     }
   }
 
+  /**
+   * Dispatches; jobs refused because the supervisor no longer kept their
+   * workflow's inputs are sent once more with them.
+   */
+  async function dispatch(req: DispatchInit, opts?: CallOptions): Promise<DispatchJobsResponse> {
+    const res = await call<DispatchJobsResponse>("dispatch", req, opts, (o) => unary.dispatchJobs(req, o));
+    const again = res.acks.filter((a) => !a.accepted && a.reason.startsWith(INPUTS_UNKNOWN));
+    if (again.length === 0) return res;
+    const ids = new Set(again.map((a) => a.attemptId));
+    const jobs = (req.jobs ?? []).filter((j) => ids.has(j.attemptId ?? ""));
+    for (const j of jobs) stream?.inputsSent.delete(j.workflowId ?? "");
+    const retry = await call<DispatchJobsResponse>("dispatch", { jobs }, opts, (o) => unary.dispatchJobs({ jobs }, o));
+    const byId = new Map(retry.acks.map((a) => [a.attemptId, a]));
+    res.acks = res.acks.map((a) => byId.get(a.attemptId) ?? a);
+    return res;
+  }
+
   function flushDemand(): void {
     demandScheduled = false;
     const s = stream;
@@ -439,7 +497,7 @@ export function createSupervisorLink(transport: Transport, options: SupervisorLi
 
   return {
     describeSupervisor: (req, opts) => call("describe", req ?? {}, opts, (o) => unary.describeSupervisor(req, o)),
-    dispatchJobs: (req, opts) => call("dispatch", req, opts, (o) => unary.dispatchJobs(req, o)),
+    dispatchJobs: (req, opts) => dispatch(req, opts),
     cancelJobs: (req, opts) => call("cancel", req, opts, (o) => unary.cancelJobs(req, o)),
     getJobs: (req, opts) => call("getJobs", req, opts, (o) => unary.getJobs(req, o)),
     watchJobEvents: (req, opts) => watch(req, opts),

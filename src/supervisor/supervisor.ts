@@ -24,13 +24,14 @@ import {
   type WatchJobEventsResponseSchema,
 } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
 import { LogStream, type StepError } from "../../gen/horus/coordinator/v1/workflow_pb.js";
-import { durationMs, fromValueMap, nestsDeeperThan, toValue, ts } from "../common/json.js";
+import { durationMs, fromValueMap, nestsDeeperThan, toValue, ts, type JsonMap } from "../common/json.js";
 import { MAX_OUTPUT_DEPTH } from "../dispatch/wire.js";
 import type { Logger } from "../common/logger.js";
 import { builtinRunners } from "../runners/index.js";
 import { SupersededStop, type JobInput, type LogStreamName, type Runner, type RunResult } from "../runners/types.js";
 import { EventRing } from "./event-ring.js";
 import { createLinkHub } from "./link.js";
+import { InputsCache } from "./inputs-cache.js";
 import { Fifo } from "./fifo.js";
 import { finishedEvent, logEvent, startedEvent, stepError } from "./messages.js";
 
@@ -93,6 +94,15 @@ export interface SupervisorOptions {
   /** Job lines (started, finished) at debug level with workflow, step and attempt ids; none when absent. */
   logger?: Logger;
   /**
+   * Workflows whose inputs are kept for jobs that leave them out
+   * (Job.inputs_omitted), and the most bytes (JSON) of them (defaults
+   * 10,000 and 64 MiB). Those of workflows with jobs held here are kept
+   * first; a job whose inputs are no longer kept is refused ("inputs
+   * unknown") and its coordinator sends it again in full.
+   */
+  maxKeptInputs?: number;
+  maxKeptInputsBytes?: number;
+  /**
    * A Link stream that sends nothing, not even a ping, for this long is
    * closed and its credits go to the other links (default 15,000 ms).
    */
@@ -133,6 +143,8 @@ export interface SupervisorStats {
   watchers: number;
   /** Open Link streams. */
   links: number;
+  /** Workflows whose inputs are kept for jobs that leave them out. */
+  keptInputs: number;
   /** Credit each open link holds per runner (jobs it may send without waiting). */
   linkCredits: Array<Record<string, number>>;
   runners: Record<string, RunnerStats>;
@@ -205,6 +217,8 @@ interface JobRecord {
    * fails it.
    */
   lostReason?: string;
+  /** It counts in the inputs cache's hold on its workflow's inputs. */
+  holdsInputs?: boolean;
 }
 
 interface Watcher {
@@ -255,6 +269,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
    * finished jobs.
    */
   const cancelledEarly = new Map<string, { at: number; reason: string; superseded: boolean }>();
+  const keptInputs = new InputsCache(positive(options.maxKeptInputs, 10_000), positive(options.maxKeptInputsBytes, 64 * 1024 * 1024));
   const events = new EventRing<JobEvent>(positive(options.eventBufferSize, 100_000), positive(options.eventBufferBytes, 256 * 1024 * 1024));
   /** JSON bytes of the outputs of retained finished jobs. */
   let heldOutputBytes = 0;
@@ -313,7 +328,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
 
   // ---- job lifecycle ---------------------------------------------------
 
-  function accept(job: Job): JobRecord {
+  function accept(job: Job, inputs: JsonMap): JobRecord {
     const timeout = durationMs(job.timeout);
     const rec: JobRecord = {
       attemptId: job.attemptId,
@@ -328,7 +343,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
         runner: job.runner,
         payload: job.payload,
         input: fromValueMap(job.input),
-        inputs: fromValueMap(job.inputs),
+        inputs,
         timeoutMs: timeout !== undefined && timeout > 0 ? timeout : defaultTimeoutMs,
       },
       state: JobState.QUEUED,
@@ -336,6 +351,10 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       logLines: 0,
     };
     jobs.set(rec.attemptId, rec);
+    if (keptInputs.has(rec.workflowId)) {
+      keptInputs.hold(rec.workflowId);
+      rec.holdsInputs = true;
+    }
     rec.slot.queue.push(rec);
     rec.slot.queued++;
     rec.slot.accepted++;
@@ -344,6 +363,17 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     dirtySlots.add(rec.slot);
     links.changed();
     return rec;
+  }
+
+  /** Keeps the inputs of a job's workflow when not kept yet; returns them converted when it did. */
+  function keepInputs(job: Job): JsonMap | undefined {
+    if (keptInputs.has(job.workflowId)) return undefined;
+    for (const _ in job.inputs) {
+      const inputs = fromValueMap(job.inputs);
+      keptInputs.put(job.workflowId, inputs, Buffer.byteLength(JSON.stringify(inputs), "utf8"));
+      return inputs;
+    }
+    return undefined;
   }
 
   function schedulePump(): void {
@@ -438,6 +468,10 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       logger.debug({ workflowId: rec.workflowId, stepId: rec.stepId, attemptId: rec.attemptId, state: error ? "FAILED" : "SUCCEEDED", ...(error ? { error: { code: error.code, message: error.message } } : {}) }, "job finished");
     }
     finished.push(rec);
+    if (rec.holdsInputs) {
+      rec.holdsInputs = false;
+      keptInputs.release(rec.workflowId);
+    }
     // A slot (or a queue place) is free: credits may go out again.
     links.changed();
     if (heldOutputBytes > maxHeldOutputBytes) prune();
@@ -535,11 +569,20 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
         const attemptId = job.attemptId;
         if (!accepting) return { attemptId, accepted: false, reason: "shutting down" };
         if (attemptId === "") return { attemptId, accepted: false, reason: "attempt_id is required" };
+        // Kept whatever becomes of this job (a duplicate, an unknown
+        // runner): its coordinator leaves them out of the next ones.
+        let inputs = job.inputsOmitted ? undefined : keepInputs(job);
         if (jobs.has(attemptId)) return { attemptId, accepted: true, duplicate: true };
         if (!slots.has(job.runner)) {
           return { attemptId, accepted: false, reason: `unknown runner "${job.runner}" (offered: ${offered || "none"})` };
         }
-        const rec = accept(job);
+        if (job.inputsOmitted) {
+          inputs = keptInputs.get(job.workflowId);
+          // Never run with empty inputs: the coordinator sends it again in full.
+          if (!inputs) return { attemptId, accepted: false, reason: `inputs unknown: this supervisor does not keep the inputs of workflow ${job.workflowId}; send the job with its inputs` };
+        }
+        inputs ??= fromValueMap(job.inputs);
+        const rec = accept(job, inputs);
         const early = cancelledEarly.get(attemptId);
         if (early) {
           cancelledEarly.delete(attemptId);
@@ -722,6 +765,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
         queued,
         watchers: watchers.size,
         links: links.size(),
+        keptInputs: keptInputs.size,
         linkCredits: links.credits(),
         runners: perRunner,
       };

@@ -7,10 +7,10 @@
 // and fall back to the unary calls on a supervisor without Link.
 import http2 from "node:http2";
 import { afterEach, describe, expect, it } from "vitest";
-import { Code, ConnectError, createClient, type ConnectRouter } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter, createConnectTransport } from "@connectrpc/connect-node";
-import { JobState, SupervisorService, type WatchJobEventsResponse } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
-import { fromValue } from "../../src/common/json.js";
+import { JobState, SupervisorService, type LinkRequest, type WatchJobEventsResponse } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
+import { fromValue, toValue } from "../../src/common/json.js";
 import { createInProcessTransport } from "../../src/dispatch/in-process.js";
 import { createSupervisorLink, type SupervisorLink } from "../../src/dispatch/link.js";
 import { SUPERVISOR_BINARY_OPTIONS } from "../../src/dispatch/wire.js";
@@ -303,6 +303,87 @@ describe("supervisor link", () => {
     expect(supervisor.stats().runners.gate!.maxHeld).toBeLessThanOrEqual(4);
     expect(sentA).toBe(10);
     expect(sentB).toBe(10);
+  });
+
+  describe("workflow inputs once per stream", () => {
+    /** A gate runner that records the inputs each job ran with. */
+    function inputsRunner() {
+      const gate = gateRunner();
+      const seen = new Map<string, unknown>();
+      const run = gate.runner.run.bind(gate.runner);
+      gate.runner.run = (ctx) => {
+        seen.set(ctx.job.attemptId, ctx.job.inputs);
+        return run(ctx);
+      };
+      return { ...gate, seen };
+    }
+    const inputs = { items: toValue(Array.from({ length: 200 }, (_, i) => `item-${i}`)) };
+    const wfJob = (wf: string, id: string) => ({ ...job("gate", { attemptId: id, workflowId: wf }), inputs });
+
+    it("sends a workflow's inputs with its first job on a stream only, and every job runs with them", async () => {
+      const gate = inputsRunner();
+      const sup = await supervisorServer({ runners: new Map([["gate", gate.runner]]) });
+      // What goes on the wire, seen by an interceptor on the link's transport.
+      const sent: Array<{ attemptId: string; omitted: boolean; inputs: number }> = [];
+      const recorder: Interceptor = (next) => async (req) => {
+        if (!req.stream || req.method.name !== "Link") return next(req);
+        const original = req.message;
+        async function* recorded() {
+          for await (const m of original as AsyncIterable<LinkRequest>) {
+            if (m.kind.case === "dispatch") for (const j of m.kind.value.jobs) sent.push({ attemptId: j.attemptId, omitted: j.inputsOmitted, inputs: Object.keys(j.inputs).length });
+            yield m;
+          }
+        }
+        return next({ ...req, message: recorded() });
+      };
+      const l = createSupervisorLink(createConnectTransport({ baseUrl: sup.url, httpVersion: "2", useBinaryFormat: true, binaryOptions: SUPERVISOR_BINARY_OPTIONS, interceptors: [recorder] }));
+      cleanup.push(() => l.close());
+      const first = await l.dispatchJobs({ jobs: [wfJob("wf-in", "i.0"), wfJob("wf-in", "i.1"), wfJob("wf-other", "o.0")] });
+      const second = await l.dispatchJobs({ jobs: [wfJob("wf-in", "i.2")] });
+      expect([...first.acks, ...second.acks].every((a) => a.accepted)).toBe(true);
+      expect(sent).toEqual([
+        { attemptId: "i.0", omitted: false, inputs: 1 },
+        { attemptId: "i.1", omitted: true, inputs: 0 },
+        { attemptId: "o.0", omitted: false, inputs: 1 },
+        { attemptId: "i.2", omitted: true, inputs: 0 },
+      ]);
+      await until(() => (gate.seen.size === 4 ? true : undefined));
+      for (const id of ["i.0", "i.1", "i.2", "o.0"]) expect(gate.seen.get(id)).toEqual({ items: fromValue(inputs.items) });
+    });
+
+    it("refuses a job whose left-out inputs it does not keep, without running it", async () => {
+      const gate = inputsRunner();
+      const sup = await supervisorServer({ runners: new Map([["gate", gate.runner]]) });
+      const unary = createClient(SupervisorService, transport(sup.url));
+      const res = await unary.dispatchJobs({ jobs: [{ ...job("gate", { attemptId: "u.1", workflowId: "never-seen" }), inputsOmitted: true }] });
+      expect(res.acks[0]).toMatchObject({ accepted: false });
+      expect(res.acks[0]!.reason).toMatch(/^inputs unknown: .*workflow never-seen/);
+      expect((await unary.getJobs({ attemptIds: ["u.1"] })).jobs[0]!.state).toBe(JobState.UNKNOWN);
+      expect(gate.started).toEqual([]);
+    });
+
+    it("sends a job again in full when the supervisor no longer keeps its workflow's inputs", async () => {
+      const gate = inputsRunner();
+      // Keeps the inputs of one workflow (beyond those it holds jobs of).
+      const sup = await supervisorServer({ runners: new Map([["gate", gate.runner]]), maxKeptInputs: 1 });
+      const l = link(sup.url);
+      await l.dispatchJobs({ jobs: [wfJob("wf-1", "w1.0")] });
+      await l.dispatchJobs({ jobs: [wfJob("wf-2", "w2.0")] });
+      await until(() => (gate.started.length === 2 ? true : undefined));
+      gate.releaseAll();
+      // Both finished: wf-1's inputs go when wf-3's arrive.
+      for (;;) {
+        const r = await l.getJobs({ attemptIds: ["w1.0", "w2.0"] });
+        if (r.jobs.every((j) => j.state === JobState.SUCCEEDED)) break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await l.dispatchJobs({ jobs: [wfJob("wf-3", "w3.0")] });
+      const res = await l.dispatchJobs({ jobs: [wfJob("wf-1", "w1.1")] });
+      expect(res.acks).toHaveLength(1);
+      expect(res.acks[0]).toMatchObject({ attemptId: "w1.1", accepted: true, duplicate: false });
+      await until(() => (gate.seen.has("w1.1") ? true : undefined));
+      expect(gate.seen.get("w1.1")).toEqual({ items: fromValue(inputs.items) });
+    });
   });
 
   it("falls back to the unary calls on a supervisor without Link", async () => {
