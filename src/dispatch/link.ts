@@ -42,8 +42,9 @@ export interface SupervisorLinkOptions {
   /** How often an open link is pinged (default 1,000 ms). */
   pingEveryMs?: number;
   /**
-   * A ping not answered within this tears the link down (default 3,000
-   * ms): its calls fail UNAVAILABLE and the next call opens a new one.
+   * A ping not answered within this tears the link down (default 5,000
+   * ms, the pool's default supervisor timeout): its calls fail UNAVAILABLE
+   * and the next call opens a new one.
    */
   pongTimeoutMs?: number;
   /** How long opening may take, hello answered included, before calls waiting on it fail UNAVAILABLE (default 5,000 ms). */
@@ -54,6 +55,12 @@ export interface SupervisorLinkOptions {
    * place gets linked (default 60,000 ms).
    */
   retryLinkAfterMs?: number;
+  /**
+   * A stream with no call and no watch on it for this long is closed
+   * (default 30,000 ms), so a supervisor that left the pool does not keep
+   * a stream and its pings; the next call opens one again.
+   */
+  idleCloseMs?: number;
   /** Clock, replaceable in tests. */
   now?: () => number;
 }
@@ -110,7 +117,12 @@ interface Stream {
   sent: Map<string, number>;
   /** Workflows whose inputs a job on this stream carried: later jobs of theirs leave them out. */
   inputsSent: Set<string>;
+  /** The open deadline and the ping interval. */
   timers: Array<ReturnType<typeof setTimeout>>;
+  /** When a call or watch was last in flight on it. */
+  lastBusy: number;
+  /** The deadline of the ping in flight. */
+  pongTimer?: ReturnType<typeof setTimeout> | undefined;
 }
 
 type DispatchInit = MessageInitShape<typeof DispatchJobsRequestSchema>;
@@ -153,9 +165,10 @@ const FALLBACK = Symbol("fallback to unary calls");
 export function createSupervisorLink(transport: Transport, options: SupervisorLinkOptions = {}): SupervisorLink {
   const unary = createClient(SupervisorService, transport);
   const pingEveryMs = Math.max(1, options.pingEveryMs ?? 1_000);
-  const pongTimeoutMs = Math.max(1, options.pongTimeoutMs ?? 3_000);
+  const pongTimeoutMs = Math.max(1, options.pongTimeoutMs ?? 5_000);
   const openTimeoutMs = Math.max(1, options.openTimeoutMs ?? 5_000);
   const retryLinkAfterMs = options.retryLinkAfterMs ?? 60_000;
+  const idleCloseMs = options.idleCloseMs ?? 30_000;
   const now = options.now ?? Date.now;
   const listeners = new Set<(runner: string, credits: number | undefined) => void>();
   const demand = new Map<string, number>();
@@ -200,6 +213,7 @@ export function createSupervisorLink(transport: Transport, options: SupervisorLi
       sent: new Map(),
       inputsSent: new Set(),
       timers: [],
+      lastBusy: now(),
     };
     // Callers observe `ready` themselves; this keeps an unobserved rejection quiet.
     s.ready.catch(() => {});
@@ -282,18 +296,22 @@ export function createSupervisorLink(transport: Transport, options: SupervisorLi
   function startPings(s: Stream): void {
     let waiting: ReturnType<typeof setTimeout> | undefined;
     const ping = setInterval(() => {
-      if (s.broken || waiting) return;
+      if (s.broken) return;
+      if (s.watches.size > 0 || s.pending.size > (waiting ? 1 : 0)) s.lastBusy = now();
+      else if (now() - s.lastBusy > idleCloseMs) return breakStream(s, new ConnectError(`supervisor link: closed after ${idleCloseMs} ms without calls`, Code.Unavailable));
+      if (waiting) return;
       const id = nextId++;
       waiting = setTimeout(() => {
         breakStream(s, new ConnectError(`supervisor link: no pong within ${pongTimeoutMs} ms`, Code.Unavailable));
       }, pongTimeoutMs);
       waiting.unref?.();
-      s.timers.push(waiting);
+      s.pongTimer = waiting;
       s.pending.set(id, {
         expect: "pong",
         resolve: () => {
           clearTimeout(waiting);
           waiting = undefined;
+          s.pongTimer = undefined;
         },
         reject: () => {},
       });
@@ -310,6 +328,7 @@ export function createSupervisorLink(transport: Transport, options: SupervisorLi
     if (stream === s) stream = undefined;
     // clearTimeout clears intervals too.
     for (const t of s.timers) clearTimeout(t);
+    if (s.pongTimer) clearTimeout(s.pongTimer);
     s.abort.abort();
     const w = s.wake;
     s.wake = undefined;
@@ -380,6 +399,7 @@ export function createSupervisorLink(transport: Transport, options: SupervisorLi
           if (settled) return;
           if (s.broken) return settle(() => reject(new ConnectError("supervisor link broke", Code.Unavailable)));
           id = nextId++;
+          s.lastBusy = now();
           s.pending.set(id, {
             expect: kind,
             resolve: (v) => settle(() => resolve(v as T)),
@@ -446,6 +466,7 @@ export function createSupervisorLink(transport: Transport, options: SupervisorLi
       if (failure) throw failure;
       if (s.broken) throw new ConnectError("supervisor link broke", Code.Unavailable);
       id = nextId++;
+      s.lastBusy = now();
       s.watches.set(id, {
         push(msg) {
           queue.push(msg);

@@ -237,6 +237,17 @@ describe("supervisor link", () => {
     await until(() => (watch.events().some((e) => e.kind.case === "finished") ? true : undefined));
   });
 
+  it("closes a stream nobody uses, and opens one again for the next call", async () => {
+    const sup = await supervisorServer();
+    const l = link(sup.url, { pingEveryMs: 20, idleCloseMs: 100 });
+    const first = await l.describeSupervisor({});
+    expect(l.mode()).toBe("link");
+    await until(() => (l.mode() === "idle" ? true : undefined));
+    expect(sup.name).toBe("link-sup");
+    expect((await l.describeSupervisor({})).instanceId).toBe(first.instanceId);
+    expect(l.mode()).toBe("link");
+  });
+
   it("is closed by the supervisor when it stays silent", async () => {
     const sup = await supervisorServer({ linkSilenceLimitMs: 200 });
     // Pings far apart: the supervisor's silence limit runs out first.
