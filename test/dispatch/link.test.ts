@@ -5,16 +5,19 @@
 // GetJobs applies) and reopen on the next call, notice a supervisor that
 // stops answering pings, keep credits within capacity across coordinators,
 // and fall back to the unary calls on a supervisor without Link.
+import { randomBytes } from "node:crypto";
 import http2 from "node:http2";
 import { afterEach, describe, expect, it } from "vitest";
 import { Code, ConnectError, createClient, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter, createConnectTransport } from "@connectrpc/connect-node";
 import { JobState, SupervisorService, type LinkRequest, type WatchJobEventsResponse } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
 import { fromValue, toValue } from "../../src/common/json.js";
+import { bearerToken } from "../../clients/api/src/token.js";
 import { createInProcessTransport } from "../../src/dispatch/in-process.js";
 import { createSupervisorLink, type SupervisorLink } from "../../src/dispatch/link.js";
 import { SUPERVISOR_BINARY_OPTIONS } from "../../src/dispatch/wire.js";
 import type { Runner } from "../../src/runners/types.js";
+import { parseTokens } from "../../src/server/auth.js";
 import { startSupervisorServer, type RunningSupervisor } from "../../src/server/supervisor-server.js";
 import { createSupervisor, type Supervisor, type SupervisorOptions } from "../../src/supervisor/index.js";
 import { tcpProxy, type TcpProxy } from "../helpers/proxy.js";
@@ -246,6 +249,20 @@ describe("supervisor link", () => {
     expect(sup.name).toBe("link-sup");
     expect((await l.describeSupervisor({})).instanceId).toBe(first.instanceId);
     expect(l.mode()).toBe("link");
+  });
+
+  it("needs the supervisor's token like the unary calls, and says so rather than falling back", async () => {
+    const tok = randomBytes(24).toString("hex");
+    const sup = await startSupervisorServer({ port: 0, supervisor: { name: "link-sup", shutdownGraceMs: 50 }, security: { tokens: parseTokens(tok, "t") } });
+    cleanup.push(() => sup.close());
+    const without = link(sup.url);
+    const err = await without.describeSupervisor({}).then(() => undefined, (e: unknown) => e);
+    expect((err as ConnectError).code).toBe(Code.Unauthenticated);
+    expect(without.mode()).toBe("idle");
+    const withToken = createSupervisorLink(createConnectTransport({ baseUrl: sup.url, httpVersion: "2", useBinaryFormat: true, binaryOptions: SUPERVISOR_BINARY_OPTIONS, interceptors: [bearerToken(tok)] }));
+    cleanup.push(() => withToken.close());
+    expect((await withToken.describeSupervisor({})).name).toBe("link-sup");
+    expect(withToken.mode()).toBe("link");
   });
 
   it("is closed by the supervisor when it stays silent", async () => {
