@@ -379,7 +379,7 @@ export function createSupervisorLink(transport: Transport, options: SupervisorLi
   }
 
   /** A unary-style call on the link, or on the unary client when the supervisor has no Link. */
-  function call<T>(kind: "describe" | "dispatch" | "cancel" | "getJobs", value: object, opts: CallOptions | undefined, viaUnary: (opts: CallOptions | undefined) => Promise<T>): Promise<T> {
+  function call<T>(kind: "describe" | "dispatch" | "cancel" | "getJobs", value: object, opts: CallOptions | undefined, viaUnary: (opts: CallOptions | undefined) => Promise<T>, omitInputs = true): Promise<T> {
     const s = current();
     if (!s) return viaUnary(opts);
     const started = now();
@@ -411,7 +411,7 @@ export function createSupervisorLink(transport: Transport, options: SupervisorLi
               const r = job.runner ?? "";
               s.sent.set(r, (s.sent.get(r) ?? 0) + 1);
             }
-            value = { jobs: withoutRepeatedInputs(s, jobs) };
+            if (omitInputs) value = { jobs: withoutRepeatedInputs(s, jobs) };
           }
           send(s, { id, kind: { case: kind, value } } as RequestInit);
           if (kind === "dispatch") for (const r of s.limit.keys()) notify(r, creditOf(s, r));
@@ -500,7 +500,8 @@ export function createSupervisorLink(transport: Transport, options: SupervisorLi
     const ids = new Set(again.map((a) => a.attemptId));
     const jobs = (req.jobs ?? []).filter((j) => ids.has(j.attemptId ?? ""));
     for (const j of jobs) stream?.inputsSent.delete(j.workflowId ?? "");
-    const retry = await call<DispatchJobsResponse>("dispatch", { jobs }, opts, (o) => unary.dispatchJobs({ jobs }, o));
+    // All in full this time: none can be refused for its inputs again.
+    const retry = await call<DispatchJobsResponse>("dispatch", { jobs }, opts, (o) => unary.dispatchJobs({ jobs }, o), false);
     const byId = new Map(retry.acks.map((a) => [a.attemptId, a]));
     res.acks = res.acks.map((a) => byId.get(a.attemptId) ?? a);
     return res;
