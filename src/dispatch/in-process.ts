@@ -10,10 +10,11 @@
 //
 // Both sides treat what they receive as read-only (the pool keeps the Job
 // messages it sent, the supervisor keeps the events it emitted), so sharing
-// the objects is safe. Unary and server-streaming methods only, which is all
-// SupervisorService has.
+// the objects is safe. Unary and server-streaming methods only: the
+// bidirectional Link is answered UNIMPLEMENTED, so its client uses the unary
+// calls instead.
 import { create, type DescMessage, type DescMethodStreaming, type DescMethodUnary, type DescService, type MessageInitShape } from "@bufbuild/protobuf";
-import { ConnectError, createContextValues, type ContextValues, type HandlerContext, type ServiceImpl, type StreamResponse, type Transport, type UnaryResponse } from "@connectrpc/connect";
+import { Code, ConnectError, createContextValues, type ContextValues, type HandlerContext, type ServiceImpl, type StreamResponse, type Transport, type UnaryResponse } from "@connectrpc/connect";
 
 type HeaderInit = ConstructorParameters<typeof Headers>[0];
 type AnyImpl = Record<string, (req: unknown, ctx: unknown) => unknown>;
@@ -76,7 +77,9 @@ export function createInProcessTransport<S extends DescService>(service: S, impl
       input: AsyncIterable<MessageInitShape<I>>,
       contextValues?: ContextValues,
     ): Promise<StreamResponse<I, O>> {
-      if (method.methodKind !== "server_streaming") throw new ConnectError(`${method.name}: only server streaming is supported in process`);
+      // Unimplemented, as a server without the method answers: a Link client
+      // then falls back to the unary calls, which are cheap in process anyway.
+      if (method.methodKind !== "server_streaming") throw new ConnectError(`${method.name}: only server streaming is supported in process`, Code.Unimplemented);
       let request: MessageInitShape<I> | undefined;
       for await (const m of input) request ??= m;
       // The handler's signal ends when the caller aborts or stops reading.

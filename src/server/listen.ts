@@ -32,6 +32,12 @@ export interface ServerOptions {
   trusted?: (req: http.IncomingMessage | http2.Http2ServerRequest) => boolean;
   /** Timeouts and the connection cap (connection-policy.ts has the defaults). */
   limits?: ConnectionLimits;
+  /**
+   * HTTP/2 requests whose body is a long-lived stream that keeps its own
+   * heartbeat (a supervisor's Link): the body timeout does not apply to
+   * them, as they would otherwise be cut once it ran out.
+   */
+  streamingBody?: (req: http2.Http2ServerRequest) => boolean;
   /** How long close() lets in-flight requests finish before cutting connections (default 10,000 ms). */
   drainTimeoutMs?: number;
   /**
@@ -147,7 +153,7 @@ export function createHorusServer(options: ServerOptions): HorusServer {
       c.active++;
       c.idleSince = undefined;
       c.headStartedAt = undefined;
-      c.requests.set(req, Date.now());
+      if (!(req.httpVersionMajor === 2 && options.streamingBody?.(req as http2.Http2ServerRequest))) c.requests.set(req, Date.now());
       if (!c.trusted && options.trusted?.(req)) c.trusted = true;
     }
     res.once("close", () => {

@@ -13,6 +13,8 @@ import { allowedHostNames, normalizeHostName } from "./request-policy.js";
 import { startRegistration } from "../supervisor/register.js";
 import { checkBinding, createAuth, type Principal } from "./auth.js";
 
+const LINK_PATH = `/${SupervisorService.typeName}/${SupervisorService.method.link.name}`;
+
 export interface SupervisorServerOptions {
   /** TCP port; 0 picks a free one (default 8080). */
   port?: number;
@@ -84,6 +86,9 @@ export async function startSupervisorServer(options: SupervisorServerOptions = {
     ...(security.tls ? { tls: security.tls } : {}),
     ...(security.connections ? { limits: security.connections } : {}),
     trusted: (req) => auth.hasValidToken(req),
+    // A Link stays open as long as its coordinator runs; the supervisor
+    // closes one that goes silent (linkSilenceLimitMs) instead.
+    streamingBody: (req) => req.url === LINK_PATH,
   });
   const address = await server.listen(options.port ?? 8080, options.host ?? "127.0.0.1");
   if (bindWarning) logger.warn(bindWarning);

@@ -11,9 +11,12 @@ import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { Value } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import {
   JobState,
+  type CancelJobsRequest,
+  type DispatchJobsRequest,
+  type GetJobsRequest,
   type Job,
   type JobEvent,
   type JobStatusSchema,
@@ -21,12 +24,14 @@ import {
   type WatchJobEventsResponseSchema,
 } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
 import { LogStream, type StepError } from "../../gen/horus/coordinator/v1/workflow_pb.js";
-import { durationMs, fromValueMap, nestsDeeperThan, toValue, ts } from "../common/json.js";
+import { durationMs, fromValueMap, nestsDeeperThan, toValue, ts, type JsonMap } from "../common/json.js";
 import { MAX_OUTPUT_DEPTH } from "../dispatch/wire.js";
 import type { Logger } from "../common/logger.js";
 import { builtinRunners } from "../runners/index.js";
 import { SupersededStop, type JobInput, type LogStreamName, type Runner, type RunResult } from "../runners/types.js";
 import { EventRing } from "./event-ring.js";
+import { createLinkHub } from "./link.js";
+import { InputsCache } from "./inputs-cache.js";
 import { Fifo } from "./fifo.js";
 import { finishedEvent, logEvent, startedEvent, stepError } from "./messages.js";
 
@@ -88,6 +93,20 @@ export interface SupervisorOptions {
   shutdownGraceMs?: number;
   /** Job lines (started, finished) at debug level with workflow, step and attempt ids; none when absent. */
   logger?: Logger;
+  /**
+   * Workflows whose inputs are kept for jobs that leave them out
+   * (Job.inputs_omitted), and the most bytes (JSON) of them (defaults
+   * 10,000 and 64 MiB). Those of workflows with jobs held here are kept
+   * first; a job whose inputs are no longer kept is refused ("inputs
+   * unknown") and its coordinator sends it again in full.
+   */
+  maxKeptInputs?: number;
+  maxKeptInputsBytes?: number;
+  /**
+   * A Link stream that sends nothing, not even a ping, for this long is
+   * closed and its credits go to the other links (default 15,000 ms).
+   */
+  linkSilenceLimitMs?: number;
   /** Clock, replaceable in tests. */
   now?: () => number;
 }
@@ -120,8 +139,14 @@ export interface SupervisorStats {
   eventBytes: number;
   running: number;
   queued: number;
-  /** Open WatchJobEvents streams. */
+  /** Open WatchJobEvents streams, and watches on Link streams. */
   watchers: number;
+  /** Open Link streams. */
+  links: number;
+  /** Workflows whose inputs are kept for jobs that leave them out. */
+  keptInputs: number;
+  /** Credit each open link holds per runner (jobs it may send without waiting). */
+  linkCredits: Array<Record<string, number>>;
   runners: Record<string, RunnerStats>;
 }
 
@@ -192,6 +217,8 @@ interface JobRecord {
    * fails it.
    */
   lostReason?: string;
+  /** It counts in the inputs cache's hold on its workflow's inputs. */
+  holdsInputs?: boolean;
 }
 
 interface Watcher {
@@ -242,6 +269,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
    * finished jobs.
    */
   const cancelledEarly = new Map<string, { at: number; reason: string; superseded: boolean }>();
+  const keptInputs = new InputsCache(positive(options.maxKeptInputs, 10_000), positive(options.maxKeptInputsBytes, 64 * 1024 * 1024));
   const events = new EventRing<JobEvent>(positive(options.eventBufferSize, 100_000), positive(options.eventBufferBytes, 256 * 1024 * 1024));
   /** JSON bytes of the outputs of retained finished jobs. */
   let heldOutputBytes = 0;
@@ -300,7 +328,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
 
   // ---- job lifecycle ---------------------------------------------------
 
-  function accept(job: Job): JobRecord {
+  function accept(job: Job, inputs: JsonMap): JobRecord {
     const timeout = durationMs(job.timeout);
     const rec: JobRecord = {
       attemptId: job.attemptId,
@@ -315,7 +343,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
         runner: job.runner,
         payload: job.payload,
         input: fromValueMap(job.input),
-        inputs: fromValueMap(job.inputs),
+        inputs,
         timeoutMs: timeout !== undefined && timeout > 0 ? timeout : defaultTimeoutMs,
       },
       state: JobState.QUEUED,
@@ -323,13 +351,29 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       logLines: 0,
     };
     jobs.set(rec.attemptId, rec);
+    if (keptInputs.has(rec.workflowId)) {
+      keptInputs.hold(rec.workflowId);
+      rec.holdsInputs = true;
+    }
     rec.slot.queue.push(rec);
     rec.slot.queued++;
     rec.slot.accepted++;
     rec.slot.maxHeld = Math.max(rec.slot.maxHeld, rec.slot.queued + rec.slot.running);
     queued++;
     dirtySlots.add(rec.slot);
+    links.changed();
     return rec;
+  }
+
+  /** Keeps the inputs of a job's workflow when not kept yet; returns them converted when it did. */
+  function keepInputs(job: Job): JsonMap | undefined {
+    if (keptInputs.has(job.workflowId)) return undefined;
+    for (const _ in job.inputs) {
+      const inputs = fromValueMap(job.inputs);
+      keptInputs.put(job.workflowId, inputs, Buffer.byteLength(JSON.stringify(inputs), "utf8"));
+      return inputs;
+    }
+    return undefined;
   }
 
   function schedulePump(): void {
@@ -424,6 +468,12 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       logger.debug({ workflowId: rec.workflowId, stepId: rec.stepId, attemptId: rec.attemptId, state: error ? "FAILED" : "SUCCEEDED", ...(error ? { error: { code: error.code, message: error.message } } : {}) }, "job finished");
     }
     finished.push(rec);
+    if (rec.holdsInputs) {
+      rec.holdsInputs = false;
+      keptInputs.release(rec.workflowId);
+    }
+    // A slot (or a queue place) is free: credits may go out again.
+    links.changed();
     if (heldOutputBytes > maxHeldOutputBytes) prune();
     if (wasRunning) {
       rec.slot.running--;
@@ -493,7 +543,8 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
 
   // ---- service ----------------------------------------------------------
 
-  const service: ServiceImpl<typeof SupervisorService> = {
+  // The unary calls' logic, shared by the unary handlers and Link.
+  const calls = {
     describeSupervisor() {
       return {
         name,
@@ -512,17 +563,26 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       };
     },
 
-    dispatchJobs(req) {
+    dispatchJobs(req: DispatchJobsRequest) {
       prune();
       const acks = req.jobs.map((job) => {
         const attemptId = job.attemptId;
         if (!accepting) return { attemptId, accepted: false, reason: "shutting down" };
         if (attemptId === "") return { attemptId, accepted: false, reason: "attempt_id is required" };
+        // Kept whatever becomes of this job (a duplicate, an unknown
+        // runner): its coordinator leaves them out of the next ones.
+        let inputs = job.inputsOmitted ? undefined : keepInputs(job);
         if (jobs.has(attemptId)) return { attemptId, accepted: true, duplicate: true };
         if (!slots.has(job.runner)) {
           return { attemptId, accepted: false, reason: `unknown runner "${job.runner}" (offered: ${offered || "none"})` };
         }
-        const rec = accept(job);
+        if (job.inputsOmitted) {
+          inputs = keptInputs.get(job.workflowId);
+          // Never run with empty inputs: the coordinator sends it again in full.
+          if (!inputs) return { attemptId, accepted: false, reason: `inputs unknown: this supervisor does not keep the inputs of workflow ${job.workflowId}; send the job with its inputs` };
+        }
+        inputs ??= fromValueMap(job.inputs);
+        const rec = accept(job, inputs);
         const early = cancelledEarly.get(attemptId);
         if (early) {
           cancelledEarly.delete(attemptId);
@@ -534,7 +594,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       return { acks, instanceId };
     },
 
-    cancelJobs(req) {
+    cancelJobs(req: CancelJobsRequest) {
       pruneCancelledEarly();
       const cancelled: string[] = [];
       for (const id of req.attemptIds) {
@@ -552,7 +612,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       return { cancelled };
     },
 
-    getJobs(req) {
+    getJobs(req: GetJobsRequest) {
       prune();
       const statuses = req.attemptIds.map((attemptId): MessageInitShape<typeof JobStatusSchema> => {
         const rec = jobs.get(attemptId);
@@ -569,12 +629,38 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       return { jobs: statuses, instanceId };
     },
 
+  };
+
+  const links = createLinkHub(
+    {
+      name,
+      instanceId,
+      describe: calls.describeSupervisor,
+      dispatch: calls.dispatchJobs,
+      cancel: calls.cancelJobs,
+      getJobs: calls.getJobs,
+      watch,
+      runners: () => [...slots.values()].map((s) => ({ name: s.name, capacity: s.capacity, held: s.running + s.queued })),
+    },
+    { ...(options.linkSilenceLimitMs !== undefined ? { silenceLimitMs: options.linkSilenceLimitMs } : {}), now },
+  );
+
+  const service: ServiceImpl<typeof SupervisorService> = {
+    describeSupervisor: () => calls.describeSupervisor(),
+    dispatchJobs: (req) => calls.dispatchJobs(req),
+    cancelJobs: (req) => calls.cancelJobs(req),
+    getJobs: (req) => calls.getJobs(req),
+
     watchJobEvents(req, ctx) {
-      return watch(req.afterSeq, ctx);
+      return watch(req.afterSeq, ctx.signal);
+    },
+
+    link(requests, ctx) {
+      return links.handle(requests, ctx);
     },
   };
 
-  async function* watch(afterSeq: bigint, ctx: HandlerContext): AsyncGenerator<MessageInitShape<typeof WatchJobEventsResponseSchema>> {
+  async function* watch(afterSeq: bigint, signal: AbortSignal): AsyncGenerator<MessageInitShape<typeof WatchJobEventsResponseSchema>> {
     // A sequence number beyond ours belongs to an earlier instance: to this
     // one the caller has seen nothing (the instance_id tells it so).
     let cursor = afterSeq > BigInt(events.lastSeq) ? 0 : Number(afterSeq);
@@ -589,11 +675,11 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       wake?.();
     };
     watchers.add(watcher);
-    ctx.signal.addEventListener("abort", onAbort);
+    signal.addEventListener("abort", onAbort);
     try {
       for (;;) {
         while (cursor < events.lastSeq) {
-          if (ctx.signal.aborted) return;
+          if (signal.aborted) return;
           if (cursor + 1 < events.oldestSeq) {
             // This stream was too slow and its next events were overwritten.
             throw new ConnectError(
@@ -612,7 +698,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
           first = false;
           continue;
         }
-        if (streamsClosed || ctx.signal.aborted) return;
+        if (streamsClosed || signal.aborted) return;
         await new Promise<void>((resolve) => {
           watcher.wake = resolve;
         });
@@ -620,7 +706,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     } finally {
       watcher.wake = undefined;
       watchers.delete(watcher);
-      ctx.signal.removeEventListener("abort", onAbort);
+      signal.removeEventListener("abort", onAbort);
     }
   }
 
@@ -648,8 +734,9 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     }
     clearInterval(pruneTimer);
     streamsClosed = true;
-    // Streams send what is left, then end.
+    // Streams send what is left, then end; links once their watches had a turn to.
     wakeWatchers();
+    setImmediate(() => links.close());
   }
 
   return {
@@ -677,6 +764,9 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
         running,
         queued,
         watchers: watchers.size,
+        links: links.size(),
+        keptInputs: keptInputs.size,
+        linkCredits: links.credits(),
         runners: perRunner,
       };
     },

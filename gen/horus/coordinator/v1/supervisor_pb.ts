@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file horus/coordinator/v1/supervisor.proto.
  */
 export const file_horus_coordinator_v1_supervisor: GenFile = /*@__PURE__*/
-  fileDesc("CiVob3J1cy9jb29yZGluYXRvci92MS9zdXBlcnZpc29yLnByb3RvEhRob3J1cy5jb29yZGluYXRvci52MSKGAQoKUnVubmVySW5mbxIMCgRuYW1lGAEgASgJEhAKCGNhcGFjaXR5GAIgASgFEg8KB3J1bm5pbmcYAyABKAUSDgoGcXVldWVkGAQgASgFEhMKC21heF9ydW5uaW5nGAUgASgFEhAKCG1heF9oZWxkGAYgASgFEhAKCGFjY2VwdGVkGAcgASgDIhsKGURlc2NyaWJlU3VwZXJ2aXNvclJlcXVlc3QigQIKGkRlc2NyaWJlU3VwZXJ2aXNvclJlc3BvbnNlEgwKBG5hbWUYASABKAkSEwoLaW5zdGFuY2VfaWQYAiABKAkSMQoHcnVubmVycxgDIAMoCzIgLmhvcnVzLmNvb3JkaW5hdG9yLnYxLlJ1bm5lckluZm8STAoGbGFiZWxzGAQgAygLMjwuaG9ydXMuY29vcmRpbmF0b3IudjEuRGVzY3JpYmVTdXBlcnZpc29yUmVzcG9uc2UuTGFiZWxzRW50cnkSEAoIbGFzdF9zZXEYBSABKAQaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKWAwoDSm9iEhIKCmF0dGVtcHRfaWQYASABKAkSEwoLd29ya2Zsb3dfaWQYAiABKAkSDwoHc3RlcF9pZBgDIAEoCRIPCgdhdHRlbXB0GAQgASgFEg4KBnJ1bm5lchgFIAEoCRIPCgdwYXlsb2FkGAYgASgJEjMKBWlucHV0GAcgAygLMiQuaG9ydXMuY29vcmRpbmF0b3IudjEuSm9iLklucHV0RW50cnkSNQoGaW5wdXRzGAggAygLMiUuaG9ydXMuY29vcmRpbmF0b3IudjEuSm9iLklucHV0c0VudHJ5EioKB3RpbWVvdXQYCSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24aRAoKSW5wdXRFbnRyeRILCgNrZXkYASABKAkSJQoFdmFsdWUYAiABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWU6AjgBGkUKC0lucHV0c0VudHJ5EgsKA2tleRgBIAEoCRIlCgV2YWx1ZRgCIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZToCOAEiPgoTRGlzcGF0Y2hKb2JzUmVxdWVzdBInCgRqb2JzGAEgAygLMhkuaG9ydXMuY29vcmRpbmF0b3IudjEuSm9iIlEKBkpvYkFjaxISCgphdHRlbXB0X2lkGAEgASgJEhAKCGFjY2VwdGVkGAIgASgIEg4KBnJlYXNvbhgDIAEoCRIRCglkdXBsaWNhdGUYBCABKAgiVwoURGlzcGF0Y2hKb2JzUmVzcG9uc2USKgoEYWNrcxgBIAMoCzIcLmhvcnVzLmNvb3JkaW5hdG9yLnYxLkpvYkFjaxITCgtpbnN0YW5jZV9pZBgCIAEoCSJMChFDYW5jZWxKb2JzUmVxdWVzdBITCgthdHRlbXB0X2lkcxgBIAMoCRIOCgZyZWFzb24YAiABKAkSEgoKc3VwZXJzZWRlZBgDIAEoCCInChJDYW5jZWxKb2JzUmVzcG9uc2USEQoJY2FuY2VsbGVkGAEgAygJIocCCglKb2JTdGF0dXMSEgoKYXR0ZW1wdF9pZBgBIAEoCRItCgVzdGF0ZRgCIAEoDjIeLmhvcnVzLmNvb3JkaW5hdG9yLnYxLkpvYlN0YXRlEiYKBm91dHB1dBgDIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRIuCgVlcnJvchgEIAEoCzIfLmhvcnVzLmNvb3JkaW5hdG9yLnYxLlN0ZXBFcnJvchIuCgpzdGFydGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtmaW5pc2hlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiJQoOR2V0Sm9ic1JlcXVlc3QSEwoLYXR0ZW1wdF9pZHMYASADKAkiVQoPR2V0Sm9ic1Jlc3BvbnNlEi0KBGpvYnMYASADKAsyHy5ob3J1cy5jb29yZGluYXRvci52MS5Kb2JTdGF0dXMSEwoLaW5zdGFuY2VfaWQYAiABKAkiKgoVV2F0Y2hKb2JFdmVudHNSZXF1ZXN0EhEKCWFmdGVyX3NlcRgBIAEoBCIMCgpKb2JTdGFydGVkIkcKBkpvYkxvZxIvCgZzdHJlYW0YASABKA4yHy5ob3J1cy5jb29yZGluYXRvci52MS5Mb2dTdHJlYW0SDAoEbGluZRgCIAEoCSJ4CgtKb2JGaW5pc2hlZBIRCglzdWNjZWVkZWQYASABKAgSJgoGb3V0cHV0GAIgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlEi4KBWVycm9yGAMgASgLMh8uaG9ydXMuY29vcmRpbmF0b3IudjEuU3RlcEVycm9yIpwCCghKb2JFdmVudBILCgNzZXEYASABKAQSEgoKYXR0ZW1wdF9pZBgCIAEoCRITCgt3b3JrZmxvd19pZBgDIAEoCRIPCgdzdGVwX2lkGAQgASgJEigKBHRpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjMKB3N0YXJ0ZWQYBiABKAsyIC5ob3J1cy5jb29yZGluYXRvci52MS5Kb2JTdGFydGVkSAASKwoDbG9nGAcgASgLMhwuaG9ydXMuY29vcmRpbmF0b3IudjEuSm9iTG9nSAASNQoIZmluaXNoZWQYCCABKAsyIS5ob3J1cy5jb29yZGluYXRvci52MS5Kb2JGaW5pc2hlZEgAQgYKBGtpbmQiagoWV2F0Y2hKb2JFdmVudHNSZXNwb25zZRIuCgZldmVudHMYASADKAsyHi5ob3J1cy5jb29yZGluYXRvci52MS5Kb2JFdmVudBITCgtpbnN0YW5jZV9pZBgCIAEoCRILCgNnYXAYAyABKAgqmAEKCEpvYlN0YXRlEhkKFUpPQl9TVEFURV9VTlNQRUNJRklFRBAAEhQKEEpPQl9TVEFURV9RVUVVRUQQARIVChFKT0JfU1RBVEVfUlVOTklORxACEhcKE0pPQl9TVEFURV9TVUNDRUVERUQQAxIUChBKT0JfU1RBVEVfRkFJTEVEEAQSFQoRSk9CX1NUQVRFX1VOS05PV04QBTKlBAoRU3VwZXJ2aXNvclNlcnZpY2USfAoSRGVzY3JpYmVTdXBlcnZpc29yEi8uaG9ydXMuY29vcmRpbmF0b3IudjEuRGVzY3JpYmVTdXBlcnZpc29yUmVxdWVzdBowLmhvcnVzLmNvb3JkaW5hdG9yLnYxLkRlc2NyaWJlU3VwZXJ2aXNvclJlc3BvbnNlIgOQAgESZQoMRGlzcGF0Y2hKb2JzEikuaG9ydXMuY29vcmRpbmF0b3IudjEuRGlzcGF0Y2hKb2JzUmVxdWVzdBoqLmhvcnVzLmNvb3JkaW5hdG9yLnYxLkRpc3BhdGNoSm9ic1Jlc3BvbnNlEl8KCkNhbmNlbEpvYnMSJy5ob3J1cy5jb29yZGluYXRvci52MS5DYW5jZWxKb2JzUmVxdWVzdBooLmhvcnVzLmNvb3JkaW5hdG9yLnYxLkNhbmNlbEpvYnNSZXNwb25zZRJbCgdHZXRKb2JzEiQuaG9ydXMuY29vcmRpbmF0b3IudjEuR2V0Sm9ic1JlcXVlc3QaJS5ob3J1cy5jb29yZGluYXRvci52MS5HZXRKb2JzUmVzcG9uc2UiA5ACARJtCg5XYXRjaEpvYkV2ZW50cxIrLmhvcnVzLmNvb3JkaW5hdG9yLnYxLldhdGNoSm9iRXZlbnRzUmVxdWVzdBosLmhvcnVzLmNvb3JkaW5hdG9yLnYxLldhdGNoSm9iRXZlbnRzUmVzcG9uc2UwAWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp, file_horus_coordinator_v1_workflow]);
+  fileDesc("CiVob3J1cy9jb29yZGluYXRvci92MS9zdXBlcnZpc29yLnByb3RvEhRob3J1cy5jb29yZGluYXRvci52MSKGAQoKUnVubmVySW5mbxIMCgRuYW1lGAEgASgJEhAKCGNhcGFjaXR5GAIgASgFEg8KB3J1bm5pbmcYAyABKAUSDgoGcXVldWVkGAQgASgFEhMKC21heF9ydW5uaW5nGAUgASgFEhAKCG1heF9oZWxkGAYgASgFEhAKCGFjY2VwdGVkGAcgASgDIhsKGURlc2NyaWJlU3VwZXJ2aXNvclJlcXVlc3QigQIKGkRlc2NyaWJlU3VwZXJ2aXNvclJlc3BvbnNlEgwKBG5hbWUYASABKAkSEwoLaW5zdGFuY2VfaWQYAiABKAkSMQoHcnVubmVycxgDIAMoCzIgLmhvcnVzLmNvb3JkaW5hdG9yLnYxLlJ1bm5lckluZm8STAoGbGFiZWxzGAQgAygLMjwuaG9ydXMuY29vcmRpbmF0b3IudjEuRGVzY3JpYmVTdXBlcnZpc29yUmVzcG9uc2UuTGFiZWxzRW50cnkSEAoIbGFzdF9zZXEYBSABKAQaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKuAwoDSm9iEhIKCmF0dGVtcHRfaWQYASABKAkSEwoLd29ya2Zsb3dfaWQYAiABKAkSDwoHc3RlcF9pZBgDIAEoCRIPCgdhdHRlbXB0GAQgASgFEg4KBnJ1bm5lchgFIAEoCRIPCgdwYXlsb2FkGAYgASgJEjMKBWlucHV0GAcgAygLMiQuaG9ydXMuY29vcmRpbmF0b3IudjEuSm9iLklucHV0RW50cnkSNQoGaW5wdXRzGAggAygLMiUuaG9ydXMuY29vcmRpbmF0b3IudjEuSm9iLklucHV0c0VudHJ5EioKB3RpbWVvdXQYCSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SFgoOaW5wdXRzX29taXR0ZWQYCiABKAgaRAoKSW5wdXRFbnRyeRILCgNrZXkYASABKAkSJQoFdmFsdWUYAiABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWU6AjgBGkUKC0lucHV0c0VudHJ5EgsKA2tleRgBIAEoCRIlCgV2YWx1ZRgCIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZToCOAEiPgoTRGlzcGF0Y2hKb2JzUmVxdWVzdBInCgRqb2JzGAEgAygLMhkuaG9ydXMuY29vcmRpbmF0b3IudjEuSm9iIlEKBkpvYkFjaxISCgphdHRlbXB0X2lkGAEgASgJEhAKCGFjY2VwdGVkGAIgASgIEg4KBnJlYXNvbhgDIAEoCRIRCglkdXBsaWNhdGUYBCABKAgiVwoURGlzcGF0Y2hKb2JzUmVzcG9uc2USKgoEYWNrcxgBIAMoCzIcLmhvcnVzLmNvb3JkaW5hdG9yLnYxLkpvYkFjaxITCgtpbnN0YW5jZV9pZBgCIAEoCSJMChFDYW5jZWxKb2JzUmVxdWVzdBITCgthdHRlbXB0X2lkcxgBIAMoCRIOCgZyZWFzb24YAiABKAkSEgoKc3VwZXJzZWRlZBgDIAEoCCInChJDYW5jZWxKb2JzUmVzcG9uc2USEQoJY2FuY2VsbGVkGAEgAygJIocCCglKb2JTdGF0dXMSEgoKYXR0ZW1wdF9pZBgBIAEoCRItCgVzdGF0ZRgCIAEoDjIeLmhvcnVzLmNvb3JkaW5hdG9yLnYxLkpvYlN0YXRlEiYKBm91dHB1dBgDIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRIuCgVlcnJvchgEIAEoCzIfLmhvcnVzLmNvb3JkaW5hdG9yLnYxLlN0ZXBFcnJvchIuCgpzdGFydGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtmaW5pc2hlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiJQoOR2V0Sm9ic1JlcXVlc3QSEwoLYXR0ZW1wdF9pZHMYASADKAkiVQoPR2V0Sm9ic1Jlc3BvbnNlEi0KBGpvYnMYASADKAsyHy5ob3J1cy5jb29yZGluYXRvci52MS5Kb2JTdGF0dXMSEwoLaW5zdGFuY2VfaWQYAiABKAkiKgoVV2F0Y2hKb2JFdmVudHNSZXF1ZXN0EhEKCWFmdGVyX3NlcRgBIAEoBCIMCgpKb2JTdGFydGVkIkcKBkpvYkxvZxIvCgZzdHJlYW0YASABKA4yHy5ob3J1cy5jb29yZGluYXRvci52MS5Mb2dTdHJlYW0SDAoEbGluZRgCIAEoCSJ4CgtKb2JGaW5pc2hlZBIRCglzdWNjZWVkZWQYASABKAgSJgoGb3V0cHV0GAIgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlEi4KBWVycm9yGAMgASgLMh8uaG9ydXMuY29vcmRpbmF0b3IudjEuU3RlcEVycm9yIpwCCghKb2JFdmVudBILCgNzZXEYASABKAQSEgoKYXR0ZW1wdF9pZBgCIAEoCRITCgt3b3JrZmxvd19pZBgDIAEoCRIPCgdzdGVwX2lkGAQgASgJEigKBHRpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjMKB3N0YXJ0ZWQYBiABKAsyIC5ob3J1cy5jb29yZGluYXRvci52MS5Kb2JTdGFydGVkSAASKwoDbG9nGAcgASgLMhwuaG9ydXMuY29vcmRpbmF0b3IudjEuSm9iTG9nSAASNQoIZmluaXNoZWQYCCABKAsyIS5ob3J1cy5jb29yZGluYXRvci52MS5Kb2JGaW5pc2hlZEgAQgYKBGtpbmQiagoWV2F0Y2hKb2JFdmVudHNSZXNwb25zZRIuCgZldmVudHMYASADKAsyHi5ob3J1cy5jb29yZGluYXRvci52MS5Kb2JFdmVudBITCgtpbnN0YW5jZV9pZBgCIAEoCRILCgNnYXAYAyABKAginAQKC0xpbmtSZXF1ZXN0EgoKAmlkGAEgASgEEjAKBWhlbGxvGAIgASgLMh8uaG9ydXMuY29vcmRpbmF0b3IudjEuTGlua0hlbGxvSAASQwoIZGVzY3JpYmUYAyABKAsyLy5ob3J1cy5jb29yZGluYXRvci52MS5EZXNjcmliZVN1cGVydmlzb3JSZXF1ZXN0SAASPQoIZGlzcGF0Y2gYBCABKAsyKS5ob3J1cy5jb29yZGluYXRvci52MS5EaXNwYXRjaEpvYnNSZXF1ZXN0SAASOQoGY2FuY2VsGAUgASgLMicuaG9ydXMuY29vcmRpbmF0b3IudjEuQ2FuY2VsSm9ic1JlcXVlc3RIABI4CghnZXRfam9icxgGIAEoCzIkLmhvcnVzLmNvb3JkaW5hdG9yLnYxLkdldEpvYnNSZXF1ZXN0SAASPAoFd2F0Y2gYByABKAsyKy5ob3J1cy5jb29yZGluYXRvci52MS5XYXRjaEpvYkV2ZW50c1JlcXVlc3RIABIuCgRwaW5nGAggASgLMh4uaG9ydXMuY29vcmRpbmF0b3IudjEuTGlua1BpbmdIABIyCgZkZW1hbmQYCSABKAsyIC5ob3J1cy5jb29yZGluYXRvci52MS5MaW5rRGVtYW5kSAASLAoDZW5kGAogASgLMh0uaG9ydXMuY29vcmRpbmF0b3IudjEuTGlua0VuZEgAQgYKBGtpbmQiLwoJTGlua0hlbGxvEg8KB25vZGVfaWQYASABKAkSEQoJbm9kZV9uYW1lGAIgASgJIlAKEUxpbmtIZWxsb1Jlc3BvbnNlEgwKBG5hbWUYASABKAkSEwoLaW5zdGFuY2VfaWQYAiABKAkSGAoQc2lsZW5jZV9saW1pdF9tcxgDIAEoDSIKCghMaW5rUGluZyIKCghMaW5rUG9uZyJ8CgpMaW5rRGVtYW5kEj4KB3dhaXRpbmcYASADKAsyLS5ob3J1cy5jb29yZGluYXRvci52MS5MaW5rRGVtYW5kLldhaXRpbmdFbnRyeRouCgxXYWl0aW5nRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgNOgI4ASIJCgdMaW5rRW5kInYKCkxpbmtDcmVkaXQSOgoFbGltaXQYASADKAsyKy5ob3J1cy5jb29yZGluYXRvci52MS5MaW5rQ3JlZGl0LkxpbWl0RW50cnkaLAoKTGltaXRFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAQ6AjgBIioKCUxpbmtFcnJvchIMCgRjb2RlGAEgASgFEg8KB21lc3NhZ2UYAiABKAkirwQKDExpbmtSZXNwb25zZRIKCgJpZBgBIAEoBBI4CgVoZWxsbxgCIAEoCzInLmhvcnVzLmNvb3JkaW5hdG9yLnYxLkxpbmtIZWxsb1Jlc3BvbnNlSAASRAoIZGVzY3JpYmUYAyABKAsyMC5ob3J1cy5jb29yZGluYXRvci52MS5EZXNjcmliZVN1cGVydmlzb3JSZXNwb25zZUgAEj4KCGRpc3BhdGNoGAQgASgLMiouaG9ydXMuY29vcmRpbmF0b3IudjEuRGlzcGF0Y2hKb2JzUmVzcG9uc2VIABI6CgZjYW5jZWwYBSABKAsyKC5ob3J1cy5jb29yZGluYXRvci52MS5DYW5jZWxKb2JzUmVzcG9uc2VIABI5CghnZXRfam9icxgGIAEoCzIlLmhvcnVzLmNvb3JkaW5hdG9yLnYxLkdldEpvYnNSZXNwb25zZUgAEj4KBmV2ZW50cxgHIAEoCzIsLmhvcnVzLmNvb3JkaW5hdG9yLnYxLldhdGNoSm9iRXZlbnRzUmVzcG9uc2VIABIuCgRwb25nGAggASgLMh4uaG9ydXMuY29vcmRpbmF0b3IudjEuTGlua1BvbmdIABIyCgZjcmVkaXQYCSABKAsyIC5ob3J1cy5jb29yZGluYXRvci52MS5MaW5rQ3JlZGl0SAASMAoFZXJyb3IYCiABKAsyHy5ob3J1cy5jb29yZGluYXRvci52MS5MaW5rRXJyb3JIAEIGCgRraW5kKpgBCghKb2JTdGF0ZRIZChVKT0JfU1RBVEVfVU5TUEVDSUZJRUQQABIUChBKT0JfU1RBVEVfUVVFVUVEEAESFQoRSk9CX1NUQVRFX1JVTk5JTkcQAhIXChNKT0JfU1RBVEVfU1VDQ0VFREVEEAMSFAoQSk9CX1NUQVRFX0ZBSUxFRBAEEhUKEUpPQl9TVEFURV9VTktOT1dOEAUy+AQKEVN1cGVydmlzb3JTZXJ2aWNlEnwKEkRlc2NyaWJlU3VwZXJ2aXNvchIvLmhvcnVzLmNvb3JkaW5hdG9yLnYxLkRlc2NyaWJlU3VwZXJ2aXNvclJlcXVlc3QaMC5ob3J1cy5jb29yZGluYXRvci52MS5EZXNjcmliZVN1cGVydmlzb3JSZXNwb25zZSIDkAIBEmUKDERpc3BhdGNoSm9icxIpLmhvcnVzLmNvb3JkaW5hdG9yLnYxLkRpc3BhdGNoSm9ic1JlcXVlc3QaKi5ob3J1cy5jb29yZGluYXRvci52MS5EaXNwYXRjaEpvYnNSZXNwb25zZRJfCgpDYW5jZWxKb2JzEicuaG9ydXMuY29vcmRpbmF0b3IudjEuQ2FuY2VsSm9ic1JlcXVlc3QaKC5ob3J1cy5jb29yZGluYXRvci52MS5DYW5jZWxKb2JzUmVzcG9uc2USWwoHR2V0Sm9icxIkLmhvcnVzLmNvb3JkaW5hdG9yLnYxLkdldEpvYnNSZXF1ZXN0GiUuaG9ydXMuY29vcmRpbmF0b3IudjEuR2V0Sm9ic1Jlc3BvbnNlIgOQAgESbQoOV2F0Y2hKb2JFdmVudHMSKy5ob3J1cy5jb29yZGluYXRvci52MS5XYXRjaEpvYkV2ZW50c1JlcXVlc3QaLC5ob3J1cy5jb29yZGluYXRvci52MS5XYXRjaEpvYkV2ZW50c1Jlc3BvbnNlMAESUQoETGluaxIhLmhvcnVzLmNvb3JkaW5hdG9yLnYxLkxpbmtSZXF1ZXN0GiIuaG9ydXMuY29vcmRpbmF0b3IudjEuTGlua1Jlc3BvbnNlKAEwAWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp, file_horus_coordinator_v1_workflow]);
 
 /**
  * @generated from message horus.coordinator.v1.RunnerInfo
@@ -189,6 +189,19 @@ export type Job = Message<"horus.coordinator.v1.Job"> & {
    * @generated from field: google.protobuf.Duration timeout = 9;
    */
   timeout?: Duration | undefined;
+
+  /**
+   * The workflow's inputs are not in this job (`inputs` is empty): an
+   * earlier job of the same workflow carried them, and the supervisor uses
+   * the copy it kept. A for_each over an input list would otherwise carry
+   * the whole list in every instance. A supervisor that no longer has the
+   * copy (it keeps a bounded number, those of workflows it holds jobs of
+   * first) refuses the job with a reason starting "inputs unknown", never
+   * runs it with empty inputs; the coordinator then sends it again in full.
+   *
+   * @generated from field: bool inputs_omitted = 10;
+   */
+  inputsOmitted: boolean;
 };
 
 /**
@@ -578,6 +591,375 @@ export const WatchJobEventsResponseSchema: GenMessage<WatchJobEventsResponse> = 
   messageDesc(file_horus_coordinator_v1_supervisor, 17);
 
 /**
+ * One message from the coordinator on a Link stream.
+ *
+ * @generated from message horus.coordinator.v1.LinkRequest
+ */
+export type LinkRequest = Message<"horus.coordinator.v1.LinkRequest"> & {
+  /**
+   * Chosen by the coordinator, unique among its requests on this stream
+   * that are still waiting for an answer; the answer (or the events of a
+   * watch, or an error) carries the same id. 0 for messages that get no
+   * answer (demand, end).
+   *
+   * @generated from field: uint64 id = 1;
+   */
+  id: bigint;
+
+  /**
+   * @generated from oneof horus.coordinator.v1.LinkRequest.kind
+   */
+  kind: {
+    /**
+     * Who the coordinator is; answered with a LinkHelloResponse. Optional,
+     * but the coordinator waits for its answer before anything else, which
+     * tells it that the supervisor speaks Link at all.
+     *
+     * @generated from field: horus.coordinator.v1.LinkHello hello = 2;
+     */
+    value: LinkHello;
+    case: "hello";
+  } | {
+    /**
+     * As the DescribeSupervisor call; answered with `describe`.
+     *
+     * @generated from field: horus.coordinator.v1.DescribeSupervisorRequest describe = 3;
+     */
+    value: DescribeSupervisorRequest;
+    case: "describe";
+  } | {
+    /**
+     * As the DispatchJobs call; answered with `dispatch`. Every job sent
+     * consumes one credit of its runner (see LinkCredit), whether or not
+     * the link had one: a job sent without credit is still accepted, and
+     * waits in the supervisor's queue if no slot is free.
+     *
+     * @generated from field: horus.coordinator.v1.DispatchJobsRequest dispatch = 4;
+     */
+    value: DispatchJobsRequest;
+    case: "dispatch";
+  } | {
+    /**
+     * As the CancelJobs call; answered with `cancel`.
+     *
+     * @generated from field: horus.coordinator.v1.CancelJobsRequest cancel = 5;
+     */
+    value: CancelJobsRequest;
+    case: "cancel";
+  } | {
+    /**
+     * As the GetJobs call; answered with `get_jobs`.
+     *
+     * @generated from field: horus.coordinator.v1.GetJobsRequest get_jobs = 6;
+     */
+    value: GetJobsRequest;
+    case: "getJobs";
+  } | {
+    /**
+     * As the WatchJobEvents call: job events after `after_seq`, then new
+     * ones as they happen, each message as `events` with this request's id,
+     * until the link ends or an `end` names this id. Several watches may
+     * run at once on one link.
+     *
+     * @generated from field: horus.coordinator.v1.WatchJobEventsRequest watch = 7;
+     */
+    value: WatchJobEventsRequest;
+    case: "watch";
+  } | {
+    /**
+     * A heartbeat; answered with `pong`. Any message counts as a sign of
+     * life to the supervisor, but an idle coordinator must ping.
+     *
+     * @generated from field: horus.coordinator.v1.LinkPing ping = 8;
+     */
+    value: LinkPing;
+    case: "ping";
+  } | {
+    /**
+     * How many jobs per runner this coordinator waits to place on this
+     * supervisor now. The supervisor grants credits to links with demand
+     * first. Not answered.
+     *
+     * @generated from field: horus.coordinator.v1.LinkDemand demand = 9;
+     */
+    value: LinkDemand;
+    case: "demand";
+  } | {
+    /**
+     * Stops the watch whose request id is `id`. Not answered.
+     *
+     * @generated from field: horus.coordinator.v1.LinkEnd end = 10;
+     */
+    value: LinkEnd;
+    case: "end";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message horus.coordinator.v1.LinkRequest.
+ * Use `create(LinkRequestSchema)` to create a new message.
+ */
+export const LinkRequestSchema: GenMessage<LinkRequest> = /*@__PURE__*/
+  messageDesc(file_horus_coordinator_v1_supervisor, 18);
+
+/**
+ * @generated from message horus.coordinator.v1.LinkHello
+ */
+export type LinkHello = Message<"horus.coordinator.v1.LinkHello"> & {
+  /**
+   * The coordinator node's id (stable while it runs); for logs.
+   *
+   * @generated from field: string node_id = 1;
+   */
+  nodeId: string;
+
+  /**
+   * A readable name of the coordinator; for logs.
+   *
+   * @generated from field: string node_name = 2;
+   */
+  nodeName: string;
+};
+
+/**
+ * Describes the message horus.coordinator.v1.LinkHello.
+ * Use `create(LinkHelloSchema)` to create a new message.
+ */
+export const LinkHelloSchema: GenMessage<LinkHello> = /*@__PURE__*/
+  messageDesc(file_horus_coordinator_v1_supervisor, 19);
+
+/**
+ * @generated from message horus.coordinator.v1.LinkHelloResponse
+ */
+export type LinkHelloResponse = Message<"horus.coordinator.v1.LinkHelloResponse"> & {
+  /**
+   * The supervisor's name, as DescribeSupervisor reports it.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * The supervisor's instance id, as DescribeSupervisor reports it.
+   *
+   * @generated from field: string instance_id = 2;
+   */
+  instanceId: string;
+
+  /**
+   * The longest silence (no message at all from the coordinator) after
+   * which the supervisor closes this link; pings should come well within it.
+   *
+   * @generated from field: uint32 silence_limit_ms = 3;
+   */
+  silenceLimitMs: number;
+};
+
+/**
+ * Describes the message horus.coordinator.v1.LinkHelloResponse.
+ * Use `create(LinkHelloResponseSchema)` to create a new message.
+ */
+export const LinkHelloResponseSchema: GenMessage<LinkHelloResponse> = /*@__PURE__*/
+  messageDesc(file_horus_coordinator_v1_supervisor, 20);
+
+/**
+ * @generated from message horus.coordinator.v1.LinkPing
+ */
+export type LinkPing = Message<"horus.coordinator.v1.LinkPing"> & {
+};
+
+/**
+ * Describes the message horus.coordinator.v1.LinkPing.
+ * Use `create(LinkPingSchema)` to create a new message.
+ */
+export const LinkPingSchema: GenMessage<LinkPing> = /*@__PURE__*/
+  messageDesc(file_horus_coordinator_v1_supervisor, 21);
+
+/**
+ * @generated from message horus.coordinator.v1.LinkPong
+ */
+export type LinkPong = Message<"horus.coordinator.v1.LinkPong"> & {
+};
+
+/**
+ * Describes the message horus.coordinator.v1.LinkPong.
+ * Use `create(LinkPongSchema)` to create a new message.
+ */
+export const LinkPongSchema: GenMessage<LinkPong> = /*@__PURE__*/
+  messageDesc(file_horus_coordinator_v1_supervisor, 22);
+
+/**
+ * @generated from message horus.coordinator.v1.LinkDemand
+ */
+export type LinkDemand = Message<"horus.coordinator.v1.LinkDemand"> & {
+  /**
+   * Jobs of each runner waiting in the coordinator to be placed on this
+   * supervisor. Replaces the previous demand of the runners it names; a
+   * runner absent from it keeps its previous demand, 0 clears it.
+   *
+   * @generated from field: map<string, uint32> waiting = 1;
+   */
+  waiting: { [key: string]: number };
+};
+
+/**
+ * Describes the message horus.coordinator.v1.LinkDemand.
+ * Use `create(LinkDemandSchema)` to create a new message.
+ */
+export const LinkDemandSchema: GenMessage<LinkDemand> = /*@__PURE__*/
+  messageDesc(file_horus_coordinator_v1_supervisor, 23);
+
+/**
+ * @generated from message horus.coordinator.v1.LinkEnd
+ */
+export type LinkEnd = Message<"horus.coordinator.v1.LinkEnd"> & {
+};
+
+/**
+ * Describes the message horus.coordinator.v1.LinkEnd.
+ * Use `create(LinkEndSchema)` to create a new message.
+ */
+export const LinkEndSchema: GenMessage<LinkEnd> = /*@__PURE__*/
+  messageDesc(file_horus_coordinator_v1_supervisor, 24);
+
+/**
+ * Credits of one link: for each runner it names, the total number of jobs
+ * of that runner this link may have sent since it opened (a cumulative
+ * limit, as in TCP's window). The coordinator's available credit is
+ * `limit - jobs of that runner it sent on this link`, never below 0. A limit
+ * can go down (the supervisor takes back credit a link does not use, to
+ * give it to a link that waits); jobs already sent then are still
+ * accepted. Runners not named keep their previous limit.
+ *
+ * @generated from message horus.coordinator.v1.LinkCredit
+ */
+export type LinkCredit = Message<"horus.coordinator.v1.LinkCredit"> & {
+  /**
+   * @generated from field: map<string, uint64> limit = 1;
+   */
+  limit: { [key: string]: bigint };
+};
+
+/**
+ * Describes the message horus.coordinator.v1.LinkCredit.
+ * Use `create(LinkCreditSchema)` to create a new message.
+ */
+export const LinkCreditSchema: GenMessage<LinkCredit> = /*@__PURE__*/
+  messageDesc(file_horus_coordinator_v1_supervisor, 25);
+
+/**
+ * @generated from message horus.coordinator.v1.LinkError
+ */
+export type LinkError = Message<"horus.coordinator.v1.LinkError"> & {
+  /**
+   * A google.rpc / Connect code number (3 invalid argument, 14 unavailable, ...).
+   *
+   * @generated from field: int32 code = 1;
+   */
+  code: number;
+
+  /**
+   * @generated from field: string message = 2;
+   */
+  message: string;
+};
+
+/**
+ * Describes the message horus.coordinator.v1.LinkError.
+ * Use `create(LinkErrorSchema)` to create a new message.
+ */
+export const LinkErrorSchema: GenMessage<LinkError> = /*@__PURE__*/
+  messageDesc(file_horus_coordinator_v1_supervisor, 26);
+
+/**
+ * One message from the supervisor on a Link stream.
+ *
+ * @generated from message horus.coordinator.v1.LinkResponse
+ */
+export type LinkResponse = Message<"horus.coordinator.v1.LinkResponse"> & {
+  /**
+   * The id of the request this answers; 0 for credit (unsolicited).
+   *
+   * @generated from field: uint64 id = 1;
+   */
+  id: bigint;
+
+  /**
+   * @generated from oneof horus.coordinator.v1.LinkResponse.kind
+   */
+  kind: {
+    /**
+     * @generated from field: horus.coordinator.v1.LinkHelloResponse hello = 2;
+     */
+    value: LinkHelloResponse;
+    case: "hello";
+  } | {
+    /**
+     * @generated from field: horus.coordinator.v1.DescribeSupervisorResponse describe = 3;
+     */
+    value: DescribeSupervisorResponse;
+    case: "describe";
+  } | {
+    /**
+     * @generated from field: horus.coordinator.v1.DispatchJobsResponse dispatch = 4;
+     */
+    value: DispatchJobsResponse;
+    case: "dispatch";
+  } | {
+    /**
+     * @generated from field: horus.coordinator.v1.CancelJobsResponse cancel = 5;
+     */
+    value: CancelJobsResponse;
+    case: "cancel";
+  } | {
+    /**
+     * @generated from field: horus.coordinator.v1.GetJobsResponse get_jobs = 6;
+     */
+    value: GetJobsResponse;
+    case: "getJobs";
+  } | {
+    /**
+     * Job events of the watch with this id, as WatchJobEvents sends them
+     * (the first one at once, `gap` on it when events were lost).
+     *
+     * @generated from field: horus.coordinator.v1.WatchJobEventsResponse events = 7;
+     */
+    value: WatchJobEventsResponse;
+    case: "events";
+  } | {
+    /**
+     * @generated from field: horus.coordinator.v1.LinkPong pong = 8;
+     */
+    value: LinkPong;
+    case: "pong";
+  } | {
+    /**
+     * New credit limits for this link; sent when they change.
+     *
+     * @generated from field: horus.coordinator.v1.LinkCredit credit = 9;
+     */
+    value: LinkCredit;
+    case: "credit";
+  } | {
+    /**
+     * The request with this id failed (a watch that fell behind ends so);
+     * the link itself goes on.
+     *
+     * @generated from field: horus.coordinator.v1.LinkError error = 10;
+     */
+    value: LinkError;
+    case: "error";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message horus.coordinator.v1.LinkResponse.
+ * Use `create(LinkResponseSchema)` to create a new message.
+ */
+export const LinkResponseSchema: GenMessage<LinkResponse> = /*@__PURE__*/
+  messageDesc(file_horus_coordinator_v1_supervisor, 27);
+
+/**
  * @generated from enum horus.coordinator.v1.JobState
  */
 export enum JobState {
@@ -632,6 +1014,11 @@ export const JobStateSchema: GenEnum<JobState> = /*@__PURE__*/
  * and resuming WatchJobEvents from the last sequence it applied. Events of
  * one supervisor instance are numbered from 1; a new instance_id means the
  * supervisor restarted and its earlier jobs are gone.
+ *
+ * Link carries all of the above on one long-lived bidirectional stream per
+ * coordinator and supervisor, plus heartbeats and credit-based flow control
+ * (docs/supervisor-protocol.md). The unary calls stay for external tools,
+ * older coordinators, and transports without bidirectional streams.
  *
  * @generated from service horus.coordinator.v1.SupervisorService
  */
@@ -689,6 +1076,20 @@ export const SupervisorService: GenService<{
     methodKind: "server_streaming";
     input: typeof WatchJobEventsRequestSchema;
     output: typeof WatchJobEventsResponseSchema;
+  },
+  /**
+   * Every call above, multiplexed on one stream, correlated by LinkRequest.id.
+   * A request on the link behaves exactly as the unary call does (same
+   * idempotency by attempt id, same event sequence numbers). The supervisor
+   * also grants credits (LinkCredit) and answers pings; it closes a link
+   * that stays silent longer than its heartbeat limit.
+   *
+   * @generated from rpc horus.coordinator.v1.SupervisorService.Link
+   */
+  link: {
+    methodKind: "bidi_streaming";
+    input: typeof LinkRequestSchema;
+    output: typeof LinkResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_horus_coordinator_v1_supervisor, 0);

@@ -1,0 +1,111 @@
+// The supervisor's Link handler (src/supervisor/link.ts) at the message
+// level, with a raw bidirectional stream to a real HTTP/2 supervisor server:
+// answers by id, errors by id without ending the link, watches ended by
+// `end`, and credits that follow demand and capacity.
+import { afterEach, describe, expect, it } from "vitest";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { SupervisorService, type LinkRequestSchema, type LinkResponse } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
+import { SUPERVISOR_BINARY_OPTIONS } from "../../src/dispatch/wire.js";
+import { startSupervisorServer, type RunningSupervisor } from "../../src/server/supervisor-server.js";
+import { until } from "../helpers/wait.js";
+
+type Req = MessageInitShape<typeof LinkRequestSchema>;
+
+const cleanup: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f();
+});
+
+/** A raw Link stream: push requests, read every response. */
+function rawLink(sup: RunningSupervisor) {
+  const client = createClient(SupervisorService, createConnectTransport({ baseUrl: sup.url, httpVersion: "2", useBinaryFormat: true, binaryOptions: SUPERVISOR_BINARY_OPTIONS }));
+  const queue: Req[] = [];
+  let wake: (() => void) | undefined;
+  const ctl = new AbortController();
+  cleanup.push(() => ctl.abort());
+  async function* requests() {
+    for (;;) {
+      while (queue.length > 0) yield queue.shift()!;
+      await new Promise<void>((r) => (wake = r));
+    }
+  }
+  const got: LinkResponse[] = [];
+  let failure: unknown;
+  const done = (async () => {
+    try {
+      for await (const m of client.link(requests(), { signal: ctl.signal })) got.push(m);
+    } catch (err) {
+      failure = err;
+    }
+  })();
+  return {
+    send(req: Req) {
+      queue.push(req);
+      wake?.();
+    },
+    got,
+    byId: (id: bigint) => got.filter((m) => m.id === id),
+    credit: (runner: string) => {
+      let limit: bigint | undefined;
+      for (const m of got) if (m.kind.case === "credit" && m.kind.value.limit[runner] !== undefined) limit = m.kind.value.limit[runner];
+      return limit;
+    },
+    done,
+    failure: () => failure,
+    close: () => ctl.abort(),
+  };
+}
+
+describe("supervisor Link handler", () => {
+  it("answers by id, reports a bad request by id and goes on, and ends a watch on `end`", async () => {
+    const sup = await startSupervisorServer({ port: 0, supervisor: { name: "raw-sup", shutdownGraceMs: 50 } });
+    cleanup.push(() => sup.close());
+    const l = rawLink(sup);
+    l.send({ id: 1n, kind: { case: "hello", value: { nodeId: "n1", nodeName: "test" } } });
+    l.send({ id: 2n, kind: { case: "ping", value: {} } });
+    l.send({ id: 3n });
+    l.send({ id: 4n, kind: { case: "watch", value: { afterSeq: 0n } } });
+    await until(() => (l.byId(4n).length > 0 ? true : undefined));
+    expect(l.byId(1n)[0]!.kind).toMatchObject({ case: "hello", value: { name: "raw-sup", silenceLimitMs: 15_000 } });
+    expect(l.byId(2n)[0]!.kind.case).toBe("pong");
+    expect(l.byId(3n)[0]!.kind).toMatchObject({ case: "error", value: { code: 3 } });
+    expect(l.byId(4n)[0]!.kind).toMatchObject({ case: "events", value: { events: [] } });
+
+    l.send({ id: 5n, kind: { case: "dispatch", value: { jobs: [{ attemptId: "x.1", workflowId: "x", stepId: "s", attempt: 1, runner: "noop" }] } } });
+    await until(() => (l.byId(4n).flatMap((m) => (m.kind.case === "events" ? m.kind.value.events : [])).some((e) => e.kind.case === "finished") ? true : undefined));
+    expect(l.byId(5n)[0]!.kind).toMatchObject({ case: "dispatch", value: { acks: [{ attemptId: "x.1", accepted: true }] } });
+
+    // After `end`, the watch sends nothing more; the link itself goes on.
+    l.send({ id: 4n, kind: { case: "end", value: {} } });
+    l.send({ id: 6n, kind: { case: "ping", value: {} } });
+    await until(() => (l.byId(6n).length > 0 ? true : undefined));
+    const before = l.byId(4n).length;
+    l.send({ id: 7n, kind: { case: "dispatch", value: { jobs: [{ attemptId: "x.2", workflowId: "x", stepId: "s2", attempt: 1, runner: "noop" }] } } });
+    l.send({ id: 8n, kind: { case: "getJobs", value: { attemptIds: ["x.2"] } } });
+    await until(() => (l.byId(8n).length > 0 ? true : undefined));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(l.byId(4n).length).toBe(before);
+    expect(l.failure()).toBeUndefined();
+  });
+
+  it("grants credit as demand and free slots allow, and hands a closed link's credit to the others", async () => {
+    const sup = await startSupervisorServer({ port: 0, supervisor: { name: "raw-sup", capacity: { noop: 6 }, shutdownGraceMs: 50 } });
+    cleanup.push(() => sup.close());
+    const a = rawLink(sup);
+    a.send({ id: 1n, kind: { case: "hello", value: {} } });
+    await until(() => (a.credit("noop") === 6n ? true : undefined));
+    const b = rawLink(sup);
+    b.send({ id: 1n, kind: { case: "hello", value: {} } });
+    // The idle share: half each once b is there.
+    await until(() => (a.credit("noop") === 3n && b.credit("noop") === 3n ? true : undefined));
+    // b waits for 5: a's unused pre-grant goes to it.
+    b.send({ id: 0n, kind: { case: "demand", value: { waiting: { noop: 5 } } } });
+    await until(() => (b.credit("noop") === 5n ? true : undefined));
+    expect(a.credit("noop")).toBe(1n);
+    // b goes away: a gets everything back.
+    b.close();
+    await until(() => (a.credit("noop") === 6n ? true : undefined));
+  });
+});
