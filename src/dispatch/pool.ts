@@ -19,13 +19,14 @@
 // and what is stopped when it comes back, and when GetJobs reconciles;
 // answers.ts says what an acknowledgement or a job event means for an attempt.
 import { setMaxListeners } from "node:events";
-import { Code, ConnectError, createClient, type Client, type Transport } from "@connectrpc/connect";
+import { Code, ConnectError, type Transport } from "@connectrpc/connect";
 import { create } from "@bufbuild/protobuf";
-import { JobEventSchema, JobSchema, JobState, SupervisorService, type Job, type JobEvent, type JobStatus } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
+import { JobEventSchema, JobSchema, JobState, type Job, type JobEvent, type JobStatus } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
 import type { StepFailure } from "../engine/model.js";
 import { onAck, onEvent } from "./answers.js";
 import { initialHealth, release, returningCopies, reconcileDue, stepHealth, type HealthEvent, type HealthRules, type HealthState, type SupervisorHealth } from "./health.js";
-import { noSupervisorError, offeredRunners, pick as pickIndex, unroutableExpired, unroutableSince, whyWaiting, type WaitReason } from "./placement.js";
+import { createSupervisorLink, type SupervisorLink } from "./link.js";
+import { noSupervisorError, offeredRunners, pick as pickIndex, serves, unroutableExpired, unroutableSince, whyWaiting, type WaitReason } from "./placement.js";
 import { WaitQueue, type RouteConstraints, type WaitGroup } from "./waiting.js";
 
 export type { RouteConstraints } from "./waiting.js";
@@ -113,7 +114,16 @@ interface Tracked {
 /** A member's health fields are a HealthState (health.ts decides them; applyHealth writes them back). */
 interface Member extends HealthState {
   endpoint: SupervisorEndpoint;
-  client: Client<typeof SupervisorService>;
+  /** One long-lived Link stream to the supervisor (unary calls if it offers none). */
+  client: SupervisorLink;
+  /**
+   * Slots the supervisor granted this coordinator per runner (its credits)
+   * less the jobs placed here and not yet sent: placement's cross-coordinator
+   * bound. A runner without a grant (no link open) has no entry.
+   */
+  free: Map<string, number>;
+  /** Jobs waiting here, per runner, that this supervisor could serve, as last reported on the link. */
+  demand: Map<string, number>;
   /** Aborted when the member leaves the pool. */
   abort: AbortController;
   name: string;
@@ -243,13 +253,52 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
     });
   }
 
+  /** Recomputes a member's granted free slots: its link's credits less what waits in its outbox. */
+  function refreshFree(m: Member): void {
+    const queued = new Map<string, number>();
+    for (const job of m.outbox) queued.set(job.runner, (queued.get(job.runner) ?? 0) + 1);
+    m.free.clear();
+    for (const runner of m.runners.keys()) {
+      const credits = m.client.credits(runner);
+      if (credits !== undefined) m.free.set(runner, credits - (queued.get(runner) ?? 0));
+    }
+  }
+
+  /** Tells each supervisor how many jobs wait here that it could serve, so its credits go where jobs wait. */
+  function reportDemand(): void {
+    const wanted = new Map<Member, Map<string, number>>();
+    for (const group of waiting.groups.values()) {
+      let n = 0;
+      for (const lane of group.lanes.values()) n += lane.jobs.length - lane.head;
+      if (n === 0) continue;
+      for (const m of members) {
+        if (!serves(m, group.runner, group.route)) continue;
+        let per = wanted.get(m);
+        if (!per) wanted.set(m, (per = new Map()));
+        per.set(group.runner, (per.get(group.runner) ?? 0) + n);
+      }
+    }
+    for (const m of members) {
+      const per = wanted.get(m) ?? new Map<string, number>();
+      for (const runner of new Set([...m.demand.keys(), ...per.keys()])) {
+        const n = per.get(runner) ?? 0;
+        if ((m.demand.get(runner) ?? 0) === n) continue;
+        if (n === 0) m.demand.delete(runner);
+        else m.demand.set(runner, n);
+        m.client.setDemand(runner, n);
+      }
+    }
+  }
+
   function newMember(endpoint: SupervisorEndpoint): Member {
     const memberAbort = new AbortController();
     setMaxListeners(0, memberAbort.signal);
     abort.signal.addEventListener("abort", () => memberAbort.abort(), { once: true });
-    return {
+    const m: Member = {
       endpoint,
-      client: createClient(SupervisorService, endpoint.transport),
+      client: createSupervisorLink(endpoint.transport, { pongTimeoutMs: timeoutMs }),
+      free: new Map(),
+      demand: new Map(),
       abort: memberAbort,
       name: endpoint.name,
       ...initialHealth(now(), rules),
@@ -264,6 +313,12 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
       lastReconcile: now(),
       removed: false,
     };
+    // A grant (or a closed link) changes what may be placed there.
+    m.client.onCredits(() => {
+      refreshFree(m);
+      flushSoon();
+    });
+    return m;
   }
 
   // ---- tracking -----------------------------------------------------------
@@ -743,6 +798,8 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
         if (!m) break;
         waiting.shift(group);
         m.outbox.push(head.job);
+        const free = m.free.get(head.job.runner);
+        if (free !== undefined) m.free.set(head.job.runner, free - 1);
         track(m, head.job, false);
       }
       if (!waiting.groups.has(group.key)) continue;
@@ -758,6 +815,7 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
         }
       }
     }
+    reportDemand();
     for (const m of members) if (m.outbox.length > 0 && !m.sending) void send(m);
   }
 
@@ -782,6 +840,7 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
     const batch = m.outbox.splice(0);
     try {
       const res = await m.client.dispatchJobs({ jobs: batch }, { signal: m.abort.signal, timeoutMs: Math.max(timeoutMs, 10_000) });
+      refreshFree(m);
       seen(m);
       const duplicates: string[] = [];
       for (const ack of res.acks) {
@@ -961,6 +1020,7 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
       closed = true;
       clearInterval(healthTimer);
       abort.abort();
+      for (const m of members) m.client.close();
     },
   };
 }
