@@ -261,10 +261,14 @@ export function createSupervisorLink(transport: Transport, options: SupervisorLi
   function onResponse(s: Stream, msg: LinkResponse): void {
     const kind = msg.kind;
     if (kind.case === "credit") {
+      const lowered: Record<string, bigint> = {};
       for (const [runner, limit] of Object.entries(kind.value.limit)) {
+        if (Number(limit) < (s.limit.get(runner) ?? 0)) lowered[runner] = limit;
         s.limit.set(runner, Number(limit));
         notify(runner, creditOf(s, runner));
       }
+      // Applied: nothing more goes out beyond these, so the supervisor may give the rest to others.
+      if (Object.keys(lowered).length > 0) send(s, { id: 0n, kind: { case: "creditAck", value: { limit: lowered } } });
       return;
     }
     if (kind.case === "events") {

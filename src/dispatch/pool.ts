@@ -253,15 +253,18 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
     });
   }
 
-  /** Recomputes a member's granted free slots: its link's credits less what waits in its outbox. */
+  /**
+   * Recomputes a member's granted free slots: its link's credits less what
+   * waits in its outbox. While a link is open, a runner without a grant yet
+   * has none (the grant follows the hello at once); without a link
+   * (a supervisor that offers none) only capacity bounds placement.
+   */
   function refreshFree(m: Member): void {
+    m.free.clear();
+    if (m.client.mode() !== "link") return;
     const queued = new Map<string, number>();
     for (const job of m.outbox) queued.set(job.runner, (queued.get(job.runner) ?? 0) + 1);
-    m.free.clear();
-    for (const runner of m.runners.keys()) {
-      const credits = m.client.credits(runner);
-      if (credits !== undefined) m.free.set(runner, credits - (queued.get(runner) ?? 0));
-    }
+    for (const runner of m.runners.keys()) m.free.set(runner, (m.client.credits(runner) ?? 0) - (queued.get(runner) ?? 0));
   }
 
   /** Tells each supervisor how many jobs wait here that it could serve, so its credits go where jobs wait. */
@@ -792,6 +795,7 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
     flushScheduled = false;
     if (closed) return;
     const t = now();
+    for (const m of members) refreshFree(m);
     for (const group of [...waiting.groups.values()]) {
       for (let head = waiting.peek(group); head; head = waiting.peek(group)) {
         const m = pick(group);
@@ -835,9 +839,36 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
     }
   }
 
+  /**
+   * The outbox's jobs that fit the member's credits now; the rest wait
+   * again. Credits can shrink after a job was placed (the supervisor took
+   * unused credit back for another coordinator and was told so), and a job
+   * sent beyond them would overfill the supervisor.
+   */
+  function takeSendable(m: Member): Job[] {
+    const jobs = m.outbox.splice(0);
+    if (m.client.mode() !== "link") return jobs;
+    const left = new Map<string, number>();
+    const out: Job[] = [];
+    for (const job of jobs) {
+      const credit = left.get(job.runner) ?? m.client.credits(job.runner) ?? 0;
+      if (credit > 0) {
+        out.push(job);
+        left.set(job.runner, credit - 1);
+        continue;
+      }
+      left.set(job.runner, credit);
+      untrack(m, job.attemptId);
+      requeue(job);
+    }
+    if (out.length < jobs.length) flushSoon();
+    return out;
+  }
+
   async function send(m: Member): Promise<void> {
+    const batch = takeSendable(m);
+    if (batch.length === 0) return;
     m.sending = true;
-    const batch = m.outbox.splice(0);
     try {
       const res = await m.client.dispatchJobs({ jobs: batch }, { signal: m.abort.signal, timeoutMs: Math.max(timeoutMs, 10_000) });
       refreshFree(m);

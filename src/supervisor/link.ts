@@ -71,6 +71,12 @@ interface LinkState {
   limit: Map<string, number>;
   received: Map<string, number>;
   demand: Map<string, number>;
+  /**
+   * Per runner: the highest limit the coordinator may still act on. Above
+   * `limit` after a lowered limit not yet acknowledged (credit_ack): that
+   * credit stays reserved, since jobs sent against it may be on the way.
+   */
+  peak: Map<string, number>;
 }
 
 export function createLinkHub(host: LinkHost, options: LinkHubOptions = {}): LinkHub {
@@ -98,11 +104,18 @@ export function createLinkHub(host: LinkHost, options: LinkHubOptions = {}): Lin
     turn++;
     for (const r of host.runners()) {
       const views = all.map((l) => ({ outstanding: outstanding(l, r.name), demand: l.demand.get(r.name) ?? 0 }));
-      const next = allocateCredits({ capacity: r.capacity, held: r.held, links: views, start: turn });
+      // Credit taken back but not yet acknowledged is as good as held.
+      const reserved = all.reduce((n, l) => n + unacknowledged(l, r.name), 0);
+      const next = allocateCredits({ capacity: r.capacity, held: r.held + reserved, links: views, start: turn });
+      // Credit taken back is not given to anyone in the same round: the link
+      // may be sending against it now. Only the cuts go out; what they free
+      // is granted once the link acknowledged them (credit_ack).
+      if (next.some((n, i) => n < views[i]!.outstanding)) next.forEach((n, i) => (next[i] = Math.min(n, views[i]!.outstanding)));
       all.forEach((l, i) => {
         const limit = (l.received.get(r.name) ?? 0) + next[i]!;
         if (limit !== (l.limit.get(r.name) ?? 0)) {
           l.limit.set(r.name, limit);
+          l.peak.set(r.name, Math.max(l.peak.get(r.name) ?? 0, limit));
           updates[i]![r.name] = BigInt(limit);
         }
       });
@@ -110,6 +123,11 @@ export function createLinkHub(host: LinkHost, options: LinkHubOptions = {}): Lin
     all.forEach((l, i) => {
       if (Object.keys(updates[i]!).length > 0) l.push({ id: 0n, kind: { case: "credit", value: { limit: updates[i]! } } });
     });
+  }
+
+  /** Credit a link may still send against though its limit went below it: reserved until it acknowledges. */
+  function unacknowledged(l: LinkState, runner: string): number {
+    return Math.max(0, (l.peak.get(runner) ?? 0) - Math.max(l.limit.get(runner) ?? 0, l.received.get(runner) ?? 0));
   }
 
   function outstanding(l: LinkState, runner: string): number {
@@ -140,6 +158,7 @@ export function createLinkHub(host: LinkHost, options: LinkHubOptions = {}): Lin
         rouse();
       },
       limit: new Map(),
+      peak: new Map(),
       received: new Map(),
       demand: new Map(),
     };
@@ -210,12 +229,17 @@ export function createLinkHub(host: LinkHost, options: LinkHubOptions = {}): Lin
             for (const [runner, n] of Object.entries(kind.value.waiting)) state.demand.set(runner, n);
             changed();
             return;
+          case "creditAck":
+            // Only the latest limit counts: an older one acknowledged while a newer went out keeps the reserve.
+            for (const [runner, limit] of Object.entries(kind.value.limit)) if (Number(limit) === (state.limit.get(runner) ?? 0)) state.peak.set(runner, Number(limit));
+            changed();
+            return;
           case "end":
             watches.get(id)?.abort();
             watches.delete(id);
             return;
           default:
-            fail(id, new ConnectError("link request has no known kind (hello, describe, dispatch, cancel, get_jobs, watch, ping, demand or end)", Code.InvalidArgument));
+            fail(id, new ConnectError("link request has no known kind (hello, describe, dispatch, cancel, get_jobs, watch, ping, demand, credit_ack or end)", Code.InvalidArgument));
         }
       } catch (err) {
         fail(id, err);

@@ -71,6 +71,20 @@ async function submitAll(client: CoordinatorClient, yamls: string[]): Promise<st
 }
 
 describe("many supervisors", () => {
+  it("two coordinators sharing one supervisor never hold more of its slots together than its capacity (credits over the Link)", async () => {
+    const sup = await server(supervisorArgs("shared", ["--capacity", "3"]));
+    const coords = await Promise.all([1, 2].map(() => server(["coordinator", "--port", "0", "--log-level", "warn", "--no-embedded", "--supervisor", sup.url])));
+    const clients = coords.map((c) => coordinatorClient(c.url));
+    // Each coordinator alone could fill all 3 slots: 2 x 24 shell steps keep both saturated.
+    const ids = await Promise.all(clients.map((c, k) => submitAll(c, Array.from({ length: 4 }, (_, i) => fanOut(`shared-${k}-${i}`, 6, "shell", "sleep 0.05; echo 1")))));
+    const finals = await Promise.all(ids.flatMap((list, k) => list.map((id) => waitForEnd(clients[k]!, id, 120_000))));
+    expect(finals.filter((w) => w.state !== WorkflowState.SUCCEEDED)).toEqual([]);
+    const shell = (await supervisorClient(sup.url).describeSupervisor({})).runners.find((r) => r.name === "shell")!;
+    expect(Number(shell.accepted)).toBe(48);
+    expect(shell.maxHeld).toBeLessThanOrEqual(3);
+    expect(shell.maxRunning).toBe(3);
+  }, 180_000);
+
   it("three supervisors of equal capacity share 300 steps within ±20% of a third each, none ever above its capacity", async () => {
     const sups = await Promise.all(["even1", "even2", "even3"].map((n) => server(supervisorArgs(n, ["--capacity", "4"]))));
     const coord = await server(["coordinator", "--port", "0", "--log-level", "warn", ...sups.flatMap((s) => ["--supervisor", s.url])]);

@@ -98,12 +98,18 @@ describe("supervisor Link handler", () => {
     await until(() => (a.credit("noop") === 6n ? true : undefined));
     const b = rawLink(sup);
     b.send({ id: 1n, kind: { case: "hello", value: {} } });
-    // The idle share: half each once b is there.
-    await until(() => (a.credit("noop") === 3n && b.credit("noop") === 3n ? true : undefined));
-    // b waits for 5: a's unused pre-grant goes to it.
+    // The idle share: half each once b is there. a's cut comes first; b gets
+    // the credit only once a acknowledged it (a may be sending against it).
+    await until(() => (a.credit("noop") === 3n ? true : undefined));
+    expect(b.credit("noop") ?? 0n).toBe(0n);
+    a.send({ id: 0n, kind: { case: "creditAck", value: { limit: { noop: 3n } } } });
+    await until(() => (b.credit("noop") === 3n ? true : undefined));
+    // b waits for 5: a's unused pre-grant goes to it, again after a's acknowledgement.
     b.send({ id: 0n, kind: { case: "demand", value: { waiting: { noop: 5 } } } });
+    await until(() => (a.credit("noop") === 1n ? true : undefined));
+    expect(b.credit("noop")).toBe(3n);
+    a.send({ id: 0n, kind: { case: "creditAck", value: { limit: { noop: 1n } } } });
     await until(() => (b.credit("noop") === 5n ? true : undefined));
-    expect(a.credit("noop")).toBe(1n);
     // b goes away: a gets everything back.
     b.close();
     await until(() => (a.credit("noop") === 6n ? true : undefined));
