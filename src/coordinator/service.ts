@@ -10,7 +10,7 @@ import { WorkflowState, isTerminalWorkflow, workflowStateName } from "../engine/
 import { InvalidCursorError, StoreUnavailableError, type Store } from "../store/store.js";
 import type { Problem, ValidationLimits } from "../workflow/definition.js";
 import { findTemplateCycle } from "../workflow/template-refs.js";
-import { definitionToSpec, eventToProto, logToProto, planToProto, problemsToProto, summaryToProto, templateToProto, workflowToProto } from "./convert.js";
+import { binaryWire, definitionToSpec, eventToProto, logToProto, planToProto, problemsToProto, summaryToProto, templateToProto, workflowToProto } from "./convert.js";
 import type { CheckedDefinition, Definition } from "./check-definition.js";
 import { checkedInWorker } from "./request-offload.js";
 import { checkDefinitionOffThread, createDefinitionPool, type DefinitionPool } from "./definition-pool.js";
@@ -224,11 +224,11 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
       };
     },
 
-    async getWorkflow(req) {
+    async getWorkflow(req, ctx) {
       requireId(req.workflowId);
       const got = await store.getWorkflow(req.workflowId);
       if (!got) throw new ConnectError(`workflow ${truncateId(req.workflowId)} not found`, Code.NotFound);
-      return { workflow: workflowToProto(got.record) };
+      return { workflow: workflowToProto(got.record, { binary: binaryWire(ctx.requestHeader) }) };
     },
 
     async listWorkflows(req) {
@@ -298,6 +298,7 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
 
     async *watchWorkflow(req, ctx) {
       requireId(req.workflowId);
+      const wire = { binary: binaryWire(ctx.requestHeader) };
       const w = waiter(store, ["events"], req.workflowId, signals(ctx));
       try {
         const got = await store.getWorkflow(req.workflowId);
@@ -305,7 +306,7 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
         let cursor = req.cursor;
         if (!cursor) {
           cursor = got.cursor;
-          yield { kind: { case: "snapshot", value: workflowToProto(got.record) }, cursor };
+          yield { kind: { case: "snapshot", value: workflowToProto(got.record, wire) }, cursor };
           if (isTerminalWorkflow(got.record.state)) return;
         }
         const endedBefore = isTerminalWorkflow(got.record.state);
@@ -325,7 +326,7 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
             const events = await store.readEvents(req.workflowId, cursor, 1000).catch(cursorError);
             for (const e of events) {
               cursor = e.cursor;
-              yield { kind: { case: "event", value: eventToProto(req.workflowId, e) }, cursor };
+              yield { kind: { case: "event", value: eventToProto(req.workflowId, e, wire) }, cursor };
               if (e.kind === "workflow" && isTerminalWorkflow(e.state)) return;
             }
             if (events.length < 1000) break;
