@@ -125,6 +125,12 @@ export function clientTarget(url: string, form: SubmitForm = "spec"): Target {
       return out;
     },
 
+    async finishedAt(id) {
+      const { workflow } = await client.getWorkflow({ workflowId: id });
+      if (!workflow?.finishedAt) throw new Error(`workflow ${id} has not finished`);
+      return timestampMs(workflow.finishedAt);
+    },
+
     async close() {
       session.abort();
     },

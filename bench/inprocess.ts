@@ -81,6 +81,7 @@ export async function startInProcess(mode: "embedded" | "redis", opts: { redisUr
     ended: w.ended,
     watchAll: async () => all,
     dispatchLatencies: async (id) => dispatchLatencies(await record(id)),
+    finishedAt: async (id) => (await record(id)).finishedAt ?? NaN,
     close: () => coordinator.close(),
   };
 }

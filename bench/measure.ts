@@ -35,7 +35,9 @@ export interface HorusFigures extends Figures {
    * (one stream for every workflow, summaries only) instead of a
    * WatchWorkflow of the workflow: what following one workflow costs.
    */
-  listWatched: { wide: number; chain: number };
+  listWatched: { wide: number; chain: number; forEach: number };
+  /** WatchWorkflows' terminal delivery, ms from finished_at to a separate client's receipt (bench/delivery.ts). */
+  delivery?: Latency;
   /** Dispatch latency of the chain runs. */
   idle: Latency;
   /** Dispatch latency of a probe chain while wide workflows run. */
@@ -99,7 +101,7 @@ export async function horusShapes(t: Target, size: Sizes, log: (msg: string) => 
     await runOne(t, forEachYaml(Math.min(size.forEach, 1_000)));
   }
   const samples = { wide: [] as number[], chain: [] as number[], many: [] as number[], forEach: [] as number[] };
-  const listed = { wide: [] as number[], chain: [] as number[] };
+  const listed = { wide: [] as number[], chain: [] as number[], forEach: [] as number[] };
   const idle: number[] = [];
   for (let r = 0; r < size.runs; r++) {
     samples.wide.push((await runOne(t, wideYaml(size.wide))).ms);
@@ -110,9 +112,10 @@ export async function horusShapes(t: Target, size: Sizes, log: (msg: string) => 
     idle.push(...(await t.dispatchLatencies(chain.id)));
     samples.many.push((await runMany(t, SMALL_YAML, size.many)).ms);
     samples.forEach.push((await runOne(t, forEachYaml(size.forEach))).ms);
-    log(`${label} run ${r + 1}: wide ${samples.wide.at(-1)!.toFixed(0)} ms, chain ${samples.chain.at(-1)!.toFixed(0)} ms, many ${samples.many.at(-1)!.toFixed(0)} ms, for_each ${samples.forEach.at(-1)!.toFixed(0)} ms`);
+    listed.forEach.push(await runOneListed(t, forEachYaml(size.forEach)));
+    log(`${label} run ${r + 1}: wide ${samples.wide.at(-1)!.toFixed(0)} ms, chain ${samples.chain.at(-1)!.toFixed(0)} ms (${listed.chain.at(-1)!.toFixed(0)} ms unwatched), many ${samples.many.at(-1)!.toFixed(0)} ms, for_each ${samples.forEach.at(-1)!.toFixed(0)} ms (${listed.forEach.at(-1)!.toFixed(0)} ms unwatched)`);
   }
-  const out = { ...figures(size, samples), idle: latency(idle), listWatched: { wide: median(listed.wide), chain: median(listed.chain) } };
+  const out = { ...figures(size, samples), idle: latency(idle), listWatched: { wide: median(listed.wide), chain: median(listed.chain), forEach: median(listed.forEach) } };
   log(`${label}: wide ${out.wide.toFixed(0)} steps/s, chain ${out.chain.toFixed(0)} steps/s (${out.chainHopMs.toFixed(2)} ms a hop), many ${out.many.toFixed(0)} steps/s, for_each of ${size.forEach} ${out.forEachMs.toFixed(0)} ms`);
   return out;
 }

@@ -20,6 +20,7 @@ import { timeCel, type CelFigures } from "./cel.js";
 import { startCoordinatorProcess, startRedis, startSupervisorProcess } from "./processes.js";
 import { clientTarget, type SubmitForm } from "./client.js";
 import { startInProcess } from "./inprocess.js";
+import { terminalDelivery } from "./delivery.js";
 import { figures, horusShapes, loadedLatency, type Figures, type HorusFigures, type Sizes } from "./measure.js";
 import { median, type Latency } from "./stats.js";
 import { targetRows } from "./targets.js";
@@ -32,9 +33,9 @@ const submitArg = process.argv.find((a) => a.startsWith("--submit="))?.slice(9) 
 if (submitArg !== "spec" && submitArg !== "yaml") throw new Error(`--submit must be spec or yaml, not ${submitArg}`);
 const form: SubmitForm = submitArg;
 
-const SIZE: Sizes & { plan: number[]; memWorkflows: number; memSteps: number; bigdoc: { big: number; within: number; maxSteps?: number } } = quick
-  ? { wide: 200, chain: 20, many: 50, forEach: 200, runs: 1, warmUp: false, probe: 20, plan: [1_000, 10_000], memWorkflows: 2, memSteps: 500, bigdoc: { big: 1_200, within: 200, maxSteps: 1_000 } }
-  : { wide: 2_000, chain: 100, many: 500, forEach: 10_000, runs: 3, warmUp: true, probe: 100, plan: [1_000, 10_000, 100_000], memWorkflows: 100, memSteps: 1_000, bigdoc: { big: 100_000, within: 10_000 } };
+const SIZE: Sizes & { plan: number[]; memWorkflows: number; memSteps: number; deliveries: number; bigdoc: { big: number; within: number; maxSteps?: number } } = quick
+  ? { wide: 200, chain: 20, many: 50, forEach: 200, runs: 1, warmUp: false, probe: 20, deliveries: 20, plan: [1_000, 10_000], memWorkflows: 2, memSteps: 500, bigdoc: { big: 1_200, within: 200, maxSteps: 1_000 } }
+  : { wide: 2_000, chain: 100, many: 500, forEach: 10_000, runs: 3, warmUp: true, probe: 100, deliveries: 200, plan: [1_000, 10_000, 100_000], memWorkflows: 100, memSteps: 1_000, bigdoc: { big: 100_000, within: 10_000 } };
 /** Jobs a BullMQ worker runs at once: the reference supervisor's default for noop. */
 const BULL_CONCURRENCY = 1_000;
 
@@ -124,6 +125,8 @@ async function publicShapes(url: string, label: string): Promise<HorusFigures> {
     const out = await horusShapes(t, SIZE, log, label);
     out.load = await loadedLatency(t, SIZE);
     log(`${label}: dispatch under wide load p50 ${out.load.p50} ms, p99 ${out.load.p99} ms`);
+    out.delivery = await terminalDelivery(url, t, SIZE.deliveries);
+    log(`${label}: WatchWorkflows end delivery p50 ${out.delivery.p50.toFixed(1)} ms, p99 ${out.delivery.p99.toFixed(1)} ms`);
     return out;
   } finally {
     await t.close();
@@ -270,17 +273,30 @@ async function main(): Promise<void> {
   ]));
   if (embedded || redis) {
     out.push("");
-    const watchRow = (label: string, k: "wide" | "chain") => [label, f0(embedded?.samples[k] && median(embedded.samples[k]!)), f0(embedded?.listWatched[k]), f0(redis?.samples[k] && median(redis.samples[k]!)), f0(redis?.listWatched[k])];
+    const watchRow = (label: string, k: "wide" | "chain" | "forEach") => {
+      const cells = (f: HorusFigures | undefined) => {
+        const watched = f?.samples[k] && median(f.samples[k]!);
+        return [f0(watched), f0(f?.listWatched[k]), f2(watched !== undefined && f ? watched / f.listWatched[k] : undefined)];
+      };
+      return [label, ...cells(embedded), ...cells(redis)];
+    };
     out.push(table([
-      ["end noticed on (median ms)", "embedded WatchWorkflow", "WatchWorkflows", "redis WatchWorkflow", "WatchWorkflows"],
+      ["end noticed on (median ms)", "embedded WatchWorkflow", "WatchWorkflows", "ratio", "redis WatchWorkflow", "WatchWorkflows", "ratio"],
       watchRow(`wide (${SIZE.wide} + 1)`, "wide"),
       watchRow(`chain (${SIZE.chain})`, "chain"),
+      watchRow(`for_each (${SIZE.forEach})`, "forEach"),
     ]));
-    out.push("(WatchWorkflows: one stream for every workflow, summaries only, changes sent in 100 ms windows; the figures above use WatchWorkflow)");
+    out.push("(WatchWorkflow follows the workflow: a snapshot, then every event. WatchWorkflows: one stream for every workflow, summaries only, progress in 100 ms windows, ends at once: the unwatched figure. ratio: watched / unwatched. The throughput table above uses WatchWorkflow)");
+    out.push("");
+    out.push(table([
+      ["WatchWorkflows end delivery (ms): finished_at -> a separate client's receipt", "p50", "p99", "max", "samples"],
+      ["embedded", f1(embedded?.delivery?.p50), f1(embedded?.delivery?.p99), f1(embedded?.delivery?.max), f0(embedded?.delivery?.n)],
+      ["redis", f1(redis?.delivery?.p50), f1(redis?.delivery?.p99), f1(redis?.delivery?.max), f0(redis?.delivery?.n)],
+    ]));
   }
   if (embedded || redis) {
     out.push("");
-    const fig = (r: (typeof targets)[number], x: number | undefined) => (r.unit === "ms" && (x ?? 0) < 100 ? f2(x) : f0(x));
+    const fig = (r: (typeof targets)[number], x: number | undefined) => (r.unit !== "steps/s" && (x ?? 0) < 100 ? f2(x) : f0(x));
     const versus = (r: (typeof targets)[number]) => (!r.horus || !r.bullmq ? undefined : r.unit === "ms" ? r.bullmq / r.horus : r.horus / r.bullmq);
     out.push(table([
       ["issue 17 targets", "mode", "horus", "bullmq", "unit", "vs bullmq", "target", "met"],

@@ -31,5 +31,7 @@ export interface Target {
    * that recorded its last dependency's success).
    */
   dispatchLatencies(id: string): Promise<number[]>;
+  /** When an ended workflow finished (its finished_at, ms on the coordinator's wall clock). */
+  finishedAt(id: string): Promise<number>;
   close(): Promise<void>;
 }

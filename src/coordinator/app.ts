@@ -65,6 +65,8 @@ export interface CoordinatorOptions {
   definitions?: DefinitionPoolOptions;
   /** Longest one workflow transition may take, ms (default 10,000); past it the workflow is quarantined (FAILED, INTERNAL). */
   transitionBudgetMs?: number;
+  /** How long WatchWorkflows gathers progress before sending it, ms (default 100); a workflow's end is sent at once. */
+  listWindowMs?: number;
   logger?: Logger;
   /** How long shutdown lets unary calls finish (default 10,000 ms). */
   drainTimeoutMs?: number;
@@ -192,7 +194,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
 
   // Large definitions are read in these workers, whether the service finds YAML in a request or the server a large request message.
   const definitions = createDefinitionPool(options.definitions);
-  const service = withClientLimits(createCoordinatorService({ store, executor, supervisors: registry, shutdown: shutdown.signal, definitions, ...(options.limits ? { limits: options.limits } : {}) }), auth, security.clientLimits);
+  const service = withClientLimits(createCoordinatorService({ store, executor, supervisors: registry, shutdown: shutdown.signal, definitions, ...(options.limits ? { limits: options.limits } : {}), ...(options.listWindowMs !== undefined ? { listWindowMs: options.listWindowMs } : {}) }), auth, security.clientLimits);
   // Connect, gRPC, gRPC-web, JSON-RPC (HTTP and WebSocket), health and
   // reflection, all calling this one `service`.
   const surfaces = createSurfaces({

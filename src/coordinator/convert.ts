@@ -8,6 +8,7 @@ import {
   StepSpecSchema,
   TriggerRule as TriggerRuleMsg,
   StepSchema,
+  StepStateChangedSchema,
   WorkflowEventSchema,
   WorkflowSchema,
   WorkflowSpecSchema,
@@ -24,7 +25,8 @@ import {
   type WorkflowTemplate,
   type LogLine,
 } from "../../gen/horus/coordinator/v1/workflow_pb.js";
-import { msDuration, toValue, toValueMap, ts } from "../common/json.js";
+import { msDuration, toValue, toValueMap, ts, type JsonValue } from "../common/json.js";
+import { wireValueField } from "../common/value-wire.js";
 import { truncateId } from "../common/truncate.js";
 import { StepState } from "../engine/states.js";
 import type { StoredEvent, WorkflowRecord } from "../engine/model.js";
@@ -35,7 +37,35 @@ function opt<T>(key: string, v: T | undefined): Record<string, T> {
   return v === undefined ? {} : { [key]: v };
 }
 
-export function workflowToProto(wf: WorkflowRecord): Workflow {
+/** How messages that carry step outputs are built. */
+export interface ConvertOptions {
+  /**
+   * The message will be written in the protobuf binary format (the request
+   * came as Connect binary, gRPC or gRPC-web; see binaryWire): step outputs
+   * go in pre-encoded (value-wire.ts), in linear time, instead of as Value
+   * messages, which toBinary encodes in time that grows with their depth
+   * times their size. Only for binary: the JSON format drops such fields.
+   */
+  binary?: boolean;
+}
+
+/**
+ * Sets a message's google.protobuf.Value field `no` to `json`: as a Value
+ * message, or pre-encoded for the binary format (see ConvertOptions).
+ */
+function withValue<T extends { $unknown?: Array<{ no: number; wireType: number; data: Uint8Array }> }>(msg: T, field: string, no: number, json: JsonValue | undefined, opts: ConvertOptions): T {
+  if (json === undefined) return msg;
+  if (opts.binary) (msg.$unknown ??= []).push(wireValueField(no, json));
+  else (msg as Record<string, unknown>)[field] = toValue(json);
+  return msg;
+}
+
+/** Whether the request of `header` is answered in the protobuf binary format (Connect binary, gRPC, gRPC-web). */
+export function binaryWire(header: Headers): boolean {
+  return /^application\/(proto|connect\+proto|grpc(-web)?(\+proto)?)\s*(;|$)/i.test(header.get("content-type") ?? "");
+}
+
+export function workflowToProto(wf: WorkflowRecord, opts: ConvertOptions = {}): Workflow {
   // Records by index: main steps, then on_failure steps, then for_each
   // instances (which name their step in instanceOf).
   const statics = [...wf.definition.steps, ...(wf.definition.onFailure ?? [])];
@@ -59,7 +89,7 @@ export function workflowToProto(wf: WorkflowRecord): Workflow {
       if (s.superseded) return [];
       const staticIndex = s.instanceOf ?? i;
       const def = statics[staticIndex]!;
-      return [create(StepSchema, {
+      return [withValue(create(StepSchema, {
         id: s.id,
         runner: def.runner,
         state: s.state,
@@ -75,7 +105,6 @@ export function workflowToProto(wf: WorkflowRecord): Workflow {
         ...opt("instance", s.instance),
         ...(s.item !== undefined ? { item: toValue(s.item) } : {}),
         ...(s.instances ? { instanceCount: s.instances.count } : {}),
-        ...(s.output !== undefined ? { output: toValue(s.output) } : {}),
         ...(s.error ? { error: { code: s.error.code, message: s.error.message } } : {}),
         waitingReason: s.state === StepState.READY ? (s.waitingReason ?? "") : "",
         attemptHistory: s.attempts.map((a) => ({
@@ -89,7 +118,7 @@ export function workflowToProto(wf: WorkflowRecord): Workflow {
           ...opt("finishedAt", ts(a.finishedAt)),
           ...(a.error ? { error: { code: a.error.code, message: a.error.message } } : {}),
         })),
-      })];
+      }), "output", StepSchema.field.output.number, s.output, opts)];
     }),
   });
 }
@@ -169,28 +198,22 @@ export function summaryToProto(s: WorkflowSummaryRecord): WorkflowSummary {
   });
 }
 
-export function eventToProto(workflowId: string, e: StoredEvent): WorkflowEvent {
+export function eventToProto(workflowId: string, e: StoredEvent, opts: ConvertOptions = {}): WorkflowEvent {
   const base = { cursor: e.cursor, workflowId, ...opt("time", ts(e.time)) };
   if (e.kind === "workflow") {
     return create(WorkflowEventSchema, { ...base, kind: { case: "workflow", value: { state: e.state, error: e.error ?? "" } } });
   }
-  return create(WorkflowEventSchema, {
-    ...base,
-    kind: {
-      case: "step",
-      value: {
-        stepId: e.stepId,
-        state: e.state,
-        attempt: e.attempt,
-        supervisor: e.supervisor ?? "",
-        ...(e.output !== undefined ? { output: toValue(e.output) } : {}),
-        ...(e.error ? { error: e.error } : {}),
-        ...opt("instance", e.instance),
-        ...opt("nextRetryAt", ts(e.nextRetryAt)),
-        waitingReason: e.waitingReason ?? "",
-      },
-    },
+  const step = create(StepStateChangedSchema, {
+    stepId: e.stepId,
+    state: e.state,
+    attempt: e.attempt,
+    supervisor: e.supervisor ?? "",
+    ...(e.error ? { error: e.error } : {}),
+    ...opt("instance", e.instance),
+    ...opt("nextRetryAt", ts(e.nextRetryAt)),
+    waitingReason: e.waitingReason ?? "",
   });
+  return create(WorkflowEventSchema, { ...base, kind: { case: "step", value: withValue(step, "output", StepStateChangedSchema.field.output.number, e.output, opts) } });
 }
 
 const STREAMS = { stdout: LogStream.STDOUT, stderr: LogStream.STDERR, system: LogStream.SYSTEM } as const;

@@ -10,12 +10,13 @@ import { WorkflowState, isTerminalWorkflow, workflowStateName } from "../engine/
 import { InvalidCursorError, StoreUnavailableError, type Store } from "../store/store.js";
 import type { Problem, ValidationLimits } from "../workflow/definition.js";
 import { findTemplateCycle } from "../workflow/template-refs.js";
-import { definitionToSpec, eventToProto, logToProto, planToProto, problemsToProto, summaryToProto, templateToProto, workflowToProto } from "./convert.js";
+import { binaryWire, definitionToSpec, eventToProto, logToProto, planToProto, problemsToProto, summaryToProto, templateToProto, workflowToProto } from "./convert.js";
 import type { CheckedDefinition, Definition } from "./check-definition.js";
 import { checkedInWorker } from "./request-offload.js";
 import { checkDefinitionOffThread, createDefinitionPool, type DefinitionPool } from "./definition-pool.js";
 import type { Executor } from "./executor.js";
 import { newWorkflowRecord } from "./records.js";
+import { createListBatch, decideListSend } from "./list-batcher.js";
 import type { RegistrySync } from "../dispatch/registry.js";
 import { ts } from "../common/json.js";
 
@@ -30,6 +31,12 @@ export interface CoordinatorServiceOptions {
   supervisors?: RegistrySync;
   /** Worker threads that read large definitions (default: a pool with its defaults, started on first use); share it with createRequestOffload. */
   definitions?: DefinitionPool;
+  /**
+   * How long WatchWorkflows gathers progress (workflows created, steps
+   * changing) before sending it, ms (default 100). A workflow's end is
+   * sent at once whatever this is, with the progress gathered so far.
+   */
+  listWindowMs?: number;
 }
 
 /**
@@ -39,8 +46,8 @@ export interface CoordinatorServiceOptions {
  */
 const WATCH_EXISTS_CHECK_MS = 5_000;
 
-/** WatchWorkflows sends the changes of this window together (ms). */
-const LIST_COALESCE_MS = 100;
+/** WatchWorkflows gathers progress for this long before sending it (ms); ends go at once (list-batcher.ts). */
+const LIST_WINDOW_MS = 100;
 
 export { checkDefinition, type CheckedDefinition } from "./check-definition.js";
 export { checkDefinitionOffThread } from "./definition-pool.js";
@@ -156,6 +163,7 @@ export function createCoordinatorService(options: CoordinatorServiceOptions): Se
 
 function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof CoordinatorService> {
   const { store, executor, limits, shutdown, supervisors } = options;
+  const listWindowMs = options.listWindowMs ?? LIST_WINDOW_MS;
   const definitions = options.definitions ?? createDefinitionPool();
   const signals = (ctx: HandlerContext) => (shutdown ? [ctx.signal, shutdown] : [ctx.signal]);
   /** The request's definition checked: in a worker already when the request was large (request-offload.ts), else here (or in a worker for large YAML). */
@@ -224,11 +232,11 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
       };
     },
 
-    async getWorkflow(req) {
+    async getWorkflow(req, ctx) {
       requireId(req.workflowId);
       const got = await store.getWorkflow(req.workflowId);
       if (!got) throw new ConnectError(`workflow ${truncateId(req.workflowId)} not found`, Code.NotFound);
-      return { workflow: workflowToProto(got.record) };
+      return { workflow: workflowToProto(got.record, { binary: binaryWire(ctx.requestHeader) }) };
     },
 
     async listWorkflows(req) {
@@ -298,6 +306,7 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
 
     async *watchWorkflow(req, ctx) {
       requireId(req.workflowId);
+      const wire = { binary: binaryWire(ctx.requestHeader) };
       const w = waiter(store, ["events"], req.workflowId, signals(ctx));
       try {
         const got = await store.getWorkflow(req.workflowId);
@@ -305,7 +314,7 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
         let cursor = req.cursor;
         if (!cursor) {
           cursor = got.cursor;
-          yield { kind: { case: "snapshot", value: workflowToProto(got.record) }, cursor };
+          yield { kind: { case: "snapshot", value: workflowToProto(got.record, wire) }, cursor };
           if (isTerminalWorkflow(got.record.state)) return;
         }
         const endedBefore = isTerminalWorkflow(got.record.state);
@@ -325,7 +334,7 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
             const events = await store.readEvents(req.workflowId, cursor, 1000).catch(cursorError);
             for (const e of events) {
               cursor = e.cursor;
-              yield { kind: { case: "event", value: eventToProto(req.workflowId, e) }, cursor };
+              yield { kind: { case: "event", value: eventToProto(req.workflowId, e, wire) }, cursor };
               if (e.kind === "workflow" && isTerminalWorkflow(e.state)) return;
             }
             if (events.length < 1000) break;
@@ -340,16 +349,17 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
 
     async *watchWorkflows(req, ctx) {
       const pageSize = Math.min(req.pageSize || 50, 1000);
-      const dirty = new Set<string>();
-      let wake: (() => void) | undefined;
-      const onAbort = () => wake?.();
       const sigs = signals(ctx);
+      const batch = createListBatch(Date.now);
+      /** Set while the loop waits: `progress` tells whether a change that does not end a workflow should wake it. */
+      let waiting: { wake: () => void; progress: boolean } | undefined;
+      const onAbort = () => waiting?.wake();
       for (const s of sigs) s.addEventListener("abort", onAbort);
       // Subscribed before the snapshot is read, so no change falls in between.
       const unsubscribe = req.follow
-        ? store.subscribeChanges((id) => {
-            dirty.add(id);
-            wake?.();
+        ? store.subscribeChanges((id, terminal) => {
+            batch.add(id, terminal);
+            if (waiting && (terminal || waiting.progress)) waiting.wake();
           })
         : () => {};
       try {
@@ -358,27 +368,20 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
         if (!req.follow) return;
         for (;;) {
           if (checkAborted(ctx, shutdown)) return;
-          if (dirty.size === 0) {
-            await new Promise<void>((resolve) => (wake = resolve));
-            wake = undefined;
+          const decision = decideListSend(batch.state, Date.now(), listWindowMs);
+          if (decision.kind !== "soon") {
+            // Idle: any change wakes the loop. In a window: only an end (or the window's timer) does.
+            await new Promise<void>((resolve) => {
+              const timer = decision.kind === "at" ? setTimeout(resolve, decision.at - Date.now()) : undefined;
+              waiting = { wake: () => (clearTimeout(timer), resolve()), progress: decision.kind === "idle" };
+            });
+            waiting = undefined;
             continue;
           }
-          // A busy coordinator changes many workflows a second: gather the
-          // changes of a short window into one message instead of one each.
-          await new Promise<void>((resolve) => {
-            const t = setTimeout(resolve, LIST_COALESCE_MS);
-            wake = () => {
-              if (sigs.some((s) => s.aborted)) {
-                clearTimeout(t);
-                resolve();
-              }
-            };
-          });
-          wake = undefined;
+          // Changes of the same turn of the event loop share one message.
+          await yieldToIo();
           if (checkAborted(ctx, shutdown)) return;
-          const ids = [...dirty].slice(0, 1000);
-          for (const id of ids) dirty.delete(id);
-          const items = await store.summaries(ids);
+          const items = await store.summaries(batch.take(1000));
           if (items.length > 0) yield { workflows: items.map(summaryToProto), snapshot: false };
         }
       } finally {

@@ -191,11 +191,13 @@ export interface Store {
   subscribe(kind: "events" | "logs", id: string, listener: () => void): () => void;
   /**
    * Calls `listener` with the id of any workflow that was created or got
-   * events, whichever coordinator wrote them (for live lists). Redis: a
-   * pattern subscription on the per-workflow channels, opened only while
-   * someone listens. Returns the unsubscribe function.
+   * events, whichever coordinator wrote them (for live lists), and
+   * `terminal` true when the change ended it (a live list sends ends at
+   * once, progress in windows). Redis: a pattern subscription on the
+   * per-workflow channels, opened only while someone listens. Returns the
+   * unsubscribe function.
    */
-  subscribeChanges(listener: (workflowId: string) => void): () => void;
+  subscribeChanges(listener: (workflowId: string, terminal: boolean) => void): () => void;
   /** Summaries of these workflows, in the order given; unknown ids are left out. */
   summaries(ids: string[]): Promise<WorkflowSummaryRecord[]>;
   /** Stores a definition as the next version of `name`. */

@@ -12,7 +12,7 @@
 // expression fails its evaluation, never the process.
 import { celEnv, celList, celMap, isCelError, isCelList, isCelMap, isCelUint, parse, plan, type CelInput, type CelList, type CelValue } from "@bufbuild/cel";
 import type { JsonMap, JsonValue } from "../common/json.js";
-import { DEFAULT_CEL_BUDGET, Meter, estimateCost, instrument, meteredEnv, type CelBudget } from "./cel-budget.js";
+import { BUDGET_MESSAGE, DEFAULT_CEL_BUDGET, Meter, estimateCost, instrument, meteredEnv, type CelBudget } from "./cel-budget.js";
 
 /** Variables an expression may read. `item`/`index` are not among them: they exist only inside instances. */
 export const CEL_VARIABLES = ["input", "inputs"] as const;
@@ -39,6 +39,8 @@ type Expr = ReturnType<typeof parse>["expr"];
  * steps than it allows whatever the inputs is an error here already.
  */
 export function compileCel(source: string, budget: CelBudget = DEFAULT_CEL_BUDGET): { program: CelProgram } | { error: string } {
+  const literal = intListLiteral(source, budget);
+  if (literal) return literal;
   let parsed;
   try {
     parsed = parse(source);
@@ -55,9 +57,7 @@ export function compileCel(source: string, budget: CelBudget = DEFAULT_CEL_BUDGE
     return { error: `unknown variable${unknown.length > 1 ? "s" : ""} ${unknown.map((n) => `"${n}"`).join(", ")} (expressions can read ${CEL_VARIABLES.join(" and ")})` };
   }
   const least = estimateCost(parsed.expr);
-  if (least > budget.maxSteps) {
-    return { error: `the expression exceeds its cost budget: it takes at least ${least} evaluation steps whatever the inputs, more than the limit of ${budget.maxSteps} (comprehensions over list literals multiply: nest fewer or use shorter lists)` };
-  }
+  if (least > budget.maxSteps) return { error: overBudget(least, budget) };
   instrument(parsed.expr);
   let run: (ctx: Record<string, CelInput>) => unknown;
   try {
@@ -79,6 +79,37 @@ export function compileCel(source: string, budget: CelBudget = DEFAULT_CEL_BUDGE
     } catch (err) {
       return { ok: false, message: meter.exceeded ?? (err as Error).message };
     }
+  };
+  return { program };
+}
+
+function overBudget(least: number, budget: CelBudget): string {
+  return `the expression exceeds its cost budget: it takes at least ${least} evaluation steps whatever the inputs, more than the limit of ${budget.maxSteps} (comprehensions over list literals multiply: nest fewer or use shorter lists)`;
+}
+
+/** CEL whitespace, and a decimal int literal without sign (no leading zeros, as CEL has it) that a double holds exactly. */
+const WS = "[ \\t\\n\\f\\r]*";
+const INT = "(?:0|[1-9][0-9]{0,14})";
+const INT_LIST = new RegExp(`^${WS}\\[${WS}(?:(${INT}(?:${WS},${WS}${INT})*)${WS},?${WS})?\\]${WS}$`);
+
+/**
+ * A list of non-negative int literals, such as a for_each over
+ * `[0, 1, ..., 9999]`, read without the CEL parser: it takes 20-90 us per
+ * element, which was 0.2-0.9 s of a 10,000-item for_each's submission.
+ * The same value, cost and budget checks as the general path: a list
+ * literal of n constants costs 1 + n steps and builds a value of size
+ * 1 + n (test/workflow/cel-literal.test.ts compares the two paths). Anything else
+ * (signs, doubles, strings, comments) goes to the parser.
+ */
+export function intListLiteral(source: string, budget: CelBudget): { program: CelProgram } | { error: string } | undefined {
+  const m = INT_LIST.exec(source);
+  if (!m) return undefined;
+  const items = m[1] === undefined ? [] : m[1].split(",").map((x) => Number(x.trim()));
+  const cost = 1 + items.length;
+  if (cost > budget.maxSteps) return { error: overBudget(cost, budget) };
+  const program: CelProgram = () => {
+    if (cost > budget.maxSize) return { ok: false, message: `${BUDGET_MESSAGE} (built a value of size ${cost}, more than the limit of ${budget.maxSize})` };
+    return { ok: true, value: items.slice() };
   };
   return { program };
 }

@@ -70,4 +70,43 @@ describe("WatchWorkflows", () => {
       await b.running.close();
     }
   });
+
+  // Progress waits for its window (an hour here, so it cannot be what sends
+  // anything), an end goes out at once: the first change a watcher gets is
+  // the workflow already ended, progress gathered on the way included.
+  async function endAtOnce(watcher: CoordinatorClient, submitter: CoordinatorClient): Promise<void> {
+    const abort = new AbortController();
+    const it = watcher.watchWorkflows({ pageSize: 1, follow: true }, { signal: abort.signal })[Symbol.asyncIterator]();
+    try {
+      expect((await it.next()).value?.snapshot).toBe(true);
+      const { workflowId } = await submitter.submitWorkflow({ definition: { case: "yaml", value: YAML } });
+      const first = (await it.next()).value as WatchWorkflowsResponse;
+      expect(first.snapshot).toBe(false);
+      expect(first.workflows.find((w) => w.id === workflowId)).toMatchObject({ state: WorkflowState.SUCCEEDED, stepsTotal: 2, stepsSucceeded: 2 });
+    } finally {
+      abort.abort();
+    }
+  }
+
+  it("memory store: a workflow's end is sent without waiting for the progress window", async () => {
+    const { running, client } = await coordinator({ listWindowMs: 3_600_000 });
+    try {
+      await endAtOnce(client, client);
+    } finally {
+      await running.close();
+    }
+  });
+
+  it("redis: an end committed by another coordinator is sent without waiting for the window either", async () => {
+    const url = await sharedRedisUrl();
+    const prefix = `wwend${Date.now()}`;
+    const a = await coordinator({ redis: { url, prefix }, listWindowMs: 3_600_000 });
+    const b = await coordinator({ redis: { url, prefix } });
+    try {
+      await endAtOnce(a.client, b.client);
+    } finally {
+      await a.running.close();
+      await b.running.close();
+    }
+  });
 });

@@ -62,10 +62,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   const byKey = new Map<string, string>();
   const templates = new Map<string, TemplateRecord[]>();
   const listeners = { events: new Map<string, Set<() => void>>(), logs: new Map<string, Set<() => void>>() };
-  const changeListeners = new Set<(id: string) => void>();
+  const changeListeners = new Set<(id: string, terminal: boolean) => void>();
 
-  function changed(id: string): void {
-    for (const l of [...changeListeners]) l(id);
+  function changed(id: string, terminal: boolean): void {
+    for (const l of [...changeListeners]) l(id, terminal);
   }
 
   function notify(kind: "events" | "logs", id: string): void {
@@ -120,7 +120,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
     grow(e, recordBytes(record));
     order.push(record.id);
     forgetOldFinished();
-    changed(record.id);
+    changed(record.id, isTerminalWorkflow(record.state));
     return { id: record.id, existing: false };
   }
 
@@ -176,8 +176,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
 
     async commit(id, commit: WorkflowCommit) {
       const e = entry(id);
+      let ended = false;
       if (commit.header) {
         const wasTerminal = isTerminalWorkflow(e.record.state);
+        ended = !wasTerminal && isTerminalWorkflow(commit.header.state);
         delete e.record.startedAt;
         delete e.record.finishedAt;
         delete e.record.error;
@@ -222,7 +224,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       }
       if (cursors.length > 0) {
         notify("events", id);
-        changed(id);
+        changed(id, ended);
       }
       forgetOldFinished();
       return cursors;

@@ -148,17 +148,25 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
     if (set) for (const l of [...set]) l();
   }
 
-  function publish(kind: "events" | "logs", id: string): void {
+  /**
+   * Tells watchers here and on every coordinator: "e" new events, "l" new
+   * log lines. A commit that ended the workflow also sends "t" after its
+   * "e", so live lists send the end at once (see subscribeChanges); a
+   * coordinator that knows only "e" still sees the change through it.
+   */
+  function publish(kind: "events" | "logs", id: string, ended = false): void {
     notifyLocal(kind, id);
-    client.publish(k.channel(id), kind === "events" ? "e" : "l").catch(() => {
+    const lost = () => {
       /* watchers elsewhere catch up on their next wake or reconnect */
-    });
+    };
+    client.publish(k.channel(id), kind === "events" ? "e" : "l").catch(lost);
+    if (ended) client.publish(k.channel(id), "t").catch(lost);
   }
 
   /** The hash fields a WorkflowSummaryRecord is made of (see summaryRow). */
   const summaryFields = (id: string) => client.hmget(k.workflow(id), "name", "createdAt", "state", "finishedAt", "error", "n", "cs", "cf", "cr");
 
-  const changeListeners = new Set<(id: string) => void>();
+  const changeListeners = new Set<(id: string, terminal: boolean) => void>();
   const changePattern = `${k.channelPrefix}*`;
 
   const noticeListeners: Array<(id: string, notice: OwnershipNotice) => void> = [];
@@ -172,15 +180,17 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
       return;
     }
     if (!channel.startsWith(k.channelPrefix)) return;
+    // "t" follows an "e" for the same commit: no new events of its own.
+    if (message === "t") return;
     notifyLocal(message === "l" ? "logs" : "events", channel.slice(k.channelPrefix.length));
   });
   // Live lists: every commit with events already publishes "e" on its
   // workflow's channel, so a pattern subscription sees every change without
   // an extra write per commit.
   subscriber.on("pmessage", (_pattern: string, channel: string, message: string) => {
-    if (message !== "e" || !channel.startsWith(k.channelPrefix)) return;
+    if ((message !== "e" && message !== "t") || !channel.startsWith(k.channelPrefix)) return;
     const id = channel.slice(k.channelPrefix.length);
-    for (const l of [...changeListeners]) l(id);
+    for (const l of [...changeListeners]) l(id, message === "t");
   });
   subscriber.on("ready", () => {
     if (changeListeners.size > 0) subscriber.psubscribe(changePattern).catch(() => {});
@@ -538,7 +548,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
         await persistently(`indexes of ${id}`, () => reindex(id, own.name, from, header.state, header.finishedAt));
       }
       const cursors = res[0] === "OK" ? res.slice(2) : [];
-      if (commit.events.length > 0) publish("events", id);
+      if (commit.events.length > 0) publish("events", id, terminal);
       return cursors;
     },
 

@@ -1,0 +1,165 @@
+// The protobuf binary encoding of a JSON value as google.protobuf.Value,
+// written in one pass and in time linear in the value's size.
+//
+// Why not toBinary: protobuf-es writes each nested message into a fork of
+// its writer and copies the fork's bytes into its parent on join, so a
+// value's bytes are copied once per level above them. A JSON value nests
+// three messages per level (Struct, its map entry, Value), and step outputs
+// that carry their dependencies' outputs (a `noop` chain) nest one level per
+// step: encoding them cost O(depth x size) per message, which made a watched
+// 100-step chain run ~3x slower than an unwatched one (the coordinator
+// encoding the events' outputs shares the thread with the steps).
+//
+// This writer fills its buffer from the end: a message's content is written
+// before its length and tag, so every length is known when it is written
+// and no byte is ever copied twice (apart from the buffer's own doubling).
+// The bytes are the same as toBinary's (test/common/value-wire.test.ts).
+import type { JsonValue } from "@bufbuild/protobuf";
+
+/** Field tags of google.protobuf.Value, Struct, its map entry and ListValue. */
+const TAG = {
+  nullValue: 0x08, // Value.null_value = 1, varint
+  numberValue: 0x11, // Value.number_value = 2, 64-bit
+  stringValue: 0x1a, // Value.string_value = 3, length-delimited
+  boolValue: 0x20, // Value.bool_value = 4, varint
+  structValue: 0x2a, // Value.struct_value = 5, length-delimited
+  listValue: 0x32, // Value.list_value = 6, length-delimited
+  structField: 0x0a, // Struct.fields = 1 (map entries), ListValue.values = 1
+  entryKey: 0x0a, // map entry key = 1
+  entryValue: 0x12, // map entry value = 2
+} as const;
+
+class ReverseWriter {
+  private buf: Buffer;
+  /** Where the written bytes start: they are buf[pos .. buf.length). */
+  private pos: number;
+
+  constructor(initial: number) {
+    this.buf = Buffer.allocUnsafe(initial);
+    this.pos = initial;
+  }
+
+  /** Bytes written so far; a stable measure across growth (lengths are differences of it). */
+  get written(): number {
+    return this.buf.length - this.pos;
+  }
+
+  private room(n: number): void {
+    if (this.pos >= n) return;
+    const size = Math.max(this.buf.length * 2, this.written + n);
+    const next = Buffer.allocUnsafe(size);
+    const start = size - this.written;
+    this.buf.copy(next, start, this.pos);
+    this.buf = next;
+    this.pos = start;
+  }
+
+  byte(b: number): void {
+    this.room(1);
+    this.buf[--this.pos] = b;
+  }
+
+  /** An unsigned varint below 2^32 (lengths). */
+  varint(v: number): void {
+    let n = 1;
+    for (let x = v >>> 7; x > 0; x >>>= 7) n++;
+    this.room(n);
+    this.pos -= n;
+    let at = this.pos;
+    while (v > 0x7f) {
+      this.buf[at++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    this.buf[at] = v;
+  }
+
+  double(d: number): void {
+    this.room(8);
+    this.pos -= 8;
+    this.buf.writeDoubleLE(d, this.pos);
+  }
+
+  /** UTF-8 bytes of `s` (lone surrogates as U+FFFD, as TextEncoder writes them); their count. */
+  string(s: string): number {
+    const n = Buffer.byteLength(s, "utf8");
+    this.room(n);
+    this.pos -= n;
+    this.buf.write(s, this.pos, n, "utf8");
+    return n;
+  }
+
+  bytes(): Uint8Array {
+    return this.buf.subarray(this.pos);
+  }
+}
+
+/** Writes the content of a Value message (its fields, no tag or length). */
+function value(w: ReverseWriter, v: JsonValue | undefined): void {
+  if (v === null || v === undefined) {
+    w.byte(0);
+    w.byte(TAG.nullValue);
+  } else if (typeof v === "boolean") {
+    w.byte(v ? 1 : 0);
+    w.byte(TAG.boolValue);
+  } else if (typeof v === "number") {
+    w.double(v);
+    w.byte(TAG.numberValue);
+  } else if (typeof v === "string") {
+    w.varint(w.string(v));
+    w.byte(TAG.stringValue);
+  } else if (Array.isArray(v)) {
+    const start = w.written;
+    for (let i = v.length - 1; i >= 0; i--) {
+      const at = w.written;
+      value(w, v[i]);
+      w.varint(w.written - at);
+      w.byte(TAG.structField);
+    }
+    w.varint(w.written - start);
+    w.byte(TAG.listValue);
+  } else {
+    const start = w.written;
+    const keys = Object.keys(v);
+    for (let i = keys.length - 1; i >= 0; i--) {
+      const key = keys[i]!;
+      const item = v[key];
+      // As JSON.stringify: a property set to undefined is no property.
+      if (item === undefined) continue;
+      const entry = w.written;
+      value(w, item);
+      w.varint(w.written - entry);
+      w.byte(TAG.entryValue);
+      w.varint(w.string(key));
+      w.byte(TAG.entryKey);
+      w.varint(w.written - entry);
+      w.byte(TAG.structField);
+    }
+    w.varint(w.written - start);
+    w.byte(TAG.structValue);
+  }
+}
+
+/** google.protobuf.Value's binary encoding of `json` (the same bytes as toBinary(ValueSchema, toValue(json))). */
+export function encodeValue(json: JsonValue): Uint8Array {
+  const w = new ReverseWriter(256);
+  value(w, json);
+  return w.bytes();
+}
+
+/**
+ * The bytes of a length-delimited field holding `json` as a Value, after
+ * its tag: the length, then the Value. This is what protobuf-es keeps as
+ * the data of an unknown length-delimited field, so a message can carry a
+ * Value field pre-encoded in its `$unknown` list (see wireValueField).
+ */
+export function encodeValueFieldData(json: JsonValue): Uint8Array {
+  const w = new ReverseWriter(256);
+  value(w, json);
+  w.varint(w.written);
+  return w.bytes();
+}
+
+/** An unknown-field entry for protobuf-es that encodes as field `no` holding `json` as a google.protobuf.Value. */
+export function wireValueField(no: number, json: JsonValue): { no: number; wireType: 2; data: Uint8Array } {
+  return { no, wireType: 2, data: encodeValueFieldData(json) };
+}
