@@ -123,8 +123,11 @@ function value(w: ReverseWriter, v: JsonValue | undefined): void {
     for (let i = keys.length - 1; i >= 0; i--) {
       const key = keys[i]!;
       const item = v[key];
-      // As JSON.stringify: a property set to undefined is no property.
-      if (item === undefined) continue;
+      // As JSON.stringify: a property set to undefined is no property. An
+      // own "__proto__" key is dropped as the library's Struct conversion
+      // drops it (assigning it sets the map's prototype), so binary and JSON
+      // clients see the same fields, and no decoder is handed that key.
+      if (item === undefined || key === "__proto__") continue;
       const entry = w.written;
       value(w, item);
       w.varint(w.written - entry);

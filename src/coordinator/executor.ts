@@ -75,6 +75,12 @@ interface Active {
    * were stored, and this one derives the same attempt ids again.
    */
   askFirstUntil?: number;
+  /**
+   * The workflow's inputs as a job carries them, converted once: they never
+   * change, and a for_each over an input list would otherwise convert the
+   * whole list for each of its instances.
+   */
+  jobInputs?: ReturnType<typeof toValueMap>;
 }
 
 export interface Executor {
@@ -313,7 +319,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
       runner: def.runner,
       payload: def.payload,
       input: toValueMap(jobInput(a.engine, c.step, c.extraInput)),
-      inputs: toValueMap(wf.inputs),
+      inputs: (a.jobInputs ??= toValueMap(wf.inputs)),
       ...(timeoutMs !== undefined ? { timeout: msDuration(timeoutMs + 1_000) } : {}),
     };
     const route = { ...(def.supervisor !== undefined ? { supervisor: def.supervisor } : {}), ...(def.labels !== undefined ? { labels: def.labels } : {}) };

@@ -29,10 +29,12 @@ describe("encodeValue", () => {
     );
   });
 
-  it("handles the edges: empty containers, empty keys, -0, huge and tiny numbers, unicode and lone surrogates, long strings", () => {
+  it("handles the edges: empty containers, empty keys, a __proto__ key, -0, huge and tiny numbers, unicode and lone surrogates, long strings", () => {
     const cases: JsonValue[] = [
       null, true, false, 0, -0, 1.5, -1e308, 5e-324, Number.MAX_SAFE_INTEGER, "", "é€😀", "\ud800x", "x".repeat(70_000),
       [], {}, { "": "" }, [[[]]], { a: { b: {} } }, ["x".repeat(200), { ["k".repeat(300)]: [null] }],
+      // An own "__proto__" key (as JSON.parse makes one): dropped, as the library drops it.
+      JSON.parse('{"__proto__": [], "a": 1}') as JsonValue,
     ];
     for (const json of cases) expect(Buffer.from(encodeValue(json))).toEqual(Buffer.from(reference(json)));
   });
