@@ -469,11 +469,12 @@ export function createExecutor(options: ExecutorOptions): Executor {
    * did so would have stopped the old copy when that supervisor came back,
    * but that node may be gone (which is why this workflow is resumed here).
    */
-  function stopLostCopies(wf: WorkflowRecord): void {
-    if (!pool) return;
+  function stopLostCopies(wf: WorkflowRecord): Promise<void> {
+    if (!pool) return Promise.resolve();
     const lost: string[] = [];
     for (const step of wf.steps) for (const x of step.attempts) if (x.error?.code === "ATTEMPT_LOST" && !x.childWorkflowId) lost.push(x.attemptId);
-    if (lost.length > 0) void pool.stopEverywhere(lost, "the attempt was given up as lost and ran again", true).catch(() => undefined);
+    if (lost.length === 0) return Promise.resolve();
+    return pool.stopEverywhere(lost, "the attempt was given up as lost and ran again", true).catch(() => undefined);
   }
 
   async function reattach(a: Active): Promise<void> {
@@ -498,7 +499,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
         ...(last.supervisor !== undefined ? { supervisor: last.supervisor } : {}),
       });
     }
-    stopLostCopies(wf);
+    void stopLostCopies(wf);
     if (attempts.length === 0 || !pool) return;
     const unknown = await pool.attach(attempts);
     // The engine decides (R10): sent again while never acknowledged, else lost.
@@ -540,6 +541,9 @@ export function createExecutor(options: ExecutorOptions): Executor {
       }
       if (!a) return false;
       apply(a, { type: "cancel", reason });
+      // A cancel taken over here never re-attached the workflow: its lost
+      // copies are stopped with the rest, and the answer waits for them too.
+      a.stops.push(stopLostCopies(a.engine.record));
       await settle(a);
       if (!a.dropped) {
         await delivered(a.stops);
@@ -574,7 +578,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
         ids.push(last.attemptId);
       }
       // Whoever dispatched them is unknown here: every supervisor is asked, in batches.
-      if (ids.length > 0) await delivered([pool.stopEverywhere(ids, "workflow cancelled")]);
+      await delivered([...(ids.length > 0 ? [pool.stopEverywhere(ids, "workflow cancelled")] : []), stopLostCopies(record)]);
     },
     setPool(p) {
       pool = p;

@@ -257,4 +257,38 @@ workflow:
       await redis.stop();
     }
   }, 90_000);
+  it("a cancel through another coordinator, which takes the workflow over to cancel it, stops the attempts its record gives up as lost", async () => {
+    const redis = await startRedis();
+    const dir = mkdtempSync(join(tmpdir(), "horus-lost-cancel-"));
+    const procs: Proc[] = [];
+    try {
+      const g1 = await horusServer(["supervisor", "--port", "0", "--name", "g1", "--log-level", "warn"]);
+      const g2 = await horusServer(["supervisor", "--port", "0", "--name", "g2", "--log-level", "warn"]);
+      procs.push({ ...g1, client: undefined as unknown as CoordinatorClient }, { ...g2, client: undefined as unknown as CoordinatorClient });
+      const proxy1 = await tcpProxy(Number(new URL(g1.url).port));
+      const proxy2 = await tcpProxy(Number(new URL(g2.url).port));
+      // A long lease: the other coordinator takes the workflow only to cancel it, never by expiry.
+      const args = ["coordinator", "--port", "0", "--redis-url", redis.url, "--supervisor", `http://127.0.0.1:${proxy1.port}`, "--supervisor", `http://127.0.0.1:${proxy2.port}`, "--lease", "60s", "--supervisor-timeout", "600ms", "--log-level", "warn"];
+      proxy2.block();
+      const a = await start(args);
+      const b = await start(args);
+      procs.push(a, b);
+      const yaml = `workflow:\n  name: lost-cancel\n  steps:\n    - { id: s, runner: shell, payload: 'echo $$ > ${dir}/$HORUS_ATTEMPT; exec sleep 60' }\n`;
+      const { workflowId } = await a.client.submitWorkflow({ definition: { case: "yaml", value: yaml } });
+      const first = Number(await until(() => (existsSync(join(dir, "1")) ? readFileSync(join(dir, "1"), "utf8").trim() || undefined : undefined), 20_000));
+      proxy1.freeze();
+      proxy2.unblock();
+      const second = Number(await until(() => (existsSync(join(dir, "2")) ? readFileSync(join(dir, "2"), "utf8").trim() || undefined : undefined), 40_000));
+      await kill9(a);
+      const res = await b.client.cancelWorkflow({ workflowId, reason: "stop" });
+      expect(res.state).toBe(WorkflowState.CANCELLED);
+      proxy1.thaw();
+      await until(() => (processGone(first) && processGone(second)) || undefined, 40_000);
+      await proxy1.close();
+      await proxy2.close();
+    } finally {
+      for (const p of procs) await kill9(p);
+      await redis.stop();
+    }
+  }, 90_000);
 });
