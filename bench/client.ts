@@ -67,9 +67,11 @@ export function clientTarget(url: string, form: SubmitForm = "spec"): Target {
     async ended(id) {
       // The first message is a snapshot: a workflow that ended before the
       // watch opened is seen there.
-      for await (const msg of client.watchWorkflow({ workflowId: id })) {
+      // Batched, as the SDK's watch helper, the CLI and the dashboard ask for it.
+      for await (const msg of client.watchWorkflow({ workflowId: id, batch: true })) {
         if (msg.kind.case === "snapshot" && isTerminalWorkflow(msg.kind.value.state)) return;
-        if (msg.kind.case === "event" && msg.kind.value.kind.case === "workflow" && isTerminalWorkflow(msg.kind.value.kind.value.state)) return;
+        const events = msg.kind.case === "events" ? msg.kind.value.events : msg.kind.case === "event" ? [msg.kind.value] : [];
+        if (events.some((e) => e.kind.case === "workflow" && isTerminalWorkflow(e.kind.value.state))) return;
       }
       throw new Error(`the watch of workflow ${id} closed before it ended`);
     },

@@ -27,15 +27,19 @@ export async function followWorkflow(client: CoordinatorClient, id: string, opts
   let reconnects = 0;
   for (;;) {
     try {
-      for await (const msg of client.watchWorkflow({ workflowId: id, cursor })) {
+      for await (const msg of client.watchWorkflow({ workflowId: id, cursor, batch: true })) {
         reconnects = 0;
         cursor = msg.cursor;
         if (msg.kind.case === "snapshot") {
           wf = msg.kind.value;
           view?.snapshot(wf);
-        } else if (msg.kind.case === "event" && wf) {
-          applyEvent(wf, msg.kind.value);
-          view?.event(wf, msg.kind.value);
+          continue;
+        }
+        const events = msg.kind.case === "events" ? msg.kind.value.events : msg.kind.case === "event" ? [msg.kind.value] : [];
+        if (!wf) continue;
+        for (const ev of events) {
+          applyEvent(wf, ev);
+          view?.event(wf, ev);
         }
       }
       if (wf && isTerminalWorkflow(wf.state)) break;

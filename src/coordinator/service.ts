@@ -46,6 +46,14 @@ export interface CoordinatorServiceOptions {
  */
 const WATCH_EXISTS_CHECK_MS = 5_000;
 
+/**
+ * A batched WatchWorkflow gathers the events of this long into one message
+ * (ms): a chain hop is well under a millisecond, so one message carries
+ * many hops. Its end does not wait (the store's change feed says a change
+ * ended the workflow).
+ */
+const WATCH_BATCH_MS = 20;
+
 /** WatchWorkflows gathers progress for this long before sending it (ms); ends go at once (list-batcher.ts). */
 const LIST_WINDOW_MS = 100;
 
@@ -308,6 +316,28 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
       requireId(req.workflowId);
       const wire = { binary: binaryWire(ctx.requestHeader) };
       const w = waiter(store, ["events"], req.workflowId, signals(ctx));
+      // Batched: wait out the window unless the change feed says the workflow ended.
+      let ended = false;
+      let endNow: (() => void) | undefined;
+      const unsubscribe = req.batch
+        ? store.subscribeChanges((id, terminal) => {
+            if (id !== req.workflowId || !terminal) return;
+            ended = true;
+            endNow?.();
+          })
+        : () => {};
+      const gather = () =>
+        ended
+          ? Promise.resolve()
+          : new Promise<void>((resolve) => {
+              const timer = setTimeout(done, WATCH_BATCH_MS);
+              function done() {
+                clearTimeout(timer);
+                endNow = undefined;
+                resolve();
+              }
+              endNow = done;
+            });
       try {
         const got = await store.getWorkflow(req.workflowId);
         if (!got) throw new ConnectError(`workflow ${truncateId(req.workflowId)} not found`, Code.NotFound);
@@ -330,12 +360,26 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
               continue;
             }
           }
+          if (req.batch) {
+            await gather();
+            if (checkAborted(ctx, shutdown)) return;
+          }
           for (;;) {
             const events = await store.readEvents(req.workflowId, cursor, 1000).catch(cursorError);
-            for (const e of events) {
-              cursor = e.cursor;
-              yield { kind: { case: "event", value: eventToProto(req.workflowId, e, wire) }, cursor };
-              if (e.kind === "workflow" && isTerminalWorkflow(e.state)) return;
+            if (req.batch) {
+              const end = events.findIndex((e) => e.kind === "workflow" && isTerminalWorkflow(e.state));
+              const sent = end < 0 ? events : events.slice(0, end + 1);
+              if (sent.length > 0) {
+                cursor = sent[sent.length - 1]!.cursor;
+                yield { kind: { case: "events", value: { events: sent.map((e) => eventToProto(req.workflowId, e, wire)) } }, cursor };
+              }
+              if (end >= 0) return;
+            } else {
+              for (const e of events) {
+                cursor = e.cursor;
+                yield { kind: { case: "event", value: eventToProto(req.workflowId, e, wire) }, cursor };
+                if (e.kind === "workflow" && isTerminalWorkflow(e.state)) return;
+              }
             }
             if (events.length < 1000) break;
           }
@@ -343,6 +387,7 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
           if (endedBefore) return;
         }
       } finally {
+        unsubscribe();
         w.close();
       }
     },

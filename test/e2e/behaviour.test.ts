@@ -173,6 +173,35 @@ describe("watch", () => {
     expect([...first, ...rest]).toEqual(full);
   });
 
+  it("batched, sends the same events in the same order, several to a message, and ends with the workflow", async () => {
+    const steps = Array.from({ length: 20 }, (_, i) => `    - { id: s${i}, runner: noop${i > 0 ? `, depends_on: [s${i - 1}]` : ""} }`).join("\n");
+    const id = await submit(`workflow:\n  name: chain\n  steps:\n${steps}\n`);
+    const batched: string[] = [];
+    const sizes: number[] = [];
+    let snapshotCursor = "";
+    let last: WorkflowState | undefined;
+    for await (const m of client.watchWorkflow({ workflowId: id, batch: true })) {
+      if (m.kind.case === "snapshot") {
+        snapshotCursor = m.cursor;
+        continue;
+      }
+      expect(m.kind.case).toBe("events");
+      if (m.kind.case !== "events") continue;
+      sizes.push(m.kind.value.events.length);
+      for (const e of m.kind.value.events) {
+        batched.push(e.cursor);
+        if (e.kind.case === "workflow") last = e.kind.value.state;
+      }
+      // A message's cursor is its last event's, so a resume goes on after it.
+      expect(m.cursor).toBe(batched[batched.length - 1]);
+    }
+    expect(last).toBe(WorkflowState.SUCCEEDED);
+    expect(sizes.some((n) => n > 1)).toBe(true);
+    const single: string[] = [];
+    for await (const m of client.watchWorkflow({ workflowId: id, cursor: snapshotCursor })) single.push(m.cursor);
+    expect(batched).toEqual(single);
+  });
+
   it("rejects a malformed cursor", async () => {
     const id = await submit(`workflow:\n  name: w\n  steps:\n    - { id: a, runner: noop }\n`);
     const it = client.watchWorkflow({ workflowId: id, cursor: "garbage" })[Symbol.asyncIterator]();
