@@ -218,30 +218,41 @@ workflow:
       await redis.stop();
     }
   }, 60_000);
+  /**
+   * A step's first attempt runs on g1, which is then cut off (requests
+   * arrive, answers do not) until declared down, so the step runs again on
+   * g2 and attempt 1 is recorded lost: both jobs sleep on, their pids known.
+   */
+  async function lostCopyScene(redis: RedisServer, procs: Proc[], lease: string, coordinators: number) {
+    const dir = mkdtempSync(join(tmpdir(), "horus-lost-copy-"));
+    const g1 = await horusServer(["supervisor", "--port", "0", "--name", "g1", "--log-level", "warn"]);
+    const g2 = await horusServer(["supervisor", "--port", "0", "--name", "g2", "--log-level", "warn"]);
+    procs.push({ ...g1, client: undefined as unknown as CoordinatorClient }, { ...g2, client: undefined as unknown as CoordinatorClient });
+    const proxy1 = await tcpProxy(Number(new URL(g1.url).port));
+    const proxy2 = await tcpProxy(Number(new URL(g2.url).port));
+    const args = ["coordinator", "--port", "0", "--redis-url", redis.url, "--supervisor", `http://127.0.0.1:${proxy1.port}`, "--supervisor", `http://127.0.0.1:${proxy2.port}`, "--lease", lease, "--supervisor-timeout", "600ms", "--log-level", "warn"];
+    // g2 unreachable at first, so the step's first attempt runs on g1.
+    proxy2.block();
+    const coords: Proc[] = [];
+    for (let k = 0; k < coordinators; k++) coords.push(await start(args));
+    procs.push(...coords);
+    const yaml = `workflow:\n  name: lost-copy\n  steps:\n    - { id: s, runner: shell, payload: 'echo $$ > ${dir}/$HORUS_ATTEMPT; exec sleep 60' }\n`;
+    const { workflowId } = await coords[0]!.client.submitWorkflow({ definition: { case: "yaml", value: yaml } });
+    const pidOf = (attempt: number, timeoutMs: number) => until(() => (existsSync(join(dir, `${attempt}`)) ? Number(readFileSync(join(dir, `${attempt}`), "utf8").trim()) || undefined : undefined), timeoutMs);
+    const first = await pidOf(1, 20_000);
+    proxy1.freeze();
+    proxy2.unblock();
+    const second = await pidOf(2, 40_000);
+    return { args, coords, proxy1, proxy2, workflowId, first, second };
+  }
+
   it("an attempt given up as lost while its supervisor was cut off is stopped there by the next owner when the node that gave it up is gone", async () => {
     const redis = await startRedis();
-    const dir = mkdtempSync(join(tmpdir(), "horus-lost-copy-"));
     const procs: Proc[] = [];
     try {
-      const g1 = await horusServer(["supervisor", "--port", "0", "--name", "g1", "--log-level", "warn"]);
-      const g2 = await horusServer(["supervisor", "--port", "0", "--name", "g2", "--log-level", "warn"]);
-      procs.push({ ...g1, client: undefined as unknown as CoordinatorClient }, { ...g2, client: undefined as unknown as CoordinatorClient });
-      const proxy1 = await tcpProxy(Number(new URL(g1.url).port));
-      const proxy2 = await tcpProxy(Number(new URL(g2.url).port));
-      const args = ["coordinator", "--port", "0", "--redis-url", redis.url, "--supervisor", `http://127.0.0.1:${proxy1.port}`, "--supervisor", `http://127.0.0.1:${proxy2.port}`, "--lease", "1s", "--supervisor-timeout", "600ms", "--log-level", "warn"];
-      // g2 unreachable at first, so the step's first attempt runs on g1.
-      proxy2.block();
-      const a = await start(args);
-      procs.push(a);
-      const yaml = `workflow:\n  name: lost-copy\n  steps:\n    - { id: s, runner: shell, payload: 'echo $$ > ${dir}/$HORUS_ATTEMPT; exec sleep 60' }\n`;
-      const { workflowId } = await a.client.submitWorkflow({ definition: { case: "yaml", value: yaml } });
-      const first = Number(await until(() => (existsSync(join(dir, "1")) ? readFileSync(join(dir, "1"), "utf8").trim() || undefined : undefined), 20_000));
-      // g1 is cut off (requests arrive, answers do not) until declared down; the step runs again on g2.
-      proxy1.freeze();
-      proxy2.unblock();
-      await until(() => existsSync(join(dir, "2")) || undefined, 40_000);
+      const { args, coords, proxy1, proxy2, workflowId, first } = await lostCopyScene(redis, procs, "1s", 1);
       // The coordinator that gave attempt 1 up dies before g1 answers again.
-      await kill9(a);
+      await kill9(coords[0]!);
       const b = await start(args);
       procs.push(b);
       proxy1.thaw();
@@ -257,30 +268,15 @@ workflow:
       await redis.stop();
     }
   }, 90_000);
+
   it("a cancel through another coordinator, which takes the workflow over to cancel it, stops the attempts its record gives up as lost", async () => {
     const redis = await startRedis();
-    const dir = mkdtempSync(join(tmpdir(), "horus-lost-cancel-"));
     const procs: Proc[] = [];
     try {
-      const g1 = await horusServer(["supervisor", "--port", "0", "--name", "g1", "--log-level", "warn"]);
-      const g2 = await horusServer(["supervisor", "--port", "0", "--name", "g2", "--log-level", "warn"]);
-      procs.push({ ...g1, client: undefined as unknown as CoordinatorClient }, { ...g2, client: undefined as unknown as CoordinatorClient });
-      const proxy1 = await tcpProxy(Number(new URL(g1.url).port));
-      const proxy2 = await tcpProxy(Number(new URL(g2.url).port));
       // A long lease: the other coordinator takes the workflow only to cancel it, never by expiry.
-      const args = ["coordinator", "--port", "0", "--redis-url", redis.url, "--supervisor", `http://127.0.0.1:${proxy1.port}`, "--supervisor", `http://127.0.0.1:${proxy2.port}`, "--lease", "60s", "--supervisor-timeout", "600ms", "--log-level", "warn"];
-      proxy2.block();
-      const a = await start(args);
-      const b = await start(args);
-      procs.push(a, b);
-      const yaml = `workflow:\n  name: lost-cancel\n  steps:\n    - { id: s, runner: shell, payload: 'echo $$ > ${dir}/$HORUS_ATTEMPT; exec sleep 60' }\n`;
-      const { workflowId } = await a.client.submitWorkflow({ definition: { case: "yaml", value: yaml } });
-      const first = Number(await until(() => (existsSync(join(dir, "1")) ? readFileSync(join(dir, "1"), "utf8").trim() || undefined : undefined), 20_000));
-      proxy1.freeze();
-      proxy2.unblock();
-      const second = Number(await until(() => (existsSync(join(dir, "2")) ? readFileSync(join(dir, "2"), "utf8").trim() || undefined : undefined), 40_000));
-      await kill9(a);
-      const res = await b.client.cancelWorkflow({ workflowId, reason: "stop" });
+      const { coords, proxy1, proxy2, workflowId, first, second } = await lostCopyScene(redis, procs, "60s", 2);
+      await kill9(coords[0]!);
+      const res = await coords[1]!.client.cancelWorkflow({ workflowId, reason: "stop" });
       expect(res.state).toBe(WorkflowState.CANCELLED);
       proxy1.thaw();
       await until(() => (processGone(first) && processGone(second)) || undefined, 40_000);

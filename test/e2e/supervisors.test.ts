@@ -312,7 +312,8 @@ describe("many supervisors", () => {
     expect(listed.url).toBe(joiner.url);
     expect(listed.leaseExpiresAt).toBeDefined();
 
-    const ids = await submitAll(cb, Array.from({ length: 4 }, (_, i) => fanOut(`reg-${i}`, 4, "shell", "sleep 0.05; echo 1")));
+    // Work for a while (16 x 0.2 s on base's 2 slots alone): a joiner's first credits take a round trip or two on a loaded machine.
+    const ids = await submitAll(cb, Array.from({ length: 4 }, (_, i) => fanOut(`reg-${i}`, 4, "shell", "sleep 0.2; echo 1")));
     const finals = await Promise.all(ids.map((id) => waitForEnd(cb, id, 60_000)));
     expect(finals.every((w) => w.state === WorkflowState.SUCCEEDED)).toBe(true);
     expect(finals.flatMap((w) => w.steps.map((s) => s.supervisor))).toContain("joiner");
