@@ -122,8 +122,6 @@ interface Member extends HealthState {
    * bound. A runner without a grant (no link open) has no entry.
    */
   free: Map<string, number>;
-  /** Jobs waiting here, per runner, that this supervisor could serve, as last reported on the link. */
-  demand: Map<string, number>;
   /** Aborted when the member leaves the pool. */
   abort: AbortController;
   name: string;
@@ -281,15 +279,10 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
         per.set(group.runner, (per.get(group.runner) ?? 0) + n);
       }
     }
+    // The link sends only what changed, so every runner is told each time (0: nothing waits).
     for (const m of members) {
-      const per = wanted.get(m) ?? new Map<string, number>();
-      for (const runner of new Set([...m.demand.keys(), ...per.keys()])) {
-        const n = per.get(runner) ?? 0;
-        if ((m.demand.get(runner) ?? 0) === n) continue;
-        if (n === 0) m.demand.delete(runner);
-        else m.demand.set(runner, n);
-        m.client.setDemand(runner, n);
-      }
+      const per = wanted.get(m);
+      for (const runner of m.runners.keys()) m.client.setDemand(runner, per?.get(runner) ?? 0);
     }
   }
 
@@ -301,7 +294,6 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
       endpoint,
       client: createSupervisorLink(endpoint.transport, { pongTimeoutMs: timeoutMs }),
       free: new Map(),
-      demand: new Map(),
       abort: memberAbort,
       name: endpoint.name,
       ...initialHealth(now(), rules),
