@@ -30,6 +30,13 @@ const SHAPES = [readFileSync("examples/data-pipeline.yaml", "utf8"), readFileSyn
 type Proc = CoordinatorProcess;
 const start = coordinatorProcess;
 
+/** Starts a `horus supervisor` process named `name`; it is killed with the test's other processes. */
+async function supervisorProcess(procs: Proc[], name: string, extra: string[] = []): Promise<Awaited<ReturnType<typeof horusServer>>> {
+  const s = await horusServer(["supervisor", "--port", "0", "--name", name, "--log-level", "warn", ...extra]);
+  procs.push({ ...s, client: undefined as unknown as CoordinatorClient });
+  return s;
+}
+
 function coordinatorArgs(redis: RedisServer, supervisor: string): string[] {
   return ["coordinator", "--port", "0", "--redis-url", redis.url, "--supervisor", supervisor, "--lease", "1s", "--log-level", "info"];
 }
@@ -58,8 +65,7 @@ describe("coordinator failover on Redis", () => {
     const redis = await startRedis();
     const procs: Proc[] = [];
     try {
-      const supervisor = await horusServer(["supervisor", "--port", "0", "--capacity", "16", "--log-level", "warn"]);
-      procs.push({ ...supervisor, client: undefined as unknown as CoordinatorClient });
+      const supervisor = await supervisorProcess(procs, "s", ["--capacity", "16"]);
       const a = await start(coordinatorArgs(redis, supervisor.url));
       const b = await start(coordinatorArgs(redis, supervisor.url));
       procs.push(a, b);
@@ -156,9 +162,8 @@ workflow:
     const procs: Proc[] = [];
     const pauser = new Redis(redis.url);
     try {
-      const s1 = await horusServer(["supervisor", "--port", "0", "--name", "p1", "--log-level", "warn"]);
-      const s2 = await horusServer(["supervisor", "--port", "0", "--name", "p2", "--log-level", "warn"]);
-      procs.push({ ...s1, client: undefined as unknown as CoordinatorClient }, { ...s2, client: undefined as unknown as CoordinatorClient });
+      const s1 = await supervisorProcess(procs, "p1");
+      const s2 = await supervisorProcess(procs, "p2");
       const proxy2 = await tcpProxy(Number(new URL(s2.url).port));
       // p2 first in both coordinators' lists: with equal load each picks it first when it is up.
       const args = ["coordinator", "--port", "0", "--redis-url", redis.url, "--supervisor", `http://127.0.0.1:${proxy2.port}`, "--supervisor", s1.url, "--lease", "1s", "--log-level", "warn"];
@@ -195,8 +200,7 @@ workflow:
     const procs: Proc[] = [];
     const thief = await createRedisStore({ url: redis.url });
     try {
-      const s1 = await horusServer(["supervisor", "--port", "0", "--name", "f1", "--log-level", "warn"]);
-      procs.push({ ...s1, client: undefined as unknown as CoordinatorClient });
+      const s1 = await supervisorProcess(procs, "f1");
       const a = await start(["coordinator", "--port", "0", "--redis-url", redis.url, "--supervisor", s1.url, "--lease", "30s", "--log-level", "warn"]);
       procs.push(a);
       const yaml = `workflow:\n  name: fenced\n  steps:\n    - { id: a, runner: shell, payload: 'sleep 1' }\n    - { id: b, runner: shell, depends_on: [a], payload: 'echo $$ > ${pidFile}; sleep 30' }\n`;
@@ -225,9 +229,8 @@ workflow:
    */
   async function lostCopyScene(redis: RedisServer, procs: Proc[], lease: string, coordinators: number) {
     const dir = mkdtempSync(join(tmpdir(), "horus-lost-copy-"));
-    const g1 = await horusServer(["supervisor", "--port", "0", "--name", "g1", "--log-level", "warn"]);
-    const g2 = await horusServer(["supervisor", "--port", "0", "--name", "g2", "--log-level", "warn"]);
-    procs.push({ ...g1, client: undefined as unknown as CoordinatorClient }, { ...g2, client: undefined as unknown as CoordinatorClient });
+    const g1 = await supervisorProcess(procs, "g1");
+    const g2 = await supervisorProcess(procs, "g2");
     const proxy1 = await tcpProxy(Number(new URL(g1.url).port));
     const proxy2 = await tcpProxy(Number(new URL(g2.url).port));
     const args = ["coordinator", "--port", "0", "--redis-url", redis.url, "--supervisor", `http://127.0.0.1:${proxy1.port}`, "--supervisor", `http://127.0.0.1:${proxy2.port}`, "--lease", lease, "--supervisor-timeout", "600ms", "--log-level", "warn"];
