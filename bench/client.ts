@@ -7,7 +7,7 @@
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
-import { CoordinatorService } from "../gen/horus/coordinator/v1/coordinator_pb.js";
+import { CoordinatorService, OutputFormat } from "../gen/horus/coordinator/v1/coordinator_pb.js";
 import { BINARY_READ_OPTIONS } from "../src/common/depth.js";
 import { toValueMap, type JsonMap } from "../src/common/json.js";
 import { isTerminalWorkflow } from "../src/engine/states.js";
@@ -67,10 +67,13 @@ export function clientTarget(url: string, form: SubmitForm = "spec"): Target {
     async ended(id) {
       // The first message is a snapshot: a workflow that ended before the
       // watch opened is seen there.
-      // Batched, as the SDK's watch helper, the CLI and the dashboard ask for it.
-      for await (const msg of client.watchWorkflow({ workflowId: id, batch: true })) {
+      // Batched and with outputs as JSON text, as the SDK's watch helper, the
+      // CLI and the dashboard ask for it; the outputs are parsed, as the
+      // SDK's helper does for its caller.
+      for await (const msg of client.watchWorkflow({ workflowId: id, batch: true, outputs: OutputFormat.JSON })) {
         if (msg.kind.case === "snapshot" && isTerminalWorkflow(msg.kind.value.state)) return;
         const events = msg.kind.case === "events" ? msg.kind.value.events : msg.kind.case === "event" ? [msg.kind.value] : [];
+        for (const e of events) if (e.kind.case === "step" && e.kind.value.outputJson) JSON.parse(e.kind.value.outputJson);
         if (events.some((e) => e.kind.case === "workflow" && isTerminalWorkflow(e.kind.value.state))) return;
       }
       throw new Error(`the watch of workflow ${id} closed before it ended`);

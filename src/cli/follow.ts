@@ -4,11 +4,11 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { toJson } from "@bufbuild/protobuf";
 import { WorkflowSchema, type Step, type Workflow, type WorkflowEvent } from "../../gen/horus/coordinator/v1/workflow_pb.js";
-import { fromValue } from "../common/json.js";
 import { StepState, WorkflowState, isTerminalWorkflow, stepStateName, workflowStateName } from "../engine/states.js";
 import { formatDuration } from "../workflow/duration.js";
 import type { CoordinatorClient } from "./client.js";
-import { compactJson, elapsed, ms, stepLine } from "./format.js";
+import { elapsed, ms, outputText, stepLine } from "./format.js";
+import { OutputFormat } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
 
 export interface FollowOptions {
   /** Redraw a live view (true on a terminal) or print one line per change. */
@@ -27,7 +27,7 @@ export async function followWorkflow(client: CoordinatorClient, id: string, opts
   let reconnects = 0;
   for (;;) {
     try {
-      for await (const msg of client.watchWorkflow({ workflowId: id, cursor, batch: true })) {
+      for await (const msg of client.watchWorkflow({ workflowId: id, cursor, batch: true, outputs: OutputFormat.JSON })) {
         reconnects = 0;
         cursor = msg.cursor;
         if (msg.kind.case === "snapshot") {
@@ -71,7 +71,7 @@ function applyEvent(wf: Workflow, ev: WorkflowEvent): void {
   step.state = change.state;
   step.attempts = change.attempt;
   if (change.supervisor) step.supervisor = change.supervisor;
-  if (change.output) step.output = change.output;
+  if (change.outputJson) step.outputJson = change.outputJson;
   if (change.error) step.error = change.error;
   if (change.state === StepState.READY) step.readyAt = ev.time;
   if (change.state === StepState.RUNNING) step.startedAt ??= ev.time;
@@ -157,7 +157,7 @@ function plainView(out: NodeJS.WriteStream): View {
       } else if (ev.kind.case === "step") {
         const s = ev.kind.value;
         let detail = "";
-        if (s.state === StepState.SUCCEEDED) detail = ` → ${compactJson(fromValue(s.output))}`;
+        if (s.state === StepState.SUCCEEDED) detail = ` → ${outputText(s) ?? "null"}`;
         else if (s.error?.code) detail = `: ${s.error.code}: ${s.error.message}`;
         const c = counts(wf);
         const took = elapsed(wf.startedAt ?? wf.createdAt, undefined);

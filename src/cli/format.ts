@@ -1,5 +1,5 @@
 // Plain-text rendering shared by the CLI commands.
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import type { Timestamp, Value } from "@bufbuild/protobuf/wkt";
 import type { Step, Workflow, WorkflowSummary } from "../../gen/horus/coordinator/v1/workflow_pb.js";
 import { fromValue, tsMs } from "../common/json.js";
 import { stepStateName, workflowStateName } from "../engine/states.js";
@@ -19,13 +19,22 @@ export function compactJson(value: unknown, max = 200): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
+/** A step's output as compact JSON text, from whichever form it came in (Value, or JSON text from a watch); undefined without one. */
+export function outputText(s: { output?: Value; outputJson: string }, max = 200): string | undefined {
+  if (s.outputJson) return s.outputJson.length > max ? `${s.outputJson.slice(0, max - 1)}…` : s.outputJson;
+  return s.output ? compactJson(fromValue(s.output), max) : undefined;
+}
+
 export function stepLine(s: Step): string {
   const parts = [`${s.id.padEnd(16)} ${stepStateName(s.state).padEnd(10)}`];
   if (s.attempts > 1) parts.push(`attempts=${s.attempts}`);
   const d = elapsed(s.startedAt ?? s.readyAt, s.finishedAt);
   if (d) parts.push(d);
   if (s.error && s.error.code) parts.push(`${s.error.code}: ${s.error.message}`);
-  else if (s.output) parts.push(`→ ${compactJson(fromValue(s.output), 120)}`);
+  else {
+    const output = outputText(s, 120);
+    if (output !== undefined) parts.push(`→ ${output}`);
+  }
   return parts.join("  ");
 }
 

@@ -10,11 +10,10 @@
 // 100-step chain run ~3x slower than an unwatched one (the coordinator
 // encoding the events' outputs shares the thread with the steps).
 //
-// This writer fills its buffer from the end: a message's content is written
-// before its length and tag, so every length is known when it is written
-// and no byte is ever copied twice (apart from the buffer's own doubling).
-// The bytes are the same as toBinary's (test/common/value-wire.test.ts).
+// It writes with a ReverseWriter (reverse-writer.ts), so no byte is copied
+// twice. The bytes are the same as toBinary's (test/common/value-wire.test.ts).
 import type { JsonValue } from "@bufbuild/protobuf";
+import { ReverseWriter } from "./reverse-writer.js";
 
 /** Field tags of google.protobuf.Value, Struct, its map entry and ListValue. */
 const TAG = {
@@ -29,72 +28,8 @@ const TAG = {
   entryValue: 0x12, // map entry value = 2
 } as const;
 
-class ReverseWriter {
-  private buf: Buffer;
-  /** Where the written bytes start: they are buf[pos .. buf.length). */
-  private pos: number;
-
-  constructor(initial: number) {
-    this.buf = Buffer.allocUnsafe(initial);
-    this.pos = initial;
-  }
-
-  /** Bytes written so far; a stable measure across growth (lengths are differences of it). */
-  get written(): number {
-    return this.buf.length - this.pos;
-  }
-
-  private room(n: number): void {
-    if (this.pos >= n) return;
-    const size = Math.max(this.buf.length * 2, this.written + n);
-    const next = Buffer.allocUnsafe(size);
-    const start = size - this.written;
-    this.buf.copy(next, start, this.pos);
-    this.buf = next;
-    this.pos = start;
-  }
-
-  byte(b: number): void {
-    this.room(1);
-    this.buf[--this.pos] = b;
-  }
-
-  /** An unsigned varint below 2^32 (lengths). */
-  varint(v: number): void {
-    let n = 1;
-    for (let x = v >>> 7; x > 0; x >>>= 7) n++;
-    this.room(n);
-    this.pos -= n;
-    let at = this.pos;
-    while (v > 0x7f) {
-      this.buf[at++] = (v & 0x7f) | 0x80;
-      v >>>= 7;
-    }
-    this.buf[at] = v;
-  }
-
-  double(d: number): void {
-    this.room(8);
-    this.pos -= 8;
-    this.buf.writeDoubleLE(d, this.pos);
-  }
-
-  /** UTF-8 bytes of `s` (lone surrogates as U+FFFD, as TextEncoder writes them); their count. */
-  string(s: string): number {
-    const n = Buffer.byteLength(s, "utf8");
-    this.room(n);
-    this.pos -= n;
-    this.buf.write(s, this.pos, n, "utf8");
-    return n;
-  }
-
-  bytes(): Uint8Array {
-    return this.buf.subarray(this.pos);
-  }
-}
-
 /** Writes the content of a Value message (its fields, no tag or length). */
-function value(w: ReverseWriter, v: JsonValue | undefined): void {
+export function writeValue(w: ReverseWriter, v: JsonValue | undefined): void {
   if (v === null || v === undefined) {
     w.byte(0);
     w.byte(TAG.nullValue);
@@ -111,7 +46,7 @@ function value(w: ReverseWriter, v: JsonValue | undefined): void {
     const start = w.written;
     for (let i = v.length - 1; i >= 0; i--) {
       const at = w.written;
-      value(w, v[i]);
+      writeValue(w, v[i]);
       w.varint(w.written - at);
       w.byte(TAG.structField);
     }
@@ -129,7 +64,7 @@ function value(w: ReverseWriter, v: JsonValue | undefined): void {
       // clients see the same fields, and no decoder is handed that key.
       if (item === undefined || key === "__proto__") continue;
       const entry = w.written;
-      value(w, item);
+      writeValue(w, item);
       w.varint(w.written - entry);
       w.byte(TAG.entryValue);
       w.varint(w.string(key));
@@ -145,7 +80,7 @@ function value(w: ReverseWriter, v: JsonValue | undefined): void {
 /** google.protobuf.Value's binary encoding of `json` (the same bytes as toBinary(ValueSchema, toValue(json))). */
 export function encodeValue(json: JsonValue): Uint8Array {
   const w = new ReverseWriter(256);
-  value(w, json);
+  writeValue(w, json);
   return w.bytes();
 }
 
@@ -157,7 +92,7 @@ export function encodeValue(json: JsonValue): Uint8Array {
  */
 export function encodeValueFieldData(json: JsonValue): Uint8Array {
   const w = new ReverseWriter(256);
-  value(w, json);
+  writeValue(w, json);
   w.varint(w.written);
   return w.bytes();
 }

@@ -25,6 +25,7 @@ import {
   type WorkflowTemplate,
   type LogLine,
 } from "../../gen/horus/coordinator/v1/workflow_pb.js";
+import { OutputFormat } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
 import { msDuration, toValue, toValueMap, ts, type JsonValue } from "../common/json.js";
 import { wireValueField } from "../common/value-wire.js";
 import { truncateId } from "../common/truncate.js";
@@ -47,20 +48,26 @@ export interface ConvertOptions {
    * times their size. Only for binary: the JSON format drops such fields.
    */
   binary?: boolean;
+  /**
+   * How step outputs travel (WatchWorkflowRequest.outputs): as Value (the
+   * default), as JSON text in `output_json`, or not at all.
+   */
+  outputs?: OutputFormat;
 }
 
 /**
- * Sets a message's google.protobuf.Value field `no` to `json`: as a Value
- * message, or pre-encoded for the binary format (see ConvertOptions).
+ * Sets a message's step output: its google.protobuf.Value field `no` to
+ * `json`, as a Value message or pre-encoded for the binary format (see
+ * ConvertOptions); or its `outputJson` to the JSON text; or nothing.
  */
-function withValue<T extends { $unknown?: Array<{ no: number; wireType: number; data: Uint8Array }> }>(msg: T, field: string, no: number, json: JsonValue | undefined, opts: ConvertOptions): T {
-  if (json === undefined) return msg;
-  if (opts.binary) (msg.$unknown ??= []).push(wireValueField(no, json));
-  else (msg as Record<string, unknown>)[field] = toValue(json);
+function withOutput<T extends { outputJson: string; $unknown?: Array<{ no: number; wireType: number; data: Uint8Array }> }>(msg: T, no: number, json: JsonValue | undefined, opts: ConvertOptions): T {
+  if (json === undefined || opts.outputs === OutputFormat.NONE) return msg;
+  if (opts.outputs === OutputFormat.JSON) msg.outputJson = JSON.stringify(json);
+  else if (opts.binary) (msg.$unknown ??= []).push(wireValueField(no, json));
+  else (msg as Record<string, unknown>).output = toValue(json);
   return msg;
 }
 
-/** Whether the request of `header` is answered in the protobuf binary format (Connect binary, gRPC, gRPC-web). */
 export function binaryWire(header: Headers): boolean {
   return /^application\/(proto|connect\+proto|grpc(-web)?(\+proto)?)\s*(;|$)/i.test(header.get("content-type") ?? "");
 }
@@ -89,7 +96,7 @@ export function workflowToProto(wf: WorkflowRecord, opts: ConvertOptions = {}): 
       if (s.superseded) return [];
       const staticIndex = s.instanceOf ?? i;
       const def = statics[staticIndex]!;
-      return [withValue(create(StepSchema, {
+      return [withOutput(create(StepSchema, {
         id: s.id,
         runner: def.runner,
         state: s.state,
@@ -118,7 +125,7 @@ export function workflowToProto(wf: WorkflowRecord, opts: ConvertOptions = {}): 
           ...opt("finishedAt", ts(a.finishedAt)),
           ...(a.error ? { error: { code: a.error.code, message: a.error.message } } : {}),
         })),
-      }), "output", StepSchema.field.output.number, s.output, opts)];
+      }), StepSchema.field.output.number, s.output, opts)];
     }),
   });
 }
@@ -213,7 +220,7 @@ export function eventToProto(workflowId: string, e: StoredEvent, opts: ConvertOp
     ...opt("nextRetryAt", ts(e.nextRetryAt)),
     waitingReason: e.waitingReason ?? "",
   });
-  return create(WorkflowEventSchema, { ...base, kind: { case: "step", value: withValue(step, "output", StepStateChangedSchema.field.output.number, e.output, opts) } });
+  return create(WorkflowEventSchema, { ...base, kind: { case: "step", value: withOutput(step, StepStateChangedSchema.field.output.number, e.output, opts) } });
 }
 
 const STREAMS = { stdout: LogStream.STDOUT, stderr: LogStream.STDERR, system: LogStream.SYSTEM } as const;

@@ -17,6 +17,7 @@ import { checkDefinitionOffThread, createDefinitionPool, type DefinitionPool } f
 import type { Executor } from "./executor.js";
 import { newWorkflowRecord } from "./records.js";
 import { createListBatch, decideListSend } from "./list-batcher.js";
+import { directlyEncodable, eventsMessage } from "./event-wire.js";
 import type { RegistrySync } from "../dispatch/registry.js";
 import { ts } from "../common/json.js";
 
@@ -314,7 +315,7 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
 
     async *watchWorkflow(req, ctx) {
       requireId(req.workflowId);
-      const wire = { binary: binaryWire(ctx.requestHeader) };
+      const wire = { binary: binaryWire(ctx.requestHeader), outputs: req.outputs };
       const w = waiter(store, ["events"], req.workflowId, signals(ctx));
       // Batched: wait out the window unless the change feed says the workflow ended.
       let ended = false;
@@ -371,7 +372,9 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
               const sent = end < 0 ? events : events.slice(0, end + 1);
               if (sent.length > 0) {
                 cursor = sent[sent.length - 1]!.cursor;
-                yield { kind: { case: "events", value: { events: sent.map((e) => eventToProto(req.workflowId, e, wire)) } }, cursor };
+                yield wire.binary && sent.every(directlyEncodable)
+                  ? eventsMessage(req.workflowId, sent, req.outputs, cursor)
+                  : { kind: { case: "events", value: { events: sent.map((e) => eventToProto(req.workflowId, e, wire)) } }, cursor };
               }
               if (end >= 0) return;
             } else {

@@ -1,13 +1,14 @@
 // Failure, timeout, watch, logs, listing, cancel and validation behaviour
 // against a real coordinator with its in-process reference supervisor.
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ValidateWorkflowResponseSchema } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
+import { CoordinatorService, OutputFormat, ValidateWorkflowResponseSchema } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
+import { fromValue, type JsonValue } from "../../src/common/json.js";
 import { WorkflowSpecSchema } from "../../gen/horus/coordinator/v1/workflow_pb.js";
 import type { RunningCoordinator } from "../../src/coordinator/app.js";
 import { StepState, canTransitionStep } from "../../src/engine/states.js";
-import { coordinator, outputs, runYaml, stepStates, waitForEnd, WorkflowState, type CoordinatorClient } from "../helpers/coordinator.js";
+import { coordinator, outputs, PROTOCOLS, runYaml, stepStates, waitForEnd, WorkflowState, type CoordinatorClient } from "../helpers/coordinator.js";
 
 let running: RunningCoordinator;
 let client: CoordinatorClient;
@@ -200,6 +201,34 @@ describe("watch", () => {
     const single: string[] = [];
     for await (const m of client.watchWorkflow({ workflowId: id, cursor: snapshotCursor })) single.push(m.cursor);
     expect(batched).toEqual(single);
+  });
+
+  it("batched, carries step outputs as Value, as JSON text, or not at all, the same on every protocol", async () => {
+    const id = await submit(`workflow:\n  name: outs\n  steps:\n    - { id: a, runner: js, payload: "({ n: 1, s: 'é😀', deep: [[{ x: null }]] })" }\n    - { id: b, runner: noop, depends_on: [a] }\n    - { id: c, runner: noop, depends_on: [b] }\n`);
+    await waitForEnd(client, id);
+    const final = outputs((await client.getWorkflow({ workflowId: id })).workflow!);
+    for (const [protocol, transport] of Object.entries(PROTOCOLS)) {
+      const c = createClient(CoordinatorService, transport(running.url));
+      for (const format of [OutputFormat.VALUE_UNSPECIFIED, OutputFormat.JSON, OutputFormat.NONE]) {
+        const seen: Record<string, JsonValue> = {};
+        const states: string[] = [];
+        for await (const m of c.watchWorkflow({ workflowId: id, batch: true, outputs: format, cursor: "0" })) {
+          expect(m.kind.case, protocol).toBe("events");
+          if (m.kind.case !== "events") continue;
+          for (const e of m.kind.value.events) {
+            if (e.kind.case !== "step") continue;
+            const change = e.kind.value;
+            states.push(`${change.stepId}:${change.state}`);
+            if (format === OutputFormat.JSON) expect(change.output, protocol).toBeUndefined();
+            if (format !== OutputFormat.JSON) expect(change.outputJson, protocol).toBe("");
+            if (change.output !== undefined) seen[change.stepId] = fromValue(change.output);
+            if (change.outputJson) seen[change.stepId] = JSON.parse(change.outputJson) as JsonValue;
+          }
+        }
+        expect(states.filter((x) => x.endsWith(`:${StepState.SUCCEEDED}`)), `${protocol} ${format}`).toEqual(["a", "b", "c"].map((s) => `${s}:${StepState.SUCCEEDED}`));
+        expect(seen, `${protocol} ${format}`).toEqual(format === OutputFormat.NONE ? {} : final);
+      }
+    }
   });
 
   it("rejects a malformed cursor", async () => {

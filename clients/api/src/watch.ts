@@ -5,7 +5,7 @@
 // The caller sees every message once, in order. Used by the Node and the
 // browser client alike (it needs nothing but a client).
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { CoordinatorService, WatchWorkflowResponse } from "../../../gen/horus/coordinator/v1/coordinator_pb.js";
+import { OutputFormat, type CoordinatorService, type WatchWorkflowResponse } from "../../../gen/horus/coordinator/v1/coordinator_pb.js";
 import { WorkflowState } from "../../../gen/horus/coordinator/v1/workflow_pb.js";
 import type { Plain, PlainClient } from "./plain.js";
 
@@ -31,6 +31,14 @@ export interface WatchOptions {
    * `event` message each, in order, each with its own cursor.
    */
   batch?: boolean;
+  /**
+   * Step outputs in the messages (default true). They travel as JSON text
+   * (the request's OUTPUT_FORMAT_JSON), which both ends read and write with
+   * native JSON code, and are handed to you parsed in `output` as before.
+   * false leaves them out: for watchers that follow states only, which read
+   * outputs with GetWorkflow when they need them.
+   */
+  outputs?: boolean;
 }
 
 /** Errors worth a reconnect: the server or the network, not the request. */
@@ -49,6 +57,23 @@ export function isFinal(msg: Plain<WatchWorkflowResponse>): boolean {
 export function unbatched(msg: Plain<WatchWorkflowResponse>): Array<Plain<WatchWorkflowResponse>> {
   if (msg.kind.case !== "events") return [msg];
   return msg.kind.value.events.map((event) => ({ ...msg, kind: { case: "event" as const, value: event }, cursor: event.cursor }));
+}
+
+type WithOutput = { output?: unknown; outputJson: string };
+
+/** Moves an output that came as JSON text into `output`, parsed. */
+function parseOutput(m: WithOutput): void {
+  if (!m.outputJson) return;
+  m.output = JSON.parse(m.outputJson) as unknown;
+  m.outputJson = "";
+}
+
+/** The message with every step output in `output` (the snapshot's steps, and step events). */
+function parsedOutputs(msg: Plain<WatchWorkflowResponse>): Plain<WatchWorkflowResponse> {
+  if (msg.kind.case === "snapshot") for (const step of msg.kind.value.steps) parseOutput(step);
+  const events = msg.kind.case === "events" ? msg.kind.value.events : msg.kind.case === "event" ? [msg.kind.value] : [];
+  for (const e of events) if (e.kind.case === "step") parseOutput(e.kind.value);
+  return msg;
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -79,9 +104,10 @@ export async function* watchWorkflow(
   for (;;) {
     try {
       const batch = options.batch ?? true;
-      for await (const msg of client.watchWorkflow({ workflowId, cursor, batch }, options.signal ? { signal: options.signal } : {})) {
+      const outputs = options.outputs === false ? OutputFormat.NONE : OutputFormat.JSON;
+      for await (const msg of client.watchWorkflow({ workflowId, cursor, batch, outputs }, options.signal ? { signal: options.signal } : {})) {
         failures = 0;
-        for (const one of unbatched(msg)) {
+        for (const one of unbatched(parsedOutputs(msg))) {
           cursor = one.cursor;
           yield one;
           if (isFinal(one)) return;

@@ -17,7 +17,8 @@ import {
 import { drawDag, type Dag } from "./dag.js";
 import { type Step, type Workflow, applyEvent, counts, elapsed, formatDuration, indexSteps, isTerminalWorkflow, ms, stepKey, stepStateName, workflowStateName } from "./model.js";
 
-const client = createCoordinatorClient(location.origin);
+// Binary on the wire: a followed workflow's events are written directly in that format (coordinator/event-wire.ts), and both ends read it faster than JSON.
+const client = createCoordinatorClient(location.origin, { useBinaryFormat: true });
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 
 /** Rows kept in the list; the newest first. */
