@@ -9,8 +9,10 @@
 // engine inputs) and the children of sub-workflow steps. This file wires
 // them to the store, the pool and the engine.
 import type { Logger } from "pino";
-import type { JobEvent } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
-import { msDuration, toValueMap } from "../common/json.js";
+import { create } from "@bufbuild/protobuf";
+import { JobSchema, type JobEvent } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
+import { msDuration, toValueMap, type JsonMap } from "../common/json.js";
+import { setLazyField } from "../common/lazy-field.js";
 import { attemptCommand, createEngineState, jobInput, pendingTimers, transition, type Command, type EngineInput, type EngineState } from "../engine/engine.js";
 import { copyStep, type DomainEvent, type StepFailure, type WorkflowRecord } from "../engine/model.js";
 import { DEFAULT_TRANSITION_BUDGET_MS, overTransitionBudget, quarantine } from "../engine/quarantine.js";
@@ -311,17 +313,18 @@ export function createExecutor(options: ExecutorOptions): Executor {
     // coordinator's, so the coordinator's DEADLINE_EXCEEDED normally wins.
     const timeoutMs = c.timeoutMs ?? def.timeoutMs;
     hooks.dispatched?.(wf.id, wf.steps[c.step]!.id, def.runner);
-    const job = {
+    const job = create(JobSchema, {
       attemptId: c.attemptId,
       workflowId: wf.id,
       stepId: wf.steps[c.step]!.id,
       attempt: c.attempt,
       runner: def.runner,
       payload: def.payload,
-      input: toValueMap(jobInput(a.engine, c.step, c.extraInput)),
       inputs: (a.jobInputs ??= toValueMap(wf.inputs)),
       ...(timeoutMs !== undefined ? { timeout: msDuration(timeoutMs + 1_000) } : {}),
-    };
+    });
+    // Converted to Values only if the job goes over the wire (lazy-field.ts).
+    setLazyField(job, "input", jobInput(a.engine, c.step, c.extraInput), (json) => toValueMap(json as JsonMap));
     const route = { ...(def.supervisor !== undefined ? { supervisor: def.supervisor } : {}), ...(def.labels !== undefined ? { labels: def.labels } : {}) };
     if (!pool) return;
     const p = pool;

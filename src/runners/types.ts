@@ -19,9 +19,12 @@ export interface JobInput {
   runner: string;
   /** Runner-specific payload: JavaScript for js, a script for shell. */
   payload: string;
-  /** Outputs of the direct dependencies, by step id. */
+  /**
+   * Outputs of the direct dependencies, by step id. Read-only: with the
+   * embedded supervisor these are the coordinator's own objects, not a copy.
+   */
   input: Record<string, JsonValue>;
-  /** The workflow-level submitted inputs. */
+  /** The workflow-level submitted inputs; read-only, shared by the workflow's jobs. */
   inputs: Record<string, JsonValue>;
   /**
    * Time limit of this attempt in milliseconds, already resolved by the

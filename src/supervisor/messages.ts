@@ -3,7 +3,9 @@
 // schema for every field; on the event path (several messages per job, a
 // 2,000-job batch at a time) building the objects directly is several
 // times cheaper. The generated types keep these literals complete.
-import type { Timestamp, Value } from "@bufbuild/protobuf/wkt";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { toValue, type JsonValue } from "../common/json.js";
+import { setLazyField } from "../common/lazy-field.js";
 import type { JobEvent } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
 import type { LogStream, StepError } from "../../gen/horus/coordinator/v1/workflow_pb.js";
 
@@ -42,12 +44,13 @@ export function logEvent(seq: number, job: EventSubject, timeMs: number, stream:
   return event(seq, job, timeMs, { case: "log", value: { $typeName: "horus.coordinator.v1.JobLog", stream, line } });
 }
 
-export function finishedEvent(seq: number, job: EventSubject, timeMs: number, output: Value | undefined, error: StepError | undefined): JobEvent {
+/** A job's end: its error, or its output (JSON, converted to a Value only if the event goes over the wire: lazy-field.ts). */
+export function finishedEvent(seq: number, job: EventSubject, timeMs: number, output: JsonValue | undefined, error: StepError | undefined): JobEvent {
   const value: Extract<JobEvent["kind"], { case: "finished" }>["value"] = {
     $typeName: "horus.coordinator.v1.JobFinished",
     succeeded: error === undefined,
   };
   if (error) value.error = error;
-  else value.output = output;
+  else if (output !== undefined) setLazyField(value, "output", output, toValue);
   return event(seq, job, timeMs, { case: "finished", value });
 }

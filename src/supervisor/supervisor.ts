@@ -10,7 +10,6 @@
 import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { Value } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import {
   JobState,
@@ -24,7 +23,8 @@ import {
   type WatchJobEventsResponseSchema,
 } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
 import { LogStream, type StepError } from "../../gen/horus/coordinator/v1/workflow_pb.js";
-import { durationMs, fromValueMap, nestsDeeperThan, toValue, ts, type JsonMap } from "../common/json.js";
+import { durationMs, fromValueMap, nestsDeeperThan, toValue, ts, type JsonMap, type JsonValue } from "../common/json.js";
+import { jsonOf } from "../common/lazy-field.js";
 import { MAX_OUTPUT_DEPTH } from "../dispatch/wire.js";
 import type { Logger } from "../common/logger.js";
 import { builtinRunners } from "../runners/index.js";
@@ -203,7 +203,7 @@ interface JobRecord {
   state: JobState;
   startedAt?: number;
   finishedAt?: number;
-  output?: Value;
+  output?: JsonValue;
   /** JSON bytes of the output, counted in heldOutputBytes while the record is retained. */
   outputBytes: number;
   error?: StepError;
@@ -342,7 +342,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
         attempt: job.attempt,
         runner: job.runner,
         payload: job.payload,
-        input: fromValueMap(job.input),
+        input: jsonOf(job, "input", fromValueMap) as JsonMap,
         inputs,
         timeoutMs: timeout !== undefined && timeout > 0 ? timeout : defaultTimeoutMs,
       },
@@ -434,15 +434,19 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     if (rec.state === JobState.SUCCEEDED || rec.state === JobState.FAILED) return;
     if (rec.lostReason !== undefined && !result.ok) result = { ok: false, error: { code: "ATTEMPT_LOST", message: `stopped: ${rec.lostReason}` } };
     const wasRunning = rec.state === JobState.RUNNING;
-    let output: Value | undefined;
+    let output: JsonValue | undefined;
     let outputBytes = 0;
     let error: StepError | undefined;
     if (result && result.ok === true) {
       try {
-        const bytes = Buffer.byteLength(JSON.stringify(result.output ?? null) ?? "null", "utf8");
+        const text = JSON.stringify(result.output ?? null) ?? "null";
+        const bytes = Buffer.byteLength(text, "utf8");
         if (bytes > maxOutputBytes) throw new OutputTooLarge(`output of ${bytes} bytes exceeds the supervisor's limit of ${maxOutputBytes} bytes`);
         if (nestsDeeperThan(result.output, MAX_OUTPUT_DEPTH)) throw new OutputTooDeep(`output nests deeper than ${MAX_OUTPUT_DEPTH} arrays/objects`);
-        output = toValue(result.output ?? null);
+        // Parsed back from its text: plain JSON whatever the runner returned
+        // (no NaN, Date or class instance), so converting it to a Value on
+        // the wire, later, cannot fail.
+        output = JSON.parse(text) as JsonValue;
         outputBytes = bytes;
       } catch (err) {
         error =
@@ -620,7 +624,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
         return {
           attemptId,
           state: rec.state,
-          output: rec.output,
+          output: rec.output === undefined ? undefined : toValue(rec.output),
           error: rec.error,
           startedAt: ts(rec.startedAt),
           finishedAt: ts(rec.finishedAt),

@@ -5,6 +5,7 @@
 import type { JobEvent } from "../../../gen/horus/coordinator/v1/supervisor_pb.js";
 import { LogStream } from "../../../gen/horus/coordinator/v1/workflow_pb.js";
 import { fromValue, tsMs } from "../../common/json.js";
+import { jsonOf } from "../../common/lazy-field.js";
 import type { EngineInput } from "../../engine/engine.js";
 import type { LogRecord, LogStreamName } from "../../store/store.js";
 
@@ -45,7 +46,7 @@ export function jobEventEffect(ev: JobEvent, ctx: JobEventContext): JobEventEffe
       const f = ev.kind.value;
       const attemptId = ev.attemptId;
       if (f.succeeded) {
-        const output = fromValue(f.output);
+        const output = jsonOf(f, "output", fromValue);
         const tooLarge = outputTooLarge(output, ctx.maxOutputBytes);
         if (tooLarge) return { type: "input", input: { type: "finished", attemptId, ok: false, error: { code: "OUTPUT_TOO_LARGE", message: tooLarge } } };
         return { type: "input", input: { type: "finished", attemptId, ok: true, output } };
