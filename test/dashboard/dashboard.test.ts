@@ -90,7 +90,7 @@ describe("dashboard", () => {
     for (const s of ["start", "A", "B", "C", "aggregate", "finish"]) await page.locator(`#graph .node[data-step="${s}"][data-state="SUCCEEDED"]`).waitFor();
     await page.locator('#wf-state[data-state="SUCCEEDED"]').waitFor();
     await page.locator(`#list li[data-id="${id}"][data-state="SUCCEEDED"]`).waitFor();
-    await page.locator("#wf-progress", { hasText: "6/6 done" }).waitFor();
+    await page.locator("#wf-progress", { hasText: "6/6 succeeded" }).waitFor();
 
     await node("aggregate").click();
     await page.locator("#step-output", { hasText: '"sum": 38' }).waitFor();
@@ -138,7 +138,7 @@ describe("dashboard", () => {
     const { workflowId } = await client.submitWorkflow({ definition: { case: "yaml", value: `workflow:\n  name: big\n  steps:\n${steps.join("\n")}\n` } });
     await page.evaluate((id) => ((globalThis as unknown as PageGlobals).location.hash = `#/wf/${id}`), workflowId);
     await page.locator('#wf-state[data-state="SUCCEEDED"]').waitFor();
-    await page.locator("#wf-progress", { hasText: "1000/1000 done" }).waitFor();
+    await page.locator("#wf-progress", { hasText: "1000/1000 succeeded" }).waitFor();
     expect(await page.locator("#graph .node").count()).toBe(1000);
     expect(await page.locator('#graph .node[data-state="SUCCEEDED"]').count()).toBe(1000);
     await node("s999").click();

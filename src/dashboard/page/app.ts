@@ -15,7 +15,7 @@ import {
   type WorkflowSummary,
 } from "horus-client-web";
 import { drawDag, type Dag } from "./dag.js";
-import { type Step, type Workflow, applyEvent, counts, elapsed, formatDuration, indexSteps, isTerminalWorkflow, ms, stepKey, stepStateName, workflowStateName } from "./model.js";
+import { type Step, type Workflow, applyEvent, counts, elapsed, formatDuration, indexSteps, isTerminalWorkflow, ms, progressText, stepKey, stepStateName, workflowStateName } from "./model.js";
 
 const client = createCoordinatorClient(location.origin);
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -74,6 +74,7 @@ function renderList(): void {
       const progress = document.createElement("span");
       progress.className = "progress";
       progress.textContent = `${w.stepsSucceeded}/${w.stepsTotal}`;
+      progress.title = progressText({ succeeded: w.stepsSucceeded, failed: w.stepsFailed, running: w.stepsRunning, total: w.stepsTotal });
       const id = document.createElement("span");
       id.className = "id";
       id.textContent = w.id;
@@ -206,8 +207,7 @@ function paintHeader(c: Current): void {
   const badge = $("wf-state");
   badge.textContent = state;
   badge.dataset.state = state;
-  const n = counts(wf);
-  $("wf-progress").textContent = `${n.done}/${n.total} done${n.failed ? `, ${n.failed} failed` : ""}${n.running ? `, ${n.running} running` : ""}`;
+  $("wf-progress").textContent = progressText(counts(wf.steps));
   $("wf-elapsed").textContent = elapsed(wf.startedAt ?? wf.createdAt, wf.finishedAt);
   $("wf-error").textContent = wf.error;
   $<HTMLButtonElement>("cancel").disabled = isTerminalWorkflow(wf.state);
