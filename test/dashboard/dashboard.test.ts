@@ -115,6 +115,8 @@ describe("dashboard", () => {
     await node("wait").click();
     await page.locator("#step-logs div", { hasText: "started" }).waitFor();
     expect(await page.locator("#retry").isDisabled()).toBe(true);
+    // Cancel asks first (a confirm dialog); the daily-use test also dismisses it.
+    page.once("dialog", (d) => void d.accept());
     await page.locator("#cancel").click();
     await page.locator('#wf-state[data-state="CANCELLED"]').waitFor();
     await page.locator('#graph .node[data-step="wait"][data-state="CANCELLED"]').waitFor();
@@ -126,6 +128,7 @@ describe("dashboard", () => {
     await page.locator("#retry").click();
     await page.locator('#graph .node[data-step="wait"][data-state="RUNNING"]').waitFor();
     expect(await node("first").getAttribute("data-state")).toBe("SUCCEEDED");
+    page.once("dialog", (d) => void d.accept());
     await page.locator("#cancel").click();
     await page.locator('#wf-state[data-state="CANCELLED"]').waitFor();
   });

@@ -1,9 +1,11 @@
 // The dashboard: a live list of workflows (WatchWorkflows) and, for the one
 // chosen, its DAG drawn live (WatchWorkflow, resumed from cursors by the web
 // client's helper), the selected step's attempts, output, error and logs
-// (GetWorkflowLogs with follow), and Cancel / Retry. Everything arrives by
-// server streaming; nothing polls. Served by the coordinator at /, so it
-// calls the same origin (no CORS needed).
+// (GetWorkflowLogs with follow), its timeline, inputs, output and
+// definition, and Cancel / Retry. Workflow data arrives by server
+// streaming; nothing on the workflows page polls. Other pages (supervisors,
+// templates) are registered with pages.ts. Served by the coordinator at /,
+// so it calls the same origin (no CORS needed).
 import { ConnectError } from "@connectrpc/connect";
 import {
   createCoordinatorClient,
@@ -15,10 +17,17 @@ import {
   type WorkflowSummary,
 } from "horus-client-web";
 import { drawDag, type Dag } from "./dag.js";
-import { type Step, type Workflow, applyEvent, counts, elapsed, formatDuration, indexSteps, isTerminalWorkflow, ms, progressText, stepKey, stepStateName, workflowStateName } from "./model.js";
+import { definitionYaml } from "./definition.js";
+import { $, el, link, tr } from "./dom.js";
+import { descendants, groupByParent, isFiltered, matches, type ListEntry, type ListFilter, type ListRow } from "./list-filter.js";
+import { type Step, type Workflow, applyEvent, counts, elapsed, formatDuration, indexSteps, isTerminalWorkflow, ms, progressText, stepKey, stepStateName, workflowOutput, workflowStateName } from "./model.js";
+import { registerPage, route as showPage } from "./pages.js";
+import { supervisorsPage } from "./supervisors.js";
+import { templatesPage } from "./templates.js";
+import { drawTimeline } from "./timeline.js";
+import { attachZoom } from "./zoom.js";
 
 const client = createCoordinatorClient(location.origin);
-const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 
 /** Rows kept in the list; the newest first. */
 const LIST_ROWS = 200;
@@ -43,7 +52,7 @@ function nextFrame(fn: () => void): void {
 
 // ---- the workflow list ------------------------------------------------------
 
-const summaries = new Map<string, WorkflowSummary>();
+const summaries = new Map<string, WorkflowSummary & ListRow>();
 let listQueued = false;
 
 function renderListSoon(): void {
@@ -55,38 +64,111 @@ function renderListSoon(): void {
   });
 }
 
+type Row = WorkflowSummary & ListRow;
+
+function toRow(w: WorkflowSummary): Row {
+  return Object.assign(w, { created: ms(w.createdAt) ?? 0 });
+}
+
+/** Parents whose sub-workflows are shown (the rest are folded under a toggle). */
+const unfolded = new Set<string>();
+
+function readFilter(): ListFilter {
+  const state = $<HTMLSelectElement>("f-state").value;
+  const time = (id: string) => {
+    const v = $<HTMLInputElement>(id).value;
+    return v ? new Date(v).getTime() : undefined;
+  };
+  const after = time("f-after");
+  const before = time("f-before");
+  return {
+    text: $<HTMLInputElement>("f-text").value,
+    labels: $<HTMLInputElement>("f-labels").value,
+    ...(state ? { state: WorkflowState[state as keyof typeof WorkflowState] } : {}),
+    ...(after !== undefined ? { after } : {}),
+    ...(before !== undefined ? { before } : {}),
+  };
+}
+
 function renderList(): void {
-  const rows = [...summaries.values()].sort((a, b) => (ms(b.createdAt) ?? 0) - (ms(a.createdAt) ?? 0) || b.id.localeCompare(a.id)).slice(0, LIST_ROWS);
-  const list = $("list");
-  list.replaceChildren(
-    ...rows.map((w) => {
-      const li = document.createElement("li");
-      li.dataset.id = w.id;
-      li.dataset.state = workflowStateName(w.state);
-      if (w.id === current?.id) li.classList.add("current");
-      const badge = document.createElement("span");
-      badge.className = "badge";
-      badge.dataset.state = workflowStateName(w.state);
-      badge.textContent = workflowStateName(w.state);
-      const name = document.createElement("span");
-      name.className = "name";
-      name.textContent = w.name;
-      const progress = document.createElement("span");
-      progress.className = "progress";
-      progress.textContent = `${w.stepsSucceeded}/${w.stepsTotal}`;
-      progress.title = progressText({ succeeded: w.stepsSucceeded, failed: w.stepsFailed, running: w.stepsRunning, total: w.stepsTotal });
-      const id = document.createElement("span");
-      id.className = "id";
-      id.textContent = w.id;
-      const when = document.createElement("span");
-      when.className = "when";
-      const created = ms(w.createdAt);
-      when.textContent = created ? new Date(created).toLocaleString() : "";
-      li.append(badge, name, progress, id, when);
-      li.addEventListener("click", () => (location.hash = `#/wf/${w.id}`));
-      return li;
-    }),
-  );
+  const filter = readFilter();
+  const all = [...summaries.values()].sort((a, b) => b.created - a.created || b.id.localeCompare(a.id));
+  const rows = all.filter((w) => matches(w, filter)).slice(0, LIST_ROWS);
+  $("list-note").textContent = isFiltered(filter) ? `${rows.length} matching workflow${rows.length === 1 ? "" : "s"}` : "";
+  $("list").replaceChildren(...groupByParent(rows).map(listItem));
+}
+
+function listItem(entry: ListEntry<Row>): HTMLLIElement {
+  const w = entry.row;
+  const li = document.createElement("li");
+  li.dataset.id = w.id;
+  li.dataset.state = workflowStateName(w.state);
+  if (w.parentWorkflowId) li.dataset.parent = w.parentWorkflowId;
+  if (w.id === current?.id) li.classList.add("current");
+  const badge = el("span", workflowStateName(w.state), "badge");
+  badge.dataset.state = workflowStateName(w.state);
+  const progress = el("span", `${w.stepsSucceeded}/${w.stepsTotal}`, "progress");
+  progress.title = progressText({ succeeded: w.stepsSucceeded, failed: w.stepsFailed, running: w.stepsRunning, total: w.stepsTotal });
+  const created = w.created;
+  li.append(badge, el("span", w.name, "name"), progress, el("span", w.id, "id"), el("span", created ? new Date(created).toLocaleString() : "", "when"));
+  const labels = Object.entries(w.labels).map(([k, v]) => `${k}=${v}`).join(" ");
+  if (labels) li.append(el("span", labels, "labels"));
+  // A child whose parent is not in the list says whose it is.
+  if (w.parentWorkflowId && !summaries.has(w.parentWorkflowId)) li.append(el("span", `sub-workflow of ${w.parentWorkflowId}`, "labels parent-mark"));
+  li.addEventListener("click", (e) => {
+    e.stopPropagation();
+    location.hash = `#/wf/${w.id}`;
+  });
+  if (entry.children.length > 0) {
+    const n = descendants(entry);
+    const open = unfolded.has(w.id);
+    const toggle = el("button", `${open ? "▾" : "▸"} ${n} sub-workflow${n === 1 ? "" : "s"}`, "toggle") as HTMLButtonElement;
+    toggle.addEventListener("click", (e) => {
+      e.stopPropagation();
+      if (unfolded.has(w.id)) unfolded.delete(w.id);
+      else unfolded.add(w.id);
+      renderList();
+    });
+    const ul = document.createElement("ul");
+    ul.className = "children";
+    ul.hidden = !open;
+    ul.append(...entry.children.map(listItem));
+    li.append(toggle, ul);
+  }
+  return li;
+}
+
+/**
+ * The server's filters (ListWorkflows: state, exact name) for what the live
+ * list may not hold: older workflows that match are added to it. The rest
+ * of the filter applies to every row here (list-filter.ts).
+ */
+let serverQuery = "";
+async function queryServer(): Promise<void> {
+  const f = readFilter();
+  const name = f.text.trim();
+  if (f.state === undefined && !name) return;
+  const key = `${f.state ?? ""}|${name}`;
+  if (key === serverQuery) return;
+  serverQuery = key;
+  try {
+    const asks = [];
+    if (f.state !== undefined) asks.push(client.listWorkflows({ states: [f.state], pageSize: LIST_ROWS }));
+    if (name) asks.push(client.listWorkflows({ name, pageSize: LIST_ROWS, states: f.state !== undefined ? [f.state] : [] }));
+    for (const res of await Promise.all(asks)) for (const w of res.workflows) if (!summaries.has(w.id)) summaries.set(w.id, toRow(w));
+    renderListSoon();
+  } catch (err) {
+    $("list-note").textContent = ConnectError.from(err).rawMessage;
+  }
+}
+
+let filterTimer: ReturnType<typeof setTimeout> | undefined;
+for (const id of ["f-text", "f-state", "f-labels", "f-after", "f-before"]) {
+  $(id).addEventListener("input", () => {
+    renderList();
+    clearTimeout(filterTimer);
+    filterTimer = setTimeout(() => void queryServer(), 250);
+  });
 }
 
 /** Follows WatchWorkflows for as long as the page is open, reconnecting when the stream breaks. */
@@ -96,10 +178,14 @@ async function followList(): Promise<void> {
       for await (const msg of client.watchWorkflows({ pageSize: LIST_ROWS, follow: true })) {
         $("conn").textContent = "live";
         delay = 500;
-        if (msg.snapshot) summaries.clear();
+        if (msg.snapshot) {
+          summaries.clear();
+          serverQuery = "";
+          void queryServer();
+        }
         for (const w of msg.workflows) {
           const before = summaries.get(w.id);
-          summaries.set(w.id, w);
+          summaries.set(w.id, toRow(w));
           // Retried elsewhere (CLI, another page): the open view follows it again.
           if (current?.id === w.id && before && isTerminalWorkflow(before.state) && !isTerminalWorkflow(w.state) && current.ended) openWorkflow(w.id);
         }
@@ -125,18 +211,53 @@ interface Current {
   selected?: string;
   dirty: Set<string>;
   queued: boolean;
+  /** Fan-out groups drawn expanded. */
+  expanded: Set<string>;
 }
 
 let current: Current | undefined;
+const zoom = attachZoom($("dag"), $("graph") as unknown as SVGSVGElement);
+
+// ---- tabs: graph, timeline, inputs & output, definition ---------------------
+
+let tab = "dag";
+for (const b of document.querySelectorAll<HTMLButtonElement>("#tabs button")) {
+  b.addEventListener("click", () => {
+    tab = b.dataset.tab!;
+    for (const o of document.querySelectorAll<HTMLButtonElement>("#tabs button")) o.classList.toggle("active", o === b);
+    for (const t of document.querySelectorAll<HTMLElement>("#wf-main > .tab")) t.classList.toggle("shown", t.id === tab);
+    if (current) paintTab(current);
+  });
+}
+
+/** Draws the shown tab other than the graph (which is kept current node by node). */
+function paintTab(c: Current): void {
+  const wf = c.wf;
+  if (!wf) return;
+  if (tab === "timeline") {
+    const n = drawTimeline($("tl") as unknown as SVGSVGElement, wf, { width: $("timeline").clientWidth, onSelect: (key) => select(c, key) });
+    $("tl-note").textContent = n === 0 ? "No attempt has started yet." : "One bar per attempt, from dispatch (light) and start to its end; hover for times, click for the step.";
+  } else if (tab === "io") {
+    $("wf-inputs").textContent = json(wf.inputs);
+    const out = workflowOutput(wf);
+    $("wf-output").textContent = out === undefined ? "(none yet)" : json(out);
+  } else if (tab === "definition") {
+    $("wf-definition").textContent = wf.spec ? definitionYaml(wf.spec) : "";
+  }
+}
 
 function openWorkflow(id: string): void {
   const selected = current?.id === id ? current.selected : undefined;
   current?.abort.abort();
-  const c: Current = { id, steps: new Map(), abort: new AbortController(), ended: false, dirty: new Set(), queued: false, ...(selected ? { selected } : {}) };
+  const expanded = current?.id === id ? current.expanded : new Set<string>();
+  const c: Current = { id, steps: new Map(), abort: new AbortController(), ended: false, dirty: new Set(), queued: false, expanded, ...(selected ? { selected } : {}) };
   current = c;
   $("empty").style.display = "none";
   $("workflow").classList.add("shown");
   $("wf-id").textContent = id;
+  $("wf-meta").replaceChildren();
+  // "Workflows" in the navigation comes back to this one.
+  document.querySelector<HTMLAnchorElement>('#nav a[data-page="wf"]')!.href = `#/wf/${id}`;
   renderListSoon();
   void watch(c);
 }
@@ -171,14 +292,51 @@ async function reload(c: Current): Promise<void> {
 }
 
 function load(c: Current, wf: Workflow): void {
+  const first = !c.wf;
   c.wf = wf;
   c.steps = indexSteps(wf);
   $("wf-name").textContent = wf.name;
-  c.dag = drawDag($("graph") as unknown as SVGSVGElement, wf, { onSelect: (key) => select(c, key) });
-  $("dag-note").textContent = c.dag.hidden > 0 ? `${c.dag.drawn} of ${c.dag.drawn + c.dag.hidden} steps drawn; choose others from the list below.` : "";
-  c.dag.select(c.selected);
+  paintMeta(wf);
+  drawGraph(c);
+  // A new workflow starts at 100%, or fitted when it would not fit the view at 50%.
+  if (first) {
+    zoom.zoomTo(1);
+    if (c.dag!.width * 0.5 > $("dag").clientWidth || c.dag!.height * 0.5 > $("dag").clientHeight) zoom.fit();
+  }
   paintHeader(c);
+  paintTab(c);
   if (c.selected) void showStep(c, c.selected, false);
+}
+
+function drawGraph(c: Current): void {
+  const toggle = (key: string) => {
+    if (c.expanded.has(key)) c.expanded.delete(key);
+    else c.expanded.add(key);
+    drawGraph(c);
+  };
+  c.dag = drawDag($("graph") as unknown as SVGSVGElement, c.wf!, { onSelect: (key) => select(c, key), expanded: c.expanded, onToggleGroup: toggle });
+  zoom.resized(c.dag.width, c.dag.height);
+  $("dag-note").textContent = c.dag.hidden > 0 ? `${c.dag.drawn} of ${c.dag.drawn + c.dag.hidden} steps drawn; choose others from the timeline.` : "";
+  c.dag.select(c.selected);
+}
+
+/** Where the workflow came from: its parent (a sub-workflow), template, labels. */
+function paintMeta(wf: Workflow): void {
+  const meta: Node[] = [];
+  if (wf.parentWorkflowId) {
+    const span = el("span", "sub-workflow of ");
+    span.id = "wf-parent";
+    span.append(link(`#/wf/${encodeURIComponent(wf.parentWorkflowId)}/${encodeURIComponent(wf.parentStepId)}`, `${wf.parentWorkflowId} (step ${wf.parentStepId})`));
+    meta.push(span);
+  }
+  if (wf.template?.name) {
+    const span = el("span", "template ");
+    span.append(link(`#/templates/${encodeURIComponent(wf.template.name)}`, `${wf.template.name} v${wf.template.version}`));
+    meta.push(span);
+  }
+  const labels = Object.entries(wf.labels).map(([k, v]) => `${k}=${v}`).join(" ");
+  if (labels) meta.push(el("span", `labels ${labels}`));
+  $("wf-meta").replaceChildren(...meta);
 }
 
 function paintSoon(c: Current): void {
@@ -193,9 +351,10 @@ function paintSoon(c: Current): void {
       const step = c.steps.get(key);
       if (step) c.dag?.update(step);
     }
-    const selectedChanged = c.selected !== undefined && [...c.dirty].some((k) => k.split("#")[0] === c.selected);
+    const selectedChanged = c.selected !== undefined && [...c.dirty].some((k) => k === c.selected || k.split("#")[0] === c.selected);
     c.dirty.clear();
     paintHeader(c);
+    paintTab(c);
     if (selectedChanged) void showStep(c, c.selected!, false);
   });
 }
@@ -228,49 +387,84 @@ function json(value: unknown): string {
   return JSON.stringify(value, null, 2);
 }
 
-function el(tag: string, text?: string, cls?: string): HTMLElement {
-  const e = document.createElement(tag);
-  if (text !== undefined) e.textContent = text;
-  if (cls) e.className = cls;
-  return e;
-}
+/** Instances listed open in the step panel; a larger for_each starts folded. */
+const INSTANCES_OPEN = 20;
 
 /** Renders the selected step; with `fresh`, also (re)starts following its logs. */
 async function showStep(c: Current, key: string, fresh: boolean): Promise<void> {
   const step = c.steps.get(key);
   if (!step || !c.wf) return;
-  // Attempt history is not in the events: read it when the step changes.
-  let history = step.attemptHistory;
-  if (!fresh || history.length < step.attempts) {
+  // Attempt details the events do not carry (a child workflow's id, errors
+  // of earlier attempts): read them when the step changes, or when the
+  // history lacks them.
+  const isSub = !!(c.wf.spec?.steps.find((d) => d.id === step.id)?.subWorkflow.case);
+  if (!fresh || step.attemptHistory.length < step.attempts || (isSub && step.attemptHistory.some((a) => !a.childWorkflowId))) {
     const { workflow } = await client.getWorkflow({ workflowId: c.id }).catch(() => ({ workflow: undefined }));
     const again = workflow?.steps.find((s) => stepKey(s) === key);
-    if (again) history = again.attemptHistory;
+    if (again && again.attemptHistory.length >= step.attemptHistory.length) step.attemptHistory = again.attemptHistory;
   }
   if (c !== current || c.selected !== key) return;
-  const instances = c.wf.steps.filter((s) => s.id === step.id && s.instance !== undefined);
+  const history = step.attemptHistory;
+  const instances = step.instance === undefined ? c.wf.steps.filter((s) => s.id === step.id && s.instance !== undefined) : [];
   const aside = $("step");
   const dl = document.createElement("dl");
-  const row = (k: string, v: string) => v && dl.append(el("dt", k), el("dd", v));
-  row("state", stepStateName(step.state));
-  row("runner", step.runner);
-  row("attempts", String(step.attempts));
-  row("duration", step.startedAt ? elapsed(step.startedAt, step.finishedAt) : "");
-  row("waited", step.readyAt && step.startedAt ? formatDuration(Math.max(0, ms(step.startedAt)! - ms(step.readyAt)!)) : "");
-  row("supervisor", step.supervisor);
-  row("depends on", step.dependsOn.join(", "));
-  row("instances", instances.length ? `${instances.filter((i) => i.state === StepState.SUCCEEDED).length}/${instances.length} succeeded` : "");
-  row("waiting", step.waitingReason);
+  const put = (k: string, v: string | Node) => {
+    if (!v) return;
+    const dd = el("dd");
+    dd.id = `step-${k.replace(/[ _]/g, "-")}`;
+    dd.append(v);
+    dl.append(el("dt", k), dd);
+  };
+  put("state", stepStateName(step.state));
+  put("runner", step.runner);
+  put("attempts", String(step.attempts));
+  put("duration", step.startedAt ? elapsed(step.startedAt, step.finishedAt) : "");
+  put("waited", step.readyAt && step.startedAt ? formatDuration(Math.max(0, ms(step.startedAt)! - ms(step.readyAt)!)) : "");
+  put("supervisor", step.supervisor);
+  put("depends on", step.dependsOn.join(", "));
+  put("instances", instances.length ? `${instances.filter((i) => i.state === StepState.SUCCEEDED).length}/${instances.length} succeeded` : "");
+  put("waiting", step.waitingReason);
+  const child = [...history].reverse().find((a) => a.childWorkflowId)?.childWorkflowId;
+  if (child) put("sub-workflow", link(`#/wf/${encodeURIComponent(child)}`, child, "child-link"));
+  if (step.instance !== undefined) put("for_each step", link(`#/wf/${encodeURIComponent(c.id)}/${encodeURIComponent(step.id)}`, step.id));
 
   const table = document.createElement("table");
+  table.id = "attempts";
   table.append(tr("th", ["#", "state", "supervisor", "duration", "error"]));
   for (const a of history) {
-    table.append(tr("td", [String(a.number), stepStateName(a.state), a.supervisor, a.startedAt ? elapsed(a.startedAt, a.finishedAt) : "", a.error ? `${a.error.code}: ${a.error.message}` : ""]));
+    const who: string | Node = a.childWorkflowId ? link(`#/wf/${encodeURIComponent(a.childWorkflowId)}`, a.childWorkflowId, "child-link") : a.supervisor;
+    const r = tr("td", [String(a.number), stepStateName(a.state), who, a.startedAt ? elapsed(a.startedAt, a.finishedAt) : "", a.error ? `${a.error.code}: ${a.error.message}` : ""]);
+    r.dataset.attempt = String(a.number);
+    r.dataset.state = stepStateName(a.state);
+    table.append(r);
   }
   // Outputs arrive as plain JSON (the client converts); a null output is still shown.
   const output = el("pre", step.output !== undefined ? json(step.output) : "");
   output.id = "step-output";
   const error = el("pre", step.error?.code ? `${step.error.code}: ${step.error.message}` : "");
   error.id = "step-error";
+
+  // A for_each step's instances, grouped and folded (when many) under one heading.
+  const parts: Node[] = [];
+  if (instances.length > 0) {
+    const details = document.createElement("details");
+    details.id = "instances";
+    const wasOpen = document.getElementById("instances") as HTMLDetailsElement | null;
+    details.open = wasOpen && !fresh ? wasOpen.open : instances.length <= INSTANCES_OPEN;
+    details.append(el("summary", `${instances.length} instances`));
+    const t = document.createElement("table");
+    t.append(tr("th", ["#", "state", "item", "duration"]));
+    for (const i of instances) {
+      const r = tr("td", [String(i.instance), stepStateName(i.state), i.item === undefined ? "" : JSON.stringify(i.item).slice(0, 60), i.startedAt ? elapsed(i.startedAt, i.finishedAt) : ""]);
+      r.className = "instance";
+      r.dataset.instance = String(i.instance);
+      r.dataset.state = stepStateName(i.state);
+      r.addEventListener("click", () => select(c, stepKey(i)));
+      t.append(r);
+    }
+    details.append(t);
+    parts.push(details);
+  }
 
   let pre = document.getElementById("step-logs");
   const keep = !fresh && pre && pre.dataset.key === key;
@@ -279,14 +473,8 @@ async function showStep(c: Current, key: string, fresh: boolean): Promise<void> 
     pre.id = "step-logs";
     pre.dataset.key = key;
   }
-  aside.replaceChildren(el("h3", key), dl, el("h4", "Output"), output, el("h4", error.textContent ? "Error" : ""), error, el("h4", "Attempts"), table, el("h4", "Logs"), pre!);
+  aside.replaceChildren(el("h3", key), dl, ...parts, el("h4", "Output"), output, el("h4", error.textContent ? "Error" : ""), error, el("h4", "Attempts"), table, el("h4", "Logs"), pre!);
   if (!keep) followLogs(c, key, pre!);
-}
-
-function tr(cell: "td" | "th", values: string[]): HTMLTableRowElement {
-  const row = document.createElement("tr");
-  for (const v of values) row.append(el(cell, v));
-  return row;
 }
 
 /** Streams the step's log lines into `pre` until another step is chosen (or the workflow ends). */
@@ -324,6 +512,8 @@ function logLine(line: LogLine): HTMLElement {
 $("cancel").addEventListener("click", async () => {
   const c = current;
   if (!c) return;
+  // Cancelling stops running jobs and cannot be undone (Retry starts the failed part again): ask first.
+  if (!confirm(`Cancel workflow ${c.wf?.name ?? ""} (${c.id})? Its running steps are asked to stop.`)) return;
   $<HTMLButtonElement>("cancel").disabled = true;
   try {
     await client.cancelWorkflow({ workflowId: c.id, reason: "cancelled from the dashboard" });
@@ -358,14 +548,24 @@ $("submit").addEventListener("click", async () => {
 
 // ---- routing and the clock --------------------------------------------------
 
-function route(): void {
-  const m = /^#\/wf\/([^/]+)(?:\/(.+))?$/.exec(location.hash);
-  if (!m) return;
-  const [, id, step] = m;
-  if (current?.id !== id) openWorkflow(decodeURIComponent(id!));
-  if (step && current) current.selected = decodeURIComponent(step);
-}
+registerPage("wf", {
+  show() {
+    // #/wf/ID or #/wf/ID/STEP; anything else keeps what is open.
+    const m = /^#\/wf\/([^/]+)(?:\/(.+))?$/.exec(location.hash);
+    if (!m) return;
+    const id = decodeURIComponent(m[1]!);
+    const step = m[2] === undefined ? undefined : decodeURIComponent(m[2]);
+    if (current?.id !== id) openWorkflow(id);
+    if (step && current) {
+      if (current.wf) select(current, step);
+      else current.selected = step;
+    }
+  },
+});
+registerPage("supervisors", supervisorsPage(client));
+registerPage("templates", templatesPage(client));
 
+const route = () => showPage(location.hash, "wf");
 window.addEventListener("hashchange", route);
 // Elapsed times move on between events: a clock, not a poll (no request is made).
 setInterval(() => {
