@@ -217,6 +217,10 @@ interface Current {
 
 let current: Current | undefined;
 const zoom = attachZoom($("dag"), $("graph") as unknown as SVGSVGElement);
+$("zoom-in").addEventListener("click", () => zoom.zoomTo(zoom.scale * 1.25));
+$("zoom-out").addEventListener("click", () => zoom.zoomTo(zoom.scale / 1.25));
+$("zoom-fit").addEventListener("click", () => zoom.fit());
+$("zoom-reset").addEventListener("click", () => zoom.zoomTo(1));
 
 // ---- tabs: graph, timeline, inputs & output, definition ---------------------
 

@@ -50,6 +50,7 @@ export function timelineBars(wf: Workflow): TimelineBar[] {
   return bars;
 }
 
+/** hh:mm:ss.mmm in UTC, as the log lines show times. */
 const clock = (t: number) => new Date(t).toISOString().slice(11, 23);
 
 /** Draws the chart into `svg`; returns the number of bars. */
@@ -82,9 +83,16 @@ export function drawTimeline(svg: SVGSVGElement, wf: Workflow, options: Timeline
     text.setAttribute("x", String(x(t)));
     text.setAttribute("y", String(AXIS_H - 10));
     text.setAttribute("text-anchor", i === 0 ? "start" : i === 4 ? "end" : "middle");
-    text.textContent = i === 0 ? clock(start) : `+${formatDuration(t - start)}`;
+    text.textContent = i === 0 ? "0" : `+${formatDuration(t - start)}`;
     frag.append(line, text);
   }
+  // The absolute time of 0, in the labels' column.
+  const origin = document.createElementNS(SVG, "text");
+  origin.setAttribute("class", "axis");
+  origin.setAttribute("x", "4");
+  origin.setAttribute("y", String(AXIS_H - 10));
+  origin.textContent = `from ${clock(start)} UTC`;
+  frag.append(origin);
   rows.forEach((key, i) => {
     const label = document.createElementNS(SVG, "text");
     label.setAttribute("class", "row-label");
