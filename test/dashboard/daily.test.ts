@@ -145,6 +145,8 @@ describe("dashboard for daily use", () => {
     expect(yaml).toMatch(/^workflow:\n {2}name: report\n/);
     expect(yaml).toContain("depends_on:\n        - fetch");
     expect(yaml).toContain("trigger: all_done");
+    // It is a definition as written: it validates as it is shown.
+    expect((await client.validateWorkflow({ definition: { case: "yaml", value: yaml } })).problems).toEqual([]);
     await shot("definition");
 
     await page.locator('#tabs button[data-tab="timeline"]').click();

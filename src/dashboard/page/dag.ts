@@ -6,6 +6,7 @@
 // GROUP_MIN siblings) is one node until expanded, so a 50-step fan-out is not
 // one tall column; zoom and pan are zoom.ts's.
 import type { Step, Workflow } from "./model.js";
+import { fanOutGroups, groupState } from "./fan-out.js";
 import { stepKey, stepStateName } from "./model.js";
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -14,9 +15,6 @@ const ROW = 38;
 const NODE_W = 160;
 const NODE_H = 28;
 const PAD = 10;
-
-/** More siblings than this (same level, same dependencies) are drawn as one group node until expanded. */
-export const GROUP_MIN = 16;
 
 export interface DagOptions {
   /** Most nodes drawn; the rest are named in a note (default 5,000). */
@@ -47,35 +45,6 @@ function label(step: Step, instances: Step[] | undefined): string {
   if (!instances || instances.length === 0) return id;
   const done = instances.filter((i) => stepStateName(i.state) === "SUCCEEDED").length;
   return `${id} ${done}/${instances.length}`;
-}
-
-/** A group's colour: failed or running if any member is, succeeded when all did, else the furthest along. */
-export function groupState(members: readonly Step[]): string {
-  const names = members.map((m) => stepStateName(m.state));
-  const has = (n: string) => names.includes(n);
-  if (has("FAILED")) return "FAILED";
-  if (has("RUNNING") || has("DISPATCHED")) return "RUNNING";
-  if (names.every((n) => n === "SUCCEEDED")) return "SUCCEEDED";
-  if (names.every((n) => n === "SKIPPED" || n === "SUCCEEDED")) return "SUCCEEDED";
-  if (has("CANCELLED")) return "CANCELLED";
-  if (has("READY")) return "READY";
-  return "PENDING";
-}
-
-/**
- * Siblings of a fan-out: steps of one column with the same dependencies, by
- * group key, for sets larger than `min`. Pure, for tests.
- */
-export function fanOutGroups(columns: ReadonlyArray<readonly Step[] | undefined>, min = GROUP_MIN): Map<string, Step[]> {
-  const groups = new Map<string, Step[]>();
-  columns.forEach((col, c) => {
-    for (const s of col ?? []) {
-      const key = `${c}:${[...s.dependsOn].sort().join(",")}`;
-      groups.set(key, [...(groups.get(key) ?? []), s]);
-    }
-  });
-  for (const [key, members] of groups) if (members.length <= min) groups.delete(key);
-  return groups;
 }
 
 type Item = { kind: "step"; step: Step } | { kind: "group"; key: string; members: Step[] } | { kind: "head"; key: string; members: Step[] };
