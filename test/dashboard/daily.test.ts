@@ -226,7 +226,9 @@ workflow:
     // Zoom: the drawing keeps its viewBox, its size follows the scale.
     const svg = page.locator("#graph");
     const width = async () => Number(await svg.getAttribute("width"));
+    await page.locator("#zoom-reset").click();
     const at100 = await width();
+    expect((await svg.getAttribute("viewBox"))!.split(" ")[2]).toBe(String(at100));
     await page.locator("#zoom-in").click();
     expect(await width()).toBeGreaterThan(at100);
     await page.locator("#zoom-reset").click();

@@ -216,6 +216,8 @@ interface Current {
 }
 
 let current: Current | undefined;
+/** Smallest scale a workflow is first shown at to fit it whole; larger graphs start at 100%. */
+const FIT_MIN = 0.6;
 const zoom = attachZoom($("dag"), $("graph") as unknown as SVGSVGElement);
 $("zoom-in").addEventListener("click", () => zoom.zoomTo(zoom.scale * 1.25));
 $("zoom-out").addEventListener("click", () => zoom.zoomTo(zoom.scale / 1.25));
@@ -234,18 +236,22 @@ for (const b of document.querySelectorAll<HTMLButtonElement>("#tabs button")) {
   });
 }
 
-/** Draws the shown tab other than the graph (which is kept current node by node). */
-function paintTab(c: Current): void {
+/**
+ * Draws the shown tab other than the graph (which is kept current node by
+ * node). `changed`: only what events change (timeline, output), not the
+ * inputs or the definition.
+ */
+function paintTab(c: Current, changed = false): void {
   const wf = c.wf;
   if (!wf) return;
   if (tab === "timeline") {
     const n = drawTimeline($("tl") as unknown as SVGSVGElement, wf, { width: $("timeline").clientWidth, onSelect: (key) => select(c, key) });
     $("tl-note").textContent = n === 0 ? "No attempt has started yet." : "One bar per attempt, from dispatch (light) and start to its end; hover for times, click for the step.";
   } else if (tab === "io") {
-    $("wf-inputs").textContent = json(wf.inputs);
+    if (!changed) $("wf-inputs").textContent = json(wf.inputs);
     const out = workflowOutput(wf);
     $("wf-output").textContent = out === undefined ? "(none yet)" : json(out);
-  } else if (tab === "definition") {
+  } else if (tab === "definition" && !changed) {
     $("wf-definition").textContent = wf.spec ? definitionYaml(wf.spec) : "";
   }
 }
@@ -302,11 +308,9 @@ function load(c: Current, wf: Workflow): void {
   $("wf-name").textContent = wf.name;
   paintMeta(wf);
   drawGraph(c);
-  // A new workflow starts at 100%, or fitted when it would not fit the view at 50%.
-  if (first) {
-    zoom.zoomTo(1);
-    if (c.dag!.width * 0.5 > $("dag").clientWidth || c.dag!.height * 0.5 > $("dag").clientHeight) zoom.fit();
-  }
+  // A new workflow is fitted to the view when it stays readable that way
+  // (at least FIT_MIN), else shown at 100% to scroll or zoom out.
+  if (first) zoom.zoomTo(zoom.fitScale() >= FIT_MIN ? zoom.fitScale() : 1);
   paintHeader(c);
   paintTab(c);
   if (c.selected) void showStep(c, c.selected, false);
@@ -358,7 +362,7 @@ function paintSoon(c: Current): void {
     const selectedChanged = c.selected !== undefined && [...c.dirty].some((k) => k === c.selected || k.split("#")[0] === c.selected);
     c.dirty.clear();
     paintHeader(c);
-    paintTab(c);
+    paintTab(c, true);
     if (selectedChanged) void showStep(c, c.selected!, false);
   });
 }
@@ -573,7 +577,10 @@ const route = () => showPage(location.hash, "wf");
 window.addEventListener("hashchange", route);
 // Elapsed times move on between events: a clock, not a poll (no request is made).
 setInterval(() => {
-  if (current?.wf && !isTerminalWorkflow(current.wf.state)) paintHeader(current);
+  if (!current?.wf || isTerminalWorkflow(current.wf.state)) return;
+  paintHeader(current);
+  // Running attempts' bars grow with the clock.
+  if (tab === "timeline") paintTab(current, true);
 }, 1_000);
 route();
 void followList();

@@ -10,6 +10,8 @@ export interface Zoom {
   /** Sets the scale, keeping the drawing point under (cx, cy), in container pixels, in place; centre by default. */
   zoomTo(scale: number, cx?: number, cy?: number): void;
   /** The scale that fits the whole drawing in the container (at most 1). */
+  fitScale(): number;
+  /** Zooms to fitScale(), scrolled to the top left. */
   fit(): void;
   /** Call after the drawing changed size (width and height in drawing units). */
   resized(width: number, height: number): void;
@@ -44,9 +46,11 @@ export function attachZoom(container: HTMLElement, svg: SVGSVGElement): Zoom {
       container.scrollLeft += px * scale - (cx + outer.left - box.left);
       container.scrollTop += py * scale - (cy + outer.top - box.top);
     },
+    fitScale() {
+      return Math.min(1, (container.clientWidth - 24) / width, (container.clientHeight - 40) / height);
+    },
     fit() {
-      const s = Math.min(1, (container.clientWidth - 24) / width, (container.clientHeight - 40) / height);
-      zoom.zoomTo(s);
+      zoom.zoomTo(zoom.fitScale());
       container.scrollLeft = 0;
       container.scrollTop = 0;
     },
