@@ -24,7 +24,7 @@ import { type Step, type Workflow, applyEvent, counts, elapsed, formatDuration, 
 import { registerPage, route as showPage } from "./pages.js";
 import { supervisorsPage } from "./supervisors.js";
 import { templatesPage } from "./templates.js";
-import { drawTimeline } from "./timeline.js";
+import { drawTimeline, MAX_ROWS } from "./timeline.js";
 import { attachZoom } from "./zoom.js";
 
 const client = createCoordinatorClient(location.origin);
@@ -246,7 +246,10 @@ function paintTab(c: Current, changed = false): void {
   if (!wf) return;
   if (tab === "timeline") {
     const n = drawTimeline($("tl") as unknown as SVGSVGElement, wf, { width: $("timeline").clientWidth, onSelect: (key) => select(c, key) });
-    $("tl-note").textContent = n === 0 ? "No attempt has started yet." : "One bar per attempt, from dispatch (light) and start to its end; hover for times, click for the step.";
+    $("tl-note").textContent =
+      n.bars === 0
+        ? "No attempt has started yet."
+        : `One bar per attempt, from dispatch (light) and start to its end; hover for times, click for the step.${n.hiddenRows ? ` The first ${MAX_ROWS} steps are drawn, ${n.hiddenRows} more are not.` : ""}`;
   } else if (tab === "io") {
     if (!changed) $("wf-inputs").textContent = json(wf.inputs);
     const out = workflowOutput(wf);

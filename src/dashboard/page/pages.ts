@@ -26,7 +26,9 @@ export function route(hash: string, fallback: string): void {
     if (shown) pages.get(shown)?.hide?.();
     shown = name;
     for (const el of document.querySelectorAll<HTMLElement>("main.page")) el.hidden = el.dataset.page !== name;
-    for (const a of document.querySelectorAll<HTMLAnchorElement>("#nav a")) a.classList.toggle("active", a.dataset.page === name);
   }
+  // A page this registry does not know (one that shows itself, say) lights no link.
+  const lit = name === parts[0] || parts[0] === "" ? name : undefined;
+  for (const a of document.querySelectorAll<HTMLAnchorElement>("#nav a")) a.classList.toggle("active", a.dataset.page === lit);
   pages.get(name)?.show(args);
 }

@@ -13,6 +13,8 @@ const ROW = 22;
 const BAR_H = 14;
 const AXIS_H = 24;
 const MIN_BAR = 2;
+/** Rows drawn at most (the first ones, in step order); a huge for_each would otherwise be a huge drawing. */
+export const MAX_ROWS = 2_000;
 
 export interface TimelineOptions {
   /** Width of the bar area in pixels. */
@@ -53,12 +55,15 @@ export function timelineBars(wf: Workflow): TimelineBar[] {
 /** hh:mm:ss.mmm in UTC, as the log lines show times. */
 const clock = (t: number) => new Date(t).toISOString().slice(11, 23);
 
-/** Draws the chart into `svg`; returns the number of bars. */
-export function drawTimeline(svg: SVGSVGElement, wf: Workflow, options: TimelineOptions): number {
+/** Draws the chart into `svg`; returns the number of bars drawn and of rows left out. */
+export function drawTimeline(svg: SVGSVGElement, wf: Workflow, options: TimelineOptions): { bars: number; hiddenRows: number } {
   svg.replaceChildren();
   const now = options.now ?? Date.now();
-  const bars = timelineBars(wf);
-  const rows = [...new Set(bars.map((b) => b.key))];
+  const all = timelineBars(wf);
+  const allRows = [...new Set(all.map((b) => b.key))];
+  const rows = allRows.slice(0, MAX_ROWS);
+  const kept = new Set(rows);
+  const bars = all.filter((b) => kept.has(b.key));
   const rowOf = new Map(rows.map((k, i) => [k, i]));
   const start = Math.min(...bars.map((b) => b.from), ms(wf.startedAt) ?? Infinity);
   const end = Math.max(start + 1, ...bars.map((b) => b.to ?? now));
@@ -66,7 +71,8 @@ export function drawTimeline(svg: SVGSVGElement, wf: Workflow, options: Timeline
   const x = (t: number) => LABEL_W + ((t - start) / (end - start)) * width;
   svg.setAttribute("width", String(LABEL_W + width + 20));
   svg.setAttribute("height", String(AXIS_H + rows.length * ROW + 8));
-  if (bars.length === 0) return 0;
+  const result = { bars: bars.length, hiddenRows: allRows.length - rows.length };
+  if (bars.length === 0) return result;
 
   const frag = document.createDocumentFragment();
   // The axis: five ticks, as time since the first attempt.
@@ -121,7 +127,7 @@ export function drawTimeline(svg: SVGSVGElement, wf: Workflow, options: Timeline
     frag.append(g);
   }
   svg.append(frag);
-  return bars.length;
+  return result;
 }
 
 function rect(cls: string, x: number, y: number, w: number): SVGRectElement {
