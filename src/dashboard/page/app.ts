@@ -1,4 +1,4 @@
-// The dashboard: a live list of workflows (WatchWorkflows) and, for the one
+// The dashboard: a live list of workflows (list.ts) and, for the one
 // chosen, its DAG drawn live (WatchWorkflow, resumed from cursors by the web
 // client's helper), the selected step's attempts, output, error and logs
 // (GetWorkflowLogs with follow), its timeline, inputs, output and
@@ -14,12 +14,12 @@ import {
   watchWorkflow,
   WorkflowState,
   type LogLine,
-  type WorkflowSummary,
 } from "horus-client-web";
 import { drawDag, type Dag } from "./dag.js";
 import { definitionYaml } from "./definition.js";
 import { $, el, link, tr } from "./dom.js";
-import { descendants, groupByParent, isFiltered, matches, type ListEntry, type ListFilter, type ListRow } from "./list-filter.js";
+import { nextFrame } from "./frame.js";
+import { followList, renderListSoon, setUpList } from "./list.js";
 import { type Step, type Workflow, applyEvent, counts, elapsed, formatDuration, indexSteps, isTerminalWorkflow, ms, progressText, stepKey, stepStateName, workflowOutput, workflowStateName } from "./model.js";
 import { registerPage, route as showPage } from "./pages.js";
 import { supervisorsPage } from "./supervisors.js";
@@ -29,174 +29,8 @@ import { attachZoom } from "./zoom.js";
 
 const client = createCoordinatorClient(location.origin);
 
-/** Rows kept in the list; the newest first. */
-const LIST_ROWS = 200;
 /** Log lines kept on the page for the selected step (the oldest go first). */
 const LOG_LINES = 5_000;
-
-/**
- * Runs `fn` on the next animation frame, or after 100 ms if no frame comes:
- * browsers stop animation frames for pages they do not draw (a background
- * tab, a busy headless one), and the page must stay current anyway.
- */
-function nextFrame(fn: () => void): void {
-  let done = false;
-  const run = () => {
-    if (done) return;
-    done = true;
-    fn();
-  };
-  requestAnimationFrame(run);
-  setTimeout(run, 100);
-}
-
-// ---- the workflow list ------------------------------------------------------
-
-const summaries = new Map<string, WorkflowSummary & ListRow>();
-let listQueued = false;
-
-function renderListSoon(): void {
-  if (listQueued) return;
-  listQueued = true;
-  nextFrame(() => {
-    listQueued = false;
-    renderList();
-  });
-}
-
-type Row = WorkflowSummary & ListRow;
-
-function toRow(w: WorkflowSummary): Row {
-  return Object.assign(w, { created: ms(w.createdAt) ?? 0 });
-}
-
-/** Parents whose sub-workflows are shown (the rest are folded under a toggle). */
-const unfolded = new Set<string>();
-
-function readFilter(): ListFilter {
-  const state = $<HTMLSelectElement>("f-state").value;
-  const time = (id: string) => {
-    const v = $<HTMLInputElement>(id).value;
-    return v ? new Date(v).getTime() : undefined;
-  };
-  const after = time("f-after");
-  const before = time("f-before");
-  return {
-    text: $<HTMLInputElement>("f-text").value,
-    labels: $<HTMLInputElement>("f-labels").value,
-    ...(state ? { state: WorkflowState[state as keyof typeof WorkflowState] } : {}),
-    ...(after !== undefined ? { after } : {}),
-    ...(before !== undefined ? { before } : {}),
-  };
-}
-
-function renderList(): void {
-  const filter = readFilter();
-  const all = [...summaries.values()].sort((a, b) => b.created - a.created || b.id.localeCompare(a.id));
-  const rows = all.filter((w) => matches(w, filter)).slice(0, LIST_ROWS);
-  $("list-note").textContent = isFiltered(filter) ? `${rows.length} matching workflow${rows.length === 1 ? "" : "s"}` : "";
-  $("list").replaceChildren(...groupByParent(rows).map(listItem));
-}
-
-function listItem(entry: ListEntry<Row>): HTMLLIElement {
-  const w = entry.row;
-  const li = document.createElement("li");
-  li.dataset.id = w.id;
-  li.dataset.state = workflowStateName(w.state);
-  if (w.parentWorkflowId) li.dataset.parent = w.parentWorkflowId;
-  if (w.id === current?.id) li.classList.add("current");
-  const badge = el("span", workflowStateName(w.state), "badge");
-  badge.dataset.state = workflowStateName(w.state);
-  const progress = el("span", `${w.stepsSucceeded}/${w.stepsTotal}`, "progress");
-  progress.title = progressText({ succeeded: w.stepsSucceeded, failed: w.stepsFailed, running: w.stepsRunning, total: w.stepsTotal });
-  const created = w.created;
-  li.append(badge, el("span", w.name, "name"), progress, el("span", w.id, "id"), el("span", created ? new Date(created).toLocaleString() : "", "when"));
-  const labels = Object.entries(w.labels).map(([k, v]) => `${k}=${v}`).join(" ");
-  if (labels) li.append(el("span", labels, "labels"));
-  // A child whose parent is not in the list says whose it is.
-  if (w.parentWorkflowId && !summaries.has(w.parentWorkflowId)) li.append(el("span", `sub-workflow of ${w.parentWorkflowId}`, "labels parent-mark"));
-  li.addEventListener("click", (e) => {
-    e.stopPropagation();
-    location.hash = `#/wf/${w.id}`;
-  });
-  if (entry.children.length > 0) {
-    const n = descendants(entry);
-    const open = unfolded.has(w.id);
-    const toggle = el("button", `${open ? "▾" : "▸"} ${n} sub-workflow${n === 1 ? "" : "s"}`, "toggle") as HTMLButtonElement;
-    toggle.addEventListener("click", (e) => {
-      e.stopPropagation();
-      if (unfolded.has(w.id)) unfolded.delete(w.id);
-      else unfolded.add(w.id);
-      renderList();
-    });
-    const ul = document.createElement("ul");
-    ul.className = "children";
-    ul.hidden = !open;
-    ul.append(...entry.children.map(listItem));
-    li.append(toggle, ul);
-  }
-  return li;
-}
-
-/**
- * The server's filters (ListWorkflows: state, exact name) for what the live
- * list may not hold: older workflows that match are added to it. The rest
- * of the filter applies to every row here (list-filter.ts).
- */
-let serverQuery = "";
-async function queryServer(): Promise<void> {
-  const f = readFilter();
-  const name = f.text.trim();
-  if (f.state === undefined && !name) return;
-  const key = `${f.state ?? ""}|${name}`;
-  if (key === serverQuery) return;
-  serverQuery = key;
-  try {
-    const asks = [];
-    if (f.state !== undefined) asks.push(client.listWorkflows({ states: [f.state], pageSize: LIST_ROWS }));
-    if (name) asks.push(client.listWorkflows({ name, pageSize: LIST_ROWS, states: f.state !== undefined ? [f.state] : [] }));
-    for (const res of await Promise.all(asks)) for (const w of res.workflows) if (!summaries.has(w.id)) summaries.set(w.id, toRow(w));
-    renderListSoon();
-  } catch (err) {
-    $("list-note").textContent = ConnectError.from(err).rawMessage;
-  }
-}
-
-let filterTimer: ReturnType<typeof setTimeout> | undefined;
-for (const id of ["f-text", "f-state", "f-labels", "f-after", "f-before"]) {
-  $(id).addEventListener("input", () => {
-    renderList();
-    clearTimeout(filterTimer);
-    filterTimer = setTimeout(() => void queryServer(), 250);
-  });
-}
-
-/** Follows WatchWorkflows for as long as the page is open, reconnecting when the stream breaks. */
-async function followList(): Promise<void> {
-  for (let delay = 500; ; delay = Math.min(delay * 2, 10_000)) {
-    try {
-      for await (const msg of client.watchWorkflows({ pageSize: LIST_ROWS, follow: true })) {
-        $("conn").textContent = "live";
-        delay = 500;
-        if (msg.snapshot) {
-          summaries.clear();
-          serverQuery = "";
-          void queryServer();
-        }
-        for (const w of msg.workflows) {
-          const before = summaries.get(w.id);
-          summaries.set(w.id, toRow(w));
-          // Retried elsewhere (CLI, another page): the open view follows it again.
-          if (current?.id === w.id && before && isTerminalWorkflow(before.state) && !isTerminalWorkflow(w.state) && current.ended) openWorkflow(w.id);
-        }
-        renderListSoon();
-      }
-    } catch (err) {
-      $("conn").textContent = `reconnecting: ${ConnectError.from(err).rawMessage}`;
-    }
-    await new Promise((r) => setTimeout(r, delay));
-  }
-}
 
 // ---- one workflow -----------------------------------------------------------
 
@@ -585,5 +419,12 @@ setInterval(() => {
   // Running attempts' bars grow with the clock.
   if (tab === "timeline") paintTab(current, true);
 }, 1_000);
+setUpList(client, {
+  currentId: () => current?.id,
+  // The open view follows the new run once its watch ended with the old one.
+  onRestarted: (id) => {
+    if (current?.id === id && current.ended) openWorkflow(id);
+  },
+});
 route();
 void followList();
