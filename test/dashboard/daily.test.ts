@@ -220,6 +220,11 @@ workflow:
 
     await group.click();
     await expect.poll(() => page.locator("#graph .node[data-step]").count()).toBe(42);
+    // Open, it is a block of columns of 16, not one tall column.
+    const x = async (id: string) => (await node(id).boundingBox())!.x;
+    expect(await x("b15")).toBe(await x("b0"));
+    expect(await x("b16")).toBeGreaterThan(await x("b15"));
+    expect(await x("b32")).toBeGreaterThan(await x("b16"));
     await node("b39").click();
     await page.locator("#step h3", { hasText: "b39" }).waitFor();
 
@@ -236,20 +241,22 @@ workflow:
     await page.locator("#zoom-out").click();
     expect(await width()).toBeLessThan(at100);
     await page.locator("#zoom-reset").click();
-    // Pan: dragging the background scrolls the tall (expanded) graph.
-    const scrollTop = () => page.locator("#dag").evaluate((d) => (d as unknown as { scrollTop: number }).scrollTop);
-    await page.locator("#dag").evaluate((d) => ((d as unknown as { scrollTop: number }).scrollTop = 0));
-    const before = await scrollTop();
+    // Pan: dragging the background scrolls the wide (expanded) graph.
+    const scroll = () => page.locator("#dag").evaluate((d) => (d as unknown as { scrollLeft: number }).scrollLeft);
+    await page.locator("#dag").evaluate((d) => ((d as unknown as { scrollLeft: number; scrollTop: number }).scrollLeft = 0));
+    const before = await scroll();
     const box = (await svg.boundingBox())!;
+    // Between the first two columns: background, not a node.
     await page.mouse.move(box.x + 180, box.y + 300);
     await page.mouse.down();
-    await page.mouse.move(box.x + 180, box.y + 100, { steps: 5 });
+    await page.mouse.move(box.x + 20, box.y + 300, { steps: 5 });
     await page.mouse.up();
-    expect(await scrollTop()).toBeGreaterThan(before);
+    expect(await scroll()).toBeGreaterThan(before);
     await page.locator("#zoom-fit").click();
     const fitted = (await svg.boundingBox())!;
     const view = (await page.locator("#dag").boundingBox())!;
     expect(fitted.height).toBeLessThanOrEqual(view.height);
+    await shot("fan-out-open");
 
     // Collapse again from the group's heading.
     await page.locator("#graph .group-head").click();

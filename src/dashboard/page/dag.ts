@@ -6,7 +6,7 @@
 // GROUP_MIN siblings) is one node until expanded, so a 50-step fan-out is not
 // one tall column; zoom and pan are zoom.ts's.
 import type { Step, Workflow } from "./model.js";
-import { fanOutGroups, groupState } from "./fan-out.js";
+import { fanOutGroups, GROUP_MIN, groupState } from "./fan-out.js";
 import { stepKey, stepStateName } from "./model.js";
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -83,22 +83,42 @@ export function drawDag(svg: SVGSVGElement, wf: Workflow, options: DagOptions): 
     }
     return items;
   });
+  // Places: an expanded group's members wrap into sub-columns of GROUP_MIN
+  // rows, so an open fan-out is a block rather than one tall column.
+  const placed: Array<{ item: Item; x: number; y: number }> = [];
+  let x0 = PAD;
+  let maxRows = 1;
+  for (const col of columns) {
+    let row = 0;
+    let subs = 1;
+    let wrap: { start: number; k: number; n: number } | undefined;
+    for (const item of col) {
+      if (wrap && item.kind === "step") {
+        const sub = Math.floor(wrap.k / GROUP_MIN);
+        placed.push({ item, x: x0 + sub * COL, y: PAD + (wrap.start + (wrap.k % GROUP_MIN)) * ROW });
+        subs = Math.max(subs, sub + 1);
+        if (++wrap.k === wrap.n) {
+          row = wrap.start + Math.min(wrap.n, GROUP_MIN);
+          wrap = undefined;
+        }
+        continue;
+      }
+      placed.push({ item, x: x0, y: PAD + row * ROW });
+      row++;
+      // The members follow their heading in the column's items.
+      if (item.kind === "head") wrap = { start: row, k: 0, n: item.members.length };
+    }
+    maxRows = Math.max(maxRows, row);
+    x0 += subs * COL;
+  }
   // Where each step's edges start and end: its node, or its collapsed group's.
   const pos = new Map<string, { x: number; y: number }>();
-  const groupPos = new Map<string, { x: number; y: number }>();
-  columns.forEach((col, c) =>
-    col.forEach((item, r) => {
-      const p = { x: PAD + c * COL, y: PAD + r * ROW };
-      if (item.kind === "step") pos.set(item.step.id, p);
-      else if (item.kind === "group") {
-        groupPos.set(item.key, p);
-        for (const m of item.members) pos.set(m.id, p);
-      }
-    }),
-  );
-  const rows = Math.max(1, ...columns.map((c) => c.length));
-  const width = PAD * 2 + columns.length * COL - (COL - NODE_W);
-  const height = PAD * 2 + rows * ROW;
+  for (const { item, x, y } of placed) {
+    if (item.kind === "step") pos.set(item.step.id, { x, y });
+    else if (item.kind === "group") for (const m of item.members) pos.set(m.id, { x, y });
+  }
+  const width = x0 + PAD - (COL - NODE_W);
+  const height = PAD * 2 + maxRows * ROW;
 
   // Edges: a curve from the right of each dependency to the left of its dependent (once per pair of nodes).
   const d = new Set<string>();
@@ -139,33 +159,29 @@ export function drawDag(svg: SVGSVGElement, wf: Workflow, options: DagOptions): 
   const nodes = new Map<string, { g: SVGGElement; text: SVGTextElement; title: SVGTitleElement; step: Step }>();
   const groupNodes = new Map<string, { g: SVGGElement; text: SVGTextElement; title: SVGTitleElement; members: Step[] }>();
   const frag = document.createDocumentFragment();
-  columns.forEach((col, c) =>
-    col.forEach((item, r) => {
-      const x = PAD + c * COL;
-      const y = PAD + r * ROW;
-      if (item.kind === "step") {
-        const s = item.step;
-        const n = box("node", x, y);
-        n.g.dataset.step = s.id;
-        n.g.addEventListener("click", () => options.onSelect(s.id));
-        frag.appendChild(n.g);
-        nodes.set(s.id, { ...n, step: s });
-      } else if (item.kind === "group") {
-        const n = box("node group", x, y);
-        n.g.dataset.group = item.key;
-        n.g.addEventListener("click", () => options.onToggleGroup?.(item.key));
-        frag.appendChild(n.g);
-        groupNodes.set(item.key, { ...n, members: item.members });
-      } else {
-        const n = box("group-head", x, y);
-        n.g.dataset.group = item.key;
-        n.text.textContent = `▾ ${item.members.length} steps (collapse)`;
-        n.title.textContent = "Collapse these steps into one node";
-        n.g.addEventListener("click", () => options.onToggleGroup?.(item.key));
-        frag.appendChild(n.g);
-      }
-    }),
-  );
+  for (const { item, x, y } of placed) {
+    if (item.kind === "step") {
+      const s = item.step;
+      const n = box("node", x, y);
+      n.g.dataset.step = s.id;
+      n.g.addEventListener("click", () => options.onSelect(s.id));
+      frag.appendChild(n.g);
+      nodes.set(s.id, { ...n, step: s });
+    } else if (item.kind === "group") {
+      const n = box("node group", x, y);
+      n.g.dataset.group = item.key;
+      n.g.addEventListener("click", () => options.onToggleGroup?.(item.key));
+      frag.appendChild(n.g);
+      groupNodes.set(item.key, { ...n, members: item.members });
+    } else {
+      const n = box("group-head", x, y);
+      n.g.dataset.group = item.key;
+      n.text.textContent = `▾ ${item.members.length} steps (collapse)`;
+      n.title.textContent = "Collapse these steps into one node";
+      n.g.addEventListener("click", () => options.onToggleGroup?.(item.key));
+      frag.appendChild(n.g);
+    }
+  }
   svg.appendChild(frag);
 
   const paintGroup = (key: string) => {
