@@ -200,6 +200,8 @@ export function summaryToProto(s: WorkflowSummaryRecord): WorkflowSummary {
     stepsSucceeded: s.stepsSucceeded,
     stepsFailed: s.stepsFailed,
     stepsRunning: s.stepsRunning,
+    labels: s.labels ?? {},
+    parentWorkflowId: s.parentWorkflowId ?? "",
     ...opt("createdAt", ts(s.createdAt)),
     ...opt("finishedAt", ts(s.finishedAt)),
   });

@@ -45,6 +45,10 @@ export interface WorkflowSummaryRecord {
   stepsSucceeded: number;
   stepsFailed: number;
   stepsRunning: number;
+  /** Absent when the workflow has none. */
+  labels?: Record<string, string>;
+  /** Set for a sub-workflow: the workflow that started it. */
+  parentWorkflowId?: string;
 }
 
 export type LogStreamName = "stdout" | "stderr" | "system";

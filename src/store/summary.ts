@@ -22,5 +22,7 @@ export function summarize(wf: WorkflowRecord): WorkflowSummaryRecord {
     stepsSucceeded: succeeded,
     stepsFailed: failed,
     stepsRunning: running,
+    ...(Object.keys(wf.labels).length > 0 ? { labels: { ...wf.labels } } : {}),
+    ...(wf.parent ? { parentWorkflowId: wf.parent.workflowId } : {}),
   };
 }

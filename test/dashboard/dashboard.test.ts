@@ -90,7 +90,7 @@ describe("dashboard", () => {
     for (const s of ["start", "A", "B", "C", "aggregate", "finish"]) await page.locator(`#graph .node[data-step="${s}"][data-state="SUCCEEDED"]`).waitFor();
     await page.locator('#wf-state[data-state="SUCCEEDED"]').waitFor();
     await page.locator(`#list li[data-id="${id}"][data-state="SUCCEEDED"]`).waitFor();
-    await page.locator("#wf-progress", { hasText: "6/6 done" }).waitFor();
+    await page.locator("#wf-progress", { hasText: "6/6 succeeded" }).waitFor();
 
     await node("aggregate").click();
     await page.locator("#step-output", { hasText: '"sum": 38' }).waitFor();
@@ -115,6 +115,8 @@ describe("dashboard", () => {
     await node("wait").click();
     await page.locator("#step-logs div", { hasText: "started" }).waitFor();
     expect(await page.locator("#retry").isDisabled()).toBe(true);
+    // Cancel asks first (a confirm dialog); the daily-use test also dismisses it.
+    page.once("dialog", (d) => void d.accept());
     await page.locator("#cancel").click();
     await page.locator('#wf-state[data-state="CANCELLED"]').waitFor();
     await page.locator('#graph .node[data-step="wait"][data-state="CANCELLED"]').waitFor();
@@ -126,6 +128,7 @@ describe("dashboard", () => {
     await page.locator("#retry").click();
     await page.locator('#graph .node[data-step="wait"][data-state="RUNNING"]').waitFor();
     expect(await node("first").getAttribute("data-state")).toBe("SUCCEEDED");
+    page.once("dialog", (d) => void d.accept());
     await page.locator("#cancel").click();
     await page.locator('#wf-state[data-state="CANCELLED"]').waitFor();
   });
@@ -138,7 +141,7 @@ describe("dashboard", () => {
     const { workflowId } = await client.submitWorkflow({ definition: { case: "yaml", value: `workflow:\n  name: big\n  steps:\n${steps.join("\n")}\n` } });
     await page.evaluate((id) => ((globalThis as unknown as PageGlobals).location.hash = `#/wf/${id}`), workflowId);
     await page.locator('#wf-state[data-state="SUCCEEDED"]').waitFor();
-    await page.locator("#wf-progress", { hasText: "1000/1000 done" }).waitFor();
+    await page.locator("#wf-progress", { hasText: "1000/1000 succeeded" }).waitFor();
     expect(await page.locator("#graph .node").count()).toBe(1000);
     expect(await page.locator('#graph .node[data-state="SUCCEEDED"]').count()).toBe(1000);
     await node("s999").click();

@@ -46,6 +46,24 @@ export function storeContract(name: string, make: () => Promise<Store>): void {
       await store.close();
     });
 
+    it("keeps a sub-workflow's parent and template, and lists labels and the parent with the summary", async () => {
+      const store = await make();
+      const parent = sampleRecord({ labels: { team: "etl", env: "prod" } });
+      const child = sampleRecord({ parent: { workflowId: parent.id, stepId: "a", attemptId: "at_1" }, template: { name: "t", version: 2 } });
+      await store.createWorkflow(parent);
+      await store.createWorkflows([child]);
+      expect((await store.getWorkflow(child.id))!.record).toEqual(child);
+      const [p, c] = await store.summaries([parent.id, child.id]);
+      expect(p).toMatchObject({ id: parent.id, labels: { team: "etl", env: "prod" } });
+      expect(p!.parentWorkflowId).toBeUndefined();
+      expect(c).toMatchObject({ id: child.id, parentWorkflowId: parent.id });
+      expect(c!.labels).toBeUndefined();
+      const listed = await store.listWorkflows({ states: [], name: "sample", pageSize: 1000, pageToken: "" });
+      expect(listed.items.find((w) => w.id === child.id)).toMatchObject({ parentWorkflowId: parent.id });
+      expect(listed.items.find((w) => w.id === parent.id)).toMatchObject({ labels: { team: "etl", env: "prod" } });
+      await store.close();
+    });
+
     it("creates a batch in one call: results in order, each stored, listed and indexed like a single create", async () => {
       const store = await make();
       const name = `batch-${seq}`;

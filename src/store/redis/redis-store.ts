@@ -164,7 +164,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
   }
 
   /** The hash fields a WorkflowSummaryRecord is made of (see summaryRow). */
-  const summaryFields = (id: string) => client.hmget(k.workflow(id), "name", "createdAt", "state", "finishedAt", "error", "n", "cs", "cf", "cr");
+  const summaryFields = (id: string) => client.hmget(k.workflow(id), "name", "createdAt", "state", "finishedAt", "error", "n", "cs", "cf", "cr", "labels", "parent");
 
   const changeListeners = new Set<(id: string, terminal: boolean) => void>();
   const changePattern = `${k.channelPrefix}*`;
@@ -231,8 +231,13 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
       ...(r.idempotencyKey !== undefined ? { idempotencyKey: r.idempotencyKey } : {}),
       // A child's place in its chain of sub-workflows, which bounds the chain (W4).
       ...(r.depth ? { depth: r.depth } : {}),
+      ...(r.parent ? { parent: r.parent } : {}),
+      ...(r.template ? { template: r.template } : {}),
     };
     const f: string[] = ["rec", JSON.stringify(fixed), "name", r.name, "createdAt", String(r.createdAt), "state", String(r.state), "n", String(r.steps.length)];
+    // Read with the summary (summaryFields) without parsing the record.
+    if (Object.keys(r.labels).length > 0) f.push("labels", JSON.stringify(r.labels));
+    if (r.parent) f.push("parent", r.parent.workflowId);
     if (r.startedAt !== undefined) f.push("startedAt", String(r.startedAt));
     if (r.finishedAt !== undefined) f.push("finishedAt", String(r.finishedAt));
     if (r.error !== undefined) f.push("error", r.error);
@@ -642,7 +647,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
 
 /** A summary from the hash fields read by summaryFields; undefined for an expired workflow. */
 function summaryRow(id: string, row: Array<string | null>): WorkflowSummaryRecord | undefined {
-  const [name, createdAt, state, finishedAt, error, n, cs, cf, cr] = row;
+  const [name, createdAt, state, finishedAt, error, n, cs, cf, cr, labels, parent] = row;
   if (name == null || state == null) return undefined;
   return {
     id,
@@ -655,5 +660,7 @@ function summaryRow(id: string, row: Array<string | null>): WorkflowSummaryRecor
     stepsSucceeded: Number(cs),
     stepsFailed: Number(cf),
     stepsRunning: Number(cr),
+    ...(labels != null ? { labels: JSON.parse(labels) as Record<string, string> } : {}),
+    ...(parent != null ? { parentWorkflowId: parent } : {}),
   };
 }
