@@ -14,6 +14,7 @@ import { WorkflowState, parseWorkflowState, workflowStateName } from "../engine/
 import { parseWorkflowYaml } from "../workflow/parse.js";
 import { validateAndPlan } from "../workflow/plan.js";
 import { parseDuration } from "../workflow/duration.js";
+import { parseInputText } from "../workflow/inputs.js";
 import { CliError, coordinatorClient, describeError } from "./client.js";
 import { followWorkflow } from "./follow.js";
 import { createMemoryStore } from "../store/memory/memory-store.js";
@@ -69,8 +70,13 @@ async function readDefinition(file: string): Promise<string> {
   }
 }
 
-/** `--input key=value` (value parsed as JSON when it is JSON) and `--inputs file.json`. */
-async function collectInputs(pairs: string[], file: string | undefined): Promise<JsonMap> {
+/**
+ * `--input key=value` and `--inputs file.json`. A value is converted by its
+ * input's declared type when the workflow declares it (`yaml`: the
+ * definition), else parsed as JSON when it is JSON.
+ */
+async function collectInputs(pairs: string[], file: string | undefined, yaml?: string): Promise<JsonMap> {
+  const declared = yaml === undefined ? undefined : parseWorkflowYaml(yaml).definition?.inputs;
   const inputs: JsonMap = {};
   if (file) {
     const text = await readDefinition(file);
@@ -87,6 +93,13 @@ async function collectInputs(pairs: string[], file: string | undefined): Promise
     const eq = pair.indexOf("=");
     if (eq <= 0) throw new CliError(`--input expects key=value, got "${pair}"`);
     const raw = pair.slice(eq + 1);
+    const decl = declared && Object.hasOwn(declared, pair.slice(0, eq)) ? declared[pair.slice(0, eq)] : undefined;
+    if (decl) {
+      const got = parseInputText(pair.slice(0, eq), decl.type, raw);
+      if ("error" in got) throw new CliError(`--input ${got.error}`);
+      inputs[pair.slice(0, eq)] = got.value;
+      continue;
+    }
     let value: JsonValue;
     try {
       value = JSON.parse(raw) as JsonValue;
@@ -100,7 +113,7 @@ async function collectInputs(pairs: string[], file: string | undefined): Promise
 
 async function submit(file: string, opts: { input: string[]; inputs?: string; idempotencyKey?: string }) {
   const yaml = await readDefinition(file);
-  const inputs = await collectInputs(opts.input, opts.inputs);
+  const inputs = await collectInputs(opts.input, opts.inputs, yaml);
   const client = coordinatorClient(globals().coordinator);
   const res = await client.submitWorkflow({
     definition: { case: "yaml", value: yaml },
@@ -117,12 +130,12 @@ async function submit(file: string, opts: { input: string[]; inputs?: string; id
  */
 async function submitMany(files: string[], opts: { input: string[]; inputs?: string; idempotencyKey?: string }) {
   const yamls = await Promise.all(files.map(readDefinition));
-  const inputs = toValueMap(await collectInputs(opts.input, opts.inputs));
+  const inputs = await Promise.all(yamls.map(async (yaml) => toValueMap(await collectInputs(opts.input, opts.inputs, yaml))));
   const client = coordinatorClient(globals().coordinator);
   return client.submitWorkflows({
     workflows: yamls.map((yaml, i) => ({
       definition: { case: "yaml", value: yaml },
-      inputs,
+      inputs: inputs[i]!,
       idempotencyKey: opts.idempotencyKey ? `${opts.idempotencyKey}:${i + 1}` : "",
     })),
   });
@@ -344,7 +357,7 @@ program
   .command("run")
   .description("Submit a workflow file and follow it live until it ends. Exit 0 when it succeeds, 1 when it fails or is cancelled.")
   .argument("<file>", "workflow YAML file")
-  .option("--input <key=value>", "a workflow input; value parsed as JSON when it is JSON (repeatable)", collect, [])
+  .option("--input <key=value>", "a workflow input, converted by its declared type (else parsed as JSON when it is JSON) (repeatable)", collect, [])
   .option("--inputs <file>", "workflow inputs from a JSON object file")
   .option("--idempotency-key <key>", "submit at most once per key")
   .action(async (file, opts) => {
