@@ -289,11 +289,13 @@ program
   .option("--inherit-env <name>", "pass this environment variable to js and shell steps, which otherwise get only PATH, HOME, LANG, TZ and HORUS_* job variables (repeatable)", collect, [])
   .option("--max-held-output-bytes <n>", "most JSON bytes of outputs kept for finished jobs (and, separately, in the event buffer); the oldest go first", String(256 * 1024 * 1024))
   .option("--js-max-memory-mb <n>", "resident memory of a js step's process in MB, ArrayBuffers included; past it the step fails MEMORY_LIMIT", "512")
+  .option("--secret-file <file>", "named secrets for steps that declare them (secrets: [NAME]): one NAME=value a line, # comments; re-read on SIGHUP")
   .addOption(new Option("--log-level <level>", "log level").choices(LOG_LEVELS).default("info"))
   .action(async (opts) => {
     const { startSupervisorServer } = await import("../server/supervisor-server.js");
     const inheritEnv = envNames(opts.inheritEnv as string[]);
     const logger = createLogger(opts.logLevel as LogLevel, "supervisor");
+    const secrets = opts.secretFile ? await secretFileOption(opts.secretFile as string, logger) : undefined;
     for (const u of [...(opts.register as string[]), ...(opts.advertiseUrl ? [opts.advertiseUrl as string] : [])]) {
       if (!/^https?:\/\/[^\s/]+/.test(u)) throw new CliError(`--register and --advertise-url take a base URL like http://coordinator:9090, got "${u}"`);
     }
@@ -334,6 +336,7 @@ program
         maxOutputBytes: parsePositive(opts.maxOutputBytes, "--max-output-bytes"),
         maxHeldOutputBytes: heldBytes,
         eventBufferBytes: heldBytes,
+        ...(secrets ? { secrets } : {}),
       },
     });
     await serve("supervisor", logger, start);
@@ -566,6 +569,20 @@ async function runnerSet(names: string[], redisUrl: string | undefined, prefix: 
     runners.set(name, createRedisQueueRunner({ name, redisUrl, prefix, leaseMs, onWarning: (msg) => logger.warn(msg) }));
   }
   return runners;
+}
+
+/** `--secret-file`, read before serving (a bad file is a one-line error) and again on SIGHUP. */
+async function secretFileOption(path: string, logger: Logger) {
+  const { loadSecretFile, reloadOnSighup } = await import("../supervisor/secrets.js");
+  let file;
+  try {
+    file = await loadSecretFile(path);
+  } catch (err) {
+    throw new CliError(`--secret-file ${(err as Error).message}`);
+  }
+  logger.info(`secrets loaded from ${path}: ${file.names().length} held (${file.names().join(", ") || "none"})`);
+  reloadOnSighup(file, path, { info: (m) => logger.info(m), warn: (m) => logger.warn(m) });
+  return file;
 }
 
 /** `--inherit-env` names, checked: a step's environment is no place for a typo to go unnoticed. */

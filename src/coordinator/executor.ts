@@ -321,8 +321,14 @@ export function createExecutor(options: ExecutorOptions): Executor {
       input: toValueMap(jobInput(a.engine, c.step, c.extraInput)),
       inputs: (a.jobInputs ??= toValueMap(wf.inputs)),
       ...(timeoutMs !== undefined ? { timeout: msDuration(timeoutMs + 1_000) } : {}),
+      // Names only: the supervisor holds the values.
+      ...(def.secrets !== undefined ? { secrets: def.secrets } : {}),
     };
-    const route = { ...(def.supervisor !== undefined ? { supervisor: def.supervisor } : {}), ...(def.labels !== undefined ? { labels: def.labels } : {}) };
+    const route = {
+      ...(def.supervisor !== undefined ? { supervisor: def.supervisor } : {}),
+      ...(def.labels !== undefined ? { labels: def.labels } : {}),
+      ...(def.secrets !== undefined ? { secrets: def.secrets } : {}),
+    };
     if (!pool) return;
     const p = pool;
     if (a.askFirstUntil === undefined || now() > a.askFirstUntil) return p.dispatch(job, route);
