@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { spawn, type ChildProcess } from "node:child_process";
 import { toJson } from "@bufbuild/protobuf";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -26,19 +27,21 @@ const TOKEN = "tok-5f1e-9a7b-secret";
 let dir: string;
 let secretFile: string;
 let redis: RedisServer;
-let sup: { child: import("node:child_process").ChildProcess; url: string; output: () => string };
+let sup: { child: ChildProcess; url: string; output: () => string };
 let coord: CoordinatorProcess;
+let runner: { child: ChildProcess } | undefined;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "horus-secrets-e2e-"));
   secretFile = join(dir, "secrets.env");
   writeFileSync(secretFile, `# the database\nDB_URL=${VALUE}\n\n`);
   redis = await startRedis();
-  sup = await horusServer(["supervisor", "--port", "0", "--name", "vault", "--secret-file", secretFile, "--log-level", "info"]);
+  sup = await horusServer(["supervisor", "--port", "0", "--name", "vault", "--secret-file", secretFile, "--log-level", "info", "--external-runner", "hero", "--redis-url", redis.url, "--redis-prefix", "secq"]);
   coord = await coordinatorProcess(["coordinator", "--port", "0", "--log-level", "warn", "--no-embedded", "--supervisor", sup.url, "--redis-url", redis.url, "--redis-prefix", "sec", "--unroutable-timeout", "15s"]);
 }, 60_000);
 
 afterAll(async () => {
+  if (runner) await kill9(runner);
   if (coord) await kill9(coord);
   if (sup) await kill9(sup);
   await redis?.remove();
@@ -188,6 +191,24 @@ describe("secrets, end to end", () => {
     const wf = await waitForEnd(coord.client, id, 60_000);
     expect(wf.state).toBe(WorkflowState.SUCCEEDED);
     expect(fromValue(wf.steps[0]!.output)).toBe("***");
+  }, 90_000);
+
+  it("an external runner over the Redis queue gets the value in its job message; what it reports comes back masked", async () => {
+    const child = spawn(process.execPath, ["clients/runner/dist/example.js"], {
+      env: { ...process.env, REDIS_URL: redis.url, HORUS_REDIS_PREFIX: "secq", HORUS_RUNNER_NAME: "hero" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    runner = { child };
+    let out = "";
+    child.stderr.on("data", (d: Buffer) => (out += d));
+    await until("the runner", () => out.includes("ready"));
+    const id = await submit(`workflow:\n  name: external-secret\n  steps:\n    - { id: x, runner: hero, secrets: [DB_URL], payload: '{"secret": "DB_URL"}' }\n`);
+    const wf = await waitForEnd(coord.client, id, 60_000);
+    expect(wf.state).toBe(WorkflowState.SUCCEEDED);
+    expect(fromValue(wf.steps[0]!.output)).toMatchObject({ secret: "***", length: VALUE.length });
+    expect(await logsOf(id)).toContain("x: secret DB_URL is ***");
+    // The job message (and the runner's reply) left the runner Redis with the job.
+    expect(await redisHolds("hunter2")).toEqual([]);
   }, 90_000);
 
   it("a secret nobody ever holds fails the step NO_SUPERVISOR, naming the secret, as an unknown runner does", async () => {
