@@ -185,6 +185,7 @@ program
   .option("--max-workflow-depth <n>", "levels of sub-workflows (inline or templates); deeper fails the step WORKFLOW_TOO_DEEP", "8")
   .option("--max-transition-time <duration>", "longest one workflow's state transition may hold the coordinator; past it the workflow is quarantined (FAILED, INTERNAL)", "10s")
   .option("--inherit-env <name>", "in-process supervisor: pass this environment variable to js and shell steps, which otherwise get only PATH, HOME, LANG, TZ and HORUS_* job variables (repeatable)", collect, [])
+  .option("--secret-file <file>", "in-process supervisor: named secrets for steps that declare them, one NAME=value a line; re-read on SIGHUP")
   .addOption(new Option("--log-level <level>", "log level").choices(LOG_LEVELS).default("info"))
   .action(async (opts) => {
     const { startCoordinator } = await import("../coordinator/app.js");
@@ -199,6 +200,7 @@ program
       if (!/^https?:\/\/[^\s/]+/.test(u)) throw new CliError(`--supervisor must be a base URL like http://supervisor1:8080, got "${u}"`);
     }
     const logger = createLogger(opts.logLevel as LogLevel, "coordinator");
+    const secrets = opts.secretFile ? await secretFileOption(opts.secretFile as string, logger) : undefined;
     const lease = durationOption(opts.lease, "--lease");
     if (lease < 300) throw new CliError(`--lease must be at least 300ms, got "${opts.lease}"`);
     if (opts.redisUrl) {
@@ -257,7 +259,7 @@ program
       ...(opts.redisUrl ? { redis: { url: opts.redisUrl, cluster: opts.redisCluster, prefix: opts.redisPrefix, retentionMs: retention, maxEventsPerWorkflow: maxEvents }, leaseMs: lease } : {}),
       ...(cors.length > 0 ? { cors: { origins: cors } } : {}),
       maxLogLinesPerStep: parsePositive(opts.maxLogLines, "--max-log-lines"),
-      ...(inheritEnv.length > 0 ? { embeddedSupervisor: { runners: builtinRunners({ inheritEnv }) } } : {}),
+      ...(inheritEnv.length > 0 || secrets ? { embeddedSupervisor: { ...(inheritEnv.length > 0 ? { runners: builtinRunners({ inheritEnv }) } : {}), ...(secrets ? { secrets } : {}) } } : {}),
       logger,
     });
     await serve("coordinator", logger, start);

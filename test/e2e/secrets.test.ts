@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WorkflowSchema } from "../../gen/horus/coordinator/v1/workflow_pb.js";
 import { fromValue } from "../../src/common/json.js";
 import { StepState } from "../../src/engine/states.js";
-import { kill9 } from "../helpers/cli.js";
+import { horus, kill9 } from "../helpers/cli.js";
 import { coordinatorProcess, waitForEnd, WorkflowState, type CoordinatorProcess } from "../helpers/coordinator.js";
 import { horusServer } from "../helpers/cli.js";
 import { startRedis, type RedisServer } from "../helpers/redis.js";
@@ -222,4 +222,31 @@ describe("secrets, end to end", () => {
     expect(wf.steps[0]!.error?.code).toBe("NO_SUPERVISOR");
     expect(wf.steps[0]!.error?.message).toMatch(/holds secret NEVER_HELD/);
   }, 90_000);
+});
+
+describe("--secret-file on the command line", () => {
+  it("a bad file stops the supervisor at start with one line naming the line, never its text", async () => {
+    const bad = join(dir, "bad.env");
+    writeFileSync(bad, "GOOD=1\nhunter2 without a name\n");
+    const r = await horus(["supervisor", "--port", "0", "--secret-file", bad]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toBe(`horus: --secret-file ${bad} line 2: expected NAME=value\n`);
+    const missing = await horus(["supervisor", "--port", "0", "--secret-file", join(dir, "absent.env")]);
+    expect(missing.stderr).toBe(`horus: --secret-file cannot read ${join(dir, "absent.env")}: no such file\n`);
+  });
+
+  it("horus coordinator --secret-file gives them to its in-process supervisor's steps, masked", async () => {
+    const file = join(dir, "embedded.env");
+    writeFileSync(file, `DB_URL=${VALUE}\n`);
+    const c = await coordinatorProcess(["coordinator", "--port", "0", "--log-level", "warn", "--secret-file", file]);
+    try {
+      const { workflowId } = await c.client.submitWorkflow({ definition: { case: "yaml", value: `workflow:\n  name: embedded-secret\n  steps:\n    - { id: s, runner: shell, secrets: [DB_URL], payload: 'echo "$DB_URL" | wc -c; echo "$DB_URL"' }\n` } });
+      const wf = await waitForEnd(c.client, workflowId, 60_000);
+      expect(wf.state).toBe(WorkflowState.SUCCEEDED);
+      expect(String(fromValue(wf.steps[0]!.output)).split("\n").map((l) => l.trim())).toEqual([String(VALUE.length + 1), "***"]);
+      expect(JSON.stringify(toJson(WorkflowSchema, wf))).not.toContain("hunter2");
+    } finally {
+      await kill9(c);
+    }
+  }, 60_000);
 });
