@@ -454,6 +454,7 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
           source: s.source,
           health: s.health,
           labels: s.labels,
+          secrets: s.secrets,
           inFlight: s.inFlight,
           runners: s.runners,
           lastSeen: ts(s.lastSeen),

@@ -162,6 +162,8 @@ export interface SupervisorSummary {
   source: SupervisorSource;
   health: SupervisorHealth;
   labels: Record<string, string>;
+  /** Names of the secrets it holds, sorted. */
+  secrets: string[];
   runners: Array<{ name: string; capacity: number; inFlight: number }>;
   inFlight: number;
   lastSeen: number;
@@ -1036,6 +1038,7 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
         source: m.endpoint.source ?? "static",
         health: m.health,
         labels: { ...m.labels },
+        secrets: [...m.secrets].sort(),
         runners: [...m.runners].map(([name, capacity]) => ({ name, capacity, inFlight: m.load.get(name) ?? 0 })),
         inFlight: m.inFlight.size,
         lastSeen: m.lastSeen,

@@ -155,6 +155,9 @@ describe("secrets, end to end", () => {
     expect(wf.spec!.steps[0]!.secrets).toEqual(["DB_URL"]);
     // Nor did the supervisor log it.
     expect(sup.output()).not.toContain("hunter2");
+    // ListSupervisors shows which names each supervisor holds.
+    const listed = (await coord.client.listSupervisors({})).supervisors.find((s) => s.name === "vault");
+    expect(listed?.secrets).toEqual(["DB_URL"]);
   }, 90_000);
 
   it("a step asking for a secret no supervisor holds waits with a visible reason; SIGHUP adds it and the step runs", async () => {
