@@ -93,11 +93,12 @@ async function collectInputs(pairs: string[], file: string | undefined, yaml?: s
     const eq = pair.indexOf("=");
     if (eq <= 0) throw new CliError(`--input expects key=value, got "${pair}"`);
     const raw = pair.slice(eq + 1);
-    const decl = declared && Object.hasOwn(declared, pair.slice(0, eq)) ? declared[pair.slice(0, eq)] : undefined;
+    const key = pair.slice(0, eq);
+    const decl = declared && Object.hasOwn(declared, key) ? declared[key] : undefined;
     if (decl) {
-      const got = parseInputText(pair.slice(0, eq), decl.type, raw);
+      const got = parseInputText(key, decl.type, raw);
       if ("error" in got) throw new CliError(`--input ${got.error}`);
-      inputs[pair.slice(0, eq)] = got.value;
+      inputs[key] = got.value;
       continue;
     }
     let value: JsonValue;
