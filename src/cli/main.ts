@@ -14,6 +14,7 @@ import { WorkflowState, parseWorkflowState, workflowStateName } from "../engine/
 import { parseWorkflowYaml } from "../workflow/parse.js";
 import { validateAndPlan } from "../workflow/plan.js";
 import { parseDuration } from "../workflow/duration.js";
+import { parseInputText } from "../workflow/inputs.js";
 import { CliError, coordinatorClient, describeError } from "./client.js";
 import { followWorkflow } from "./follow.js";
 import { createMemoryStore } from "../store/memory/memory-store.js";
@@ -69,8 +70,13 @@ async function readDefinition(file: string): Promise<string> {
   }
 }
 
-/** `--input key=value` (value parsed as JSON when it is JSON) and `--inputs file.json`. */
-async function collectInputs(pairs: string[], file: string | undefined): Promise<JsonMap> {
+/**
+ * `--input key=value` and `--inputs file.json`. A value is converted by its
+ * input's declared type when the workflow declares it (`yaml`: the
+ * definition), else parsed as JSON when it is JSON.
+ */
+async function collectInputs(pairs: string[], file: string | undefined, yaml?: string): Promise<JsonMap> {
+  const declared = yaml === undefined ? undefined : parseWorkflowYaml(yaml).definition?.inputs;
   const inputs: JsonMap = {};
   if (file) {
     const text = await readDefinition(file);
@@ -87,6 +93,14 @@ async function collectInputs(pairs: string[], file: string | undefined): Promise
     const eq = pair.indexOf("=");
     if (eq <= 0) throw new CliError(`--input expects key=value, got "${pair}"`);
     const raw = pair.slice(eq + 1);
+    const key = pair.slice(0, eq);
+    const decl = declared && Object.hasOwn(declared, key) ? declared[key] : undefined;
+    if (decl) {
+      const got = parseInputText(key, decl.type, raw);
+      if ("error" in got) throw new CliError(`--input ${got.error}`);
+      inputs[key] = got.value;
+      continue;
+    }
     let value: JsonValue;
     try {
       value = JSON.parse(raw) as JsonValue;
@@ -100,7 +114,7 @@ async function collectInputs(pairs: string[], file: string | undefined): Promise
 
 async function submit(file: string, opts: { input: string[]; inputs?: string; idempotencyKey?: string }) {
   const yaml = await readDefinition(file);
-  const inputs = await collectInputs(opts.input, opts.inputs);
+  const inputs = await collectInputs(opts.input, opts.inputs, yaml);
   const client = coordinatorClient(globals().coordinator);
   const res = await client.submitWorkflow({
     definition: { case: "yaml", value: yaml },
@@ -117,12 +131,12 @@ async function submit(file: string, opts: { input: string[]; inputs?: string; id
  */
 async function submitMany(files: string[], opts: { input: string[]; inputs?: string; idempotencyKey?: string }) {
   const yamls = await Promise.all(files.map(readDefinition));
-  const inputs = toValueMap(await collectInputs(opts.input, opts.inputs));
+  const inputs = await Promise.all(yamls.map(async (yaml) => toValueMap(await collectInputs(opts.input, opts.inputs, yaml))));
   const client = coordinatorClient(globals().coordinator);
   return client.submitWorkflows({
     workflows: yamls.map((yaml, i) => ({
       definition: { case: "yaml", value: yaml },
-      inputs,
+      inputs: inputs[i]!,
       idempotencyKey: opts.idempotencyKey ? `${opts.idempotencyKey}:${i + 1}` : "",
     })),
   });
@@ -172,6 +186,7 @@ program
   .option("--max-workflow-depth <n>", "levels of sub-workflows (inline or templates); deeper fails the step WORKFLOW_TOO_DEEP", "8")
   .option("--max-transition-time <duration>", "longest one workflow's state transition may hold the coordinator; past it the workflow is quarantined (FAILED, INTERNAL)", "10s")
   .option("--inherit-env <name>", "in-process supervisor: pass this environment variable to js and shell steps, which otherwise get only PATH, HOME, LANG, TZ and HORUS_* job variables (repeatable)", collect, [])
+  .option("--secret-file <file>", "in-process supervisor: named secrets for steps that declare them, one NAME=value a line; re-read on SIGHUP")
   .addOption(new Option("--log-level <level>", "log level").choices(LOG_LEVELS).default("info"))
   .action(async (opts) => {
     const { startCoordinator } = await import("../coordinator/app.js");
@@ -186,6 +201,7 @@ program
       if (!/^https?:\/\/[^\s/]+/.test(u)) throw new CliError(`--supervisor must be a base URL like http://supervisor1:8080, got "${u}"`);
     }
     const logger = createLogger(opts.logLevel as LogLevel, "coordinator");
+    const secrets = opts.secretFile ? await secretFileOption(opts.secretFile as string, logger) : undefined;
     const lease = durationOption(opts.lease, "--lease");
     if (lease < 300) throw new CliError(`--lease must be at least 300ms, got "${opts.lease}"`);
     if (opts.redisUrl) {
@@ -244,7 +260,7 @@ program
       ...(opts.redisUrl ? { redis: { url: opts.redisUrl, cluster: opts.redisCluster, prefix: opts.redisPrefix, retentionMs: retention, maxEventsPerWorkflow: maxEvents }, leaseMs: lease } : {}),
       ...(cors.length > 0 ? { cors: { origins: cors } } : {}),
       maxLogLinesPerStep: parsePositive(opts.maxLogLines, "--max-log-lines"),
-      ...(inheritEnv.length > 0 ? { embeddedSupervisor: { runners: builtinRunners({ inheritEnv }) } } : {}),
+      ...(inheritEnv.length > 0 || secrets ? { embeddedSupervisor: { ...(inheritEnv.length > 0 ? { runners: builtinRunners({ inheritEnv }) } : {}), ...(secrets ? { secrets } : {}) } } : {}),
       logger,
     });
     await serve("coordinator", logger, start);
@@ -276,11 +292,13 @@ program
   .option("--inherit-env <name>", "pass this environment variable to js and shell steps, which otherwise get only PATH, HOME, LANG, TZ and HORUS_* job variables (repeatable)", collect, [])
   .option("--max-held-output-bytes <n>", "most JSON bytes of outputs kept for finished jobs (and, separately, in the event buffer); the oldest go first", String(256 * 1024 * 1024))
   .option("--js-max-memory-mb <n>", "resident memory of a js step's process in MB, ArrayBuffers included; past it the step fails MEMORY_LIMIT", "512")
+  .option("--secret-file <file>", "named secrets for steps that declare them (secrets: [NAME]): one NAME=value a line, # comments; re-read on SIGHUP")
   .addOption(new Option("--log-level <level>", "log level").choices(LOG_LEVELS).default("info"))
   .action(async (opts) => {
     const { startSupervisorServer } = await import("../server/supervisor-server.js");
     const inheritEnv = envNames(opts.inheritEnv as string[]);
     const logger = createLogger(opts.logLevel as LogLevel, "supervisor");
+    const secrets = opts.secretFile ? await secretFileOption(opts.secretFile as string, logger) : undefined;
     for (const u of [...(opts.register as string[]), ...(opts.advertiseUrl ? [opts.advertiseUrl as string] : [])]) {
       if (!/^https?:\/\/[^\s/]+/.test(u)) throw new CliError(`--register and --advertise-url take a base URL like http://coordinator:9090, got "${u}"`);
     }
@@ -321,6 +339,7 @@ program
         maxOutputBytes: parsePositive(opts.maxOutputBytes, "--max-output-bytes"),
         maxHeldOutputBytes: heldBytes,
         eventBufferBytes: heldBytes,
+        ...(secrets ? { secrets } : {}),
       },
     });
     await serve("supervisor", logger, start);
@@ -344,7 +363,7 @@ program
   .command("run")
   .description("Submit a workflow file and follow it live until it ends. Exit 0 when it succeeds, 1 when it fails or is cancelled.")
   .argument("<file>", "workflow YAML file")
-  .option("--input <key=value>", "a workflow input; value parsed as JSON when it is JSON (repeatable)", collect, [])
+  .option("--input <key=value>", "a workflow input, converted by its declared type (else parsed as JSON when it is JSON) (repeatable)", collect, [])
   .option("--inputs <file>", "workflow inputs from a JSON object file")
   .option("--idempotency-key <key>", "submit at most once per key")
   .action(async (file, opts) => {
@@ -553,6 +572,20 @@ async function runnerSet(names: string[], redisUrl: string | undefined, prefix: 
     runners.set(name, createRedisQueueRunner({ name, redisUrl, prefix, leaseMs, onWarning: (msg) => logger.warn(msg) }));
   }
   return runners;
+}
+
+/** `--secret-file`, read before serving (a bad file is a one-line error) and again on SIGHUP. */
+async function secretFileOption(path: string, logger: Logger) {
+  const { loadSecretFile, reloadOnSighup } = await import("../supervisor/secrets.js");
+  let file;
+  try {
+    file = await loadSecretFile(path);
+  } catch (err) {
+    throw new CliError(`--secret-file ${(err as Error).message}`);
+  }
+  logger.info(`secrets loaded from ${path}: ${file.names().length} held (${file.names().join(", ") || "none"})`);
+  reloadOnSighup(file, path, { info: (m) => logger.info(m), warn: (m) => logger.warn(m) });
+  return file;
 }
 
 /** `--inherit-env` names, checked: a step's environment is no place for a typo to go unnoticed. */

@@ -2,6 +2,7 @@
 // same shapes.
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import {
+  InputSpecSchema,
   PlanSchema,
   ProblemSchema,
   RetryPolicySchema,
@@ -33,6 +34,7 @@ import { StepState } from "../engine/states.js";
 import type { StoredEvent, WorkflowRecord } from "../engine/model.js";
 import type { StoredLog, TemplateRecord, WorkflowSummaryRecord } from "../store/store.js";
 import type { Problem, RetryPolicyDefinition, StepDefinition, TriggerRule, WorkflowDefinition } from "../workflow/definition.js";
+import type { InputDeclarations } from "../workflow/inputs.js";
 
 function opt<T>(key: string, v: T | undefined): Record<string, T> {
   return v === undefined ? {} : { [key]: v };
@@ -152,6 +154,7 @@ function workflowSpecInit(def: WorkflowDefinition): MessageInitShape<typeof Work
     ...(def.retry ? { retry: retrySpecInit(def.retry) } : {}),
     ...(def.timeoutMs !== undefined ? { timeout: msDuration(def.timeoutMs) } : {}),
     ...(def.onFailure ? { onFailure: def.onFailure.map(stepSpecInit) } : {}),
+    ...(def.inputs ? { inputs: inputSpecsInit(def.inputs) } : {}),
   };
 }
 
@@ -170,9 +173,23 @@ function stepSpecInit(s: StepDefinition): MessageInitShape<typeof StepSpecSchema
     ...(s.maxParallel !== undefined ? { maxParallel: s.maxParallel } : {}),
     ...(s.supervisor !== undefined ? { supervisor: s.supervisor } : {}),
     ...(s.labels !== undefined ? { labels: s.labels } : {}),
+    ...(s.secrets !== undefined ? { secrets: s.secrets } : {}),
     ...(child && "inline" in child ? { subWorkflow: { case: "workflow" as const, value: create(WorkflowSpecSchema, workflowSpecInit(child.inline)) } } : {}),
     ...(child && "template" in child ? { subWorkflow: { case: "template" as const, value: { name: child.template, version: child.version ?? 0 } } } : {}),
   };
+}
+
+function inputSpecsInit(inputs: InputDeclarations): Record<string, MessageInitShape<typeof InputSpecSchema>> {
+  const out: Record<string, MessageInitShape<typeof InputSpecSchema>> = {};
+  for (const [name, d] of Object.entries(inputs)) {
+    out[name] = {
+      type: d.type,
+      required: d.required,
+      ...(d.default !== undefined ? { default: toValue(d.default) } : {}),
+      ...(d.description !== undefined ? { description: d.description } : {}),
+    };
+  }
+  return out;
 }
 
 function retrySpecInit(r: RetryPolicyDefinition): MessageInitShape<typeof RetryPolicySchema> {

@@ -322,10 +322,16 @@ export function createExecutor(options: ExecutorOptions): Executor {
       payload: def.payload,
       inputs: (a.jobInputs ??= toValueMap(wf.inputs)),
       ...(timeoutMs !== undefined ? { timeout: msDuration(timeoutMs + 1_000) } : {}),
+      // Names only: the supervisor holds the values.
+      ...(def.secrets !== undefined ? { secrets: def.secrets } : {}),
     });
     // Converted to Values only if the job goes over the wire (lazy-field.ts).
     setLazyField(job, "input", jobInput(a.engine, c.step, c.extraInput), (json) => toValueMap(json as JsonMap));
-    const route = { ...(def.supervisor !== undefined ? { supervisor: def.supervisor } : {}), ...(def.labels !== undefined ? { labels: def.labels } : {}) };
+    const route = {
+      ...(def.supervisor !== undefined ? { supervisor: def.supervisor } : {}),
+      ...(def.labels !== undefined ? { labels: def.labels } : {}),
+      ...(def.secrets !== undefined ? { secrets: def.secrets } : {}),
+    };
     if (!pool) return;
     const p = pool;
     if (a.askFirstUntil === undefined || now() > a.askFirstUntil) return p.dispatch(job, route);

@@ -16,6 +16,7 @@ import { checkedInWorker } from "./request-offload.js";
 import { checkDefinitionOffThread, createDefinitionPool, type DefinitionPool } from "./definition-pool.js";
 import type { Executor } from "./executor.js";
 import { newWorkflowRecord } from "./records.js";
+import { applyInputs } from "../workflow/inputs.js";
 import { createListBatch, decideListSend } from "./list-batcher.js";
 import { directlyEncodable, eventsMessage } from "./event-wire.js";
 import type { RegistrySync } from "../dispatch/registry.js";
@@ -183,10 +184,12 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
     async submitWorkflow(req, ctx) {
       const checked = await checkRequest(req.definition, ctx);
       if (!checked.plan || !checked.parsed.definition) throw invalid(checked.problems);
+      const given = applyInputs(checked.parsed.definition.inputs, fromValueMap(req.inputs));
+      if (given.problems.length > 0) throw invalid(given.problems, "invalid inputs");
       const record = newWorkflowRecord({
         definition: checked.parsed.definition,
         plan: checked.plan,
-        inputs: fromValueMap(req.inputs),
+        inputs: given.inputs,
         now: Date.now(),
         ...(req.idempotencyKey ? { idempotencyKey: req.idempotencyKey } : {}),
       });
@@ -213,7 +216,9 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
           slice = performance.now();
         }
       }
-      const problems = checked.flatMap((c, i) => (c.plan && c.parsed.definition ? [] : c.problems.map((p) => inBatch(i, p))));
+      // Inputs are checked (and defaults filled in) only for definitions that are valid.
+      const given = req.workflows.map((w, i) => (checked[i]!.parsed.definition ? applyInputs(checked[i]!.parsed.definition!.inputs, fromValueMap(w.inputs)) : undefined));
+      const problems = checked.flatMap((c, i) => (c.plan && c.parsed.definition ? given[i]!.problems : c.problems).map((p) => inBatch(i, p)));
       if (problems.length > 0) throw invalid(problems, `invalid workflows (nothing was submitted)`);
       const now = Date.now();
       const items = req.workflows.map((w, i) => {
@@ -221,7 +226,7 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
         const record = newWorkflowRecord({
           definition: parsed.definition!,
           plan: plan!,
-          inputs: fromValueMap(w.inputs),
+          inputs: given[i]!.inputs,
           now,
           ...(w.idempotencyKey ? { idempotencyKey: w.idempotencyKey } : {}),
         });
@@ -452,6 +457,7 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
           source: s.source,
           health: s.health,
           labels: s.labels,
+          secrets: s.secrets,
           inFlight: s.inFlight,
           runners: s.runners,
           lastSeen: ts(s.lastSeen),

@@ -16,6 +16,8 @@ export interface Candidate {
   readonly runners: ReadonlyMap<string, number>;
   /** Its labels, matched against `route.labels`. */
   readonly labels: Readonly<Record<string, string>>;
+  /** Names of the secrets it holds, matched against `route.secrets` (absent: none). */
+  readonly secrets?: ReadonlySet<string>;
   /** Jobs placed on it and not finished, per runner (absent: 0). */
   readonly load: ReadonlyMap<string, number>;
   /**
@@ -45,11 +47,12 @@ export interface WaitReason {
   capacityOnly: boolean;
 }
 
-/** The member offers the runner and matches the pin and every label (whatever its health). */
+/** The member offers the runner, matches the pin and every label, and holds every secret (whatever its health). */
 export function serves(c: Candidate, runner: string, route: RouteConstraints): boolean {
   if (!c.runners.has(runner)) return false;
   if (route.supervisor && c.name !== route.supervisor) return false;
   for (const [k, v] of Object.entries(route.labels ?? {})) if (c.labels[k] !== v) return false;
+  if (route.secrets) for (const name of route.secrets) if (!c.secrets?.has(name)) return false;
   return true;
 }
 
@@ -94,7 +97,26 @@ export function whyWaiting(candidates: readonly Candidate[], demand: Demand): Wa
   if (serving.length > 0) {
     return { reason: `waiting for a supervisor: ${serving.map((c) => `${c.name} is ${c.health}`).join(", ")} (${what})`, capacityOnly: false };
   }
+  const missing = missingSecrets(candidates, demand);
+  if (missing) {
+    return { reason: `waiting for a supervisor: none that can run runner "${demand.runner}" holds secret${missing.length > 1 ? "s" : ""} ${missing.join(", ")} (${what})`, capacityOnly: false };
+  }
   return { reason: `waiting for a supervisor: none can run ${what} (runners up: ${offeredRunners(candidates).join(", ") || "none"})`, capacityOnly: false };
+}
+
+/**
+ * When members would serve `demand` but for its secrets: the secrets none of
+ * them holds (or, when each is held somewhere but no member holds them all,
+ * every one asked for). Undefined when secrets are not what is missing.
+ */
+function missingSecrets(candidates: readonly Candidate[], demand: Demand): string[] | undefined {
+  const asked = demand.route.secrets;
+  if (!asked || asked.length === 0) return undefined;
+  const { secrets: _, ...rest } = demand.route;
+  const near = candidates.filter((c) => serves(c, demand.runner, rest));
+  if (near.length === 0) return undefined;
+  const unheld = asked.filter((n) => !near.some((c) => c.secrets?.has(n)));
+  return unheld.length > 0 ? unheld : [...asked];
 }
 
 /** Runner names offered by members that are up, sorted. */

@@ -128,6 +128,8 @@ interface Member extends HealthState {
   instanceId: string;
   runners: Map<string, number>;
   labels: Record<string, string>;
+  /** Names of the secrets it holds (from DescribeSupervisor, so a reload there shows here at the next ping). */
+  secrets: Set<string>;
   /** Attempts sent to this supervisor and not finished. */
   inFlight: Map<string, Tracked>;
   /** In-flight jobs per runner, for capacity. */
@@ -160,6 +162,8 @@ export interface SupervisorSummary {
   source: SupervisorSource;
   health: SupervisorHealth;
   labels: Record<string, string>;
+  /** Names of the secrets it holds, sorted. */
+  secrets: string[];
   runners: Array<{ name: string; capacity: number; inFlight: number }>;
   inFlight: number;
   lastSeen: number;
@@ -299,6 +303,7 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
       ...initialHealth(now(), rules),
       runners: new Map(),
       labels: {},
+      secrets: new Set(),
       inFlight: new Map(),
       load: new Map(),
       lastSeq: 0n,
@@ -548,6 +553,7 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
     m.name = res.name || m.endpoint.name;
     m.runners = new Map(res.runners.map((r) => [r.name, r.capacity]));
     m.labels = { ...res.labels };
+    m.secrets = new Set(res.secrets);
     applyHealth(m, { type: "instanceSeen", instanceId: res.instanceId, from: "describe" });
   }
 
@@ -967,6 +973,7 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
       const r: RouteConstraints = {
         ...(route.supervisor ? { supervisor: route.supervisor } : {}),
         ...(route.labels && Object.keys(route.labels).length > 0 ? { labels: route.labels } : {}),
+        ...(route.secrets && route.secrets.length > 0 ? { secrets: route.secrets } : {}),
       };
       routeOf.set(job.attemptId, r);
       waiting.add(job, r, now());
@@ -1031,6 +1038,7 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
         source: m.endpoint.source ?? "static",
         health: m.health,
         labels: { ...m.labels },
+        secrets: [...m.secrets].sort(),
         runners: [...m.runners].map(([name, capacity]) => ({ name, capacity, inFlight: m.load.get(name) ?? 0 })),
         inFlight: m.inFlight.size,
         lastSeen: m.lastSeen,

@@ -13,6 +13,8 @@ export interface RouteConstraints {
   supervisor?: string;
   /** Only supervisors carrying every one of these labels. */
   labels?: Record<string, string>;
+  /** Only supervisors holding every one of these secrets (by name). */
+  secrets?: readonly string[];
 }
 
 export interface WaitingJob {
@@ -56,7 +58,8 @@ export function groupKey(runner: string, route: RouteConstraints): string {
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([k, v]) => `${k}=${v}`)
     .join(",");
-  return `${runner}\u0000${route.supervisor ?? ""}\u0000${labels}`;
+  const secrets = route.secrets && route.secrets.length > 0 ? `\u0000${[...route.secrets].sort().join(",")}` : "";
+  return `${runner}\u0000${route.supervisor ?? ""}\u0000${labels}${secrets}`;
 }
 
 export function describeRoute(runner: string, route: RouteConstraints): string {
@@ -64,6 +67,7 @@ export function describeRoute(runner: string, route: RouteConstraints): string {
   if (route.supervisor) parts.push(`supervisor "${route.supervisor}"`);
   const labels = Object.entries(route.labels ?? {});
   if (labels.length > 0) parts.push(`labels ${labels.map(([k, v]) => `${k}=${v}`).join(",")}`);
+  if (route.secrets && route.secrets.length > 0) parts.push(`secrets ${route.secrets.join(",")}`);
   return parts.join(", ");
 }
 

@@ -82,7 +82,9 @@ export function createShellRunner(options: ShellRunnerOptions = {}): Runner {
     if (signal.aborted) return Promise.resolve(failure("CANCELLED", cancelMessage(signal)));
     return new Promise<RunResult>((resolve) => {
       const inputJson = JSON.stringify(job.input);
-      const env: NodeJS.ProcessEnv = { ...jobBaseEnv, ...jobVariables(job) };
+      // Secrets after the base set (a secret may be named like an inherited
+      // variable and then wins), before the HORUS_* ones they cannot shadow.
+      const env: NodeJS.ProcessEnv = { ...jobBaseEnv, ...job.secrets, ...jobVariables(job) };
       let tempDir: string | undefined;
       const removeTemp = (): void => {
         if (tempDir) rmSync(tempDir, { recursive: true, force: true });

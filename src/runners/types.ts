@@ -31,6 +31,13 @@ export interface JobInput {
    * supervisor (never 0). Runners enforce it themselves and answer TIMEOUT.
    */
   timeoutMs: number;
+  /**
+   * Values of the secrets the step declared, by name (absent: none). Given
+   * to the step (shell: environment variables; js: `secrets`; an external
+   * runner: the job message), never logged; the supervisor masks them in
+   * what the job reports.
+   */
+  secrets?: Record<string, string>;
 }
 
 export interface RunContext {

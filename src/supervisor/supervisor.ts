@@ -34,6 +34,8 @@ import { createLinkHub } from "./link.js";
 import { InputsCache } from "./inputs-cache.js";
 import { Fifo } from "./fifo.js";
 import { finishedEvent, logEvent, startedEvent, stepError } from "./messages.js";
+import { createMasker, maskJson, type Masker } from "./mask.js";
+import type { SecretSource } from "./secrets.js";
 
 export interface SupervisorOptions {
   /** Name reported by DescribeSupervisor and used by coordinators in logs (default `supervisor-<hostname>`). */
@@ -107,6 +109,13 @@ export interface SupervisorOptions {
    * closed and its credits go to the other links (default 15,000 ms).
    */
   linkSilenceLimitMs?: number;
+  /**
+   * Named secrets jobs may ask for (Job.secrets; secrets.ts): their names
+   * are reported by DescribeSupervisor, their values given to the job's
+   * runner and masked in its log lines, output and error (mask.ts). Read
+   * when each job starts, so a reload applies to jobs not yet started.
+   */
+  secrets?: SecretSource;
   /** Clock, replaceable in tests. */
   now?: () => number;
 }
@@ -219,6 +228,10 @@ interface JobRecord {
   lostReason?: string;
   /** It counts in the inputs cache's hold on its workflow's inputs. */
   holdsInputs?: boolean;
+  /** Names of the secrets the job asked for (none: undefined). */
+  secretNames?: string[];
+  /** Masks the values of its secrets in what it reports; set when it starts with secrets. */
+  mask?: Masker;
 }
 
 interface Watcher {
@@ -241,6 +254,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
   const shutdownGraceMs = options.shutdownGraceMs ?? 2_000;
   const runners = options.runners ?? builtinRunners();
   const logger = options.logger;
+  const secrets = options.secrets;
 
   const slots = new Map<string, Slot>();
   for (const [runnerName, runner] of runners) {
@@ -322,7 +336,8 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       }
       return;
     }
-    const text = truncate(String(line), logLineMaxBytes);
+    // Masked before it is cut, so a cut never leaves part of a value.
+    const text = truncate(rec.mask ? rec.mask(String(line)) : String(line), logLineMaxBytes);
     emit(logEvent(events.lastSeq + 1, rec, now(), STREAMS[stream] ?? LogStream.SYSTEM, text), text.length);
   }
 
@@ -349,6 +364,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       state: JobState.QUEUED,
       outputBytes: 0,
       logLines: 0,
+      ...(job.secrets.length > 0 ? { secretNames: [...job.secrets] } : {}),
     };
     jobs.set(rec.attemptId, rec);
     if (keptInputs.has(rec.workflowId)) {
@@ -409,6 +425,23 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     running++;
     emit(startedEvent(events.lastSeq + 1, rec, rec.startedAt));
     if (logger?.isLevelEnabled("debug")) logger.debug({ workflowId: rec.workflowId, stepId: rec.stepId, attemptId: rec.attemptId, runner: job.runner }, "job started");
+    if (rec.secretNames) {
+      const values: Record<string, string> = {};
+      const missing: string[] = [];
+      for (const n of rec.secretNames) {
+        const v = secrets?.get(n);
+        if (v === undefined) missing.push(n);
+        else values[n] = v;
+      }
+      if (missing.length > 0) {
+        // Finished on the next turn, like a runner's answer: finishing here would start the next queued job from inside pump().
+        const failed: RunResult = { ok: false, error: { code: "SECRET_UNAVAILABLE", message: `supervisor ${name} does not hold secret${missing.length > 1 ? "s" : ""} ${missing.join(", ")}` } };
+        queueMicrotask(() => finish(rec, failed));
+        return;
+      }
+      job.secrets = values;
+      rec.mask = createMasker(Object.values(values));
+    }
     let promise: Promise<RunResult>;
     try {
       promise = rec.slot.runner.run({
@@ -446,7 +479,8 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
         // Parsed back from its text: plain JSON whatever the runner returned
         // (no NaN, Date or class instance), so converting it to a Value on
         // the wire, later, cannot fail.
-        output = JSON.parse(text) as JsonValue;
+        const plain = JSON.parse(text) as JsonValue;
+        output = rec.mask ? maskJson(plain, rec.mask) : plain;
         outputBytes = bytes;
       } catch (err) {
         error =
@@ -455,7 +489,8 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
           : stepError("RUNNER_ERROR", `output is not JSON: ${errorText(err)}`);
       }
     } else if (result && result.ok === false && result.error) {
-      error = stepError(String(result.error.code || "RUNNER_ERROR"), String(result.error.message ?? ""));
+      const message = String(result.error.message ?? "");
+      error = stepError(String(result.error.code || "RUNNER_ERROR"), rec.mask ? rec.mask(message) : message);
     } else {
       error = stepError("RUNNER_ERROR", "runner returned no result");
     }
@@ -467,6 +502,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     rec.error = error;
     rec.job = undefined;
     rec.controller = undefined;
+    rec.mask = undefined;
     emit(finishedEvent(events.lastSeq + 1, rec, rec.finishedAt, output, error), outputBytes + (error ? error.message.length : 0));
     if (logger?.isLevelEnabled("debug")) {
       logger.debug({ workflowId: rec.workflowId, stepId: rec.stepId, attemptId: rec.attemptId, state: error ? "FAILED" : "SUCCEEDED", ...(error ? { error: { code: error.code, message: error.message } } : {}) }, "job finished");
@@ -564,6 +600,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
         })),
         labels,
         lastSeq: BigInt(events.lastSeq),
+        secrets: secrets?.names() ?? [],
       };
     },
 

@@ -2,6 +2,7 @@
 // format and the protobuf WorkflowSpec are parsed into this before any
 // checking, so validation and planning exist once.
 import { DEFAULT_CEL_BUDGET, type CelBudget } from "./cel-budget.js";
+import type { InputDeclarations } from "./inputs.js";
 
 export interface StepDefinition {
   /** Unique within the workflow; dependents read its output as `input.<id>`. */
@@ -30,6 +31,12 @@ export interface StepDefinition {
   supervisor?: string;
   /** Routing: only supervisors carrying every one of these labels may run the step. */
   labels?: Record<string, string>;
+  /**
+   * Names of the supervisor's secrets the step gets (environment variables
+   * for shell, `secrets.NAME` for js). Routing too: only a supervisor
+   * holding every one runs the step. Values never reach the coordinator.
+   */
+  secrets?: string[];
 }
 
 export const TRIGGER_RULES = ["all_success", "all_done", "one_success", "one_failed", "none_failed"] as const;
@@ -76,6 +83,8 @@ export interface WorkflowDefinition {
   timeoutMs?: number;
   /** Steps that run once the main steps are done and one of them failed (H1-H5). */
   onFailure?: StepDefinition[];
+  /** Declared inputs (I1-I5); undefined or empty: inputs are not checked. */
+  inputs?: InputDeclarations;
 }
 
 /** One thing wrong with a definition. Every problem is reported, not the first. */
@@ -124,3 +133,9 @@ export const DEFAULT_LIMITS: ValidationLimits = {
 
 /** Step ids become `input.<id>` in scripts and parts of attempt ids. */
 export const STEP_ID_PATTERN = /^[A-Za-z_][A-Za-z0-9_-]{0,127}$/;
+
+/**
+ * A secret name: it becomes an environment variable of shell steps, so a
+ * portable variable name, and never HORUS_* (the job's own variables).
+ */
+export const SECRET_NAME_PATTERN = /^(?!HORUS_)[A-Za-z_][A-Za-z0-9_]{0,127}$/;

@@ -3,9 +3,10 @@
 // checked in validate.ts so both input forms share them.
 import { LineCounter, parseDocument } from "yaml";
 import { TriggerRule as TriggerRuleMsg, type RetryPolicy as RetryPolicyMsg, type StepSpec, type WorkflowSpec } from "../../gen/horus/coordinator/v1/workflow_pb.js";
-import { durationMs } from "../common/json.js";
+import { durationMs, fromValue } from "../common/json.js";
 import { TRIGGER_RULES, type Problem, type RetryPolicyDefinition, type StepDefinition, type SubWorkflowDefinition, type TriggerRule, type WorkflowDefinition } from "./definition.js";
 import { parseDuration } from "./duration.js";
+import { inputsFromPlain, type InputDeclarations, type InputType } from "./inputs.js";
 import { truncateId } from "../common/truncate.js";
 
 export interface ParseResult {
@@ -14,8 +15,8 @@ export interface ParseResult {
   problems: Problem[];
 }
 
-const WORKFLOW_FIELDS = new Set(["name", "steps", "labels", "retry", "timeout", "on_failure"]);
-const STEP_FIELDS = new Set(["id", "runner", "payload", "depends_on", "timeout", "retry", "trigger", "when", "for_each", "max_parallel", "workflow", "supervisor", "labels"]);
+const WORKFLOW_FIELDS = new Set(["name", "steps", "labels", "retry", "timeout", "on_failure", "inputs"]);
+const STEP_FIELDS = new Set(["id", "runner", "payload", "depends_on", "timeout", "retry", "trigger", "when", "for_each", "max_parallel", "workflow", "supervisor", "labels", "secrets"]);
 const RETRY_FIELDS = new Set(["max_attempts", "initial_backoff", "max_backoff", "multiplier", "jitter", "non_retryable"]);
 const TEMPLATE_FIELDS = new Set(["template", "version"]);
 
@@ -127,6 +128,10 @@ export function fromPlain(value: unknown, problems: Problem[], path = "workflow"
       });
       def.onFailure = handlers;
     }
+  }
+  if (value.inputs !== undefined && value.inputs !== null) {
+    const inputs = inputsFromPlain(value.inputs, `${path}.inputs`, problems);
+    if (inputs && Object.keys(inputs).length > 0) def.inputs = inputs;
   }
   return def;
 }
@@ -281,6 +286,19 @@ function stepFromPlain(raw: unknown, path: string, problems: Problem[]): StepDef
     step.workflow = subWorkflowFromPlain(raw.workflow, `${path}.workflow`, id, label, problems) ?? { template: "" };
   }
   Object.assign(step, routingFromPlain(raw, path, id, label, problems));
+  if (raw.secrets !== undefined && raw.secrets !== null) {
+    const list = typeof raw.secrets === "string" ? [raw.secrets] : raw.secrets;
+    if (!Array.isArray(list)) {
+      problems.push({ stepId: id, field: `${path}.secrets`, message: `${label}: secrets must be a list of secret names, got ${describe(raw.secrets)}` });
+    } else {
+      const names: string[] = [];
+      list.forEach((n, j) => {
+        if (typeof n === "string") names.push(n);
+        else problems.push({ stepId: id, field: `${path}.secrets[${j}]`, message: `${label}: secrets entries must be secret names like DB_URL, got ${describe(n)}` });
+      });
+      if (names.length > 0) step.secrets = names;
+    }
+  }
   return step;
 }
 
@@ -334,6 +352,21 @@ function workflowFromSpec(spec: WorkflowSpec, path: string, problems: Problem[],
   const timeoutMs = durationMs(spec.timeout);
   if (timeoutMs !== undefined) def.timeoutMs = timeoutMs;
   if (spec.onFailure.length > 0) def.onFailure = spec.onFailure.map((s, i) => stepFromSpec(s, `${path}.on_failure[${i}]`, problems));
+  const names = Object.keys(spec.inputs);
+  if (names.length > 0) {
+    const inputs: InputDeclarations = {};
+    for (const name of names) {
+      const d = spec.inputs[name]!;
+      // An unknown type is kept so validation (checkDeclarations) names it.
+      inputs[name] = {
+        type: d.type as InputType,
+        required: d.required,
+        ...(d.default !== undefined && d.default.kind.case !== "nullValue" && d.default.kind.case !== undefined ? { default: fromValue(d.default) } : {}),
+        ...(d.description ? { description: d.description } : {}),
+      };
+    }
+    def.inputs = inputs;
+  }
   return def;
 }
 
@@ -347,6 +380,7 @@ function stepFromSpec(s: StepSpec, path: string, problems: Problem[]): StepDefin
     ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     ...(s.supervisor ? { supervisor: s.supervisor } : {}),
     ...(Object.keys(s.labels).length > 0 ? { labels: { ...s.labels } } : {}),
+    ...(s.secrets.length > 0 ? { secrets: [...s.secrets] } : {}),
   };
   if (s.retry) step.retry = retryFromSpec(s.retry);
   if (s.trigger in TRIGGER_BY_NUMBER) {

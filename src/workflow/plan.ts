@@ -7,6 +7,7 @@ import {
   DEFAULT_LIMITS,
   DEFAULT_RETRY,
   MAX_ATTEMPTS_LIMIT,
+  SECRET_NAME_PATTERN,
   STEP_ID_PATTERN,
   type Problem,
   type RetryPolicy,
@@ -16,6 +17,7 @@ import {
   type WorkflowDefinition,
 } from "./definition.js";
 import { durationRangeError } from "./duration.js";
+import { checkDeclarations } from "./inputs.js";
 import { truncateId } from "../common/truncate.js";
 
 /** The CEL fields of a step: property, field name, list of compiled programs. */
@@ -91,6 +93,7 @@ function validateAt(def: WorkflowDefinition, limits: ValidationLimits, depth: nu
   const timeoutError = def.timeoutMs === undefined ? undefined : durationRangeError(def.timeoutMs, maxDurationMs);
   if (timeoutError) problems.push({ stepId: "", field: "workflow.timeout", message: `workflow.timeout ${timeoutError}` });
   if (def.retry) checkRetry(def.retry, "workflow.retry", "", "workflow", maxDurationMs, problems);
+  if (def.inputs) problems.push(...checkDeclarations(def.inputs));
 
   const index = new Map<string, number>();
   const retry: RetryPolicy[] = [];
@@ -129,6 +132,7 @@ function validateAt(def: WorkflowDefinition, limits: ValidationLimits, depth: nu
         problems.push({ stepId: s.id, field: `${pathOf(i)}.workflow.version`, message: `${labelOf(i)}: workflow.version must be a positive whole number` });
       }
     } else if (!s.runner) problems.push({ stepId: s.id, field: `${pathOf(i)}.runner`, message: `${labelOf(i)}: runner is missing` });
+    if (s.secrets) checkSecrets(s, pathOf(i), labelOf(i), problems);
     const bytes = Buffer.byteLength(s.payload, "utf8");
     if (bytes > maxPayloadBytes) {
       problems.push({ stepId: s.id, field: `${pathOf(i)}.payload`, message: `${labelOf(i)}: payload is ${bytes} bytes, more than the limit of ${maxPayloadBytes}` });
@@ -274,6 +278,23 @@ function validateAt(def: WorkflowDefinition, limits: ValidationLimits, depth: nu
     problems,
     plan: { definition: def, steps, mainCount, retry, when, forEach, maxForEachItems: limits.maxForEachItems, index, parents, children, level, levels },
   };
+}
+
+/** Secret names: environment variable names, each once, on a step that runs a runner. */
+function checkSecrets(s: StepDefinition, path: string, label: string, problems: Problem[]): void {
+  if (s.workflow) {
+    problems.push({ stepId: s.id, field: `${path}.secrets`, message: `${label}: a workflow step gets no secrets (declare them on the sub-workflow's steps)` });
+    return;
+  }
+  const seen = new Set<string>();
+  s.secrets!.forEach((name, j) => {
+    if (!SECRET_NAME_PATTERN.test(name)) {
+      problems.push({ stepId: s.id, field: `${path}.secrets[${j}]`, message: `${label}: secret name ${JSON.stringify(name.slice(0, 64))} must be an environment variable name (letters, digits and _, not starting with a digit or HORUS_)` });
+    } else if (seen.has(name)) {
+      problems.push({ stepId: s.id, field: `${path}.secrets[${j}]`, message: `${label}: secret "${name}" is listed more than once` });
+    }
+    seen.add(name);
+  });
 }
 
 function checkRetry(r: RetryPolicyDefinition, path: string, stepId: string, label: string, maxDurationMs: number, problems: Problem[]): void {

@@ -11,6 +11,8 @@ interface Spec {
   load?: Record<string, number>;
   labels?: Record<string, string>;
   free?: Record<string, number>;
+  /** Names of secrets it holds. */
+  secrets?: string[];
 }
 
 /** A member named `name`: up, noop x2, idle unless told otherwise. */
@@ -22,6 +24,7 @@ function sup(name: string, spec: Spec = {}): Candidate {
     labels: spec.labels ?? {},
     load: new Map(Object.entries(spec.load ?? {})),
     ...(spec.free ? { free: new Map(Object.entries(spec.free)) } : {}),
+    ...(spec.secrets ? { secrets: new Set(spec.secrets) } : {}),
   };
 }
 
@@ -57,6 +60,12 @@ describe("pick: the member that takes the next job", () => {
     { situation: "free left and below capacity", members: [sup("a", { load: { noop: 1 }, free: { noop: 1 } })], expect: "a" },
     { situation: "free does not change the ratio", members: [sup("a", { free: { noop: 1 } }), sup("b", { free: { noop: 9 }, load: { noop: 1 } })], expect: "a" },
     { situation: "free of another runner does not bound this one", members: [sup("a", { runners: { noop: 2, shell: 2 }, free: { shell: 0 } })], expect: "a" },
+    { situation: "secrets: only a member holding them, even when busier", members: [sup("a"), sup("b", { secrets: ["DB_URL"], load: { noop: 1 } })], demand: { runner: "noop", route: { secrets: ["DB_URL"] } }, expect: "b" },
+    { situation: "secrets: every one must be held by the same member", members: [sup("a", { secrets: ["A"] }), sup("b", { secrets: ["B"] })], demand: { runner: "noop", route: { secrets: ["A", "B"] } }, expect: undefined },
+    { situation: "secrets: a member holding more is fine", members: [sup("a", { secrets: ["A", "B", "C"] })], demand: { runner: "noop", route: { secrets: ["A", "B"] } }, expect: "a" },
+    { situation: "secrets: none held anywhere", members: [sup("a"), sup("b", { secrets: [] })], demand: { runner: "noop", route: { secrets: ["A"] } }, expect: undefined },
+    { situation: "secrets: a step without secrets goes anywhere", members: [sup("a", { secrets: ["A"], load: { noop: 1 } }), sup("b")], expect: "b" },
+    { situation: "secrets and labels both hold", members: [sup("a", { secrets: ["A"] }), sup("b", { secrets: ["A"], labels: { zone: "eu" }, load: { noop: 1 } })], demand: { runner: "noop", route: { secrets: ["A"], labels: { zone: "eu" } } }, expect: "b" },
   ];
   for (const t of table) {
     it(`${t.situation} -> ${t.expect ?? "none"}`, () => {
@@ -153,6 +162,41 @@ describe("whyWaiting: the reason shown on a waiting step", () => {
       demand: { runner: "noop", route: { labels: { zone: "eu", gpu: "yes" } } },
       reason: 'waiting for a supervisor: none can run runner "noop", labels zone=eu,gpu=yes (runners up: noop)',
       capacityOnly: false,
+    },
+    {
+      situation: "a secret no member holds",
+      members: [sup("a", { secrets: ["OTHER"] }), sup("b")],
+      demand: { runner: "noop", route: { secrets: ["DB_URL"] } },
+      reason: 'waiting for a supervisor: none that can run runner "noop" holds secret DB_URL (runner "noop", secrets DB_URL)',
+      capacityOnly: false,
+    },
+    {
+      situation: "secrets held, but none holds them all: every one is named",
+      members: [sup("a", { secrets: ["A"] }), sup("b", { secrets: ["B"] })],
+      demand: { runner: "noop", route: { secrets: ["A", "B"] } },
+      reason: 'waiting for a supervisor: none that can run runner "noop" holds secrets A, B (runner "noop", secrets A,B)',
+      capacityOnly: false,
+    },
+    {
+      situation: "the secret is held only where the runner is not offered: the runner is what is missing",
+      members: [sup("a", { runners: { shell: 1 }, secrets: ["A"] })],
+      demand: { runner: "noop", route: { secrets: ["A"] } },
+      reason: 'waiting for a supervisor: none can run runner "noop", secrets A (runners up: shell)',
+      capacityOnly: false,
+    },
+    {
+      situation: "the holder is down: it is named",
+      members: [sup("a", { secrets: ["A"], health: "down" }), sup("b")],
+      demand: { runner: "noop", route: { secrets: ["A"] } },
+      reason: 'waiting for a supervisor: a is down (runner "noop", secrets A)',
+      capacityOnly: false,
+    },
+    {
+      situation: "the holder is full: a wait for capacity",
+      members: [sup("a", { secrets: ["A"], load: { noop: 2 } }), sup("b")],
+      demand: { runner: "noop", route: { secrets: ["A"] } },
+      reason: 'waiting for capacity: every supervisor for runner "noop", secrets A is full (1 up, 2 slots)',
+      capacityOnly: true,
     },
   ];
   for (const t of table) {

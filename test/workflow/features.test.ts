@@ -265,7 +265,7 @@ describe("docs/semantics.md", () => {
     const doc = readFileSync("docs/semantics.md", "utf8");
     const ids = [...doc.matchAll(/^\| ([A-Z]\d+) \|/gm)].map((m) => m[1]!);
     expect(ids.length).toBeGreaterThan(40);
-    const tests = ["test/engine/semantics.test.ts", "test/engine/properties.test.ts", "test/workflow/features.test.ts"].map((f) => readFileSync(f, "utf8")).join("\n");
+    const tests = ["test/engine/semantics.test.ts", "test/engine/properties.test.ts", "test/workflow/features.test.ts", "test/workflow/inputs.test.ts"].map((f) => readFileSync(f, "utf8")).join("\n");
     // A row is named when its id appears in a test title, alone or in a range like "H1-H3".
     const named = new Set<string>();
     for (const m of tests.matchAll(/\b([A-Z])(\d+)(?:-\1?(\d+))?\b/g)) {

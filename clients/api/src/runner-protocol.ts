@@ -32,6 +32,12 @@ export interface QueueJob {
   payload: string;
   input: Record<string, JsonValue>;
   inputs: Record<string, JsonValue>;
+  /**
+   * Values of the secrets the step declared, by name; absent when it
+   * declared none. The supervisor masks them in the log lines, output and
+   * error this job reports back.
+   */
+  secrets?: Record<string, string>;
   timeout_ms: number;
   /** ms since the epoch after which the result is no longer awaited. */
   deadline_ms: number;

@@ -12,6 +12,7 @@ import { WorkflowState, isTerminalWorkflow } from "../../engine/states.js";
 import type { Store, TemplateRecord } from "../../store/store.js";
 import type { ValidationLimits } from "../../workflow/definition.js";
 import { MAX_SUB_WORKFLOW_DEPTH, validateAndPlan, type WorkflowPlan } from "../../workflow/plan.js";
+import { applyInputs } from "../../workflow/inputs.js";
 import { newWorkflowRecord } from "../records.js";
 
 type StartChild = Extract<Command, { type: "startChild" }>;
@@ -89,11 +90,15 @@ export function planChild(parent: EngineState, c: StartChild, template: Template
   }
   const { plan, problems } = validateAndPlan(definition!, limits);
   if (!plan) return fail("INVALID_WORKFLOW", problems.map((p) => p.message).join("; "));
+  // I5: the child's declared inputs are checked against what the step passes
+  // it (its dependencies' outputs, which it cannot choose: the rest pass through).
+  const given = applyInputs(definition!.inputs, jobInput(parent, c.step, c.extraInput), { keepUndeclared: true });
+  if (given.problems.length > 0) return fail("INVALID_INPUTS", `sub-workflow ${"template" in sub ? `template "${sub.template}"` : "(inline)"}: ${given.problems.map((p) => p.message).join("; ")}`);
   const record = newWorkflowRecord({
     depth,
     definition: definition!,
     plan,
-    inputs: jobInput(parent, c.step, c.extraInput),
+    inputs: given.inputs,
     now,
     // A resumed parent asks again for the same attempt: it gets the same child.
     idempotencyKey: `child:${c.attemptId}`,

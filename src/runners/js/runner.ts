@@ -333,6 +333,7 @@ export function createJsRunner(options: JsRunnerOptions = {}): Runner {
           filename: scriptName(job.stepId),
           input: job.input,
           inputs: job.inputs,
+          secrets: job.secrets ?? {},
           maxOutputBytes,
           env: jobEnvironment(job),
         });

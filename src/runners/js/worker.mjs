@@ -1,6 +1,6 @@
 // Worker thread of the js runner. It runs one job at a time, each in a fresh
 // node:vm context, and talks to the runner with three messages:
-//   in:  { type: "run", id, code, filename, input, inputs, maxOutputBytes, env }
+//   in:  { type: "run", id, code, filename, input, inputs, secrets, maxOutputBytes, env }
 //   out: { type: "log", id, stream, lines }   (console output of the job)
 //        { type: "result", id, ok: true, json } | { type: "result", id, ok: false, code, message }
 // The thread is reused for later jobs, so everything a job leaves behind
@@ -20,7 +20,7 @@ port.on("message", (/** @type {RunMessage} */ msg) => {
 });
 
 /**
- * @typedef {{ type: "run", id: number, code: string, filename: string, input: unknown, inputs: unknown, maxOutputBytes: number, env?: Record<string, string> }} RunMessage
+ * @typedef {{ type: "run", id: number, code: string, filename: string, input: unknown, inputs: unknown, secrets?: Record<string, string>, maxOutputBytes: number, env?: Record<string, string> }} RunMessage
  * @typedef {"stdout" | "stderr"} Stream
  */
 
@@ -42,6 +42,8 @@ async function runJob(msg) {
     const context = vm.createContext({
       input: msg.input,
       inputs: msg.inputs,
+      // The step's declared secrets by name; the supervisor masks their values in what the job reports.
+      secrets: Object.freeze({ ...msg.secrets }),
       console: makeConsole(id),
       setTimeout: timers.setTimeout,
       clearTimeout: timers.clear,

@@ -184,6 +184,8 @@ export function createRedisQueueRunner(options: RedisQueueRunnerOptions): Runner
         payload: job.payload,
         input: job.input,
         inputs: job.inputs,
+        // Only when the step declared some: the external runner is trusted as the supervisor is (docs/runner-protocol.md).
+        ...(job.secrets && Object.keys(job.secrets).length > 0 ? { secrets: job.secrets } : {}),
         timeout_ms: job.timeoutMs,
         deadline_ms: now + job.timeoutMs,
         reply_to: replyTo,
