@@ -1,13 +1,14 @@
 // A stored definition (WorkflowSpec) shown as the YAML a user writes: proto
 // JSON with the proto's field names (depends_on, for_each), triggers in
 // their YAML spelling, and a template step as `workflow: {template: NAME}`.
-import { toJson, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
-import { WorkflowSpecSchema, type WorkflowSpec } from "horus-client-web";
+import { create, toJson, type JsonObject, type JsonValue, type MessageInitShape } from "@bufbuild/protobuf";
+import { fromPlain, WorkflowSpecSchema, type Plain, type PlainInit, type WorkflowSpec } from "horus-client-web";
 import { stringify } from "yaml";
 
-/** The YAML document (`workflow: ...`) of a definition. */
-export function definitionYaml(spec: WorkflowSpec): string {
-  const json = toJson(WorkflowSpecSchema, spec, { useProtoFieldName: true }) as JsonObject;
+/** The YAML document (`workflow: ...`) of a definition, as the plain client returns it (declared inputs' defaults as JSON). */
+export function definitionYaml(spec: Plain<WorkflowSpec>): string {
+  const message = create(WorkflowSpecSchema, fromPlain(WorkflowSpecSchema, spec as PlainInit<WorkflowSpec>) as MessageInitShape<typeof WorkflowSpecSchema>);
+  const json = toJson(WorkflowSpecSchema, message, { useProtoFieldName: true }) as JsonObject;
   return stringify({ workflow: yamlShape(json) }, { lineWidth: 0 });
 }
 
