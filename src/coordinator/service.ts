@@ -19,6 +19,8 @@ import { newWorkflowRecord } from "./records.js";
 import { createListBatch, decideListSend } from "./list-batcher.js";
 import type { RegistrySync } from "../dispatch/registry.js";
 import { ts } from "../common/json.js";
+import type { Scheduler } from "../schedule/scheduler.js";
+import { scheduleMethods } from "./schedules.js";
 
 export interface CoordinatorServiceOptions {
   store: Store;
@@ -37,6 +39,8 @@ export interface CoordinatorServiceOptions {
    * sent at once whatever this is, with the progress gathered so far.
    */
   listWindowMs?: number;
+  /** Woken when a schedule is created, paused or resumed through this service. */
+  scheduler?: Pick<Scheduler, "poke">;
 }
 
 /**
@@ -179,6 +183,8 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
     checkedInWorker(ctx, limits) ?? (await checkDefinitionOffThread(definition, limits, definitions));
 
   return {
+    ...scheduleMethods({ store, executor, ...(limits ? { limits } : {}), ...(options.scheduler ? { scheduler: options.scheduler } : {}) }),
+
     async submitWorkflow(req, ctx) {
       const checked = await checkRequest(req.definition, ctx);
       if (!checked.plan || !checked.parsed.definition) throw invalid(checked.problems);
