@@ -15,6 +15,7 @@ import {
   type WorkflowSummary,
 } from "horus-client-web";
 import { drawDag, type Dag } from "./dag.js";
+import { mountSchedules } from "./schedules.js";
 import { type Step, type Workflow, applyEvent, counts, elapsed, formatDuration, indexSteps, isTerminalWorkflow, ms, stepKey, stepStateName, workflowStateName } from "./model.js";
 
 const client = createCoordinatorClient(location.origin);
@@ -372,4 +373,5 @@ setInterval(() => {
   if (current?.wf && !isTerminalWorkflow(current.wf.state)) paintHeader(current);
 }, 1_000);
 route();
+mountSchedules(client);
 void followList();
