@@ -69,15 +69,19 @@ export function createRedisScheduleStore(client: RedisClient, k: Keys, unavailab
     get,
     async list() {
       const names = await client.zrange(k.schedules, "0", "-1").catch(unavailable);
+      // Sent together (one key each, so a Redis Cluster takes them too): every coordinator reads them about once a second.
+      const rows = await Promise.all(names.map((name) => client.hmget(k.schedule(name), ...FIELDS))).catch(unavailable);
       const out: ScheduleRecord[] = [];
-      for (const name of names) {
-        const r = await get(name);
+      for (const row of rows) {
+        const r = fromRow(row);
         if (r) out.push(r);
       }
       return out;
     },
     async delete(name) {
-      const [[, deleted] = []] = (await client.multi().del(k.schedule(name)).zrem(k.schedules, name).exec().catch(unavailable)) ?? [];
+      // Two commands: the hash and the index are in different Cluster slots.
+      const deleted = await client.del(k.schedule(name)).catch(unavailable);
+      await client.zrem(k.schedules, name).catch(unavailable);
       return deleted === 1;
     },
     async setPaused(name, paused, now) {
