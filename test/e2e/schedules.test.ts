@@ -162,4 +162,54 @@ describe("schedules across coordinators", () => {
       await redis.remove();
     }
   }, 90_000);
+
+  it("after downtime, a restarted coordinator fires the missed ticks within the catch-up window; with a window of 0, only the newest", async () => {
+    const redis = await startRedis();
+    const procs: CoordinatorProcess[] = [];
+    try {
+      const args = ["coordinator", "--port", "0", "--redis-url", redis.url, "--lease", "1s", "--log-level", "warn"];
+      const first = await coordinatorProcess(args);
+      procs.push(first);
+      const spec = { cron: "* * * * * *", overlap: OverlapPolicy.ALLOW, inputs: toValueMap({ who: "x" }) };
+      await first.client.createSchedule({ schedule: { ...spec, name: "all", catchUpWindow: { seconds: 60n }, target: { case: "yaml", value: NOOP("catch-all") } } });
+      await first.client.createSchedule({ schedule: { ...spec, name: "newest", catchUpWindow: { seconds: 0n }, target: { case: "yaml", value: NOOP("catch-newest") } } });
+      await until(async () => ((await runsOf(first.client, "catch-newest")).length >= 2 ? true : undefined), 20_000);
+      await kill9(first);
+      // Down for a few ticks (no coordinator lives), then one comes back.
+      await new Promise((r) => setTimeout(r, 3_500));
+      const second = await coordinatorProcess(args);
+      procs.push(second);
+      const store = await createRedisStore({ url: redis.url });
+      try {
+        // Until both schedules got past the downtime, then stop them.
+        const restartedAt = Date.now();
+        await until(async () => ((await store.schedules.list()).every((r) => r.lastTick > restartedAt) ? true : undefined), 20_000);
+        await second.client.pauseSchedule({ name: "all" });
+        await second.client.pauseSchedule({ name: "newest" });
+        await kill9(second);
+        /** The ticks (s) from the schedule's first to its last handled one that have no run. */
+        const missing = async (name: string, workflow: string) => {
+          const schedule = (await store.schedules.get(name))!;
+          const runs = (await store.listWorkflows({ states: [], name: workflow, pageSize: 1000, pageToken: "" })).items;
+          const ticks = new Set<number>();
+          for (const r of runs) {
+            const key = (await store.getWorkflow(r.id))!.record.idempotencyKey!;
+            ticks.add(Date.parse(key.split(":").slice(3).join(":")));
+          }
+          expect(ticks.size).toBe(runs.length);
+          const out: number[] = [];
+          for (let t = Math.floor(schedule.createdAt / 1000) * 1000 + 1000; t <= schedule.lastTick; t += 1000) if (!ticks.has(t)) out.push(t);
+          return out;
+        };
+        expect(await missing("all", "catch-all")).toEqual([]);
+        // At least three ticks fell while no coordinator ran; all but the newest were skipped.
+        expect((await missing("newest", "catch-newest")).length).toBeGreaterThanOrEqual(2);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      for (const p of procs) await kill9(p);
+      await redis.remove();
+    }
+  }, 90_000);
 });
