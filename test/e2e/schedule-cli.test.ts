@@ -53,7 +53,8 @@ describe("horus schedule", () => {
     expect((await cli("schedule", "resume", "nightly")).stdout).toMatch(/^schedule nightly resumed, next run \d{4}/);
     expect((await cli("schedule", "delete", "nightly")).stdout).toBe("schedule nightly deleted\n");
     expect((await cli("schedule", "list")).stdout).toBe("no schedules\n");
-  });
+    // A dozen CLI processes, each starting Node: slow on a loaded machine.
+  }, 120_000);
 
   it("adds a schedule of a registered template by NAME@VERSION", async () => {
     const client = createClient(CoordinatorService, PROTOCOLS["connect+json over HTTP/1.1"](coord.url));
@@ -82,5 +83,5 @@ describe("horus schedule", () => {
       expect(r.stderr).toMatch(message);
       expect(r.stderr.trim().split("\n")).toHaveLength(1);
     }
-  });
+  }, 120_000);
 });
