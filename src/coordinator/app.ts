@@ -241,7 +241,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
   // Every coordinator runs the schedules' timer: a tick's run has an idempotency key, so it starts once between them.
   scheduler = startScheduler({
     schedules: store.schedules,
-    start: createScheduleRuns({ store, executor, ...(options.limits ? { limits: options.limits } : {}) }),
+    start: createScheduleRuns({ store, executor, definitions, ...(options.limits ? { limits: options.limits } : {}) }),
     running: (id) => workflowRunning(store, id),
     cancel: async (id, reason) => void (await executor.cancel(id, reason)),
     logger,

@@ -9,12 +9,13 @@ import { truncateId } from "../common/truncate.js";
 import type { WorkflowRecord } from "../engine/model.js";
 import { isTerminalWorkflow } from "../engine/states.js";
 import { isCronProblem, parseCron } from "../schedule/cron.js";
-import type { Scheduler } from "../schedule/scheduler.js";
+import { CannotStartError, type Scheduler } from "../schedule/scheduler.js";
 import type { OverlapPolicy as Overlap, ScheduleRecord, ScheduleTarget } from "../store/schedules.js";
 import type { Store } from "../store/store.js";
 import type { ValidationLimits } from "../workflow/definition.js";
 import { validateAndPlan } from "../workflow/plan.js";
 import { checkDefinition } from "./check-definition.js";
+import { checkDefinitionOffThread, type DefinitionPool } from "./definition-pool.js";
 import type { Executor } from "./executor.js";
 import { newWorkflowRecord } from "./records.js";
 
@@ -28,19 +29,19 @@ const NAME = /^[A-Za-z0-9_.-]{1,128}$/;
 
 const OVERLAP: Record<Overlap, OverlapPolicy> = { skip: OverlapPolicy.SKIP, allow: OverlapPolicy.ALLOW, cancel_previous: OverlapPolicy.CANCEL_PREVIOUS };
 
-/** Why a schedule's target cannot run now (template gone, definition refused). */
-export class ScheduleTargetError extends Error {}
-
 export interface ScheduleRunsOptions {
   store: Store;
   executor: Executor;
   limits?: Partial<ValidationLimits>;
+  /** Worker threads that read large YAML definitions (default: read on this thread). */
+  definitions?: DefinitionPool;
 }
 
 /** What a target runs: its definition read and planned, or every problem. */
-async function resolveTarget(store: Store, target: ScheduleTarget, limits: Partial<ValidationLimits> | undefined) {
+async function resolveTarget({ store, limits, definitions }: ScheduleRunsOptions, target: ScheduleTarget) {
   if ("yaml" in target) {
-    const checked = checkDefinition({ case: "yaml", value: target.yaml }, limits);
+    const yaml = { case: "yaml" as const, value: target.yaml };
+    const checked = definitions ? await checkDefinitionOffThread(yaml, limits, definitions) : checkDefinition(yaml, limits);
     if (!checked.plan || !checked.parsed.definition) return { problems: checked.problems.map((p) => p.message) };
     return { definition: checked.parsed.definition, plan: checked.plan };
   }
@@ -53,10 +54,10 @@ async function resolveTarget(store: Store, target: ScheduleTarget, limits: Parti
 
 /** Starts a run of a schedule (under `idempotencyKey`, when a tick starts it); returns its id. */
 export function createScheduleRuns(options: ScheduleRunsOptions): (schedule: ScheduleRecord, idempotencyKey?: string) => Promise<string> {
-  const { store, executor, limits } = options;
+  const { executor } = options;
   return async (s, idempotencyKey) => {
-    const got = await resolveTarget(store, s.target, limits);
-    if (!got.definition) throw new ScheduleTargetError(`schedule "${s.name}": ${got.problems.slice(0, 5).join("; ")}`);
+    const got = await resolveTarget(options, s.target);
+    if (!got.definition) throw new CannotStartError(`schedule "${s.name}": ${got.problems.slice(0, 5).join("; ")}`);
     const record: WorkflowRecord = newWorkflowRecord({
       definition: got.definition,
       plan: got.plan,
@@ -119,7 +120,7 @@ async function readSpec(spec: ScheduleSpecProto | undefined, o: ScheduleRunsOpti
     target = { template: spec.target.value.name, version: spec.target.value.version };
   } else throw invalid("target", "set template or yaml");
   // Checked now, so a schedule that could never run is refused at once.
-  const got = await resolveTarget(o.store, target, o.limits);
+  const got = await resolveTarget(o, target);
   if (!got.definition) throw invalid(spec.target.case, got.problems.slice(0, 20).join("; "));
   return { name: spec.name, cron: spec.cron, timeZone: spec.timeZone || "UTC", overlap, catchUpMs, target, inputs: fromValueMap(spec.inputs), createdAt: now, paused: false, lastTick: now };
 }
@@ -172,7 +173,7 @@ export function scheduleMethods(o: ScheduleMethodsOptions): ScheduleMethods {
       try {
         workflowId = await run(s);
       } catch (err) {
-        if (err instanceof ScheduleTargetError) throw new ConnectError(err.message, Code.FailedPrecondition);
+        if (err instanceof CannotStartError) throw new ConnectError(err.message, Code.FailedPrecondition);
         throw err;
       }
       await store.schedules.advance(s.name, { createdAt: s.createdAt, run: { workflowId, at: Date.now() } });

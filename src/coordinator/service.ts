@@ -183,7 +183,7 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
     checkedInWorker(ctx, limits) ?? (await checkDefinitionOffThread(definition, limits, definitions));
 
   return {
-    ...scheduleMethods({ store, executor, ...(limits ? { limits } : {}), ...(options.scheduler ? { scheduler: options.scheduler } : {}) }),
+    ...scheduleMethods({ store, executor, definitions, ...(limits ? { limits } : {}), ...(options.scheduler ? { scheduler: options.scheduler } : {}) }),
 
     async submitWorkflow(req, ctx) {
       const checked = await checkRequest(req.definition, ctx);

@@ -15,9 +15,10 @@ export interface SchedulerOptions {
   schedules: ScheduleStore;
   /**
    * Starts a run of the schedule under `idempotencyKey` and returns its id
-   * (the existing run's id when the key was used). Throws when the target
-   * cannot run (template gone, definition no longer valid): the tick is
-   * then recorded without a run.
+   * (the existing run's id when the key was used). Throws CannotStartError
+   * when the target cannot run (template gone, definition no longer
+   * valid): the tick is then recorded without a run. Any other error leaves
+   * the tick due, to be tried again.
    */
   start(schedule: ScheduleRecord, idempotencyKey: string): Promise<string>;
   /** Whether the workflow still runs (false when it ended or is unknown). */
@@ -32,6 +33,9 @@ export interface SchedulerOptions {
   refreshMs?: number;
   now?: () => number;
 }
+
+/** The schedule's target cannot run (not a passing failure): its tick is recorded without a run. */
+export class CannotStartError extends Error {}
 
 export interface Scheduler {
   /** Reads the schedules again now (one was created, paused or resumed here). */
@@ -76,8 +80,8 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
         try {
           run = { workflowId: await options.start(s, tickKey(s, tick.at)), at: now() };
         } catch (err) {
-          if (err instanceof StoreUnavailableError) throw err;
-          logger.warn({ schedule: s.name, tick: new Date(tick.at).toISOString(), err: err instanceof Error ? err.message : String(err) }, "schedule: the tick started no run");
+          if (!(err instanceof CannotStartError)) throw err;
+          logger.warn({ schedule: s.name, tick: new Date(tick.at).toISOString(), err: err.message }, "schedule: the tick started no run");
         }
       }
       await schedules.advance(s.name, { createdAt: s.createdAt, tick: tick.at, ...(run ? { run } : {}) });

@@ -3,7 +3,7 @@
 // under which keys, what it records, and that stop() ends it.
 import { describe, expect, it } from "vitest";
 import { silentLogger } from "../../src/common/logger.js";
-import { startScheduler, tickKey, type Scheduler } from "../../src/schedule/scheduler.js";
+import { CannotStartError, startScheduler, tickKey, type Scheduler } from "../../src/schedule/scheduler.js";
 import { createMemoryScheduleStore, type ScheduleRecord } from "../../src/store/schedules.js";
 
 const T0 = Date.parse("2026-03-01T00:00:00Z");
@@ -14,7 +14,7 @@ function record(over: Partial<ScheduleRecord> = {}): ScheduleRecord {
 }
 
 /** A scheduler on a fresh store holding `rec`, with a clock the test moves. */
-async function harness(rec: ScheduleRecord, opts: { running?: Set<string>; fail?: boolean } = {}) {
+async function harness(rec: ScheduleRecord, opts: { running?: Set<string>; fail?: () => Error | undefined } = {}) {
   const schedules = createMemoryScheduleStore();
   await schedules.create(rec);
   let clock = T0;
@@ -26,7 +26,8 @@ async function harness(rec: ScheduleRecord, opts: { running?: Set<string>; fail?
     // Far off: only a poke (or a due tick at the fake clock) makes it look.
     refreshMs: 3_600_000,
     start: async (_s, key) => {
-      if (opts.fail) throw new Error("template gone");
+      const err = opts.fail?.();
+      if (err) throw err;
       started.push(key);
       return `wf_${started.length}`;
     },
@@ -70,10 +71,22 @@ describe("startScheduler", () => {
   });
 
   it("a target that cannot run: the tick is recorded without a run, not tried forever", async () => {
-    const h = await harness(record(), { fail: true });
+    const h = await harness(record(), { fail: () => new CannotStartError("template gone") });
     const after = await h.advanceTo(s(1.5));
     expect(after.lastTick).toBe(s(1));
     expect(after.lastWorkflowId).toBeUndefined();
+    await h.scheduler.stop();
+  });
+
+  it("a passing failure (a busy worker pool, a lost lease): the tick stays due and is tried again", async () => {
+    let failures = 2;
+    const h = await harness(record(), { fail: () => (failures-- > 0 ? new Error("too many large definitions are being read") : undefined) });
+    // Each poke is one more try; the third one starts the run.
+    let after = await h.advanceTo(s(1.5), 0);
+    for (let i = 0; i < 50 && after.lastTick < s(1); i++) after = await h.advanceTo(s(1.5), 0);
+    expect(after.lastTick).toBe(s(1));
+    expect(failures).toBeLessThan(0);
+    expect(h.started).toEqual([tickKey(record(), s(1))]);
     await h.scheduler.stop();
   });
 
