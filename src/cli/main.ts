@@ -19,6 +19,7 @@ import { CliError, coordinatorClient, describeError } from "./client.js";
 import { followWorkflow } from "./follow.js";
 import { createMemoryStore } from "../store/memory/memory-store.js";
 import { summaryLine, workflowText } from "./format.js";
+import { registerSchedule } from "./commands/schedule.js";
 
 const DEFAULT_COORDINATOR = process.env.HORUS_COORDINATOR ?? "http://localhost:9090";
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
@@ -678,6 +679,8 @@ function untilSignal(stop: () => Promise<void>): Promise<void> {
     process.on("SIGINT", onSignal);
   });
 }
+
+registerSchedule(program, { collectInputs, readDefinition });
 
 async function main(): Promise<void> {
   try {

@@ -31,6 +31,8 @@ import { startOwnershipLoop } from "./ownership.js";
 import { createCoordinatorService } from "./service.js";
 import { createDefinitionPool, type DefinitionPoolOptions } from "./definition-pool.js";
 import { createRequestOffload } from "./request-offload.js";
+import { startScheduler, type Scheduler } from "../schedule/scheduler.js";
+import { createScheduleRuns, workflowRunning } from "./schedules.js";
 
 export interface CoordinatorOptions {
   /** TCP port; 0 picks a free one (default 9090). */
@@ -78,6 +80,8 @@ export interface CoordinatorOptions {
   metrics?: MetricsOptions;
   /** The dashboard at / (default on; false: no dashboard). */
   dashboard?: boolean | DashboardOptions;
+  /** How often the schedules are read again for changes made through other coordinators, ms (default 1,000). */
+  scheduleRefreshMs?: number;
   /** Security: tokens and roles, TLS, per-client limits (see README, Security). */
   security?: CoordinatorSecurity;
 }
@@ -194,7 +198,8 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
 
   // Large definitions are read in these workers, whether the service finds YAML in a request or the server a large request message.
   const definitions = createDefinitionPool(options.definitions);
-  const service = withClientLimits(createCoordinatorService({ store, executor, supervisors: registry, shutdown: shutdown.signal, definitions, ...(options.limits ? { limits: options.limits } : {}), ...(options.listWindowMs !== undefined ? { listWindowMs: options.listWindowMs } : {}) }), auth, security.clientLimits);
+  let scheduler: Scheduler | undefined;
+  const service = withClientLimits(createCoordinatorService({ store, executor, supervisors: registry, shutdown: shutdown.signal, definitions, scheduler: { poke: () => scheduler?.poke() }, ...(options.limits ? { limits: options.limits } : {}), ...(options.listWindowMs !== undefined ? { listWindowMs: options.listWindowMs } : {}) }), auth, security.clientLimits);
   // Connect, gRPC, gRPC-web, JSON-RPC (HTTP and WebSocket), health and
   // reflection, all calling this one `service`.
   const surfaces = createSurfaces({
@@ -233,6 +238,15 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
   if (bindWarning) logger.warn(bindWarning);
   logger.info({ url: server.url(), auth: auth.enabled ? `${security.tokens!.size} tokens` : "off", tls: !!security.tls, store: store.kind, node: store.ownership?.nodeId, supervisors: pool.describe().map((s) => s.name) }, "coordinator listening");
   await ownership?.ready;
+  // Every coordinator runs the schedules' timer: a tick's run has an idempotency key, so it starts once between them.
+  scheduler = startScheduler({
+    schedules: store.schedules,
+    start: createScheduleRuns({ store, executor, definitions, ...(options.limits ? { limits: options.limits } : {}) }),
+    running: (id) => workflowRunning(store, id),
+    cancel: async (id, reason) => void (await executor.cancel(id, reason)),
+    logger,
+    ...(options.scheduleRefreshMs !== undefined ? { refreshMs: options.scheduleRefreshMs } : {}),
+  });
 
   let closing: Promise<void> | undefined;
   return {
@@ -244,6 +258,7 @@ export async function startCoordinator(options: CoordinatorOptions = {}): Promis
     close() {
       closing ??= (async () => {
         shutdown.abort(new ConnectError("server is shutting down", Code.Unavailable));
+        await scheduler?.stop();
         await surfaces.close();
         await server.close();
         await definitions.close();

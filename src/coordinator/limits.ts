@@ -3,7 +3,7 @@
 // the same way. A client is its token (auth.ts Principal id); without
 // tokens every caller is "anonymous" and shares one allowance.
 //   - submissions per token per second (a token bucket; each definition of
-//     a SubmitWorkflows call counts): RESOURCE_EXHAUSTED
+//     a SubmitWorkflows call counts, and a TriggerSchedule call): RESOURCE_EXHAUSTED
 //   - concurrent streams per token: RESOURCE_EXHAUSTED. Every server-streaming
 //     method counts (found from the descriptor, so a new one counts too),
 //     whichever surface opened it: WebSocket subscriptions are streams.
@@ -90,6 +90,11 @@ export function withClientLimits(impl: Impl, auth: Auth | undefined, limits: Cli
     submitWorkflows(req: Parameters<NonNullable<Impl["submitWorkflows"]>>[0], ctx: HandlerContext) {
       takeSubmit(clientOf(ctx), req.workflows.length);
       return impl.submitWorkflows!(req, ctx);
+    },
+    // Starts a workflow on request, as SubmitWorkflow does.
+    triggerSchedule(req: Parameters<NonNullable<Impl["triggerSchedule"]>>[0], ctx: HandlerContext) {
+      takeSubmit(clientOf(ctx));
+      return impl.triggerSchedule!(req, ctx);
     },
   };
   for (const m of CoordinatorService.methods) {

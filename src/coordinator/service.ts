@@ -21,6 +21,8 @@ import { createListBatch, decideListSend } from "./list-batcher.js";
 import { directlyEncodable, eventsMessage } from "./event-wire.js";
 import type { RegistrySync } from "../dispatch/registry.js";
 import { ts } from "../common/json.js";
+import type { Scheduler } from "../schedule/scheduler.js";
+import { scheduleMethods } from "./schedules.js";
 
 export interface CoordinatorServiceOptions {
   store: Store;
@@ -39,6 +41,8 @@ export interface CoordinatorServiceOptions {
    * sent at once whatever this is, with the progress gathered so far.
    */
   listWindowMs?: number;
+  /** Woken when a schedule is created, paused or resumed through this service. */
+  scheduler?: Pick<Scheduler, "poke">;
 }
 
 /**
@@ -181,6 +185,8 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
     checkedInWorker(ctx, limits) ?? (await checkDefinitionOffThread(definition, limits, definitions));
 
   return {
+    ...scheduleMethods({ store, executor, definitions, ...(limits ? { limits } : {}), ...(options.scheduler ? { scheduler: options.scheduler } : {}) }),
+
     async submitWorkflow(req, ctx) {
       const checked = await checkRequest(req.definition, ctx);
       if (!checked.plan || !checked.parsed.definition) throw invalid(checked.problems);

@@ -11,8 +11,8 @@
 // echoed: errors name the line number or the role, not the token.
 //
 // Roles, each including the one below it:
-//   viewer    read and watch (Get/List/Watch/Logs/Validate, templates, supervisors, reflection)
-//   operator  + SubmitWorkflow(s), CancelWorkflow, RetryWorkflow, RegisterWorkflowTemplate
+//   viewer    read and watch (Get/List/Watch/Logs/Validate, templates, supervisors, schedules, reflection)
+//   operator  + SubmitWorkflow(s), CancelWorkflow, RetryWorkflow, RegisterWorkflowTemplate, and changing schedules
 //   admin     everything, RegisterSupervisor included
 // and one outside that order:
 //   register  only RegisterSupervisor (the supervisors' registration token)
@@ -51,8 +51,20 @@ const VIEWER_METHODS = new Set([
   "ListWorkflowTemplates",
   "GetWorkflowTemplate",
   "ListSupervisors",
+  "ListSchedules",
 ]);
-const OPERATOR_METHODS = new Set(["SubmitWorkflow", "SubmitWorkflows", "CancelWorkflow", "RetryWorkflow", "RegisterWorkflowTemplate"]);
+const OPERATOR_METHODS = new Set([
+  "SubmitWorkflow",
+  "SubmitWorkflows",
+  "CancelWorkflow",
+  "RetryWorkflow",
+  "RegisterWorkflowTemplate",
+  "CreateSchedule",
+  "PauseSchedule",
+  "ResumeSchedule",
+  "DeleteSchedule",
+  "TriggerSchedule",
+]);
 
 /** Services anyone may call without a token. */
 const OPEN_SERVICES = new Set(["grpc.health.v1.Health"]);

@@ -6,6 +6,7 @@ import type { DomainEvent, StepRecord, StoredEvent, WorkflowRecord } from "../en
 import type { WorkflowDefinition } from "../workflow/definition.js";
 import type { WorkflowState } from "../engine/states.js";
 import type { SupervisorRegistry } from "./supervisors.js";
+import type { ScheduleStore } from "./schedules.js";
 
 /** The workflow's own fields. A commit's header replaces all of them: absent ones are cleared. */
 export interface WorkflowHeader {
@@ -214,6 +215,8 @@ export interface Store {
   readonly ownership?: Ownership;
   /** Supervisors registered with RegisterSupervisor (shared by every coordinator on the store). */
   readonly supervisors: SupervisorRegistry;
+  /** Cron schedules (shared by every coordinator on the store). */
+  readonly schedules: ScheduleStore;
   /**
    * A cheap round trip to the backend, for health checks: resolves when it
    * answers, throws StoreUnavailableError when it cannot be reached.

@@ -18,8 +18,19 @@ const token = () => randomBytes(24).toString("hex");
 const TOKENS: Record<Role, string> = { admin: token(), operator: token(), viewer: token(), register: token() };
 const tokenFile = Object.entries(TOKENS).map(([role, t]) => `${t} ${role}`).join("\n");
 
-const VIEWER = ["GetWorkflow", "ListWorkflows", "WatchWorkflow", "WatchWorkflows", "GetWorkflowLogs", "ValidateWorkflow", "ListWorkflowTemplates", "GetWorkflowTemplate", "ListSupervisors"];
-const OPERATOR = ["SubmitWorkflow", "SubmitWorkflows", "CancelWorkflow", "RetryWorkflow", "RegisterWorkflowTemplate"];
+const VIEWER = ["GetWorkflow", "ListWorkflows", "WatchWorkflow", "WatchWorkflows", "GetWorkflowLogs", "ValidateWorkflow", "ListWorkflowTemplates", "GetWorkflowTemplate", "ListSupervisors", "ListSchedules"];
+const OPERATOR = [
+  "SubmitWorkflow",
+  "SubmitWorkflows",
+  "CancelWorkflow",
+  "RetryWorkflow",
+  "RegisterWorkflowTemplate",
+  "CreateSchedule",
+  "PauseSchedule",
+  "ResumeSchedule",
+  "DeleteSchedule",
+  "TriggerSchedule",
+];
 
 function allowed(role: Role, method: string): boolean {
   if (role === "admin") return true;

@@ -170,6 +170,17 @@ describe("per-client limits", () => {
     await cb.submitWorkflow({ definition: { case: "yaml", value: yaml(["{ id: a, runner: noop }"]) } });
   });
 
+  it("submissions per token per second: TriggerSchedule counts, as it starts a workflow", async () => {
+    const { running } = await start({ security: { tokens: parseTokens(`${a}\n${b}\n`, "t"), clientLimits: { submitsPerSecond: 1 } } });
+    const ca = createCoordinatorClient(running.url, { token: a });
+    await ca.createSchedule({ schedule: { name: "limited", cron: "@yearly", target: { case: "yaml", value: yaml(["{ id: a, runner: noop }"]) } } });
+    const codes: Array<Code | "OK"> = [];
+    for (let i = 0; i < 10; i++) {
+      codes.push(await ca.triggerSchedule({ name: "limited" }).then(() => "OK" as const, (err: unknown) => ConnectError.from(err).code));
+    }
+    expect(codes).toContain(Code.ResourceExhausted);
+  });
+
   it("submissions per token per second: each definition of a SubmitWorkflows call counts; a batch over the burst is refused outright", async () => {
     const { running } = await start({ security: { tokens: parseTokens(`${a}\n${b}\n`, "t"), clientLimits: { submitsPerSecond: 1 } } });
     const ca = createCoordinatorClient(running.url, { token: a });

@@ -144,6 +144,12 @@ describe("the OpenRPC document", () => {
       register_workflow_template: { name: "openrpc-template", yaml: QUICK },
       get_workflow_template: { name: "openrpc-template" },
       list_workflow_templates: {},
+      create_schedule: { schedule: { name: "openrpc-schedule", cron: "0 3 * * *", timeZone: "Europe/Paris", overlap: "OVERLAP_POLICY_ALLOW", catchUpWindow: "30s", yaml: QUICK, inputs: { n: 3 } } },
+      list_schedules: {},
+      pause_schedule: { name: "openrpc-schedule" },
+      resume_schedule: { name: "openrpc-schedule" },
+      trigger_schedule: { name: "openrpc-schedule" },
+      delete_schedule: { name: "openrpc-schedule" },
       list_supervisors: {},
       // Last: the coordinator may try to dispatch to it (nothing listens there).
       register_supervisor: { name: "openrpc-sup", url: "http://127.0.0.1:9/", runners: [{ name: "noop", capacity: 1 }], labels: { zone: "a" } },

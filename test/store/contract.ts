@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { WorkflowRecord } from "../../src/engine/model.js";
 import { StepState as S, WorkflowState as W } from "../../src/engine/states.js";
 import { InvalidCursorError, type Store } from "../../src/store/store.js";
+import type { ScheduleRecord } from "../../src/store/schedules.js";
 
 let seq = 0;
 export function sampleRecord(overrides: Partial<WorkflowRecord> = {}): WorkflowRecord {
@@ -221,6 +222,61 @@ export function storeContract(name: string, make: () => Promise<Store>): void {
       expect((await store.supervisors.list(t + 2000)).filter((r) => r.name.startsWith(name)).map((r) => r.expiresAt)).toEqual([t + 5000]);
       await store.supervisors.remove(name);
       expect((await store.supervisors.list(t)).filter((r) => r.name === name)).toEqual([]);
+      await store.close();
+    });
+
+    it("keeps schedules: create once per name, list by name, pause and resume, delete", async () => {
+      const store = await make();
+      const name = `sched-${seq++}`;
+      const rec: ScheduleRecord = {
+        name,
+        cron: "*/5 * * * *",
+        timeZone: "Europe/Paris",
+        overlap: "skip",
+        catchUpMs: 60_000,
+        target: { template: "etl", version: 2 },
+        inputs: { day: "mon", n: 3 },
+        createdAt: 1_000,
+        paused: false,
+        lastTick: 1_000,
+      };
+      expect(await store.schedules.create(rec)).toBe(true);
+      expect(await store.schedules.create({ ...rec, cron: "* * * * *" })).toBe(false);
+      expect(await store.schedules.get(name)).toEqual(rec);
+      const other = { ...rec, name: `${name}-b`, target: { yaml: "workflow: {}" } };
+      await store.schedules.create(other);
+      expect((await store.schedules.list()).filter((r) => r.name.startsWith(name))).toEqual([rec, other]);
+      // Pausing keeps the progress; resuming moves it to now, so paused ticks are not caught up.
+      expect(await store.schedules.setPaused(name, true, 5_000)).toEqual({ ...rec, paused: true });
+      expect(await store.schedules.setPaused(name, false, 9_000)).toEqual({ ...rec, paused: false, lastTick: 9_000 });
+      expect(await store.schedules.setPaused(`${name}-none`, true, 1)).toBeUndefined();
+      expect(await store.schedules.delete(name)).toBe(true);
+      expect(await store.schedules.delete(name)).toBe(false);
+      expect(await store.schedules.get(name)).toBeUndefined();
+      expect((await store.schedules.list()).map((r) => r.name)).not.toContain(name);
+      await store.close();
+    });
+
+    it("moves a schedule's progress only forward, and never onto a newer schedule of the same name", async () => {
+      const store = await make();
+      const name = `sched-${seq++}`;
+      const rec: ScheduleRecord = { name, cron: "* * * * * *", timeZone: "UTC", overlap: "allow", catchUpMs: 0, target: { yaml: "y" }, inputs: {}, createdAt: 1_000, paused: false, lastTick: 1_000 };
+      await store.schedules.create(rec);
+      expect(await store.schedules.advance(name, { createdAt: 1_000, tick: 3_000, run: { workflowId: "wf_3", at: 3_010 } })).toBe(true);
+      // Another coordinator, late with tick 2 or again with tick 3: nothing changes.
+      expect(await store.schedules.advance(name, { createdAt: 1_000, tick: 2_000, run: { workflowId: "wf_2", at: 3_020 } })).toBe(false);
+      expect(await store.schedules.advance(name, { createdAt: 1_000, tick: 3_000, run: { workflowId: "wf_3", at: 3_030 } })).toBe(false);
+      expect(await store.schedules.get(name)).toMatchObject({ lastTick: 3_000, lastWorkflowId: "wf_3", lastRunAt: 3_010 });
+      // A skipped tick moves the tick, not the run; a triggered run moves the run, not the tick.
+      expect(await store.schedules.advance(name, { createdAt: 1_000, tick: 4_000 })).toBe(true);
+      expect(await store.schedules.advance(name, { createdAt: 1_000, run: { workflowId: "wf_t", at: 4_500 } })).toBe(true);
+      expect(await store.schedules.get(name)).toMatchObject({ lastTick: 4_000, lastWorkflowId: "wf_t", lastRunAt: 4_500 });
+      // Deleted and created again: the old one's progress does not land on it.
+      await store.schedules.delete(name);
+      await store.schedules.create({ ...rec, createdAt: 2_000, lastTick: 2_000 });
+      expect(await store.schedules.advance(name, { createdAt: 1_000, tick: 5_000 })).toBe(false);
+      expect(await store.schedules.get(name)).toEqual({ ...rec, createdAt: 2_000, lastTick: 2_000 });
+      expect(await store.schedules.advance(`${name}-none`, { createdAt: 1_000, tick: 5_000 })).toBe(false);
       await store.close();
     });
   });

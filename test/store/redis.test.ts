@@ -186,7 +186,7 @@ describe("redis store", () => {
     await store.close();
   });
 
-  it("creates a batch on a Redis Cluster, deduplicating keys within it in order", async () => {
+  it("creates a batch on a Redis Cluster, deduplicating keys within it in order; schedules in many slots work there too", async () => {
     const cluster = await startRedisCluster(3);
     try {
       const store = await createRedisStore({ url: cluster.urls.join(","), cluster: true, prefix: prefix() });
@@ -201,6 +201,15 @@ describe("redis store", () => {
       expect((await store.listWorkflows({ states: [], name: "many", pageSize: 100, pageToken: "" })).items).toHaveLength(20);
       expect(await store.getWorkflow(recs[22]!.id)).toBeUndefined();
       await store.commit(recs[2]!.id, { header: { state: W.RUNNING }, steps: [], events: [{ kind: "workflow", time: 1, state: W.RUNNING }] });
+      const names = ["a", "b", "c", "d", "e", "f"];
+      for (const name of names) {
+        await store.schedules.create({ name, cron: "* * * * *", timeZone: "UTC", overlap: "skip", catchUpMs: 0, target: { yaml: "y" }, inputs: {}, createdAt: 1, paused: false, lastTick: 1 });
+      }
+      expect(await store.schedules.advance("c", { createdAt: 1, tick: 60_000, run: { workflowId: "wf_c", at: 60_001 } })).toBe(true);
+      expect((await store.schedules.setPaused("e", true, 5))?.paused).toBe(true);
+      expect(await store.schedules.delete("f")).toBe(true);
+      const listed = await store.schedules.list();
+      expect(listed.map((r) => [r.name, r.lastTick, r.paused])).toEqual([["a", 1, false], ["b", 1, false], ["c", 60_000, false], ["d", 1, false], ["e", 1, true]]);
       await store.close();
       // ioredis's Cluster client lets go of its node connections a little after
       // quit() resolves; stopping the nodes first makes it log reconnect errors.

@@ -6,6 +6,7 @@
 // ("horus-api/runner-protocol").
 export * from "../../../gen/horus/coordinator/v1/coordinator_pb.js";
 export * from "../../../gen/horus/coordinator/v1/workflow_pb.js";
+export * from "../../../gen/horus/coordinator/v1/schedule_pb.js";
 export { createPlainClient, toPlain, fromPlain, type Plain, type PlainInit, type PlainClient } from "./plain.js";
 export { watchWorkflow, isFinal, unbatched, type WatchOptions, type WatchClient } from "./watch.js";
 export { bearerToken, type TokenSource } from "./token.js";

@@ -26,6 +26,7 @@ import { supervisorsPage } from "./supervisors.js";
 import { templatesPage } from "./templates.js";
 import { drawTimeline, MAX_ROWS } from "./timeline.js";
 import { attachZoom } from "./zoom.js";
+import { mountSchedules } from "./schedules.js";
 
 // Binary on the wire: a followed workflow's events are written directly in that format (coordinator/event-wire.ts), and both ends read it faster than JSON.
 const client = createCoordinatorClient(location.origin, { useBinaryFormat: true });
@@ -428,4 +429,5 @@ setUpList(client, {
   },
 });
 route();
+mountSchedules(client);
 void followList();

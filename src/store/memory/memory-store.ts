@@ -9,6 +9,7 @@ import { isTerminalWorkflow } from "../../engine/states.js";
 import { InvalidCursorError, type ListQuery, type LogQuery, type LogRecord, type Store, type StoredLog, type TemplateRecord, type WorkflowCommit, type WorkflowSummaryRecord } from "../store.js";
 import { summarize } from "../summary.js";
 import { createMemorySupervisorRegistry } from "../supervisors.js";
+import { createMemoryScheduleStore } from "../schedules.js";
 import { eventBytes, logBytes, recordBytes, stepBytes } from "./size.js";
 
 export interface MemoryStoreOptions {
@@ -128,6 +129,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
     kind: "memory",
     durable: false,
     supervisors: createMemorySupervisorRegistry(),
+    schedules: createMemoryScheduleStore(),
 
     async ping() {
       // In process: reachable whenever this code runs.

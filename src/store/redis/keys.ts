@@ -19,6 +19,8 @@
 //   <p>:tpl:{<name>}     hash    a template: "latest" version and "v:<n>" definitions
 //   <p>:idx:templates    zset    template names
 //   <p>:{sup}, :{sup}:exp hash+zset registered supervisors and their lease expiries (supervisors.ts)
+//   <p>:sched:{<name>}   hash    a cron schedule and its progress (schedules.ts)
+//   <p>:idx:schedules    zset    schedule names
 //   <p>:notify:<id>      channel "e" (events) or "l" (logs) when either grows
 //   <p>:node:<node>      channel "<notice> <id>" to a node that lost a workflow
 
@@ -37,6 +39,8 @@ export interface Keys {
   idempotency(key: string): string;
   template(name: string): string;
   templates: string;
+  schedule(name: string): string;
+  schedules: string;
   channel(id: string): string;
   /** The channel pattern prefix, to tell our messages from others. */
   channelPrefix: string;
@@ -60,6 +64,8 @@ export function keysFor(prefix: string): Keys {
     idempotency: (key) => `${prefix}:idem:${key}`,
     template: (name) => `${prefix}:tpl:{${name}}`,
     templates: `${prefix}:idx:templates`,
+    schedule: (name) => `${prefix}:sched:{${name}}`,
+    schedules: `${prefix}:idx:schedules`,
     channel: (id) => `${prefix}:notify:${id}`,
     channelPrefix: `${prefix}:notify:`,
     nodeChannel: (node) => `${prefix}:node:${node}`,

@@ -32,6 +32,7 @@ import { createManyCall, parseCreateManyReply } from "./create-many.js";
 import { keysFor } from "./keys.js";
 import { defineScripts, runScript } from "./scripts.js";
 import { createRedisSupervisorRegistry } from "./supervisors.js";
+import { createRedisScheduleStore } from "./schedules.js";
 
 export interface RedisStoreOptions {
   /** redis://host:port (or comma-separated seed URLs with `cluster`). */
@@ -449,6 +450,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
     durable: true,
     ownership,
     supervisors: createRedisSupervisorRegistry(client, prefix, unavailable),
+    schedules: createRedisScheduleStore(client, k, unavailable),
 
     async ping() {
       // No offline queue: while Redis is down this fails at once.
