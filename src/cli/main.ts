@@ -456,7 +456,7 @@ template
     const yaml = await readDefinition(file);
     const res = await coordinatorClient(globals().coordinator).registerWorkflowTemplate({ name, definition: { case: "yaml", value: yaml } });
     if (globals().json) printJson(toJson(WorkflowTemplateSchema, res.template!));
-    else print(`template ${name} version ${res.template!.version}`);
+    else print(`template ${name} version ${res.template!.version}${res.existing ? " (unchanged: same content as that version)" : ""}`);
   });
 
 template
