@@ -18,6 +18,9 @@ import { CliError, coordinatorClient, describeError } from "./client.js";
 import { followWorkflow } from "./follow.js";
 import { createMemoryStore } from "../store/memory/memory-store.js";
 import { summaryLine, workflowText } from "./format.js";
+import { styleFor } from "./colour.js";
+import { registerVersion } from "./commands/version.js";
+import { registerCompletion } from "./commands/completion.js";
 
 const DEFAULT_COORDINATOR = process.env.HORUS_COORDINATOR ?? "http://localhost:9090";
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
@@ -41,8 +44,21 @@ program
   .configureOutput({ outputError: (str, write) => write(str) })
   .exitOverride();
 
+registerVersion(program);
+
 function globals(): Globals {
   return program.opts<Globals>();
+}
+
+/** How `run`, `watch` and `retry` follow a workflow: live on a terminal, in colour unless NO_COLOR. */
+function followOptions() {
+  return { live: !globals().json && process.stdout.isTTY === true, json: globals().json, out: process.stdout, style: styleFor(process.stdout) };
+}
+
+/** Submission warnings (e.g. a runner no supervisor offers) on stderr, so stdout stays the ids or the run. */
+function printWarnings(warnings: string[], prefix = ""): void {
+  const style = styleFor(process.stderr);
+  for (const w of warnings) process.stderr.write(`${style.warn("warning:")} ${prefix}${w}\n`);
 }
 
 // The client commands read the token and CA through the environment (client.ts).
@@ -349,7 +365,8 @@ program
   .option("--idempotency-key <key>", "submit at most once per key")
   .action(async (file, opts) => {
     const { client, res } = await submit(file, opts);
-    const final = await followWorkflow(client, res.workflowId, { live: !globals().json && process.stdout.isTTY === true, json: globals().json, out: process.stdout });
+    printWarnings(res.warnings);
+    const final = await followWorkflow(client, res.workflowId, followOptions());
     process.exitCode = final.state === WorkflowState.SUCCEEDED ? 0 : 1;
   });
 
@@ -359,7 +376,7 @@ program
   .argument("<id>", "workflow id")
   .action(async (id) => {
     const client = coordinatorClient(globals().coordinator);
-    const final = await followWorkflow(client, id, { live: !globals().json && process.stdout.isTTY === true, json: globals().json, out: process.stdout });
+    const final = await followWorkflow(client, id, followOptions());
     process.exitCode = final.state === WorkflowState.SUCCEEDED ? 0 : 1;
   });
 
@@ -373,11 +390,13 @@ program
   .action(async (files: string[], opts) => {
     if (files.length === 1) {
       const { res } = await submit(files[0]!, opts);
+      printWarnings(res.warnings);
       if (globals().json) printJson(toJson(SubmitWorkflowResponseSchema, res));
       else print(res.workflowId);
       return;
     }
     const res = await submitMany(files, opts);
+    res.workflows.forEach((w, i) => printWarnings(w.warnings, `${files[i]}: `));
     if (globals().json) printJson(toJson(SubmitWorkflowsResponseSchema, res));
     else print(res.workflows.map((w) => w.workflowId).join("\n"));
   });
@@ -389,7 +408,7 @@ program
   .action(async (id) => {
     const res = await coordinatorClient(globals().coordinator).getWorkflow({ workflowId: id });
     if (globals().json) printJson(toJson(WorkflowSchema, res.workflow!));
-    else print(workflowText(res.workflow!));
+    else print(workflowText(res.workflow!, styleFor(process.stdout)));
   });
 
 program
@@ -413,7 +432,8 @@ program
     });
     if (globals().json) return printJson(toJson(ListWorkflowsResponseSchema, res));
     if (res.workflows.length === 0) return print("no workflows");
-    print(res.workflows.map(summaryLine).join("\n"));
+    const style = styleFor(process.stdout);
+    print(res.workflows.map((w) => summaryLine(w, style)).join("\n"));
     if (res.nextPageToken) print(`more: --page-token ${res.nextPageToken}`);
   });
 
@@ -441,7 +461,7 @@ program
       else print(`workflow ${id} ${workflowStateName(res.state)}`);
       return;
     }
-    const final = await followWorkflow(client, id, { live: !globals().json && process.stdout.isTTY === true, json: globals().json, out: process.stdout });
+    const final = await followWorkflow(client, id, followOptions());
     process.exitCode = final.state === WorkflowState.SUCCEEDED ? 0 : 1;
   });
 
@@ -645,6 +665,8 @@ function untilSignal(stop: () => Promise<void>): Promise<void> {
     process.on("SIGINT", onSignal);
   });
 }
+
+registerCompletion(program);
 
 async function main(): Promise<void> {
   try {
