@@ -22,7 +22,7 @@ import { styleFor } from "./colour.js";
 import { registerVersion } from "./commands/version.js";
 import { registerCompletion } from "./commands/completion.js";
 
-const DEFAULT_COORDINATOR = process.env.HORUS_COORDINATOR ?? "http://localhost:9090";
+const DEFAULT_COORDINATOR = process.env.HORUS_COORDINATOR || "http://localhost:9090";
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 
 interface Globals {
@@ -339,7 +339,9 @@ program
         eventBufferBytes: heldBytes,
       },
     });
-    await serve("supervisor", logger, start);
+    // Without --register nothing connects to it until a coordinator names it: say how, since a step waits READY meanwhile.
+    const unregistered = (url: string) => `not registered with any coordinator: pass --register http://localhost:9090 (the coordinator's URL), or start the coordinator with --supervisor ${opts.advertiseUrl ?? url}`;
+    await serve("supervisor", logger, start, (opts.register as string[]).length === 0 ? unregistered : undefined);
   });
 
 program
@@ -633,12 +635,13 @@ function parsePositive(text: string, flag: string): number {
 }
 
 /** Starts a server, says where it listens, and closes it gracefully on SIGTERM or SIGINT. */
-async function serve(what: string, logger: Logger, start: () => Promise<{ url: string; name?: string; close(): Promise<void> }>): Promise<void> {
+async function serve(what: string, logger: Logger, start: () => Promise<{ url: string; name?: string; close(): Promise<void> }>, note?: (url: string) => string): Promise<void> {
   const running = await start().catch((err) => {
     if (err instanceof CliError) throw err;
     throw new CliError(`cannot start the ${what}: ${(err as Error).message}`);
   });
   process.stderr.write(`horus ${what}${running.name ? ` ${running.name}` : ""} listening on ${running.url}\n`);
+  if (note) process.stderr.write(`${note(running.url)}\n`);
   await untilSignal(async () => {
     logger.info("shutting down");
     await running.close();
