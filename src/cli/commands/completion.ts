@@ -2,7 +2,6 @@
 // program's own commands and options, so it never lists a command that is
 // gone or misses a new one.
 import { Argument, type Command } from "commander";
-import { CliError } from "../client.js";
 
 /** One command path (e.g. "template register") and what may follow it. */
 export interface CompletionEntry {
@@ -100,9 +99,8 @@ export function registerCompletion(program: Command): void {
     .command("completion")
     .description("Print a shell completion script: `source <(horus completion bash)` (or zsh).")
     .addArgument(new Argument("<shell>", "bash or zsh").choices(["bash", "zsh"]))
-    .action((shell: string) => {
+    .action((shell: "bash" | "zsh") => {
       const entries = completionEntries(program);
-      if (shell !== "bash" && shell !== "zsh") throw new CliError(`completion takes bash or zsh, got "${shell}"`);
       process.stdout.write(shell === "bash" ? bashScript(entries) : zshScript(entries));
     });
 }
