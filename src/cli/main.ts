@@ -19,7 +19,8 @@ import { followWorkflow } from "./follow.js";
 import { createMemoryStore } from "../store/memory/memory-store.js";
 import { summaryLine, workflowText } from "./format.js";
 import { styleFor } from "./colour.js";
-import { registerVersion } from "./commands/version.js";
+import { reachableRunnerWarnings } from "./runner-check.js";
+import { asksForVersion, packageVersion, registerVersion } from "./commands/version.js";
 import { registerCompletion } from "./commands/completion.js";
 
 const DEFAULT_COORDINATOR = process.env.HORUS_COORDINATOR || "http://localhost:9090";
@@ -520,7 +521,7 @@ program
 
 program
   .command("validate")
-  .description("Check a workflow file without running it (no coordinator needed). Exit 1 with every problem when invalid.")
+  .description("Check a workflow file without running it (no coordinator needed). Exit 1 with every problem when invalid. When a coordinator answers, also warn about runners none of its supervisors offers.")
   .argument("<file>", "workflow YAML file")
   .option("--max-steps <n>", "most steps one workflow may have", "10000")
   .action(async (file, opts) => {
@@ -541,6 +542,7 @@ program
       levels.forEach((l, i) => print(`  level ${i}: ${l.join(", ")}`));
     }
     if (problems.length > 0) process.exitCode = 1;
+    else printWarnings(await reachableRunnerWarnings(globals().coordinator, parsed.definition!));
   });
 
 function pairs(items: string[], flag: string): Record<string, string> {
@@ -672,6 +674,7 @@ function untilSignal(stop: () => Promise<void>): Promise<void> {
 registerCompletion(program);
 
 async function main(): Promise<void> {
+  if (asksForVersion(process.argv)) return print(packageVersion());
   try {
     await program.parseAsync(process.argv);
   } catch (err) {

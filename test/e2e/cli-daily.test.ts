@@ -115,6 +115,15 @@ describe("runner wiring that explains itself", () => {
     expect([clean.code, clean.stderr]).toEqual([0, ""]);
   });
 
+  it("validate warns too when a coordinator answers, and stays local when none does", async () => {
+    const typo = file("typo-validate.yaml", TYPO);
+    const reached = await horus(["--coordinator", coord.url, "validate", typo]);
+    expect([reached.code, reached.stderr]).toEqual([0, `warning: ${WARNING}\n`]);
+    expect(reached.stdout).toMatch(/valid, 2 steps in 1 levels/);
+    const alone = await horus(["--coordinator", "http://127.0.0.1:1", "validate", typo]);
+    expect([alone.code, alone.stderr]).toEqual([0, ""]);
+  });
+
   it("JSON-RPC submit_workflow and submit_workflows return the warnings", async () => {
     const call = async (method: string, params: unknown) => {
       const res = await fetch(`${coord.url}/rpc`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });

@@ -1,4 +1,6 @@
-// `horus --version` (and -V): the version of the package this CLI ships in.
+// `horus --version` (or -V, as the first argument): the version of the package this CLI ships in.
+// Not a commander option: program options are recognised after the command
+// too, and `template get NAME --version N` has its own --version.
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 
@@ -8,6 +10,12 @@ export function packageVersion(): string {
   return (JSON.parse(text) as { version: string }).version;
 }
 
+/** Whether the command line asks for the version: `horus --version` or `horus -V`. */
+export function asksForVersion(argv: readonly string[]): boolean {
+  return argv[2] === "--version" || argv[2] === "-V";
+}
+
+/** Lists --version in `horus --help` (main answers it before parsing, see asksForVersion). */
 export function registerVersion(program: Command): void {
-  program.version(packageVersion(), "-V, --version", "print the version and exit");
+  program.addHelpText("after", "\n  -V, --version   print the version and exit\n");
 }
