@@ -472,7 +472,7 @@ const template = program.command("template").description("Versioned workflow tem
 
 template
   .command("register")
-  .description("Store a workflow file as the next version of a template.")
+  .description("Store a workflow file as the next version of a template (the same content as the latest version keeps that version).")
   .argument("<name>", "template name")
   .argument("<file>", "workflow YAML file")
   .action(async (name, file) => {
