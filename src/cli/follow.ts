@@ -136,6 +136,8 @@ function liveView(out: NodeJS.WriteStream, style: Style): View {
   };
   // Keep elapsed times moving while nothing changes.
   const tick = setInterval(() => latest && schedule(latest), 500);
+  // A failed follow (the error is printed by main) must not keep the process alive.
+  tick.unref();
   return {
     snapshot: schedule,
     event: schedule,
