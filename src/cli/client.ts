@@ -18,7 +18,8 @@ export type CoordinatorClient = Client<typeof CoordinatorService>;
  * The token from HORUS_TOKEN, else the first line of HORUS_TOKEN_FILE
  * (--token-file); the CA from HORUS_CA_FILE (--ca-file).
  */
-export function coordinatorClient(baseUrl: string): CoordinatorClient {
+export function coordinatorClient(coordinator: string): CoordinatorClient {
+  const baseUrl = coordinatorUrl(coordinator);
   const tokenFile = process.env.HORUS_TOKEN_FILE;
   const token = process.env.HORUS_TOKEN?.trim() || (tokenFile ? readToken(tokenFile) : undefined);
   const caFile = process.env.HORUS_CA_FILE;
@@ -39,6 +40,25 @@ export function coordinatorClient(baseUrl: string): CoordinatorClient {
     ...(ca ? { nodeOptions: { ca } } : {}),
   });
   return createClient(CoordinatorService, transport);
+}
+
+/**
+ * The base URL of a --coordinator value: a bare `host:port` (or `host`) means
+ * http://, as the default http://localhost:9090 does; a URL is kept as given.
+ */
+export function coordinatorUrl(text: string): string {
+  const value = text.trim();
+  const url = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(value) ? value : `http://${value}`;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new CliError(`--coordinator must be a URL like http://localhost:9090 (or host:port), got "${text}"`);
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+    throw new CliError(`--coordinator must be an http:// or https:// URL, got "${text}"`);
+  }
+  return url;
 }
 
 function readToken(file: string): string {

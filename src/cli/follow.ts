@@ -2,13 +2,14 @@
 // terminal, one line per change otherwise. Reconnects and resumes from the
 // last cursor when the stream drops.
 import { Code, ConnectError } from "@connectrpc/connect";
-import { toJson } from "@bufbuild/protobuf";
-import { WorkflowSchema, type Step, type Workflow, type WorkflowEvent } from "../../gen/horus/coordinator/v1/workflow_pb.js";
+import { create, toJson } from "@bufbuild/protobuf";
+import { StepSchema, WorkflowSchema, type Step, type Workflow, type WorkflowEvent } from "../../gen/horus/coordinator/v1/workflow_pb.js";
 import { StepState, WorkflowState, isTerminalWorkflow, stepStateName, workflowStateName } from "../engine/states.js";
-import { formatDuration } from "../workflow/duration.js";
 import type { CoordinatorClient } from "./client.js";
-import { elapsed, ms, outputText, stepLine } from "./format.js";
+import { plainStyle, type Style } from "./colour.js";
+import { displayOrder, elapsed, stepLabel, stepLine } from "./format.js";
 import { OutputFormat } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
+import { counts, createPlainProgress, resultLine } from "./plain-progress.js";
 
 export interface FollowOptions {
   /** Redraw a live view (true on a terminal) or print one line per change. */
@@ -16,6 +17,8 @@ export interface FollowOptions {
   /** Print only the final workflow as JSON. */
   json: boolean;
   out: NodeJS.WriteStream;
+  /** Colour of the text views (default none). */
+  style?: Style;
 }
 
 const MAX_RECONNECTS = 30;
@@ -23,7 +26,8 @@ const MAX_RECONNECTS = 30;
 export async function followWorkflow(client: CoordinatorClient, id: string, opts: FollowOptions): Promise<Workflow> {
   let cursor = "";
   let wf: Workflow | undefined;
-  const view = opts.json ? undefined : opts.live ? liveView(opts.out) : plainView(opts.out);
+  const style = opts.style ?? plainStyle;
+  const view = opts.json ? undefined : opts.live ? liveView(opts.out, style) : plainView(opts.out, style);
   let reconnects = 0;
   for (;;) {
     try {
@@ -56,7 +60,8 @@ export async function followWorkflow(client: CoordinatorClient, id: string, opts
   return final;
 }
 
-function applyEvent(wf: Workflow, ev: WorkflowEvent): void {
+/** Applies a streamed change to the workflow the view shows; an instance's change goes to that instance. */
+export function applyEvent(wf: Workflow, ev: WorkflowEvent): void {
   if (ev.kind.case === "workflow") {
     wf.state = ev.kind.value.state;
     if (ev.kind.value.error) wf.error = ev.kind.value.error;
@@ -66,10 +71,17 @@ function applyEvent(wf: Workflow, ev: WorkflowEvent): void {
   }
   if (ev.kind.case !== "step") return;
   const change = ev.kind.value;
-  const step = wf.steps.find((s) => s.id === change.stepId);
-  if (!step) return;
+  let step = wf.steps.find((s) => s.id === change.stepId && s.instance === change.instance);
+  if (!step) {
+    // An instance of a for_each step that expanded after the snapshot.
+    const parent = wf.steps.find((s) => s.id === change.stepId && s.instance === undefined);
+    if (!parent || change.instance === undefined) return;
+    step = create(StepSchema, { id: change.stepId, instance: change.instance, runner: parent.runner, dependsOn: parent.dependsOn, level: parent.level });
+    wf.steps.push(step);
+  }
   step.state = change.state;
   step.attempts = change.attempt;
+  step.waitingReason = change.state === StepState.READY ? change.waitingReason : "";
   if (change.supervisor) step.supervisor = change.supervisor;
   if (change.outputJson) step.outputJson = change.outputJson;
   if (change.error) step.error = change.error;
@@ -84,29 +96,20 @@ interface View {
   done(wf: Workflow): void;
 }
 
-function counts(wf: Workflow) {
-  let done = 0;
-  let failed = 0;
-  const running: Step[] = [];
-  for (const s of wf.steps) {
-    if (s.state === StepState.SUCCEEDED || s.state === StepState.SKIPPED) done++;
-    else if (s.state === StepState.FAILED || s.state === StepState.CANCELLED) failed++;
-    else if (s.state === StepState.RUNNING || s.state === StepState.DISPATCHED) running.push(s);
-  }
-  return { done, failed, running };
-}
-
-function header(wf: Workflow): string {
+function header(wf: Workflow, style: Style): string {
   const c = counts(wf);
   const total = wf.steps.length;
   const width = 24;
   const filled = Math.round(((c.done + c.failed) / Math.max(1, total)) * width);
   const bar = `[${"#".repeat(filled)}${"-".repeat(width - filled)}]`;
-  return `${wf.name} ${wf.id}  ${workflowStateName(wf.state)}  ${bar} ${c.done}/${total} done${c.failed ? `, ${c.failed} failed` : ""}  ${elapsed(wf.startedAt ?? wf.createdAt, wf.finishedAt)}`;
+  return `${wf.name} ${wf.id}  ${style.state(workflowStateName(wf.state))}  ${bar} ${c.done}/${total} done${c.failed ? `, ${c.failed} failed` : ""}  ${elapsed(wf.startedAt ?? wf.createdAt, wf.finishedAt)}`;
 }
 
+/** Columns `text` takes on a terminal: its length without colour codes. */
+const visible = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, "").length;
+
 /** Redraws a block of lines in place, at most ~10 times a second. */
-function liveView(out: NodeJS.WriteStream): View {
+function liveView(out: NodeJS.WriteStream, style: Style): View {
   let drawn = 0;
   let timer: NodeJS.Timeout | undefined;
   let latest: Workflow | undefined;
@@ -114,14 +117,17 @@ function liveView(out: NodeJS.WriteStream): View {
     timer = undefined;
     if (!latest) return;
     const wf = latest;
-    const c = counts(wf);
+    const running = wf.steps.filter((s) => s.state === StepState.RUNNING || s.state === StepState.DISPATCHED);
+    const waiting = wf.steps.filter((s) => s.state === StepState.READY && s.waitingReason);
     const rows = Math.max(5, (out.rows || 24) - 4);
-    const lines = [header(wf)];
-    for (const s of c.running.slice(0, rows - 2)) lines.push(`  ● ${s.id}  ${stepStateName(s.state)}  ${elapsed(s.startedAt ?? s.readyAt, undefined)}`);
-    if (c.running.length > rows - 2) lines.push(`  … and ${c.running.length - (rows - 2)} more running`);
-    for (const s of wf.steps.filter((x) => x.state === StepState.FAILED).slice(0, 3)) lines.push(`  ✗ ${s.id}  ${s.error?.code}: ${s.error?.message}`);
+    const lines = [header(wf, style)];
+    for (const s of running.slice(0, rows - 2)) lines.push(`  ● ${stepLabel(s.id, s.instance)}  ${style.state(stepStateName(s.state))}  ${elapsed(s.startedAt ?? s.readyAt, undefined)}`);
+    if (running.length > rows - 2) lines.push(`  … and ${running.length - (rows - 2)} more running`);
+    for (const s of waiting.slice(0, 3)) lines.push(`  ◌ ${stepLabel(s.id, s.instance)}  ${style.state("READY")}  ${s.waitingReason}`);
+    for (const s of wf.steps.filter((x) => x.state === StepState.FAILED).slice(0, 3)) lines.push(`  ✗ ${stepLabel(s.id, s.instance)}  ${s.error?.code}: ${s.error?.message}`);
     const cols = out.columns || 120;
-    const text = lines.map((l) => (l.length > cols - 1 ? l.slice(0, cols - 2) + "…" : l));
+    // Lines are cut to the terminal's width so each takes one row (the redraw counts rows); cut ones lose their colour.
+    const text = lines.map((l) => (visible(l) > cols - 1 ? l.replace(/\x1b\[[0-9;]*m/g, "").slice(0, cols - 2) + "…" : l));
     out.write(`${drawn ? `\x1b[${drawn}A` : ""}\x1b[0J${text.join("\n")}\n`);
     drawn = text.length;
   };
@@ -131,6 +137,8 @@ function liveView(out: NodeJS.WriteStream): View {
   };
   // Keep elapsed times moving while nothing changes.
   const tick = setInterval(() => latest && schedule(latest), 500);
+  // A failed follow (the error is printed by main) must not keep the process alive.
+  tick.unref();
   return {
     snapshot: schedule,
     event: schedule,
@@ -139,38 +147,20 @@ function liveView(out: NodeJS.WriteStream): View {
       if (timer) clearTimeout(timer);
       latest = wf;
       draw();
-      out.write(`${wf.steps.map((s) => `  ${stepLine(s)}`).join("\n")}\n`);
-      out.write(`${resultLine(wf)}\n`);
+      out.write(`${displayOrder(wf.steps).map((s: Step) => `  ${stepLine(s, style)}`).join("\n")}\n`);
+      out.write(`${resultLine(wf, style)}\n`);
     },
   };
 }
 
-function plainView(out: NodeJS.WriteStream): View {
-  const stamp = () => new Date().toISOString().slice(11, 23);
+function plainView(out: NodeJS.WriteStream, style: Style): View {
+  const progress = createPlainProgress({ style });
+  const write = (lines: string[]) => {
+    if (lines.length > 0) out.write(`${lines.join("\n")}\n`);
+  };
   return {
-    snapshot(wf) {
-      out.write(`${stamp()} workflow ${wf.name} ${wf.id} ${workflowStateName(wf.state)} (${wf.steps.length} steps)\n`);
-    },
-    event(wf, ev) {
-      if (ev.kind.case === "workflow") {
-        out.write(`${stamp()} workflow ${workflowStateName(ev.kind.value.state)}${ev.kind.value.error ? `: ${ev.kind.value.error}` : ""}\n`);
-      } else if (ev.kind.case === "step") {
-        const s = ev.kind.value;
-        let detail = "";
-        if (s.state === StepState.SUCCEEDED) detail = ` → ${outputText(s) ?? "null"}`;
-        else if (s.error?.code) detail = `: ${s.error.code}: ${s.error.message}`;
-        const c = counts(wf);
-        const took = elapsed(wf.startedAt ?? wf.createdAt, undefined);
-        out.write(`${stamp()} step ${s.stepId} ${stepStateName(s.state)}${s.attempt > 1 ? ` (attempt ${s.attempt})` : ""}${detail}  [${c.done}/${wf.steps.length} done, ${c.running.length} running${took ? `, ${took}` : ""}]\n`);
-      }
-    },
-    done(wf) {
-      out.write(`${resultLine(wf)}\n`);
-    },
+    snapshot: (wf) => write(progress.snapshot(wf)),
+    event: (wf, ev) => write(progress.event(wf, ev)),
+    done: (wf) => write(progress.done(wf)),
   };
-}
-
-function resultLine(wf: Workflow): string {
-  const took = ms(wf.finishedAt) !== undefined && ms(wf.startedAt ?? wf.createdAt) !== undefined ? formatDuration(ms(wf.finishedAt)! - ms(wf.startedAt ?? wf.createdAt)!) : "";
-  return `workflow ${wf.id} ${workflowStateName(wf.state)}${took ? ` in ${took}` : ""}${wf.error ? `: ${wf.error}` : ""}`;
 }

@@ -20,8 +20,12 @@ import { followWorkflow } from "./follow.js";
 import { createMemoryStore } from "../store/memory/memory-store.js";
 import { summaryLine, workflowText } from "./format.js";
 import { registerSchedule } from "./commands/schedule.js";
+import { styleFor } from "./colour.js";
+import { reachableRunnerWarnings } from "./runner-check.js";
+import { asksForVersion, packageVersion, registerVersion } from "./commands/version.js";
+import { registerCompletion } from "./commands/completion.js";
 
-const DEFAULT_COORDINATOR = process.env.HORUS_COORDINATOR ?? "http://localhost:9090";
+const DEFAULT_COORDINATOR = process.env.HORUS_COORDINATOR || "http://localhost:9090";
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 
 interface Globals {
@@ -43,8 +47,21 @@ program
   .configureOutput({ outputError: (str, write) => write(str) })
   .exitOverride();
 
+registerVersion(program);
+
 function globals(): Globals {
   return program.opts<Globals>();
+}
+
+/** How `run`, `watch` and `retry` follow a workflow: live on a terminal, in colour unless NO_COLOR. */
+function followOptions() {
+  return { live: !globals().json && process.stdout.isTTY === true, json: globals().json, out: process.stdout, style: styleFor(process.stdout) };
+}
+
+/** Submission warnings (e.g. a runner no supervisor offers) on stderr, so stdout stays the ids or the run. */
+function printWarnings(warnings: string[], prefix = ""): void {
+  const style = styleFor(process.stderr);
+  for (const w of warnings) process.stderr.write(`${style.warn("warning:")} ${prefix}${w}\n`);
 }
 
 // The client commands read the token and CA through the environment (client.ts).
@@ -343,7 +360,9 @@ program
         ...(secrets ? { secrets } : {}),
       },
     });
-    await serve("supervisor", logger, start);
+    // Without --register nothing connects to it until a coordinator names it: say how, since a step waits READY meanwhile.
+    const unregistered = (url: string) => `not registered with any coordinator: pass --register http://localhost:9090 (the coordinator's URL), or start the coordinator with --supervisor ${opts.advertiseUrl ?? url}`;
+    await serve("supervisor", logger, start, (opts.register as string[]).length === 0 ? unregistered : undefined);
   });
 
 program
@@ -369,7 +388,8 @@ program
   .option("--idempotency-key <key>", "submit at most once per key")
   .action(async (file, opts) => {
     const { client, res } = await submit(file, opts);
-    const final = await followWorkflow(client, res.workflowId, { live: !globals().json && process.stdout.isTTY === true, json: globals().json, out: process.stdout });
+    printWarnings(res.warnings);
+    const final = await followWorkflow(client, res.workflowId, followOptions());
     process.exitCode = final.state === WorkflowState.SUCCEEDED ? 0 : 1;
   });
 
@@ -379,7 +399,7 @@ program
   .argument("<id>", "workflow id")
   .action(async (id) => {
     const client = coordinatorClient(globals().coordinator);
-    const final = await followWorkflow(client, id, { live: !globals().json && process.stdout.isTTY === true, json: globals().json, out: process.stdout });
+    const final = await followWorkflow(client, id, followOptions());
     process.exitCode = final.state === WorkflowState.SUCCEEDED ? 0 : 1;
   });
 
@@ -393,11 +413,13 @@ program
   .action(async (files: string[], opts) => {
     if (files.length === 1) {
       const { res } = await submit(files[0]!, opts);
+      printWarnings(res.warnings);
       if (globals().json) printJson(toJson(SubmitWorkflowResponseSchema, res));
       else print(res.workflowId);
       return;
     }
     const res = await submitMany(files, opts);
+    res.workflows.forEach((w, i) => printWarnings(w.warnings, `${files[i]}: `));
     if (globals().json) printJson(toJson(SubmitWorkflowsResponseSchema, res));
     else print(res.workflows.map((w) => w.workflowId).join("\n"));
   });
@@ -409,7 +431,7 @@ program
   .action(async (id) => {
     const res = await coordinatorClient(globals().coordinator).getWorkflow({ workflowId: id });
     if (globals().json) printJson(toJson(WorkflowSchema, res.workflow!));
-    else print(workflowText(res.workflow!));
+    else print(workflowText(res.workflow!, styleFor(process.stdout)));
   });
 
 program
@@ -433,7 +455,8 @@ program
     });
     if (globals().json) return printJson(toJson(ListWorkflowsResponseSchema, res));
     if (res.workflows.length === 0) return print("no workflows");
-    print(res.workflows.map(summaryLine).join("\n"));
+    const style = styleFor(process.stdout);
+    print(res.workflows.map((w) => summaryLine(w, style)).join("\n"));
     if (res.nextPageToken) print(`more: --page-token ${res.nextPageToken}`);
   });
 
@@ -461,7 +484,7 @@ program
       else print(`workflow ${id} ${workflowStateName(res.state)}`);
       return;
     }
-    const final = await followWorkflow(client, id, { live: !globals().json && process.stdout.isTTY === true, json: globals().json, out: process.stdout });
+    const final = await followWorkflow(client, id, followOptions());
     process.exitCode = final.state === WorkflowState.SUCCEEDED ? 0 : 1;
   });
 
@@ -469,14 +492,14 @@ const template = program.command("template").description("Versioned workflow tem
 
 template
   .command("register")
-  .description("Store a workflow file as the next version of a template.")
+  .description("Store a workflow file as the next version of a template (the same content as the latest version keeps that version).")
   .argument("<name>", "template name")
   .argument("<file>", "workflow YAML file")
   .action(async (name, file) => {
     const yaml = await readDefinition(file);
     const res = await coordinatorClient(globals().coordinator).registerWorkflowTemplate({ name, definition: { case: "yaml", value: yaml } });
     if (globals().json) printJson(toJson(WorkflowTemplateSchema, res.template!));
-    else print(`template ${name} version ${res.template!.version}`);
+    else print(`template ${name} version ${res.template!.version}${res.existing ? " (unchanged: same content as that version)" : ""}`);
   });
 
 template
@@ -518,7 +541,7 @@ program
 
 program
   .command("validate")
-  .description("Check a workflow file without running it (no coordinator needed). Exit 1 with every problem when invalid.")
+  .description("Check a workflow file without running it (no coordinator needed). Exit 1 with every problem when invalid. When a coordinator answers, also warn about runners none of its supervisors offers.")
   .argument("<file>", "workflow YAML file")
   .option("--max-steps <n>", "most steps one workflow may have", "10000")
   .action(async (file, opts) => {
@@ -539,6 +562,7 @@ program
       levels.forEach((l, i) => print(`  level ${i}: ${l.join(", ")}`));
     }
     if (problems.length > 0) process.exitCode = 1;
+    else printWarnings(await reachableRunnerWarnings(globals().coordinator, parsed.definition!));
   });
 
 function pairs(items: string[], flag: string): Record<string, string> {
@@ -647,12 +671,13 @@ function parsePositive(text: string, flag: string): number {
 }
 
 /** Starts a server, says where it listens, and closes it gracefully on SIGTERM or SIGINT. */
-async function serve(what: string, logger: Logger, start: () => Promise<{ url: string; name?: string; close(): Promise<void> }>): Promise<void> {
+async function serve(what: string, logger: Logger, start: () => Promise<{ url: string; name?: string; close(): Promise<void> }>, note?: (url: string) => string): Promise<void> {
   const running = await start().catch((err) => {
     if (err instanceof CliError) throw err;
     throw new CliError(`cannot start the ${what}: ${(err as Error).message}`);
   });
   process.stderr.write(`horus ${what}${running.name ? ` ${running.name}` : ""} listening on ${running.url}\n`);
+  if (note) process.stderr.write(`${note(running.url)}\n`);
   await untilSignal(async () => {
     logger.info("shutting down");
     await running.close();
@@ -681,8 +706,10 @@ function untilSignal(stop: () => Promise<void>): Promise<void> {
 }
 
 registerSchedule(program, { collectInputs, readDefinition });
+registerCompletion(program);
 
 async function main(): Promise<void> {
+  if (asksForVersion(process.argv)) return print(packageVersion());
   try {
     await program.parseAsync(process.argv);
   } catch (err) {

@@ -8,7 +8,7 @@ import { STORE_UNAVAILABLE_HEADER } from "../common/store-unavailable.js";
 import { truncateId } from "../common/truncate.js";
 import { WorkflowState, isTerminalWorkflow, workflowStateName } from "../engine/states.js";
 import { InvalidCursorError, StoreUnavailableError, type Store } from "../store/store.js";
-import type { Problem, ValidationLimits } from "../workflow/definition.js";
+import type { Problem, ValidationLimits, WorkflowDefinition } from "../workflow/definition.js";
 import { findTemplateCycle } from "../workflow/template-refs.js";
 import { binaryWire, definitionToSpec, eventToProto, logToProto, planToProto, problemsToProto, summaryToProto, templateToProto, workflowToProto } from "./convert.js";
 import type { CheckedDefinition, Definition } from "./check-definition.js";
@@ -23,6 +23,7 @@ import type { RegistrySync } from "../dispatch/registry.js";
 import { ts } from "../common/json.js";
 import type { Scheduler } from "../schedule/scheduler.js";
 import { scheduleMethods } from "./schedules.js";
+import { runnerWarnings } from "./runner-warnings.js";
 
 export interface CoordinatorServiceOptions {
   store: Store;
@@ -183,6 +184,8 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
   /** The request's definition checked: in a worker already when the request was large (request-offload.ts), else here (or in a worker for large YAML). */
   const checkRequest = async (definition: Definition, ctx: HandlerContext): Promise<CheckedDefinition> =>
     checkedInWorker(ctx, limits) ?? (await checkDefinitionOffThread(definition, limits, definitions));
+  /** Runners no supervisor offers (runner-warnings.ts); none when this service has no pool to ask. */
+  const warningsFor = (definition: WorkflowDefinition, pool = supervisors?.list()): string[] => (pool ? runnerWarnings(definition, pool) : []);
 
   return {
     ...scheduleMethods({ store, executor, definitions, ...(limits ? { limits } : {}), ...(options.scheduler ? { scheduler: options.scheduler } : {}) }),
@@ -200,7 +203,7 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
         ...(req.idempotencyKey ? { idempotencyKey: req.idempotencyKey } : {}),
       });
       const { id, existing } = await executor.start(record, checked.plan);
-      return { workflowId: id, existing, plan: planToProto(checked.plan.levels) };
+      return { workflowId: id, existing, plan: planToProto(checked.plan.levels), warnings: warningsFor(checked.parsed.definition) };
     },
 
     async submitWorkflows(req) {
@@ -239,7 +242,10 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
         return { record, plan: plan! };
       });
       const created = await executor.startMany(items);
-      return { workflows: created.map((c, i) => ({ workflowId: c.id, existing: c.existing, plan: planToProto(items[i]!.plan.levels) })) };
+      const pool = supervisors?.list();
+      return {
+        workflows: created.map((c, i) => ({ workflowId: c.id, existing: c.existing, plan: planToProto(items[i]!.plan.levels), warnings: warningsFor(items[i]!.record.definition, pool) })),
+      };
     },
 
     async validateWorkflow(req, ctx) {
@@ -309,7 +315,7 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
         throw invalid([{ stepId: cycle.stepId, field: cycle.field, message: `step "${cycle.stepId}": template "${req.name}" would run itself: ${cycle.path.join(" -> ")}` }]);
       }
       const t = await store.putTemplate(req.name, checked.parsed.definition, Date.now());
-      return { template: templateToProto(t) };
+      return { template: templateToProto(t), existing: t.existing };
     },
 
     async getWorkflowTemplate(req) {

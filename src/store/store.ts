@@ -2,6 +2,7 @@
 // atomic-transition backend (Redis, Lua): a commit carries the delta of one
 // engine transition (header, changed steps, events) and is applied all at
 // once; events get ordered cursors so watchers can resume.
+import { createHash } from "node:crypto";
 import type { DomainEvent, StepRecord, StoredEvent, WorkflowRecord } from "../engine/model.js";
 import type { WorkflowDefinition } from "../workflow/definition.js";
 import type { WorkflowState } from "../engine/states.js";
@@ -79,6 +80,11 @@ export interface TemplateRecord {
   version: number;
   definition: WorkflowDefinition;
   createdAt: number;
+}
+
+/** What two template versions must share to be identical: a digest of the normalised definition. */
+export function templateContentKey(definition: WorkflowDefinition): string {
+  return createHash("sha256").update(JSON.stringify(definition)).digest("base64url");
 }
 
 /** A cursor the store did not issue (or no longer understands). */
@@ -205,8 +211,13 @@ export interface Store {
   subscribeChanges(listener: (workflowId: string, terminal: boolean) => void): () => void;
   /** Summaries of these workflows, in the order given; unknown ids are left out. */
   summaries(ids: string[]): Promise<WorkflowSummaryRecord[]>;
-  /** Stores a definition as the next version of `name`. */
-  putTemplate(name: string, definition: WorkflowDefinition, createdAt: number): Promise<TemplateRecord>;
+  /**
+   * Stores a definition as the next version of `name`, unless it is
+   * identical to the latest version (templateContentKey): that version is
+   * returned, `existing` true, so registering the same file again (a deploy
+   * script run twice) does not make versions that differ in number only.
+   */
+  putTemplate(name: string, definition: WorkflowDefinition, createdAt: number): Promise<TemplateRecord & { existing: boolean }>;
   /** A version of a template; the latest when `version` is 0 or undefined. */
   getTemplate(name: string, version?: number): Promise<TemplateRecord | undefined>;
   /** The latest version of every template, by name. */

@@ -185,9 +185,12 @@ workflow:
   });
 
   it("templates are versioned; a run records the version it used; a missing template fails the step", async () => {
-    const v1 = await client.registerWorkflowTemplate({ name: "audit-trail", definition: { case: "yaml", value: readFileSync("examples/templates/audit-trail.yaml", "utf8") } });
-    const v2 = await client.registerWorkflowTemplate({ name: "audit-trail", definition: { case: "yaml", value: readFileSync("examples/templates/audit-trail.yaml", "utf8") } });
-    expect([v1.template!.version, v2.template!.version]).toEqual([1, 2]);
+    const text = readFileSync("examples/templates/audit-trail.yaml", "utf8");
+    const v1 = await client.registerWorkflowTemplate({ name: "audit-trail", definition: { case: "yaml", value: text } });
+    // The same content again keeps version 1; changed content (a label) is version 2.
+    const same = await client.registerWorkflowTemplate({ name: "audit-trail", definition: { case: "yaml", value: text } });
+    const v2 = await client.registerWorkflowTemplate({ name: "audit-trail", definition: { case: "yaml", value: text.replace('name: "audit-trail"', 'name: "audit-trail"\n  labels: { rev: "2" }') } });
+    expect([v1.template!.version, v1.existing, same.template!.version, same.existing, v2.template!.version, v2.existing]).toEqual([1, false, 1, true, 2, false]);
     expect((await client.getWorkflowTemplate({ name: "audit-trail", version: 1 })).template!.version).toBe(1);
     expect((await client.listWorkflowTemplates({})).templates.map((t) => [t.name, t.version])).toContainEqual(["audit-trail", 2]);
     const bad = await client.registerWorkflowTemplate({ name: "x", definition: { case: "yaml", value: "workflow: {name: x, steps: [{id: a}]}" } }).catch((e: unknown) => e);

@@ -186,6 +186,22 @@ export function storeContract(name: string, make: () => Promise<Store>): void {
       await store.close();
     });
 
+    it("keeps a template's version when the same content is registered again", async () => {
+      const store = await make();
+      const def = (n: number) => ({ name: `t${n}`, labels: {}, steps: [{ id: "a", runner: "noop", payload: String(n), dependsOn: [] }] });
+      expect(await store.putTemplate("same", def(1), 10)).toMatchObject({ version: 1, existing: false });
+      // Identical content: the latest version back, its time unchanged.
+      expect(await store.putTemplate("same", def(1), 20)).toEqual({ name: "same", version: 1, definition: def(1), createdAt: 10, existing: true });
+      // Two identical registrations at once still make one version.
+      const both = await Promise.all([store.putTemplate("same", def(2), 30), store.putTemplate("same", def(2), 31)]);
+      expect(both.map((t) => t.version)).toEqual([2, 2]);
+      expect(both.map((t) => t.existing).sort()).toEqual([false, true]);
+      // Only the latest counts: going back to earlier content is a new version.
+      expect(await store.putTemplate("same", def(1), 40)).toMatchObject({ version: 3, existing: false });
+      expect((await store.getTemplate("same"))!.version).toBe(3);
+      await store.close();
+    });
+
     it("lists newest first, filters by state and name, and pages", async () => {
       const store = await make();
       const name = `list-${seq}`;

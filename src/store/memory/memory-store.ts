@@ -6,7 +6,7 @@
 import { getHeapStatistics } from "node:v8";
 import { copyRecord, copyStep, type StoredEvent, type WorkflowRecord } from "../../engine/model.js";
 import { isTerminalWorkflow } from "../../engine/states.js";
-import { InvalidCursorError, type ListQuery, type LogQuery, type LogRecord, type Store, type StoredLog, type TemplateRecord, type WorkflowCommit, type WorkflowSummaryRecord } from "../store.js";
+import { InvalidCursorError, templateContentKey, type ListQuery, type LogQuery, type LogRecord, type Store, type StoredLog, type TemplateRecord, type WorkflowCommit, type WorkflowSummaryRecord } from "../store.js";
 import { summarize } from "../summary.js";
 import { createMemorySupervisorRegistry } from "../supervisors.js";
 import { createMemoryScheduleStore } from "../schedules.js";
@@ -273,10 +273,12 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
 
     async putTemplate(name, definition, createdAt) {
       const versions = templates.get(name) ?? [];
+      const latest = versions.at(-1);
+      if (latest && templateContentKey(latest.definition) === templateContentKey(definition)) return { ...structuredClone(latest), existing: true };
       const t: TemplateRecord = { name, version: versions.length + 1, definition: structuredClone(definition), createdAt };
       versions.push(t);
       templates.set(name, versions);
-      return structuredClone(t);
+      return { ...structuredClone(t), existing: false };
     },
 
     async getTemplate(name, version) {

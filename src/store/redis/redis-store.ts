@@ -26,6 +26,7 @@ import {
   type TemplateRecord,
   type WorkflowCommit,
   type WorkflowSummaryRecord,
+  templateContentKey,
 } from "../store.js";
 import { connect, openRedis } from "./connection.js";
 import { createManyCall, parseCreateManyReply } from "./create-many.js";
@@ -595,9 +596,14 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
     },
 
     async putTemplate(name, definition, createdAt) {
-      const version = (await runScript(client, "putTemplate", [k.template(name)], [JSON.stringify({ definition, createdAt })]).catch(unavailable)) as number;
+      const reply = (await runScript(client, "putTemplate", [k.template(name)], [JSON.stringify({ definition, createdAt }), templateContentKey(definition)]).catch(unavailable)) as [number, number, string?];
+      const [version, existing, stored] = reply;
       await client.zadd(k.templates, 0, name).catch(unavailable);
-      return { name, version, definition, createdAt };
+      if (existing === 1 && stored) {
+        const was = JSON.parse(stored) as { definition: TemplateRecord["definition"]; createdAt: number };
+        return { name, version, definition: was.definition, createdAt: was.createdAt, existing: true };
+      }
+      return { name, version, definition, createdAt, existing: false };
     },
 
     getTemplate,

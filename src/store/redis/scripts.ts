@@ -209,15 +209,22 @@ return {redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now), redis.call('ZRANGEBYS
 };
 
 /**
- * putTemplate: stores a definition as the next version of a template.
- * KEYS: template hash. ARGV: JSON {definition, createdAt}. Returns the version.
+ * putTemplate: stores a definition as the next version of a template, unless
+ * the latest version has the same content key (one script, so two identical
+ * registrations at once make one version).
+ * KEYS: template hash. ARGV: JSON {definition, createdAt}, content key.
+ * Returns {version, 1, stored JSON} for the existing version, else {version, 0}.
  */
 const putTemplate: ScriptDef = {
   keys: 1,
   lua: `
+local latest = tonumber(redis.call('HGET', KEYS[1], 'latest') or '0')
+if latest > 0 and redis.call('HGET', KEYS[1], 'content') == ARGV[2] then
+  return {latest, 1, redis.call('HGET', KEYS[1], 'v:' .. latest)}
+end
 local v = redis.call('HINCRBY', KEYS[1], 'latest', 1)
-redis.call('HSET', KEYS[1], 'v:' .. v, ARGV[1])
-return v
+redis.call('HSET', KEYS[1], 'v:' .. v, ARGV[1], 'content', ARGV[2])
+return {v, 0}
 `,
 };
 
