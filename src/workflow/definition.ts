@@ -1,8 +1,24 @@
 // The validated, normalised shape of a workflow definition. Both the YAML
 // format and the protobuf WorkflowSpec are parsed into this before any
 // checking, so validation and planning exist once.
+import type { JsonValue } from "../common/json.js";
 import { DEFAULT_CEL_BUDGET, type CelBudget } from "./cel-budget.js";
-import type { InputDeclarations } from "./inputs.js";
+
+/** The types a declared workflow input may have (`workflow.inputs`; checked in inputs.ts). */
+export const INPUT_TYPES = ["string", "number", "boolean", "object", "array"] as const;
+export type InputType = (typeof INPUT_TYPES)[number];
+
+/** One declared input. */
+export interface InputDeclaration {
+  type: InputType;
+  /** A submission without it is refused. A required input has no default. */
+  required: boolean;
+  /** Filled in when the submission leaves the input out; has the declared type. */
+  default?: JsonValue;
+  description?: string;
+}
+
+export type InputDeclarations = Record<string, InputDeclaration>;
 
 export interface StepDefinition {
   /** Unique within the workflow; dependents read its output as `input.<id>`. */

@@ -3,22 +3,9 @@
 // coordinator (SubmitWorkflow, a sub-workflow's start) and the CLI (`--input
 // n=3` converted by the declared type) call these; docs/semantics.md I1-I5.
 import type { JsonValue } from "../common/json.js";
-import type { Problem } from "./definition.js";
+import { INPUT_TYPES, type InputDeclaration, type InputDeclarations, type InputType, type Problem } from "./definition.js";
 
-export const INPUT_TYPES = ["string", "number", "boolean", "object", "array"] as const;
-export type InputType = (typeof INPUT_TYPES)[number];
-
-/** One declared input. */
-export interface InputDeclaration {
-  type: InputType;
-  /** A submission without it is refused. A required input has no default. */
-  required: boolean;
-  /** Filled in when the submission leaves the input out; has the declared type. */
-  default?: JsonValue;
-  description?: string;
-}
-
-export type InputDeclarations = Record<string, InputDeclaration>;
+export { INPUT_TYPES, type InputDeclaration, type InputDeclarations, type InputType } from "./definition.js";
 
 /** Input names are read as `inputs.<name>` in CEL and scripts. */
 export const INPUT_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
