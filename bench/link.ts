@@ -10,7 +10,7 @@ import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { SupervisorService, type JobEvent } from "../gen/horus/coordinator/v1/supervisor_pb.js";
 import { createSupervisorLink, type SupervisorCalls } from "../src/dispatch/link.js";
-import { SUPERVISOR_BINARY_OPTIONS } from "../src/dispatch/wire.js";
+import { SUPERVISOR_BINARY_OPTIONS } from "../src/common/depth.js";
 import { startSupervisorProcess } from "./processes.js";
 import { latency, type Latency } from "./stats.js";
 

@@ -7,7 +7,7 @@ import { CoordinatorService } from "../../gen/horus/coordinator/v1/coordinator_p
 import { SupervisorService } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
 import { silentLogger, type Logger } from "../common/logger.js";
 import { createInProcessTransport } from "../dispatch/in-process.js";
-import { SUPERVISOR_BINARY_OPTIONS } from "../dispatch/wire.js";
+import { SUPERVISOR_BINARY_OPTIONS } from "../common/depth.js";
 import { createSupervisorPool, type SupervisorEndpoint } from "../dispatch/pool.js";
 import { startRegistrySync } from "../dispatch/registry.js";
 import type { CorsOptions } from "../server/cors.js";

@@ -25,20 +25,9 @@ import { createChildren, replanLimits, type Children, type ChildrenContext } fro
 import { createCommitQueue, isUrgent, type CommitQueue, type PendingCommit } from "./executor/commit-queue.js";
 import { jobEventEffect } from "./executor/job-events.js";
 import { createTimerGroup, type TimerGroup } from "./timers.js";
+import type { ExecutorHooks } from "../observability/executor-hooks.js";
 
-/**
- * Observers of what the executor does, for metrics. Called synchronously;
- * they must not throw or block. The engine stays pure: these see its
- * output (stored events), never its state.
- */
-export interface ExecutorHooks {
-  /** A commit of the workflow was stored: its events, in order. */
-  committed?(workflowId: string, events: readonly DomainEvent[]): void;
-  /** A job was handed to the supervisor pool. */
-  dispatched?(workflowId: string, stepId: string, runner: string): void;
-  /** The executor let go of a running workflow (another coordinator took it over). */
-  dropped?(workflowId: string): void;
-}
+export type { ExecutorHooks };
 
 export interface ExecutorOptions {
   store: Store;

@@ -4,7 +4,7 @@
 // neither the engine nor the executor knows about Prometheus. Each
 // coordinator has its own registry: tests run several in one process.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { ExecutorHooks } from "../coordinator/executor.js";
+import type { ExecutorHooks } from "./executor-hooks.js";
 import type { SupervisorSummary } from "../dispatch/pool.js";
 import type { DomainEvent } from "../engine/model.js";
 import { StepState, WorkflowState, isTerminalStep, isTerminalWorkflow, stepStateName, workflowStateName } from "../engine/states.js";

@@ -2,7 +2,7 @@
 // the same one-port server as the coordinator.
 import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { SUPERVISOR_BINARY_OPTIONS } from "../dispatch/wire.js";
+import { SUPERVISOR_BINARY_OPTIONS } from "../common/depth.js";
 import { SupervisorService } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
 import { silentLogger, type Logger } from "../common/logger.js";
 import { createSupervisor, type SupervisorOptions } from "../supervisor/index.js";

@@ -25,7 +25,7 @@ import {
 import { LogStream, type StepError } from "../../gen/horus/coordinator/v1/workflow_pb.js";
 import { durationMs, fromValueMap, nestsDeeperThan, toValue, ts, type JsonMap, type JsonValue } from "../common/json.js";
 import { jsonOf } from "../common/lazy-field.js";
-import { MAX_OUTPUT_DEPTH } from "../dispatch/wire.js";
+import { MAX_OUTPUT_DEPTH } from "../common/depth.js";
 import type { Logger } from "../common/logger.js";
 import { builtinRunners } from "../runners/index.js";
 import { SupersededStop, type JobInput, type LogStreamName, type Runner, type RunResult } from "../runners/types.js";

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { example } from "../../clients/node/example.js";
 import { createCoordinatorClient, watchWorkflow, WorkflowState, type Plain, type WatchWorkflowResponse as WatchMessage } from "../../clients/node/index.js";
 import type { RunningCoordinator } from "../../src/coordinator/app.js";
-import { MAX_OUTPUT_DEPTH } from "../../src/dispatch/wire.js";
+import { MAX_OUTPUT_DEPTH } from "../../src/common/depth.js";
 import { coordinator } from "../helpers/coordinator.js";
 import { tcpProxy } from "../helpers/proxy.js";
 import { readmeSnippet } from "./readme.js";

@@ -15,7 +15,7 @@ import { fromValue, toValue } from "../../src/common/json.js";
 import { bearerToken } from "../../clients/api/src/token.js";
 import { createInProcessTransport } from "../../src/dispatch/in-process.js";
 import { createSupervisorLink, type SupervisorLink } from "../../src/dispatch/link.js";
-import { SUPERVISOR_BINARY_OPTIONS } from "../../src/dispatch/wire.js";
+import { SUPERVISOR_BINARY_OPTIONS } from "../../src/common/depth.js";
 import type { Runner } from "../../src/runners/types.js";
 import { parseTokens } from "../../src/server/auth.js";
 import { startSupervisorServer, type RunningSupervisor } from "../../src/server/supervisor-server.js";

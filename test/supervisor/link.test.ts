@@ -7,7 +7,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { SupervisorService, type LinkRequestSchema, type LinkResponse } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
-import { SUPERVISOR_BINARY_OPTIONS } from "../../src/dispatch/wire.js";
+import { SUPERVISOR_BINARY_OPTIONS } from "../../src/common/depth.js";
 import { startSupervisorServer, type RunningSupervisor } from "../../src/server/supervisor-server.js";
 import { until } from "../helpers/wait.js";
 

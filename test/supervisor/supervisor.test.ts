@@ -10,7 +10,7 @@ import {
 } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
 import { LogStream } from "../../gen/horus/coordinator/v1/workflow_pb.js";
 import { fromValue, msDuration, toValueMap, type JsonMap } from "../../src/common/json.js";
-import { MAX_OUTPUT_DEPTH, SUPERVISOR_BINARY_OPTIONS } from "../../src/dispatch/wire.js";
+import { MAX_OUTPUT_DEPTH, SUPERVISOR_BINARY_OPTIONS } from "../../src/common/depth.js";
 import { createSupervisor, type Supervisor, type SupervisorOptions } from "../../src/supervisor/index.js";
 
 type SupervisorClient = Client<typeof SupervisorService>;
