@@ -71,6 +71,7 @@ function readToken(file: string): string {
 
 /** A user-facing problem: printed as one line, exit code 2. */
 export class CliError extends Error {
+  override name = "CliError";
   constructor(message: string, readonly exitCode = 2) {
     super(message);
   }

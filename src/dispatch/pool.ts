@@ -387,8 +387,9 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
    * Supervisors a dispatch was sent to whose answer never came (the call
    * failed mid-flight): they may run the attempt although it waits here to
    * be sent again. A cancel must reach them too, and once another
-   * supervisor accepts the attempt their copy is stopped (found by the
-   * chaos suite: a job cancelled while waiting for a re-send ran on).
+   * supervisor accepts the attempt their copy is stopped: otherwise a job
+   * cancelled while it waits for a re-send runs on where the first send
+   * arrived.
    */
   const maybeAt = new Map<string, Set<Member>>();
 
@@ -924,8 +925,8 @@ export function createSupervisorPool(options: PoolOptions): SupervisorPool {
   /**
    * A cancel must reach the job: one that fails (a cut connection, a
    * supervisor not up yet) is sent again until each target answered or
-   * left the pool (found by the chaos suite: a fire-and-forget cancel left
-   * the job running on a live supervisor).
+   * left the pool, since a cancel sent once and lost leaves the job
+   * running on a live supervisor.
    */
   function cancelOn(targets: Iterable<Member>, attemptId: string | string[], reason: string, superseded = false): Promise<void> {
     const pending = new Set(targets);

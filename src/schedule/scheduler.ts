@@ -35,7 +35,9 @@ export interface SchedulerOptions {
 }
 
 /** The schedule's target cannot run (not a passing failure): its tick is recorded without a run. */
-export class CannotStartError extends Error {}
+export class CannotStartError extends Error {
+  override name = "CannotStartError";
+}
 
 export interface Scheduler {
   /** Reads the schedules again now (one was created, paused or resumed here). */

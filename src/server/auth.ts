@@ -100,7 +100,9 @@ function digest(token: string): string {
   return createHash("sha256").update(token).digest("hex");
 }
 
-export class TokenFileError extends Error {}
+export class TokenFileError extends Error {
+  override name = "TokenFileError";
+}
 
 /**
  * Parses token lines: `TOKEN [ROLE]`, blank lines and `#` comments skipped.

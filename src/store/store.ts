@@ -89,6 +89,7 @@ export function templateContentKey(definition: WorkflowDefinition): string {
 
 /** A cursor the store did not issue (or no longer understands). */
 export class InvalidCursorError extends Error {
+  override name = "InvalidCursorError";
   constructor(cursor: string) {
     super(`invalid cursor "${cursor}"`);
   }
@@ -96,6 +97,7 @@ export class InvalidCursorError extends Error {
 
 /** The store cannot be reached right now (Redis down or timing out); the caller may retry. */
 export class StoreUnavailableError extends Error {
+  override name = "StoreUnavailableError";
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
   }
@@ -108,6 +110,7 @@ export class StoreUnavailableError extends Error {
  * be dropped.
  */
 export class LeaseLostError extends Error {
+  override name = "LeaseLostError";
   /**
    * @param reload true when this node still owns the workflow but the store
    * is behind what it committed (Redis lost acknowledged writes, e.g. a

@@ -840,5 +840,9 @@ function truncate(line: string, maxBytes: number): string {
   return `${cut}… [${bytes - Buffer.byteLength(cut, "utf8")} bytes cut]`;
 }
 
-class OutputTooLarge extends Error {}
-class OutputTooDeep extends Error {}
+class OutputTooLarge extends Error {
+  override name = "OutputTooLarge";
+}
+class OutputTooDeep extends Error {
+  override name = "OutputTooDeep";
+}

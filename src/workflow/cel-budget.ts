@@ -50,7 +50,9 @@ export interface CelBudget {
 export const DEFAULT_CEL_BUDGET: CelBudget = { maxSteps: 1_000_000, maxSize: 1_000_000, maxMillis: 5_000 };
 
 /** Thrown out of the evaluator when a limit is passed; its message says which. */
-export class BudgetExceeded extends Error {}
+export class BudgetExceeded extends Error {
+  override name = "BudgetExceeded";
+}
 
 /** The message every budget failure starts with (CONDITION_ERROR / FOR_EACH_ERROR). */
 export const BUDGET_MESSAGE = "expression exceeded its cost budget";

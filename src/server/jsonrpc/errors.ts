@@ -51,6 +51,7 @@ export interface JsonRpcErrorObject {
 
 /** An error answered to the client as is. */
 export class JsonRpcError extends Error {
+  override name = "JsonRpcError";
   constructor(
     readonly code: number,
     message: string,
