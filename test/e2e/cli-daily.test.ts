@@ -3,33 +3,17 @@
 // reasons, for_each labels, piped runs that lose nothing, and templates that
 // keep their version.
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { createClient } from "@connectrpc/connect";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { CoordinatorService } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
-import { exited, horus, horusServer, HORUS } from "../helpers/cli.js";
+import { exited, horus, horusServer, HORUS, scratchFiles, suiteCoordinator } from "../helpers/cli.js";
 import { PROTOCOLS } from "../helpers/coordinator.js";
-import type { ChildProcess } from "node:child_process";
 
-let coord: { child: ChildProcess; url: string };
-const dir = mkdtempSync(join(tmpdir(), "horus-cli-daily-"));
+const coord = suiteCoordinator();
+const { file } = scratchFiles("horus-cli-daily-");
 const ANSI = /\x1b\[[0-9;]*m/;
 
-beforeAll(async () => {
-  coord = await horusServer(["coordinator", "--port", "0", "--log-level", "warn"]);
-});
-afterAll(async () => {
-  coord.child.kill("SIGTERM");
-  await exited(coord.child);
-});
-
-function file(name: string, text: string): string {
-  const path = join(dir, name);
-  writeFileSync(path, text);
-  return path;
-}
 
 const TYPO = `workflow:\n  name: typo\n  steps:\n    - { id: hello, runner: jss, payload: "1" }\n    - { id: fine, runner: js, payload: "1" }\n`;
 const WARNING = 'no supervisor offers runner "jss" (offered: js, noop, shell): step hello will wait until one does';

@@ -1,31 +1,15 @@
 // The `horus` CLI as a user runs it: real processes for the CLI, the
 // coordinator and a separate supervisor.
-import { writeFileSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createClient } from "@connectrpc/connect";
 import { CoordinatorService } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
-import { exited, horus, horusServer } from "../helpers/cli.js";
+import { exited, horus, horusServer, scratchFiles, suiteCoordinator } from "../helpers/cli.js";
 import { outputs, PROTOCOLS, waitForEnd, WorkflowState } from "../helpers/coordinator.js";
-import type { ChildProcess } from "node:child_process";
 
-let coord: { child: ChildProcess; url: string };
-const dir = mkdtempSync(join(tmpdir(), "horus-cli-"));
+const coord = suiteCoordinator();
+const { dir, file } = scratchFiles("horus-cli-");
 
-beforeAll(async () => {
-  coord = await horusServer(["coordinator", "--port", "0", "--log-level", "warn"]);
-});
-afterAll(async () => {
-  coord.child.kill("SIGTERM");
-  await exited(coord.child);
-});
-
-function file(name: string, text: string): string {
-  const path = join(dir, name);
-  writeFileSync(path, text);
-  return path;
-}
 
 describe("horus run", () => {
   it("runs the parallel example to success, printing progress lines, exit 0", async () => {

@@ -1,27 +1,18 @@
 // `horus schedule ...` as a user runs it: real CLI processes against a
 // coordinator process.
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { ChildProcess } from "node:child_process";
 import { createClient } from "@connectrpc/connect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { CoordinatorService } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
-import { exited, horus, horusServer } from "../helpers/cli.js";
+import { horus, scratchFiles, suiteCoordinator } from "../helpers/cli.js";
 import { outputs, PROTOCOLS, waitForEnd, WorkflowState } from "../helpers/coordinator.js";
 
-let coord: { child: ChildProcess; url: string };
-const dir = mkdtempSync(join(tmpdir(), "horus-schedule-cli-"));
+const coord = suiteCoordinator();
+const { dir } = scratchFiles("horus-schedule-cli-");
 const GREET = join(dir, "greet.yaml");
 writeFileSync(GREET, `workflow:\n  name: greet\n  steps:\n    - { id: hello, runner: js, payload: "'hello ' + inputs.who + ' ' + inputs.n" }\n`);
 
-beforeAll(async () => {
-  coord = await horusServer(["coordinator", "--port", "0", "--log-level", "warn"]);
-});
-afterAll(async () => {
-  coord.child.kill("SIGTERM");
-  await exited(coord.child);
-});
 
 const cli = (...args: string[]) => horus(["--coordinator", coord.url, ...args]);
 

@@ -1,5 +1,9 @@
 // Runs the compiled `horus` CLI as a real child process.
 import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll } from "vitest";
 
 export const HORUS = ["dist/src/cli/main.js"];
 
@@ -50,4 +54,38 @@ export function exited(child: ChildProcess): Promise<number | null> {
 export async function kill9(p: { child: ChildProcess }): Promise<void> {
   if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGKILL");
   await exited(p.child);
+}
+
+/**
+ * One `horus coordinator` process (embedded, port 0) for the calling suite:
+ * started before its tests and stopped after them. Read `url` in the tests.
+ */
+export function suiteCoordinator(args: string[] = []): { readonly url: string } {
+  let coord: { child: ChildProcess; url: string } | undefined;
+  beforeAll(async () => {
+    coord = await horusServer(["coordinator", "--port", "0", "--log-level", "warn", ...args]);
+  });
+  afterAll(async () => {
+    if (!coord) return;
+    coord.child.kill("SIGTERM");
+    await exited(coord.child);
+  });
+  return {
+    get url() {
+      return coord!.url;
+    },
+  };
+}
+
+/** A suite's scratch directory; `file(name, text)` writes a file there and returns its path. */
+export function scratchFiles(prefix: string): { dir: string; file(name: string, text: string): string } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return {
+    dir,
+    file(name, text) {
+      const path = join(dir, name);
+      writeFileSync(path, text);
+      return path;
+    },
+  };
 }
