@@ -39,7 +39,8 @@ function driver(commands: string[], dir: string): string {
     "set -u",
     "ip link set lo up",
     // Waits until a background command's output says it is ready (a server's "listening on", a runner's "ready").
-    `await_ready() { for _ in $(seq 1 600); do grep -qE 'listening on|[Rr]eady' "$1" && return 0; sleep 0.1; done; echo "not ready: $1" >&2; cat "$1" >&2; exit 99; }`,
+    // -s: the background shell may not have created its log file yet.
+    `await_ready() { for _ in $(seq 1 600); do grep -qsE 'listening on|[Rr]eady' "$1" && return 0; sleep 0.1; done; echo "not ready: $1" >&2; cat "$1" >&2; exit 99; }`,
     `redis-server --port 6379 --save '' --appendonly no > ${dir}/redis.log 2>&1 &`,
     `await_ready ${dir}/redis.log`,
   ];
