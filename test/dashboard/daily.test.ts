@@ -5,16 +5,14 @@
 // pan, consistent counters, the supervisors and templates pages, and a
 // confirm on cancel. With HORUS_SCREENSHOTS=1 the screenshots go to
 // docs/images/ (the README shows them); otherwise to test-output/dashboard/.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { mkdirSync, readFileSync } from "node:fs";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningCoordinator } from "../../src/coordinator/app.js";
 import { toValueMap } from "../../src/common/json.js";
 import { startSupervisorServer, type RunningSupervisor } from "../../src/server/supervisor-server.js";
 import { coordinator, waitForEnd, WorkflowState, type CoordinatorClient } from "../helpers/coordinator.js";
-import { CHROMIUM, chromiumArgs } from "../helpers/chromium.js";
+import { dashboardBrowser } from "../helpers/chromium.js";
 
 const README_SHOTS = process.env.HORUS_SCREENSHOTS === "1";
 const SHOTS = README_SHOTS ? "docs/images" : "test-output/dashboard";
@@ -28,32 +26,23 @@ let running: RunningCoordinator;
 let client: CoordinatorClient;
 let supervisor: RunningSupervisor;
 const others: RunningSupervisor[] = [];
-let browser: BrowserContext;
 let page: Page;
-let profile: string;
+let closeBrowser: (() => Promise<void>) | undefined;
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   ({ running, client } = await coordinator({ embedded: false, registrationLeaseMs: 3_000 }));
   supervisor = await startSupervisorServer({ port: 0, register: [running.url], supervisor: { name: "daily-sup", labels: { zone: "eu-1" }, capacity: 8 } });
-  profile = mkdtempSync(join(tmpdir(), "horus-dashboard-daily-"));
-  browser = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    args: [...chromiumArgs(), "--disable-renderer-backgrounding", "--disable-background-timer-throttling", "--disable-backgrounding-occluded-windows"],
-    viewport: { width: 1200, height: 800 },
-  });
-  page = await browser.newPage();
-  page.setDefaultTimeout(15_000);
+  ({ page, close: closeBrowser } = await dashboardBrowser({ width: 1200, height: 800 }));
   await page.goto(`${running.url}/`);
   await page.locator("#conn", { hasText: "live" }).waitFor();
 }, 60_000);
 
 afterAll(async () => {
-  await browser?.close();
+  await closeBrowser?.();
   for (const s of others) await s.close();
   await supervisor?.close();
   await running?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
 async function shot(name: string): Promise<void> {

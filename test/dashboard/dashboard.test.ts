@@ -3,16 +3,16 @@
 // supervisor, so a submitted workflow waits READY until the test registers
 // one: the nodes are seen turning green on the open page, without timing
 // assumptions. Screenshots go to test-output/dashboard/ (gitignored).
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningCoordinator } from "../../src/coordinator/app.js";
 import { parseTokens } from "../../src/server/auth.js";
 import { startSupervisorServer, type RunningSupervisor } from "../../src/server/supervisor-server.js";
 import { coordinator, waitForEnd, type CoordinatorClient } from "../helpers/coordinator.js";
-import { CHROMIUM, chromiumArgs } from "../helpers/chromium.js";
+import { CHROMIUM, chromiumArgs, dashboardBrowser } from "../helpers/chromium.js";
 
 const SHOTS = "test-output/dashboard";
 
@@ -24,27 +24,21 @@ interface PageGlobals {
 let running: RunningCoordinator;
 let client: CoordinatorClient;
 let supervisor: RunningSupervisor | undefined;
-let browser: BrowserContext;
 let page: Page;
-let profile: string;
+let closeBrowser: (() => Promise<void>) | undefined;
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   ({ running, client } = await coordinator({ embedded: false, registrationLeaseMs: 3_000 }));
-  profile = mkdtempSync(join(tmpdir(), "horus-dashboard-"));
-  browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: [...chromiumArgs(), "--disable-renderer-backgrounding", "--disable-background-timer-throttling", "--disable-backgrounding-occluded-windows"], viewport: { width: 1400, height: 800 } });
-  page = await browser.newPage();
-  // A step that never happens fails here, naming its locator, before the test times out.
-  page.setDefaultTimeout(15_000);
+  ({ page, close: closeBrowser } = await dashboardBrowser({ width: 1400, height: 800 }));
   await page.goto(`${running.url}/`);
   await page.locator("#conn", { hasText: "live" }).waitFor();
 }, 60_000);
 
 afterAll(async () => {
-  await browser?.close();
+  await closeBrowser?.();
   await supervisor?.close();
   await running?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
 /** Registers a supervisor with the coordinator (once), so submitted workflows run. */

@@ -2,15 +2,13 @@
 // coordinator: the list shows each schedule's cron, zone, next and last
 // run; Pause, Resume and Run now act on it; the last run links to the
 // workflow. Screenshot in test-output/dashboard/ (gitignored).
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { mkdirSync } from "node:fs";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OverlapPolicy } from "../../gen/horus/coordinator/v1/schedule_pb.js";
 import type { RunningCoordinator } from "../../src/coordinator/app.js";
 import { coordinator, type CoordinatorClient } from "../helpers/coordinator.js";
-import { CHROMIUM, chromiumArgs } from "../helpers/chromium.js";
+import { dashboardBrowser } from "../helpers/chromium.js";
 
 const SHOTS = "test-output/dashboard";
 
@@ -20,23 +18,18 @@ interface PageGlobals {
 
 let running: RunningCoordinator;
 let client: CoordinatorClient;
-let browser: BrowserContext;
 let page: Page;
-let profile: string;
+let closeBrowser: (() => Promise<void>) | undefined;
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   ({ running, client } = await coordinator());
-  profile = mkdtempSync(join(tmpdir(), "horus-dashboard-schedules-"));
-  browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: [...chromiumArgs(), "--disable-renderer-backgrounding", "--disable-background-timer-throttling"], viewport: { width: 1400, height: 700 } });
-  page = await browser.newPage();
-  page.setDefaultTimeout(15_000);
+  ({ page, close: closeBrowser } = await dashboardBrowser({ width: 1400, height: 700 }));
 }, 60_000);
 
 afterAll(async () => {
-  await browser?.close();
+  await closeBrowser?.();
   await running?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
 const row = (name: string) => page.locator(`#schedules tr[data-name="${name}"]`);

@@ -1,8 +1,12 @@
 // Debian's Chromium for browser tests (installed by global-setup and .ci/run),
 // started the way this closed network needs: no background connections.
+import { mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { build } from "esbuild";
+import { chromium, type BrowserContext, type Page } from "playwright-core";
 
 export const CHROMIUM = "/usr/bin/chromium";
 
@@ -18,6 +22,31 @@ export function chromiumArgs(): string[] {
     "--disable-component-update",
     "--disable-sync",
   ];
+}
+
+/**
+ * Chromium for a dashboard test: a fresh profile, timers never throttled
+ * (the page follows live streams while it is not in front), and one page
+ * whose steps fail after 15 s, naming their locator, before the test times
+ * out. `close()` closes the browser and removes the profile.
+ */
+export async function dashboardBrowser(viewport: { width: number; height: number }): Promise<{ browser: BrowserContext; page: Page; close(): Promise<void> }> {
+  const profile = mkdtempSync(join(tmpdir(), "horus-dashboard-"));
+  const browser = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    args: [...chromiumArgs(), "--disable-renderer-backgrounding", "--disable-background-timer-throttling", "--disable-backgrounding-occluded-windows"],
+    viewport,
+  });
+  const page = await browser.newPage();
+  page.setDefaultTimeout(15_000);
+  return {
+    browser,
+    page,
+    async close() {
+      await browser.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
 }
 
 /** A page on its own loopback origin, standing in for another site: `entry` bundled for the browser and served as /page.js under /. */
