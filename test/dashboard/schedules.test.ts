@@ -55,8 +55,12 @@ describe("dashboard: schedules", () => {
     ]);
     expect(await page.locator("#schedules tr[data-name]").evaluateAll((rows) => rows.map((r) => (r as unknown as { dataset: { name: string } }).dataset.name))).toEqual(["hourly", "nightly"]);
 
+    // A refresh redraws only changed rows, so a click landing mid-refresh
+    // still reaches its button: the untouched row stays the same element.
+    await row("hourly").evaluate((tr) => ((tr as unknown as { marked: boolean }).marked = true));
     await row("nightly").locator("button[data-action=pause]").click();
     await row("nightly").locator("td.state", { hasText: "paused" }).waitFor();
+    expect(await row("hourly").evaluate((tr) => (tr as unknown as { marked?: boolean }).marked)).toBe(true);
     expect(await row("nightly").locator("td.next").innerText()).toBe("-");
     expect((await client.listSchedules({})).schedules.find((s) => s.spec?.name === "nightly")?.paused).toBe(true);
 
@@ -80,9 +84,12 @@ describe("dashboard: schedules", () => {
 
   it("shows why an action failed", async () => {
     await page.goto(`${running.url}/#/schedules`);
-    await row("hourly").waitFor();
+    // The button is held before the schedule goes, so the click reaches it
+    // even if a refresh removes the row first: the page then answers from
+    // the server's refusal, as it would for a user whose list was stale.
+    const trigger = await row("hourly").locator("button[data-action=trigger]").elementHandle();
     await client.deleteSchedule({ name: "hourly" });
-    await row("hourly").locator("button[data-action=trigger]").click();
+    await trigger!.evaluate((b) => (b as unknown as { click(): void }).click());
     await page.locator("#schedules .error", { hasText: 'schedule "hourly" not found' }).waitFor();
     await row("hourly").waitFor({ state: "detached" });
   });

@@ -148,7 +148,13 @@ export function mountSchedules(client: CoordinatorClient): void {
     if (page.hidden) return;
     try {
       const { schedules } = await client.listSchedules({});
-      body.replaceChildren(...schedules.map(row));
+      // Rows whose content has not changed are kept, not redrawn: a click
+      // that lands while the page refreshes must reach the button it aimed at.
+      const shown = new Map([...body.rows].map((tr) => [tr.outerHTML, tr]));
+      body.replaceChildren(...schedules.map((s) => {
+        const fresh = row(s);
+        return shown.get(fresh.outerHTML) ?? fresh;
+      }));
       empty.hidden = schedules.length > 0;
     } catch (err) {
       error.textContent = ConnectError.from(err).rawMessage;
