@@ -7,7 +7,7 @@
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
-import { CoordinatorService, OutputFormat } from "../gen/horus/coordinator/v1/coordinator_pb.js";
+import { CoordinatorService, OutputFormat, type WatchWorkflowResponse } from "../gen/horus/coordinator/v1/coordinator_pb.js";
 import { BINARY_READ_OPTIONS } from "../src/common/depth.js";
 import { toValueMap, type JsonMap } from "../src/common/json.js";
 import { isTerminalWorkflow } from "../src/engine/states.js";
@@ -38,6 +38,18 @@ export function specOf(yaml: string): ReturnType<typeof definitionToSpec> {
   return spec;
 }
 
+/**
+ * Whether a watch message carries the workflow's end. Watches are asked
+ * batched and with outputs as JSON text, as the SDK's helpers, the CLI and
+ * the dashboard ask; the outputs are parsed, as the SDK does for its caller.
+ */
+function isEnd(msg: WatchWorkflowResponse): boolean {
+  if (msg.kind.case === "snapshot") return isTerminalWorkflow(msg.kind.value.state);
+  const events = msg.kind.case === "events" ? msg.kind.value.events : msg.kind.case === "event" ? [msg.kind.value] : [];
+  for (const e of events) if (e.kind.case === "step" && e.kind.value.outputJson) JSON.parse(e.kind.value.outputJson);
+  return events.some((e) => e.kind.case === "workflow" && isTerminalWorkflow(e.kind.value.state));
+}
+
 /** A client of the coordinator at `url`, as a Target. */
 export function clientTarget(url: string, form: SubmitForm = "spec"): Target {
   // One HTTP/2 connection for every call and stream, as one client has.
@@ -64,18 +76,20 @@ export function clientTarget(url: string, form: SubmitForm = "spec"): Target {
       return Promise.all(Array.from({ length: count }, () => submit(yaml)));
     },
 
+    async run(yaml, inputs = {}) {
+      const definition = form === "spec" ? { case: "spec" as const, value: specOf(yaml) } : { case: "yaml" as const, value: yaml };
+      let id = "";
+      for await (const msg of client.runWorkflow({ submit: { definition, inputs: toValueMap(inputs) }, batch: true, outputs: OutputFormat.JSON })) {
+        if (msg.kind.case === "submitted") id = msg.kind.value.workflowId;
+        else if (isEnd(msg)) return id;
+      }
+      throw new Error(`the run of workflow ${id || "(not submitted)"} closed before it ended`);
+    },
+
     async ended(id) {
       // The first message is a snapshot: a workflow that ended before the
       // watch opened is seen there.
-      // Batched and with outputs as JSON text, as the SDK's watch helper, the
-      // CLI and the dashboard ask for it; the outputs are parsed, as the
-      // SDK's helper does for its caller.
-      for await (const msg of client.watchWorkflow({ workflowId: id, batch: true, outputs: OutputFormat.JSON })) {
-        if (msg.kind.case === "snapshot" && isTerminalWorkflow(msg.kind.value.state)) return;
-        const events = msg.kind.case === "events" ? msg.kind.value.events : msg.kind.case === "event" ? [msg.kind.value] : [];
-        for (const e of events) if (e.kind.case === "step" && e.kind.value.outputJson) JSON.parse(e.kind.value.outputJson);
-        if (events.some((e) => e.kind.case === "workflow" && isTerminalWorkflow(e.kind.value.state))) return;
-      }
+      for await (const msg of client.watchWorkflow({ workflowId: id, batch: true, outputs: OutputFormat.JSON })) if (isEnd(msg)) return;
       throw new Error(`the watch of workflow ${id} closed before it ended`);
     },
 

@@ -20,6 +20,12 @@ export interface Target {
    * per workflow for now: a batch submission RPC would go here.
    */
   submitMany(yaml: string, count: number): Promise<string[]>;
+  /**
+   * Submits one workflow and follows it to its end in one call (RunWorkflow),
+   * as the SDK's runWorkflow and `horus run` do; its id. Without it, runOne
+   * submits and then calls `ended`.
+   */
+  run?(yaml: string, inputs?: JsonMap): Promise<string>;
   /** Resolves once this one workflow has ended (call it right after submit). */
   ended(id: string): Promise<void>;
   /** Starts noticing the ends of every workflow, for a batch. */

@@ -8,8 +8,10 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { parentPort } from "node:worker_threads";
 import {
   RegisterWorkflowTemplateRequestSchema,
+  RunWorkflowRequestSchema,
   SubmitWorkflowRequestSchema,
   ValidateWorkflowRequestSchema,
+  type RunWorkflowRequest,
   type SubmitWorkflowRequest,
 } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
 import { WorkflowSpecSchema } from "../../gen/horus/coordinator/v1/workflow_pb.js";
@@ -23,6 +25,7 @@ export const REQUEST_SCHEMAS = {
   SubmitWorkflow: SubmitWorkflowRequestSchema,
   ValidateWorkflow: ValidateWorkflowRequestSchema,
   RegisterWorkflowTemplate: RegisterWorkflowTemplateRequestSchema,
+  RunWorkflow: RunWorkflowRequestSchema,
 } as const;
 export type DefinitionMethod = keyof typeof REQUEST_SCHEMAS;
 
@@ -92,8 +95,12 @@ function check(definition: Definition, limits: Partial<ValidationLimits>): Pick<
  */
 export function stubRequest<Desc extends DescMessage>(schema: Desc, format: "binary" | "json", request?: MessageShape<Desc>): Uint8Array {
   const definition: SubmitWorkflowRequest["definition"] = { case: "spec", value: create(WorkflowSpecSchema) };
-  // A copy: `request` itself is left as it is.
-  const stub = { ...create(schema), ...request, definition } as MessageShape<Desc>;
+  // A copy: `request` itself is left as it is. RunWorkflow holds its definition in `submit`.
+  const stub = (
+    (schema as DescMessage) === RunWorkflowRequestSchema
+      ? { ...create(RunWorkflowRequestSchema), ...(request as RunWorkflowRequest | undefined), submit: { ...create(SubmitWorkflowRequestSchema), ...(request as RunWorkflowRequest | undefined)?.submit, definition } }
+      : { ...(create(schema) as object), ...(request as object | undefined), definition }
+  ) as unknown as MessageShape<Desc>;
   return format === "binary" ? toBinary(schema, stub) : new TextEncoder().encode(toJsonString(schema, stub));
 }
 
@@ -127,7 +134,8 @@ function handleRequest(job: Extract<DefinitionJob, { kind: "request" }>): Defini
   } catch (err) {
     return { id: job.id, problems: [], message: stubRequest(schema, job.format), error: asRequestError(err, Code.InvalidArgument) };
   }
-  return { id: job.id, ...check(request.definition, job.limits), message: stubRequest(schema, job.format, request) };
+  const definition = job.method === "RunWorkflow" ? (request as unknown as RunWorkflowRequest).submit!.definition : request.definition;
+  return { id: job.id, ...check(definition, job.limits), message: stubRequest(schema, job.format, request) };
 }
 
 function handle(job: DefinitionJob): DefinitionReply {

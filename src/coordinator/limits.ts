@@ -3,7 +3,7 @@
 // the same way. A client is its token (auth.ts Principal id); without
 // tokens every caller is "anonymous" and shares one allowance.
 //   - submissions per token per second (a token bucket; each definition of
-//     a SubmitWorkflows call counts, and a TriggerSchedule call): RESOURCE_EXHAUSTED
+//     a SubmitWorkflows call counts, and a RunWorkflow or TriggerSchedule call): RESOURCE_EXHAUSTED
 //   - concurrent streams per token: RESOURCE_EXHAUSTED. Every server-streaming
 //     method counts (found from the descriptor, so a new one counts too),
 //     whichever surface opened it: WebSocket subscriptions are streams.
@@ -91,6 +91,10 @@ export function withClientLimits(impl: Impl, auth: Auth | undefined, limits: Cli
       takeSubmit(clientOf(ctx), req.workflows.length);
       return impl.submitWorkflows!(req, ctx);
     },
+    async *runWorkflow(req: Parameters<NonNullable<Impl["runWorkflow"]>>[0], ctx: HandlerContext) {
+      takeSubmit(clientOf(ctx));
+      yield* impl.runWorkflow!(req, ctx);
+    },
     // Starts a workflow on request, as SubmitWorkflow does.
     triggerSchedule(req: Parameters<NonNullable<Impl["triggerSchedule"]>>[0], ctx: HandlerContext) {
       takeSubmit(clientOf(ctx));
@@ -98,9 +102,11 @@ export function withClientLimits(impl: Impl, auth: Auth | undefined, limits: Cli
     },
   };
   for (const m of CoordinatorService.methods) {
-    const fn = (impl as Record<string, unknown>)[m.localName];
+    // Around the submission limit where a method has one (RunWorkflow): a stream refused costs no submission.
+    const fn = limited[m.localName];
     if (m.methodKind === "server_streaming" && typeof fn === "function") {
-      limited[m.localName] = stream((fn as (req: unknown, ctx: HandlerContext) => AsyncIterable<unknown>).bind(impl));
+      const own = fn === (impl as Record<string, unknown>)[m.localName];
+      limited[m.localName] = stream((fn as (req: unknown, ctx: HandlerContext) => AsyncIterable<unknown>).bind(own ? impl : limited));
     }
   }
   return limited as Impl;

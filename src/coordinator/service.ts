@@ -1,8 +1,16 @@
 // The one implementation of CoordinatorService. Every surface (Connect,
 // gRPC, gRPC-web, and later JSON-RPC) calls these methods.
 import { setImmediate as yieldToIo } from "node:timers/promises";
+import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
-import { CoordinatorService, ValidateWorkflowResponseSchema } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
+import {
+  CoordinatorService,
+  ValidateWorkflowResponseSchema,
+  type SubmitWorkflowRequest,
+  type SubmitWorkflowResponseSchema,
+  type WatchWorkflowRequest,
+  type WatchWorkflowResponseSchema,
+} from "../../gen/horus/coordinator/v1/coordinator_pb.js";
 import { fromValueMap } from "../common/json.js";
 import { STORE_UNAVAILABLE_HEADER } from "../common/store-unavailable.js";
 import { truncateId } from "../common/truncate.js";
@@ -88,6 +96,11 @@ function inBatch(index: number, p: Problem): Problem {
   const at = `workflows[${index}]`;
   return { stepId: p.stepId, field: p.field ? `${at}.${p.field}` : at, message: `${at}: ${p.message}` };
 }
+
+type SubmitWorkflowResponseInit = MessageInitShape<typeof SubmitWorkflowResponseSchema>;
+type WatchWorkflowResponseInit = MessageInitShape<typeof WatchWorkflowResponseSchema>;
+/** What following a workflow needs of WatchWorkflow's request (RunWorkflow makes one). */
+type FollowRequest = Pick<WatchWorkflowRequest, "workflowId" | "cursor" | "batch" | "outputs">;
 
 function requireId(id: string): void {
   if (!id) throw new ConnectError("workflow_id is required", Code.InvalidArgument);
@@ -187,24 +200,110 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
   /** Runners no supervisor offers (runner-warnings.ts); none when this service has no pool to ask. */
   const warningsFor = (definition: WorkflowDefinition, pool = supervisors?.list()): string[] => (pool ? runnerWarnings(definition, pool) : []);
 
+  /** SubmitWorkflow's work, shared with RunWorkflow. */
+  async function submitOne(req: SubmitWorkflowRequest, ctx: HandlerContext): Promise<SubmitWorkflowResponseInit & { workflowId: string }> {
+    const checked = await checkRequest(req.definition, ctx);
+    if (!checked.plan || !checked.parsed.definition) throw invalid(checked.problems);
+    const given = applyInputs(checked.parsed.definition.inputs, fromValueMap(req.inputs));
+    if (given.problems.length > 0) throw invalid(given.problems, "invalid inputs");
+    const record = newWorkflowRecord({
+      definition: checked.parsed.definition,
+      plan: checked.plan,
+      inputs: given.inputs,
+      now: Date.now(),
+      ...(req.idempotencyKey ? { idempotencyKey: req.idempotencyKey } : {}),
+    });
+    const { id, existing } = await executor.start(record, checked.plan);
+    return { workflowId: id, existing, plan: planToProto(checked.plan.levels), warnings: warningsFor(checked.parsed.definition) };
+  }
+
+  /** WatchWorkflow's stream, shared with RunWorkflow. */
+  async function* follow(req: FollowRequest, ctx: HandlerContext): AsyncGenerator<WatchWorkflowResponseInit> {
+    requireId(req.workflowId);
+    const wire = { binary: binaryWire(ctx.requestHeader), outputs: req.outputs };
+    const w = waiter(store, ["events"], req.workflowId, signals(ctx));
+    // Batched: wait out the window unless the change feed says the workflow ended.
+    let ended = false;
+    let endNow: (() => void) | undefined;
+    const unsubscribe = req.batch
+      ? store.subscribeChanges((id, terminal) => {
+          if (id !== req.workflowId || !terminal) return;
+          ended = true;
+          endNow?.();
+        })
+      : () => {};
+    const gather = () =>
+      ended
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            const timer = setTimeout(done, WATCH_BATCH_MS);
+            function done() {
+              clearTimeout(timer);
+              endNow = undefined;
+              resolve();
+            }
+            endNow = done;
+          });
+    try {
+      const got = await store.getWorkflow(req.workflowId);
+      if (!got) throw new ConnectError(`workflow ${truncateId(req.workflowId)} not found`, Code.NotFound);
+      let cursor = req.cursor;
+      if (!cursor) {
+        cursor = got.cursor;
+        yield { kind: { case: "snapshot", value: workflowToProto(got.record, wire) }, cursor };
+        if (isTerminalWorkflow(got.record.state)) return;
+      }
+      const endedBefore = isTerminalWorkflow(got.record.state);
+      for (;;) {
+        if (checkAborted(ctx, shutdown)) return;
+        if (!w.take()) {
+          await w.wait(WATCH_EXISTS_CHECK_MS);
+          if (!w.take()) {
+            if (checkAborted(ctx, shutdown)) return;
+            if ((await store.summaries([req.workflowId])).length === 0) {
+              throw new ConnectError(`workflow ${truncateId(req.workflowId)} no longer exists: its data is gone from the store (deleted, expired, or the store restarted empty)`, Code.NotFound);
+            }
+            continue;
+          }
+        }
+        if (req.batch) {
+          await gather();
+          if (checkAborted(ctx, shutdown)) return;
+        }
+        for (;;) {
+          const events = await store.readEvents(req.workflowId, cursor, 1000).catch(cursorError);
+          if (req.batch) {
+            const end = events.findIndex((e) => e.kind === "workflow" && isTerminalWorkflow(e.state));
+            const sent = end < 0 ? events : events.slice(0, end + 1);
+            if (sent.length > 0) {
+              cursor = sent[sent.length - 1]!.cursor;
+              yield wire.binary && sent.every(directlyEncodable)
+                ? eventsMessage(req.workflowId, sent, req.outputs, cursor)
+                : { kind: { case: "events", value: { events: sent.map((e) => eventToProto(req.workflowId, e, wire)) } }, cursor };
+            }
+            if (end >= 0) return;
+          } else {
+            for (const e of events) {
+              cursor = e.cursor;
+              yield { kind: { case: "event", value: eventToProto(req.workflowId, e, wire) }, cursor };
+              if (e.kind === "workflow" && isTerminalWorkflow(e.state)) return;
+            }
+          }
+          if (events.length < 1000) break;
+        }
+        // Resumed after the final event: nothing more will come.
+        if (endedBefore) return;
+      }
+    } finally {
+      unsubscribe();
+      w.close();
+    }
+  }
+
   return {
     ...scheduleMethods({ store, executor, definitions, ...(limits ? { limits } : {}), ...(options.scheduler ? { scheduler: options.scheduler } : {}) }),
 
-    async submitWorkflow(req, ctx) {
-      const checked = await checkRequest(req.definition, ctx);
-      if (!checked.plan || !checked.parsed.definition) throw invalid(checked.problems);
-      const given = applyInputs(checked.parsed.definition.inputs, fromValueMap(req.inputs));
-      if (given.problems.length > 0) throw invalid(given.problems, "invalid inputs");
-      const record = newWorkflowRecord({
-        definition: checked.parsed.definition,
-        plan: checked.plan,
-        inputs: given.inputs,
-        now: Date.now(),
-        ...(req.idempotencyKey ? { idempotencyKey: req.idempotencyKey } : {}),
-      });
-      const { id, existing } = await executor.start(record, checked.plan);
-      return { workflowId: id, existing, plan: planToProto(checked.plan.levels), warnings: warningsFor(checked.parsed.definition) };
-    },
+    submitWorkflow: (req, ctx) => submitOne(req, ctx),
 
     async submitWorkflows(req) {
       const n = req.workflows.length;
@@ -330,86 +429,13 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
       return { templates: (await store.listTemplates()).map(templateToProto) };
     },
 
-    async *watchWorkflow(req, ctx) {
-      requireId(req.workflowId);
-      const wire = { binary: binaryWire(ctx.requestHeader), outputs: req.outputs };
-      const w = waiter(store, ["events"], req.workflowId, signals(ctx));
-      // Batched: wait out the window unless the change feed says the workflow ended.
-      let ended = false;
-      let endNow: (() => void) | undefined;
-      const unsubscribe = req.batch
-        ? store.subscribeChanges((id, terminal) => {
-            if (id !== req.workflowId || !terminal) return;
-            ended = true;
-            endNow?.();
-          })
-        : () => {};
-      const gather = () =>
-        ended
-          ? Promise.resolve()
-          : new Promise<void>((resolve) => {
-              const timer = setTimeout(done, WATCH_BATCH_MS);
-              function done() {
-                clearTimeout(timer);
-                endNow = undefined;
-                resolve();
-              }
-              endNow = done;
-            });
-      try {
-        const got = await store.getWorkflow(req.workflowId);
-        if (!got) throw new ConnectError(`workflow ${truncateId(req.workflowId)} not found`, Code.NotFound);
-        let cursor = req.cursor;
-        if (!cursor) {
-          cursor = got.cursor;
-          yield { kind: { case: "snapshot", value: workflowToProto(got.record, wire) }, cursor };
-          if (isTerminalWorkflow(got.record.state)) return;
-        }
-        const endedBefore = isTerminalWorkflow(got.record.state);
-        for (;;) {
-          if (checkAborted(ctx, shutdown)) return;
-          if (!w.take()) {
-            await w.wait(WATCH_EXISTS_CHECK_MS);
-            if (!w.take()) {
-              if (checkAborted(ctx, shutdown)) return;
-              if ((await store.summaries([req.workflowId])).length === 0) {
-                throw new ConnectError(`workflow ${truncateId(req.workflowId)} no longer exists: its data is gone from the store (deleted, expired, or the store restarted empty)`, Code.NotFound);
-              }
-              continue;
-            }
-          }
-          if (req.batch) {
-            await gather();
-            if (checkAborted(ctx, shutdown)) return;
-          }
-          for (;;) {
-            const events = await store.readEvents(req.workflowId, cursor, 1000).catch(cursorError);
-            if (req.batch) {
-              const end = events.findIndex((e) => e.kind === "workflow" && isTerminalWorkflow(e.state));
-              const sent = end < 0 ? events : events.slice(0, end + 1);
-              if (sent.length > 0) {
-                cursor = sent[sent.length - 1]!.cursor;
-                yield wire.binary && sent.every(directlyEncodable)
-                  ? eventsMessage(req.workflowId, sent, req.outputs, cursor)
-                  : { kind: { case: "events", value: { events: sent.map((e) => eventToProto(req.workflowId, e, wire)) } }, cursor };
-              }
-              if (end >= 0) return;
-            } else {
-              for (const e of events) {
-                cursor = e.cursor;
-                yield { kind: { case: "event", value: eventToProto(req.workflowId, e, wire) }, cursor };
-                if (e.kind === "workflow" && isTerminalWorkflow(e.state)) return;
-              }
-            }
-            if (events.length < 1000) break;
-          }
-          // Resumed after the final event: nothing more will come.
-          if (endedBefore) return;
-        }
-      } finally {
-        unsubscribe();
-        w.close();
-      }
+    watchWorkflow: (req, ctx) => follow(req, ctx),
+
+    async *runWorkflow(req, ctx) {
+      if (!req.submit) throw new ConnectError("submit: the submission is required", Code.InvalidArgument);
+      const submitted = await submitOne(req.submit, ctx);
+      yield { kind: { case: "submitted", value: submitted } };
+      yield* follow({ workflowId: submitted.workflowId, cursor: "", batch: req.batch, outputs: req.outputs }, ctx);
     },
 
     async *watchWorkflows(req, ctx) {

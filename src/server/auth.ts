@@ -12,7 +12,7 @@
 //
 // Roles, each including the one below it:
 //   viewer    read and watch (Get/List/Watch/Logs/Validate, templates, supervisors, schedules, reflection)
-//   operator  + SubmitWorkflow(s), CancelWorkflow, RetryWorkflow, RegisterWorkflowTemplate, and changing schedules
+//   operator  + SubmitWorkflow(s), RunWorkflow, CancelWorkflow, RetryWorkflow, RegisterWorkflowTemplate, and changing schedules
 //   admin     everything, RegisterSupervisor included
 // and one outside that order:
 //   register  only RegisterSupervisor (the supervisors' registration token)
@@ -56,6 +56,7 @@ const VIEWER_METHODS = new Set([
 const OPERATOR_METHODS = new Set([
   "SubmitWorkflow",
   "SubmitWorkflows",
+  "RunWorkflow",
   "CancelWorkflow",
   "RetryWorkflow",
   "RegisterWorkflowTemplate",

@@ -22,6 +22,7 @@ const VIEWER = ["GetWorkflow", "ListWorkflows", "WatchWorkflow", "WatchWorkflows
 const OPERATOR = [
   "SubmitWorkflow",
   "SubmitWorkflows",
+  "RunWorkflow",
   "CancelWorkflow",
   "RetryWorkflow",
   "RegisterWorkflowTemplate",

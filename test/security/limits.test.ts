@@ -181,6 +181,20 @@ describe("per-client limits", () => {
     expect(codes).toContain(Code.ResourceExhausted);
   });
 
+  it("submissions per token per second: RunWorkflow counts, as it starts a workflow", async () => {
+    const { running } = await start({ security: { tokens: parseTokens(`${a}\n${b}\n`, "t"), clientLimits: { submitsPerSecond: 1 } } });
+    const ca = createCoordinatorClient(running.url, { token: a });
+    const codes: Array<Code | "OK"> = [];
+    for (let i = 0; i < 10; i++) {
+      const first = async () => {
+        for await (const m of ca.runWorkflow({ submit: { definition: { case: "yaml", value: yaml(["{ id: a, runner: noop }"]) } } })) return m.kind.case;
+      };
+      codes.push(await first().then(() => "OK" as const, (err: unknown) => ConnectError.from(err).code));
+    }
+    expect(codes).toContain(Code.ResourceExhausted);
+    expect(codes.filter((c) => c === "OK").length).toBeLessThanOrEqual(3);
+  });
+
   it("submissions per token per second: each definition of a SubmitWorkflows call counts; a batch over the burst is refused outright", async () => {
     const { running } = await start({ security: { tokens: parseTokens(`${a}\n${b}\n`, "t"), clientLimits: { submitsPerSecond: 1 } } });
     const ca = createCoordinatorClient(running.url, { token: a });

@@ -151,6 +151,33 @@ describe("large specs are read in a worker", () => {
     }
   });
 
+  it("RunWorkflow too: its submission's spec is read there, and a bad one is refused naming the step and field", async () => {
+    const { running } = await coordinator({ definitions: { maxMs: 1 } });
+    try {
+      const client: CoordinatorClient = createClient(CoordinatorService, PROTOCOLS["grpc over h2c"](running.url));
+      const first = async (value: WorkflowSpec) => {
+        for await (const m of client.runWorkflow({ submit: { definition: { case: "spec", value } } })) return m;
+      };
+      const err = await first(good).then(() => undefined, (e: unknown) => ConnectError.from(e));
+      expect(err?.code).toBe(Code.InvalidArgument);
+      expect(err?.rawMessage).toBe("invalid workflow: the request took longer than 0.001s to read; make it smaller");
+      expect((await first(spec(10)))?.kind.case).toBe("submitted");
+    } finally {
+      await running.close();
+    }
+    const { running: roomy } = await coordinator();
+    try {
+      const client: CoordinatorClient = createClient(CoordinatorService, PROTOCOLS["connect+json over HTTP/1.1"](roomy.url));
+      const err = await (async () => {
+        for await (const _ of client.runWorkflow({ submit: { definition: { case: "spec", value: bad } } })) break;
+      })().then(() => undefined, (e: unknown) => ConnectError.from(e));
+      expect(err?.code).toBe(Code.InvalidArgument);
+      expect(err?.rawMessage).toBe('invalid workflow: step "s4321" depends on unknown step "ghost"');
+    } finally {
+      await roomy.close();
+    }
+  });
+
   it("JSON-RPC too: large submit_workflow / validate_workflow params are read in a worker; small ones and the answers are as before", async () => {
     const { running } = await coordinator({ definitions: { maxMs: 1 } });
     const rpc = async (method: string, params: unknown) =>

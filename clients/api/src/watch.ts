@@ -5,12 +5,16 @@
 // The caller sees every message once, in order. Used by the Node and the
 // browser client alike (it needs nothing but a client).
 import { Code, ConnectError } from "@connectrpc/connect";
-import { OutputFormat, type CoordinatorService, type WatchWorkflowResponse } from "../../../gen/horus/coordinator/v1/coordinator_pb.js";
+import { OutputFormat, type CoordinatorService, type SubmitWorkflowRequest, type WatchWorkflowResponse } from "../../../gen/horus/coordinator/v1/coordinator_pb.js";
+import type { PlainInit } from "./plain.js";
 import { WorkflowState } from "../../../gen/horus/coordinator/v1/workflow_pb.js";
 import type { Plain, PlainClient } from "./plain.js";
 
 /** What watchWorkflow needs of a client: its WatchWorkflow method (plain). */
 export type WatchClient = Pick<PlainClient<typeof CoordinatorService>, "watchWorkflow">;
+
+/** What runWorkflow needs of a client: RunWorkflow, and WatchWorkflow to resume. */
+export type RunClient = Pick<PlainClient<typeof CoordinatorService>, "runWorkflow" | "watchWorkflow">;
 
 export interface WatchOptions {
   /** Resume after this cursor; empty (default) starts with a snapshot. */
@@ -124,4 +128,58 @@ export async function* watchWorkflow(
       if (options.signal?.aborted) return;
     }
   }
+}
+
+/**
+ * Submits a workflow and follows it in one call (RunWorkflow): the first
+ * message is `submitted` (the workflow's id, plan and warnings), then every
+ * message of its watch, as watchWorkflow hands them, until it ends. The
+ * stream is open before the first step runs, and there is no second round
+ * trip. When the stream breaks after the submission, the rest is read with
+ * WatchWorkflow from the last cursor; before it, the call is retried only
+ * with an idempotency key (otherwise a retry could start a second run), and
+ * the error is thrown.
+ */
+export async function* runWorkflow(
+  client: RunClient,
+  submission: PlainInit<SubmitWorkflowRequest>,
+  options: Omit<WatchOptions, "cursor"> = {},
+): AsyncGenerator<Plain<WatchWorkflowResponse>> {
+  let workflowId = "";
+  let cursor = "";
+  let failures = 0;
+  const maxRetries = options.maxRetries ?? 10;
+  const batch = options.batch ?? true;
+  const outputs = options.outputs === false ? OutputFormat.NONE : OutputFormat.JSON;
+  while (!workflowId) {
+    try {
+      for await (const msg of client.runWorkflow({ submit: submission, batch, outputs }, options.signal ? { signal: options.signal } : {})) {
+        failures = 0;
+        if (msg.kind.case === "submitted") {
+          workflowId = msg.kind.value.workflowId;
+          yield msg;
+          continue;
+        }
+        for (const one of unbatched(parsedOutputs(msg))) {
+          cursor = one.cursor;
+          yield one;
+          if (isFinal(one)) return;
+        }
+      }
+      return; // the server ended the stream: nothing more will come
+    } catch (err) {
+      if (options.signal?.aborted) return;
+      const ce = ConnectError.from(err);
+      if (workflowId) {
+        // Submitted: the rest is read with WatchWorkflow.
+        options.onReconnect?.(ce, 1);
+        break;
+      }
+      if (!RETRYABLE.has(ce.code) || !submission.idempotencyKey || ++failures > maxRetries) throw ce;
+      options.onReconnect?.(ce, failures);
+      await sleep(Math.min((options.initialDelayMs ?? 200) * 2 ** (failures - 1), options.maxDelayMs ?? 5_000), options.signal);
+      if (options.signal?.aborted) return;
+    }
+  }
+  yield* watchWorkflow(client, workflowId, { ...options, cursor });
 }
