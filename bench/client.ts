@@ -69,11 +69,15 @@ export function clientTarget(url: string, form: SubmitForm = "spec"): Target {
     submit,
 
     async submitMany(yaml, count) {
-      if (form === "spec") specOf(yaml);
-      // One SubmitWorkflow call per workflow, all at once on the one
-      // connection. A batch submission RPC (SubmitWorkflows) replaces this
-      // with one call when the coordinator offers it.
-      return Promise.all(Array.from({ length: count }, () => submit(yaml)));
+      // SubmitWorkflows, a thousand definitions a call at most: one call for
+      // the whole batch, as BullMQ's side adds its flows with addBulk.
+      const definition = form === "spec" ? { case: "spec" as const, value: specOf(yaml) } : { case: "yaml" as const, value: yaml };
+      const ids: string[] = [];
+      for (let left = count; left > 0; left -= 1000) {
+        const res = await client.submitWorkflows({ workflows: Array.from({ length: Math.min(left, 1000) }, () => ({ definition })) });
+        ids.push(...res.workflows.map((w) => w.workflowId));
+      }
+      return ids;
     },
 
     async run(yaml, inputs = {}) {

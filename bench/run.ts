@@ -252,7 +252,7 @@ async function main(): Promise<void> {
   const la = (xs: unknown) => (xs as number[]).map((x) => x.toFixed(1)).join(" ");
   const out: string[] = [];
   out.push(`Horus bench${quick ? " (--quick: small sizes, figures not comparable, targets not judged)" : ""}: ${m.nproc} cores, ${m.cpu}, Node ${m.node}, Redis ${m.redis}, BullMQ ${m.bullmq}; load average ${la(result.loadavgAtStart)} at the start, ${la(result.loadavgAtEnd)} at the end`);
-  out.push(`Horus: a client process (this one) -> a horus coordinator process over Connect/HTTP/2 (binary, ${form}); ends noticed on WatchWorkflow (one workflow) / WatchWorkflows (many). Redis: plus a horus supervisor process.`);
+  out.push(`Horus: a client process (this one) -> a horus coordinator process over Connect/HTTP/2 (binary, ${form}); one workflow submitted and followed with RunWorkflow; many submitted with one SubmitWorkflows call (BullMQ: addBulk) and their ends noticed on WatchWorkflows. Redis: plus a horus supervisor process.`);
   out.push("");
   out.push(table([
     ["throughput (steps/s)", "embedded", "redis+sup proc", "bullmq flows", "embedded/bullmq", "redis/bullmq"],

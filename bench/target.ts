@@ -15,10 +15,7 @@ export interface EndWatch {
 export interface Target {
   /** Submits one workflow; its id. `inputs` are the workflow's inputs. */
   submit(yaml: string, inputs?: JsonMap): Promise<string>;
-  /**
-   * Submits `count` copies of one workflow at once; their ids. One call
-   * per workflow for now: a batch submission RPC would go here.
-   */
+  /** Submits `count` copies of one workflow at once (in one batch where the target can); their ids. */
   submitMany(yaml: string, count: number): Promise<string[]>;
   /**
    * Submits one workflow and follows it to its end in one call (RunWorkflow),
