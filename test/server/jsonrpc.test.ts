@@ -175,6 +175,17 @@ describe("errors", () => {
     noStack(invalid);
   });
 
+  it("run_workflow over HTTP: the submission's answer, then the workflow's messages to its end, in one array", async () => {
+    const res = await rpc("run_workflow", { submit: { yaml: QUICK, inputs: { n: 1 } } });
+    const messages = res.result as any[];
+    expect(messages[0].submitted.workflowId).toMatch(/^wf_/);
+    expect(messages[0].submitted.plan.levels).toEqual([{ stepIds: ["a"] }, { stepIds: ["b"] }]);
+    expect(messages[1].snapshot.id).toBe(messages[0].submitted.workflowId);
+    expect(messages[messages.length - 1].event.workflow.state).toBe("WORKFLOW_STATE_SUCCEEDED");
+    const bad = await rpc("run_workflow", { submit: { yaml: yaml("rpc-run-bad", "    - { id: a, runner: js, depends_on: [ghost] }\n") } });
+    expect(bad.error.message).toContain('step "a" depends on unknown step "ghost"');
+  });
+
   it("submit_workflows: one result per definition in order; an invalid one refuses the batch with its index in the problems", async () => {
     const ok = await rpc("submit_workflows", { workflows: [{ yaml: QUICK, inputs: { n: 1 } }, { yaml: SLOW, idempotencyKey: "rpc-batch-slow" }, { yaml: SLOW, idempotencyKey: "rpc-batch-slow" }] });
     const [quick, slow, repeat] = ok.result.workflows;
