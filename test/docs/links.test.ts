@@ -1,6 +1,7 @@
-// Every relative link in the README, CONTRIBUTING.md and docs/*.md points at
-// a file that exists, and every #anchor at a heading of its page (GitHub's
-// slugs), so moving a section or renaming a page cannot leave a dead link.
+// Every relative link in the README, CONTRIBUTING.md, docs/*.md and the
+// other READMEs (bench/, clients/*/) points at a file that exists, and every
+// #anchor at a heading of its page (GitHub's slugs), so moving a section or
+// renaming a page cannot leave a dead link.
 // Pure file reads: runs in the unit tier (no build, no servers).
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, normalize } from "node:path";
@@ -9,7 +10,8 @@ import { describe, expect, it } from "vitest";
 /** The pages checked, relative to the repository root. */
 function pages(): string[] {
   const docs = readdirSync("docs").filter((f) => f.endsWith(".md")).map((f) => join("docs", f));
-  return ["README.md", "CONTRIBUTING.md", ...docs.sort()];
+  const readmes = ["bench/README.md", ...readdirSync("clients").map((d) => join("clients", d, "README.md")).filter((f) => existsSync(f)).sort()];
+  return ["README.md", "CONTRIBUTING.md", ...docs.sort(), ...readmes];
 }
 
 /** The text outside fenced code blocks, line by line (a fence's lines become empty, keeping line numbers). */
@@ -130,7 +132,7 @@ describe("relative links in the docs", () => {
     ]);
   });
 
-  it("every relative link and anchor in README.md, CONTRIBUTING.md and docs/*.md resolves", () => {
+  it("every relative link and anchor in README.md, CONTRIBUTING.md, docs/*.md and the other READMEs resolves", () => {
     const checked = pages();
     expect(checked.length).toBeGreaterThan(10);
     const problems = checked.flatMap((file) => brokenLinks(file, readFileSync(file, "utf8"), readRepo));
