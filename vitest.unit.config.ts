@@ -2,7 +2,7 @@ import { defineConfig } from "vitest/config";
 
 // `npm run test:unit`: the pure cores' table and property tests (engine,
 // definitions and CEL, placement and health, codecs, credits, the CLI's and
-// the dashboard's formatting, the schedule core). They need no Redis, no
+// the dashboard's formatting, the schedule core, the docs' links). They need no Redis, no
 // browser, no build and no server, so this config has no global setup and
 // finishes in seconds; `npm test` still runs them with everything else.
 export default defineConfig({
@@ -17,6 +17,7 @@ export default defineConfig({
       "test/cli/format.test.ts",
       "test/schedule/core.test.ts",
       "test/dashboard/{model,page-cores}.test.ts",
+      "test/docs/**/*.test.ts",
     ],
     reporters: ["default"],
     // Pure modules: one thread can import them once for every file.

@@ -82,7 +82,7 @@ export interface CoordinatorOptions {
   dashboard?: boolean | DashboardOptions;
   /** How often the schedules are read again for changes made through other coordinators, ms (default 1,000). */
   scheduleRefreshMs?: number;
-  /** Security: tokens and roles, TLS, per-client limits (see README, Security). */
+  /** Security: tokens and roles, TLS, per-client limits (see docs/security.md). */
   security?: CoordinatorSecurity;
 }
 

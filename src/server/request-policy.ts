@@ -68,7 +68,7 @@ export interface AllowedHostsInput {
   extra?: readonly string[];
 }
 
-/** The names a server answers as (see README, Security: "Host names"). */
+/** The names a server answers as (see docs/security.md, "Host names"). */
 export function allowedHostNames(input: AllowedHostsInput): Set<string> {
   const out = new Set<string>(LOOPBACK_NAMES);
   const bound = input.bound !== undefined ? normalizeHostName(input.bound) : undefined;

@@ -4,7 +4,8 @@
 // and timeline, sub-workflows under their parent, fan-out groups, zoom and
 // pan, consistent counters, the supervisors and templates pages, and a
 // confirm on cancel. With HORUS_SCREENSHOTS=1 the screenshots go to
-// docs/images/ (the README shows them); otherwise to test-output/dashboard/.
+// docs/images/ (README.md and docs/dashboard.md show them); otherwise to
+// test-output/dashboard/.
 import { mkdirSync, readFileSync } from "node:fs";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -1,7 +1,8 @@
-// The README's external-runner walk-through, run as written: its command
-// lines verbatim, in a private network namespace so that the fixed ports
-// they use (Redis 6379, coordinator 9090, supervisor 8080) are free whatever
-// else runs on this machine. The only additions are a user's: a Redis on
+// The external-runner walk-through of docs/supervisors-and-runners.md (the
+// README links there), run as written: its command lines verbatim, in a
+// private network namespace so that the fixed ports they use (Redis 6379,
+// coordinator 9090, supervisor 8080) are free whatever else runs on this
+// machine. The only additions are a user's: a Redis on
 // localhost:6379 first, `horus` on the PATH, and waiting for each background
 // command to say it is ready before typing the next.
 import { execFileSync, spawn } from "node:child_process";
@@ -10,11 +11,11 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 
-/** The command lines of the first ```sh block after `marker` in the README (continuations joined, comments dropped). */
-export function walkthroughCommands(readme: string, marker: string): string[] {
-  const at = readme.indexOf(marker);
-  if (at < 0) throw new Error(`README has no "${marker}"`);
-  const m = /```sh\n([\s\S]*?)```/.exec(readme.slice(at));
+/** The command lines of the first ```sh block after `marker` in a docs page (continuations joined, comments dropped). */
+export function walkthroughCommands(page: string, marker: string): string[] {
+  const at = page.indexOf(marker);
+  if (at < 0) throw new Error(`the page has no "${marker}"`);
+  const m = /```sh\n([\s\S]*?)```/.exec(page.slice(at));
   if (!m) throw new Error(`no sh block after "${marker}"`);
   return m[1]!
     .replace(/\\\n\s*/g, " ")
@@ -58,9 +59,9 @@ function driver(commands: string[], dir: string): string {
   return lines.join("\n") + "\n";
 }
 
-describe("README walk-through", () => {
+describe("docs walk-through", () => {
   it.skipIf(!canUnshare())("external runners: coordinator, registered supervisor, runner process and a run, as written", async () => {
-    const commands = walkthroughCommands(readFileSync("README.md", "utf8"), "**External runners over Redis queues.**");
+    const commands = walkthroughCommands(readFileSync("docs/supervisors-and-runners.md", "utf8"), "## External runners over Redis queues");
     expect(commands.at(-1)).toMatch(/^horus run /);
     const dir = mkdtempSync(join(tmpdir(), "horus-walkthrough-"));
     const bin = join(dir, "bin");

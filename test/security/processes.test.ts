@@ -274,7 +274,7 @@ describe("steps see no configuration of the coordinator or supervisor", () => {
     }
   }
 
-  it("the coordinator as the README starts it (HORUS_TOKENS, in-process supervisor)", async () => {
+  it("the coordinator as docs/security.md starts it (HORUS_TOKENS, in-process supervisor)", async () => {
     const admin = token();
     const c = await server(["coordinator", "--port", "0"], {
       HORUS_TOKENS: `${admin} admin`,

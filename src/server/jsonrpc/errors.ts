@@ -1,7 +1,7 @@
 // JSON-RPC error codes: the four protocol errors of the spec, and one
 // application code per Connect code so a JSON-RPC client can tell "not found"
 // from "unavailable, retry" exactly as a Connect client can. The table is
-// published in rpc.discover and in the README.
+// published in rpc.discover and in docs/api.md.
 import { toJson } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { ViolationsSchema } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
