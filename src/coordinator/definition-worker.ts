@@ -5,7 +5,7 @@
 // every other request up.
 import { create, fromBinary, fromJsonString, toBinary, toJsonString, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { parentPort, workerData } from "node:worker_threads";
+import { parentPort } from "node:worker_threads";
 import {
   RegisterWorkflowTemplateRequestSchema,
   RunWorkflowRequestSchema,
@@ -143,12 +143,7 @@ function handle(job: DefinitionJob): DefinitionReply {
   return { id: job.id, ...check({ case: "yaml", value: job.yaml }, job.limits) };
 }
 
-/** Marks the threads definition-pool.ts starts, so a module imported in another thread (a test runner's) leaves its messages alone. */
-export const DEFINITION_WORKER = "horus-definition-worker";
-
-if (workerData === DEFINITION_WORKER) {
-  parentPort?.on("message", (job: DefinitionJob) => {
-    const reply = handle(job);
-    parentPort!.postMessage(reply, reply.message ? [reply.message.buffer as ArrayBuffer] : []);
-  });
-}
+parentPort?.on("message", (job: DefinitionJob) => {
+  const reply = handle(job);
+  parentPort!.postMessage(reply, reply.message ? [reply.message.buffer as ArrayBuffer] : []);
+});
