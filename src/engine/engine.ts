@@ -16,6 +16,7 @@ import type { StepDefinition, TriggerRule } from "../workflow/definition.js";
 import type { WorkflowPlan } from "../workflow/plan.js";
 import type { AttemptRecord, DomainEvent, StepFailure, StepRecord, WorkflowRecord } from "./model.js";
 import { StepState as S, WorkflowState as W, canTransitionStep, canTransitionWorkflow, isTerminalStep, isTerminalWorkflow } from "./states.js";
+import { StepFailureCode, type FailureCode } from "../common/failure-codes.js";
 
 type StepStateValue = (typeof S)[keyof typeof S];
 
@@ -71,7 +72,7 @@ export interface ExtraInput {
 export interface FailureInfo {
   /** The first step that failed; "" when the workflow timed out with no step failed. */
   step: string;
-  code: string;
+  code: FailureCode;
   message: string;
 }
 
@@ -158,7 +159,7 @@ export function initialStepRecords(plan: WorkflowPlan): StepRecord[] {
 /** Outcome class of an ended step, as its dependents' trigger rules see it (T0). */
 function outcome(step: StepRecord): "succeeded" | "failed" | "skipped" {
   if (step.state === S.SUCCEEDED) return "succeeded";
-  if (step.state === S.SKIPPED && step.error?.code !== "DEPENDENCY_FAILED") return "skipped";
+  if (step.state === S.SKIPPED && step.error?.code !== StepFailureCode.DEPENDENCY_FAILED) return "skipped";
   return "failed";
 }
 
@@ -235,7 +236,7 @@ function rebuild(state: EngineState): void {
       if (last && !isTerminalStep(last.state)) state.byAttempt.set(last.attemptId, i);
     }
     if (s >= plan.mainCount && i < n && (step.state !== S.PENDING || step.nextRetryAt !== undefined)) state.handlersStarted = true;
-    if (i < plan.mainCount && (step.state === S.FAILED || (step.state === S.CANCELLED && step.error?.code === "DEADLINE_EXCEEDED"))) {
+    if (i < plan.mainCount && (step.state === S.FAILED || (step.state === S.CANCELLED && step.error?.code === StepFailureCode.DEADLINE_EXCEEDED))) {
       const at = step.finishedAt ?? 0;
       if (at < firstFailedAt) {
         firstFailedAt = at;
@@ -258,8 +259,8 @@ function rebuild(state: EngineState): void {
 }
 
 function failureOf(step: StepRecord): FailureInfo {
-  if (step.state === S.CANCELLED) return { step: "", code: "DEADLINE_EXCEEDED", message: step.error?.message ?? "workflow timed out" };
-  return { step: step.id, code: step.error?.code ?? "ERROR", message: step.error?.message ?? "" };
+  if (step.state === S.CANCELLED) return { step: "", code: StepFailureCode.DEADLINE_EXCEEDED, message: step.error?.message ?? "workflow timed out" };
+  return { step: step.id, code: step.error?.code ?? StepFailureCode.ERROR, message: step.error?.message ?? "" };
 }
 
 /**
@@ -267,7 +268,7 @@ function failureOf(step: StepRecord): FailureInfo {
  * would fail the same way again, and retrying it at every level of a chain
  * would start attempts^levels children (W4).
  */
-const NEVER_RETRIED: ReadonlySet<string> = new Set(["NON_RETRYABLE", "WORKFLOW_TOO_DEEP"]);
+const NEVER_RETRIED: ReadonlySet<string> = new Set([StepFailureCode.NON_RETRYABLE, StepFailureCode.WORKFLOW_TOO_DEEP]);
 
 function failureText(f: FailureInfo): string {
   return f.step ? `step "${f.step}" failed: ${f.code}: ${f.message}` : `${f.code}: ${f.message}`;
@@ -423,7 +424,7 @@ export function transition(state: EngineState, input: EngineInput, now: number):
       const attempt = lastAttempt(step);
       fx.commands.push(stopCommand(attempt));
       const limit = state.plan.steps[staticOf(state, i)]!.timeoutMs ?? 0;
-      attemptFailed(state, fx, i, { code: "DEADLINE_EXCEEDED", message: `the attempt ran longer than its timeout of ${formatDuration(limit)}` }, now);
+      attemptFailed(state, fx, i, { code: StepFailureCode.DEADLINE_EXCEEDED, message: `the attempt ran longer than its timeout of ${formatDuration(limit)}` }, now);
       break;
     }
     case "retryDue": {
@@ -443,7 +444,7 @@ export function transition(state: EngineState, input: EngineInput, now: number):
       // The dispatcher may still hold the old attempt to send: it is not wanted any more.
       if (step.state === S.READY) fx.commands.push(stopCommand(lastAttempt(step)));
       // R5: not the step's fault, so `tries` is left alone.
-      endAttempt(state, step, S.FAILED, now, { code: "ATTEMPT_LOST", message: input.reason });
+      endAttempt(state, step, S.FAILED, now, { code: StepFailureCode.ATTEMPT_LOST, message: input.reason });
       makeReady(state, fx, i, now);
       break;
     }
@@ -455,7 +456,7 @@ export function transition(state: EngineState, input: EngineInput, now: number):
       // knows: the same attempt goes out again, under the same id.
       if (step.state === S.READY) fx.commands.push(attemptCommand(state, i));
       else if (step.state === S.DISPATCHED || step.state === S.RUNNING) {
-        endAttempt(state, step, S.FAILED, now, { code: "ATTEMPT_LOST", message: input.reason });
+        endAttempt(state, step, S.FAILED, now, { code: StepFailureCode.ATTEMPT_LOST, message: input.reason });
         makeReady(state, fx, i, now);
       }
       break;
@@ -463,7 +464,7 @@ export function transition(state: EngineState, input: EngineInput, now: number):
     case "workflowTimedOut": {
       if (wf.state !== W.RUNNING || wf.startedAt !== input.startedAt) break;
       const limit = formatDuration(wf.definition.timeoutMs ?? 0);
-      const error: StepFailure = { code: "DEADLINE_EXCEEDED", message: `the workflow ran longer than its timeout of ${limit}` };
+      const error: StepFailure = { code: StepFailureCode.DEADLINE_EXCEEDED, message: `the workflow ran longer than its timeout of ${limit}` };
       if (state.mainUnfinished === 0) {
         // D2: on_failure steps were running; they are stopped too and the workflow ends.
         cancelRecords(state, fx, now, error, () => true);
@@ -479,7 +480,7 @@ export function transition(state: EngineState, input: EngineInput, now: number):
     }
     case "cancel": {
       if (isTerminalWorkflow(wf.state)) break;
-      const error: StepFailure = { code: "CANCELLED", message: input.reason || "workflow cancelled" };
+      const error: StepFailure = { code: StepFailureCode.CANCELLED, message: input.reason || "workflow cancelled" };
       cancelRecords(state, fx, now, error, () => true);
       setWorkflow(state, fx, W.CANCELLED, now, input.reason || "cancelled");
       break;
@@ -598,17 +599,17 @@ function activate(state: EngineState, fx: Effects, i: number, now: number): void
   const when = state.plan.when[i];
   if (when) {
     const r = when({ input: jobInput(state, i, extra), inputs: state.record.inputs });
-    if (!r.ok) return failRecord(state, fx, i, { code: "CONDITION_ERROR", message: `when "${def.when}" could not be evaluated: ${r.message}` }, now);
-    if (typeof r.value !== "boolean") return failRecord(state, fx, i, { code: "CONDITION_ERROR", message: `when "${def.when}" must yield true or false, got ${JSON.stringify(r.value)}` }, now);
-    if (!r.value) return skipRecord(state, fx, i, { code: "CONDITION_FALSE", message: `skipped because when "${def.when}" is false` }, now);
+    if (!r.ok) return failRecord(state, fx, i, { code: StepFailureCode.CONDITION_ERROR, message: `when "${def.when}" could not be evaluated: ${r.message}` }, now);
+    if (typeof r.value !== "boolean") return failRecord(state, fx, i, { code: StepFailureCode.CONDITION_ERROR, message: `when "${def.when}" must yield true or false, got ${JSON.stringify(r.value)}` }, now);
+    if (!r.value) return skipRecord(state, fx, i, { code: StepFailureCode.CONDITION_FALSE, message: `skipped because when "${def.when}" is false` }, now);
   }
   const forEach = state.plan.forEach[i];
   if (forEach) {
     const r = forEach({ input: jobInput(state, i, extra), inputs: state.record.inputs });
-    if (!r.ok) return failRecord(state, fx, i, { code: "FOR_EACH_ERROR", message: `for_each "${def.forEach}" could not be evaluated: ${r.message}` }, now);
-    if (!Array.isArray(r.value)) return failRecord(state, fx, i, { code: "FOR_EACH_ERROR", message: `for_each "${def.forEach}" must yield a list, got ${JSON.stringify(r.value).slice(0, 200)}` }, now);
+    if (!r.ok) return failRecord(state, fx, i, { code: StepFailureCode.FOR_EACH_ERROR, message: `for_each "${def.forEach}" could not be evaluated: ${r.message}` }, now);
+    if (!Array.isArray(r.value)) return failRecord(state, fx, i, { code: StepFailureCode.FOR_EACH_ERROR, message: `for_each "${def.forEach}" must yield a list, got ${JSON.stringify(r.value).slice(0, 200)}` }, now);
     if (r.value.length > state.plan.maxForEachItems) {
-      return failRecord(state, fx, i, { code: "FOR_EACH_TOO_LARGE", message: `for_each yielded ${r.value.length} items, more than the limit of ${state.plan.maxForEachItems}` }, now);
+      return failRecord(state, fx, i, { code: StepFailureCode.FOR_EACH_TOO_LARGE, message: `for_each yielded ${r.value.length} items, more than the limit of ${state.plan.maxForEachItems}` }, now);
     }
     expand(state, fx, i, r.value, now);
     return;
@@ -779,10 +780,10 @@ function instanceSettled(state: EngineState, fx: Effects, i: number, now: number
     // skipped, running ones are let finish.
     while (fan.head < fan.waiting.length) {
       const r = fan.waiting[fan.head++]!;
-      wf.steps[r]!.error = { code: "DEPENDENCY_FAILED", message: `skipped because instance ${inst.instance} of step "${parent.id}" failed` };
+      wf.steps[r]!.error = { code: StepFailureCode.DEPENDENCY_FAILED, message: `skipped because instance ${inst.instance} of step "${parent.id}" failed` };
       setStep(state, fx, r, S.SKIPPED, now);
     }
-    failRecord(state, fx, p, { code: inst.error?.code ?? "ERROR", message: `instance ${inst.instance} failed: ${inst.error?.message ?? ""}` }, now);
+    failRecord(state, fx, p, { code: inst.error?.code ?? StepFailureCode.ERROR, message: `instance ${inst.instance} failed: ${inst.error?.message ?? ""}` }, now);
     return;
   }
   launchInstances(state, fx, p, fan, now);
@@ -800,36 +801,39 @@ function decide(state: EngineState, c: number, cause?: number): "run" | "wait" |
   const fail = state.parentsFailed[c]!;
   const done = n - state.remaining[c]!;
   const rule: TriggerRule = state.plan.steps[c]!.trigger ?? "all_success";
-  const skip = (code: "DEPENDENCY_FAILED" | "DEPENDENCY_SKIPPED" | "NO_FAILURE"): StepFailure => ({ code, message: skipMessage(state, code, rule, cause) });
+  const skip = (code: SkipCode): StepFailure => ({ code, message: skipMessage(state, code, rule, cause) });
   switch (rule) {
     case "all_success":
       if (succ === n) return "run";
-      if (fail > 0) return skip("DEPENDENCY_FAILED");
-      return done === n ? skip("DEPENDENCY_SKIPPED") : "wait";
+      if (fail > 0) return skip(StepFailureCode.DEPENDENCY_FAILED);
+      return done === n ? skip(StepFailureCode.DEPENDENCY_SKIPPED) : "wait";
     case "all_done":
       return done === n ? "run" : "wait";
     case "one_success":
       if (succ > 0) return "run";
       if (done < n) return "wait";
-      return skip(fail > 0 ? "DEPENDENCY_FAILED" : "DEPENDENCY_SKIPPED");
+      return skip(fail > 0 ? StepFailureCode.DEPENDENCY_FAILED : StepFailureCode.DEPENDENCY_SKIPPED);
     case "one_failed":
       if (fail > 0) return "run";
-      return done === n ? skip("NO_FAILURE") : "wait";
+      return done === n ? skip(StepFailureCode.NO_FAILURE) : "wait";
     case "none_failed":
-      if (fail > 0) return skip("DEPENDENCY_FAILED");
+      if (fail > 0) return skip(StepFailureCode.DEPENDENCY_FAILED);
       return done === n ? "run" : "wait";
   }
 }
 
+/** Codes of a step its trigger rule skipped (T1-T5). */
+type SkipCode = typeof StepFailureCode.DEPENDENCY_FAILED | typeof StepFailureCode.DEPENDENCY_SKIPPED | typeof StepFailureCode.NO_FAILURE;
+
 /** Names the root cause: a skip passed down a chain keeps the first step's reason. */
-function skipMessage(state: EngineState, code: string, rule: TriggerRule, cause: number | undefined): string {
-  if (code === "NO_FAILURE") return "skipped because no dependency failed (trigger one_failed)";
+function skipMessage(state: EngineState, code: SkipCode, rule: TriggerRule, cause: number | undefined): string {
+  if (code === StepFailureCode.NO_FAILURE) return "skipped because no dependency failed (trigger one_failed)";
   const parent = cause === undefined ? undefined : state.record.steps[cause];
   const suffix = rule === "all_success" ? "" : ` (trigger ${rule})`;
   if (parent && parent.state === S.FAILED) return `skipped because step "${parent.id}" failed${suffix}`;
   if (parent && parent.state === S.SKIPPED && parent.error?.code === code) return parent.error.message;
   if (parent && parent.state === S.SKIPPED) return `skipped because step "${parent.id}" was skipped${suffix}`;
-  return code === "DEPENDENCY_FAILED" ? `skipped because a dependency failed${suffix}` : `skipped because no dependency succeeded${suffix}`;
+  return code === StepFailureCode.DEPENDENCY_FAILED ? `skipped because a dependency failed${suffix}` : `skipped because no dependency succeeded${suffix}`;
 }
 
 /** Cancels every unfinished record `which` selects; running work is asked to stop. */
@@ -860,7 +864,7 @@ function finishIfDone(state: EngineState, fx: Effects, now: number): void {
     for (let h = plan.mainCount; h < plan.steps.length; h++) {
       const step = wf.steps[h]!;
       if (step.state === S.PENDING) {
-        step.error = { code: "NOT_NEEDED", message: "skipped because the workflow did not fail" };
+        step.error = { code: StepFailureCode.NOT_NEEDED, message: "skipped because the workflow did not fail" };
         setStep(state, fx, h, S.SKIPPED, now);
       }
     }
