@@ -15,10 +15,10 @@ import { formatDuration } from "../workflow/duration.js";
 import type { StepDefinition, TriggerRule } from "../workflow/definition.js";
 import type { WorkflowPlan } from "../workflow/plan.js";
 import type { AttemptRecord, DomainEvent, StepFailure, StepRecord, WorkflowRecord } from "./model.js";
-import { StepState as S, WorkflowState as W, canTransitionStep, canTransitionWorkflow, isTerminalStep, isTerminalWorkflow } from "./states.js";
+import { StepState as S, WorkflowState as W, type StepState, type WorkflowState, canTransitionStep, canTransitionWorkflow, isTerminalStep, isTerminalWorkflow } from "./states.js";
 import { StepFailureCode, type FailureCode } from "../common/failure-codes.js";
 
-type StepStateValue = (typeof S)[keyof typeof S];
+type StepStateValue = StepState;
 
 /** Inputs a `wake` command feeds back when its time comes. */
 export type TimerInput =
@@ -1002,7 +1002,7 @@ function setStep(state: EngineState, fx: Effects, i: number, to: StepStateValue,
   });
 }
 
-function setWorkflow(state: EngineState, fx: Effects, to: (typeof W)[keyof typeof W], now: number, error?: string): void {
+function setWorkflow(state: EngineState, fx: Effects, to: WorkflowState, now: number, error?: string): void {
   const wf = state.record;
   if (!canTransitionWorkflow(wf.state, to)) {
     throw new Error(`illegal workflow transition ${W[wf.state]} -> ${W[to]}`);
