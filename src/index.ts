@@ -11,5 +11,6 @@ export { createRedisStore, type RedisStoreOptions } from "./store/redis/redis-st
 export type { Store } from "./store/store.js";
 export { builtinRunners, createJsRunner, createShellRunner, createNoopRunner, type BuiltinRunnerOptions } from "./runners/index.js";
 export type { Runner, RunContext, RunResult, JobInput } from "./runners/types.js";
+export { StepFailureCode, type FailureCode } from "./common/failure-codes.js";
 export { parseWorkflowYaml } from "./workflow/parse.js";
 export { validateAndPlan } from "./workflow/plan.js";

@@ -13,7 +13,7 @@ import { Worker } from "node:worker_threads";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Problem, ValidationLimits } from "../workflow/definition.js";
 import { checkDefinition, checkedOffThread, type CheckedDefinition, type Definition } from "./check-definition.js";
-import type { DefinitionJob, DefinitionMethod, DefinitionReply } from "./definition-worker.js";
+import { DEFINITION_WORKER, type DefinitionJob, type DefinitionMethod, type DefinitionReply } from "./definition-worker.js";
 
 export interface DefinitionPoolOptions {
   /** YAML texts of at least this many characters go to a worker (default 32 KiB, ~30 ms of parsing). */
@@ -88,7 +88,7 @@ export function createDefinitionPool(options: DefinitionPoolOptions = {}): Defin
   let closed = false;
 
   function spawn(): Slot {
-    const worker = new Worker(WORKER_URL, { resourceLimits: { maxOldGenerationSizeMb: maxHeapMb } });
+    const worker = new Worker(WORKER_URL, { workerData: DEFINITION_WORKER, resourceLimits: { maxOldGenerationSizeMb: maxHeapMb } });
     // A worker never keeps the process alive: requests waiting on it do, through the server.
     worker.unref();
     const slot: Slot = { worker, dead: false };

@@ -5,7 +5,7 @@
 // every other request up.
 import { create, fromBinary, fromJsonString, toBinary, toJsonString, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { parentPort } from "node:worker_threads";
+import { parentPort, workerData } from "node:worker_threads";
 import {
   RegisterWorkflowTemplateRequestSchema,
   RunWorkflowRequestSchema,
@@ -143,7 +143,15 @@ function handle(job: DefinitionJob): DefinitionReply {
   return { id: job.id, ...check({ case: "yaml", value: job.yaml }, job.limits) };
 }
 
-parentPort?.on("message", (job: DefinitionJob) => {
-  const reply = handle(job);
-  parentPort!.postMessage(reply, reply.message ? [reply.message.buffer as ArrayBuffer] : []);
-});
+/** The workerData the pool starts this module with. */
+export const DEFINITION_WORKER = "horus-definition-worker";
+
+// Only in the pool's own threads: request-offload.ts imports this module for
+// its schemas, and may itself run in a worker thread (a test runner's) whose
+// port carries someone else's messages.
+if (workerData === DEFINITION_WORKER) {
+  parentPort?.on("message", (job: DefinitionJob) => {
+    const reply = handle(job);
+    parentPort!.postMessage(reply, reply.message ? [reply.message.buffer as ArrayBuffer] : []);
+  });
+}

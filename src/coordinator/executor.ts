@@ -26,6 +26,7 @@ import { createCommitQueue, isUrgent, type CommitQueue, type PendingCommit } fro
 import { jobEventEffect } from "./executor/job-events.js";
 import { createTimerGroup, type TimerGroup } from "./timers.js";
 import type { ExecutorHooks } from "../observability/executor-hooks.js";
+import { StepFailureCode } from "../common/failure-codes.js";
 
 export type { ExecutorHooks };
 
@@ -470,7 +471,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
   function stopLostCopies(wf: WorkflowRecord): Promise<void> {
     if (!pool) return Promise.resolve();
     const lost: string[] = [];
-    for (const step of wf.steps) for (const x of step.attempts) if (x.error?.code === "ATTEMPT_LOST" && !x.childWorkflowId) lost.push(x.attemptId);
+    for (const step of wf.steps) for (const x of step.attempts) if (x.error?.code === StepFailureCode.ATTEMPT_LOST && !x.childWorkflowId) lost.push(x.attemptId);
     if (lost.length === 0) return Promise.resolve();
     return pool.stopEverywhere(lost, "the attempt was given up as lost and ran again", true).catch(() => undefined);
   }
@@ -572,7 +573,7 @@ export function createExecutor(options: ExecutorOptions): Executor {
       for (const step of record.steps) {
         const last = step.attempts[step.attempts.length - 1];
         // Attempts the cancellation ended; not sub-workflows (their own cancel covers them).
-        if (!last || last.state !== StepState.CANCELLED || last.childWorkflowId !== undefined || step.error?.code !== "CANCELLED") continue;
+        if (!last || last.state !== StepState.CANCELLED || last.childWorkflowId !== undefined || step.error?.code !== StepFailureCode.CANCELLED) continue;
         ids.push(last.attemptId);
       }
       // Whoever dispatched them is unknown here: every supervisor is asked, in batches.

@@ -5,6 +5,7 @@
 import type { StepFailure } from "../engine/model.js";
 import type { SupervisorHealth } from "./health.js";
 import { describeRoute, type RouteConstraints } from "./waiting.js";
+import { StepFailureCode } from "../common/failure-codes.js";
 
 /** What placement needs to know of a pool member. */
 export interface Candidate {
@@ -144,7 +145,7 @@ export function unroutableExpired(since: number, unroutable: number, now: number
 /** The failure of a job that no supervisor could take for unroutableMs; `reason` is the group's wait reason. */
 export function noSupervisorError(reason: string, unroutableMs: number): StepFailure {
   return {
-    code: "NO_SUPERVISOR",
+    code: StepFailureCode.NO_SUPERVISOR,
     message: `no supervisor could run it for ${Math.round(unroutableMs / 1000)} s: ${reason.replace(/^waiting for a supervisor: /, "")}`,
   };
 }

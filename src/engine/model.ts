@@ -1,12 +1,13 @@
 // Records the engine works on and the store keeps. Plain data, JSON-safe,
 // so every store can persist them as they are.
+import type { FailureCode } from "../common/failure-codes.js";
 import type { JsonMap, JsonValue } from "../common/json.js";
 import type { WorkflowDefinition } from "../workflow/definition.js";
 import type { StepState, WorkflowState } from "./states.js";
 
 export interface StepFailure {
-  /** Machine-readable cause, e.g. SCRIPT_ERROR, TIMEOUT, EXIT_CODE, DEPENDENCY_FAILED. */
-  code: string;
+  /** Machine-readable cause: a StepFailureCode, or a runner's own code (docs/failure-codes.md). */
+  code: FailureCode;
   message: string;
 }
 

@@ -8,6 +8,7 @@
 // inconsistent, so it reads them defensively and never throws.
 import type { DomainEvent, WorkflowRecord } from "./model.js";
 import { StepState as S, WorkflowState as W, isTerminalStep, isTerminalWorkflow } from "./states.js";
+import { StepFailureCode } from "../common/failure-codes.js";
 
 export interface Quarantined {
   /** Events to append: each unfinished step CANCELLED, then the workflow FAILED. */
@@ -62,7 +63,7 @@ export function quarantine(record: WorkflowRecord, reason: string, now: number):
     }
     step.state = S.CANCELLED;
     step.finishedAt = now;
-    step.error = { code: "INTERNAL", message };
+    step.error = { code: StepFailureCode.INTERNAL, message };
     delete step.nextRetryAt;
     delete step.waitingReason;
     out.changed.push(i);

@@ -1,8 +1,44 @@
-// The one state machine. Every state change of a workflow or step goes
-// through these tables; the proto enums are the vocabulary.
-import { StepState, WorkflowState } from "../../gen/horus/coordinator/v1/workflow_pb.js";
+// The one state machine: the engine's own names for workflow and step
+// states, and every legal transition between them. A state change of a
+// record goes through setStep/setWorkflow (src/engine/records.ts), which
+// check these tables; which input may start one is declared by each input's
+// handler (src/engine/transitions.ts).
+//
+// The states are the engine's, not the generated proto enums: the engine
+// imports nothing generated. They carry the proto enums' names and numbers,
+// so a record is stored (the stores keep the numbers, and index by them) and
+// sent (coordinator/convert.ts) as it is, with no table at the edge; and
+// since TypeScript holds two enums of the same name and members to be
+// compatible, code at the edge passes proto states where engine states are
+// expected and back without casts. test/engine/states-wire.test.ts pins the
+// names and numbers.
 
-export { StepState, WorkflowState };
+/** A workflow's state. `WorkflowState[s]` is its name. */
+export enum WorkflowState {
+  UNSPECIFIED = 0,
+  /** Accepted and stored, no step made ready yet. */
+  PENDING = 1,
+  RUNNING = 2,
+  SUCCEEDED = 3,
+  /** A step failed (after its retries), or the workflow timed out or was quarantined. */
+  FAILED = 4,
+  CANCELLED = 5,
+}
+
+/** A step's (or an attempt's) state. `StepState[s]` is its name. */
+export enum StepState {
+  UNSPECIFIED = 0,
+  /** Waiting for its dependencies, or for a retry (nextRetryAt set). */
+  PENDING = 1,
+  /** Has an attempt that no supervisor (or child workflow) has taken yet. */
+  READY = 2,
+  DISPATCHED = 3,
+  RUNNING = 4,
+  SUCCEEDED = 5,
+  FAILED = 6,
+  SKIPPED = 7,
+  CANCELLED = 8,
+}
 
 const W = WorkflowState;
 const S = StepState;
@@ -50,7 +86,7 @@ export function isTerminalStep(s: StepState): boolean {
   return s === S.SUCCEEDED || s === S.FAILED || s === S.SKIPPED || s === S.CANCELLED;
 }
 
-/** "STEP_STATE_SUCCEEDED" -> "SUCCEEDED": the short names every surface prints. */
+/** "SUCCEEDED": the short names every surface prints. */
 export function workflowStateName(s: WorkflowState): string {
   return W[s] ?? "UNSPECIFIED";
 }
@@ -59,6 +95,7 @@ export function stepStateName(s: StepState): string {
   return S[s] ?? "UNSPECIFIED";
 }
 
+/** "running", "RUNNING" or "WORKFLOW_STATE_RUNNING" -> RUNNING; undefined for anything else (UNSPECIFIED included). */
 export function parseWorkflowState(name: string): WorkflowState | undefined {
   const key = name.toUpperCase().replace(/^WORKFLOW_STATE_/, "") as keyof typeof W;
   const v = W[key];

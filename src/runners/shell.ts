@@ -23,6 +23,7 @@ import { LineSplitter } from "./lines.js";
 import { createProcessGuard } from "./process-guard/guard.js";
 import { cancelMessage, failure, timerDelay, type Runner, type RunContext, type RunResult } from "./types.js";
 import type { JsonValue } from "../common/json.js";
+import { StepFailureCode } from "../common/failure-codes.js";
 
 export interface ShellRunnerOptions {
   /** Shell that runs the payload as `<shell> -c <payload>` (default "/bin/sh"). */
@@ -79,7 +80,7 @@ export function createShellRunner(options: ShellRunnerOptions = {}): Runner {
 
   function runGuarded(ctx: RunContext): Promise<RunResult> {
     const { job, signal } = ctx;
-    if (signal.aborted) return Promise.resolve(failure("CANCELLED", cancelMessage(signal)));
+    if (signal.aborted) return Promise.resolve(failure(StepFailureCode.CANCELLED, cancelMessage(signal)));
     return new Promise<RunResult>((resolve) => {
       const inputJson = JSON.stringify(job.input);
       // Secrets after the base set (a secret may be named like an inherited
@@ -122,7 +123,7 @@ export function createShellRunner(options: ShellRunnerOptions = {}): Runner {
         });
       } catch (err) {
         removeTemp();
-        resolve(failure("RUNNER_ERROR", `cannot start ${shell}: ${errorText(err)}`));
+        resolve(failure(StepFailureCode.RUNNER_ERROR, `cannot start ${shell}: ${errorText(err)}`));
         return;
       }
 
@@ -166,7 +167,7 @@ export function createShellRunner(options: ShellRunnerOptions = {}): Runner {
       child.stdout!.on("data", (chunk: Buffer) => {
         if (outcome) return;
         if (stdoutBytes + chunk.length > maxOutput) {
-          stopEarly(failure("OUTPUT_TOO_LARGE", `stdout exceeded the limit of ${maxOutput} bytes`));
+          stopEarly(failure(StepFailureCode.OUTPUT_TOO_LARGE, `stdout exceeded the limit of ${maxOutput} bytes`));
           return;
         }
         stdoutBytes += chunk.length;
@@ -184,9 +185,9 @@ export function createShellRunner(options: ShellRunnerOptions = {}): Runner {
       child.stdin!.end(inputJson);
 
       const timer = setTimeout(() => {
-        stopEarly(failure("TIMEOUT", `step exceeded its time limit of ${job.timeoutMs} ms`));
+        stopEarly(failure(StepFailureCode.TIMEOUT, `step exceeded its time limit of ${job.timeoutMs} ms`));
       }, timerDelay(job.timeoutMs));
-      const onAbort = (): void => stopEarly(failure("CANCELLED", cancelMessage(signal)));
+      const onAbort = (): void => stopEarly(failure(StepFailureCode.CANCELLED, cancelMessage(signal)));
       signal.addEventListener("abort", onAbort, { once: true });
 
       child.on("error", (e) => {
@@ -224,11 +225,11 @@ export function createShellRunner(options: ShellRunnerOptions = {}): Runner {
 
       function result(): RunResult {
         if (outcome) return outcome;
-        if (spawnError && !exit) return failure("RUNNER_ERROR", `cannot start ${shell}: ${spawnError.message}`);
+        if (spawnError && !exit) return failure(StepFailureCode.RUNNER_ERROR, `cannot start ${shell}: ${spawnError.message}`);
         const tail = tailText(stderrTail);
         if (exit?.code === 0) return { ok: true, output: parseOutput(Buffer.concat(stdoutChunks, stdoutBytes).toString("utf8")) };
-        if (exit?.signal) return failure("EXIT_CODE", `killed by signal ${exit.signal}${tail ? `: ${tail}` : ""}`);
-        return failure("EXIT_CODE", `exit code ${exit?.code ?? "unknown"}${tail ? `: ${tail}` : ""}`);
+        if (exit?.signal) return failure(StepFailureCode.EXIT_CODE, `killed by signal ${exit.signal}${tail ? `: ${tail}` : ""}`);
+        return failure(StepFailureCode.EXIT_CODE, `exit code ${exit?.code ?? "unknown"}${tail ? `: ${tail}` : ""}`);
       }
     });
   }
@@ -237,7 +238,7 @@ export function createShellRunner(options: ShellRunnerOptions = {}): Runner {
     name: "shell",
     run,
     async close() {
-      for (const stop of live.values()) stop(failure("CANCELLED", "cancelled: runner closed"));
+      for (const stop of live.values()) stop(failure(StepFailureCode.CANCELLED, "cancelled: runner closed"));
       guard.close();
     },
   };

@@ -3,6 +3,7 @@
 // applied) and reports exactly one result; it never throws, so the
 // supervisor can treat every outcome, including its own bugs, as a step
 // failure with a machine-readable code.
+import type { FailureCode } from "../common/failure-codes.js";
 import type { JsonValue } from "../common/json.js";
 
 export type LogStreamName = "stdout" | "stderr" | "system";
@@ -49,11 +50,12 @@ export interface RunContext {
 }
 
 /**
- * Why an attempt failed. Codes used by the built-in runners: SCRIPT_ERROR,
- * TIMEOUT, EXIT_CODE, CANCELLED, OUTPUT_TOO_LARGE, MEMORY_LIMIT, RUNNER_ERROR.
+ * Why an attempt failed. The built-in runners use the codes of
+ * StepFailureCode (SCRIPT_ERROR, TIMEOUT, EXIT_CODE, CANCELLED, ...); a
+ * runner of your own may pass its own.
  */
 export interface StepFailure {
-  code: string;
+  code: FailureCode;
   message: string;
 }
 
@@ -73,7 +75,7 @@ export interface Runner {
 }
 
 /** Shorthand for a failed RunResult. */
-export function failure(code: string, message: string): RunResult {
+export function failure(code: FailureCode, message: string): RunResult {
   return { ok: false, error: { code, message } };
 }
 

@@ -4,6 +4,7 @@
 // 2,000-job batch at a time) building the objects directly is several
 // times cheaper. The generated types keep these literals complete.
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import type { FailureCode } from "../common/failure-codes.js";
 import { toValue, type JsonValue } from "../common/json.js";
 import { setLazyField } from "../common/lazy-field.js";
 import type { JobEvent } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
@@ -20,7 +21,7 @@ export function timestamp(ms: number): Timestamp {
   return { $typeName: "google.protobuf.Timestamp", seconds: BigInt(seconds), nanos: Math.floor((ms - seconds * 1000) * 1e6) };
 }
 
-export function stepError(code: string, message: string): StepError {
+export function stepError(code: FailureCode, message: string): StepError {
   return { $typeName: "horus.coordinator.v1.StepError", code, message };
 }
 

@@ -36,6 +36,7 @@ import { Fifo } from "./fifo.js";
 import { finishedEvent, logEvent, startedEvent, stepError } from "./messages.js";
 import { createMasker, maskJson, type Masker } from "./mask.js";
 import type { SecretSource } from "./secrets.js";
+import { StepFailureCode } from "../common/failure-codes.js";
 
 export interface SupervisorOptions {
   /** Name reported by DescribeSupervisor and used by coordinators in logs (default `supervisor-<hostname>`). */
@@ -435,7 +436,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       }
       if (missing.length > 0) {
         // Finished on the next turn, like a runner's answer: finishing here would start the next queued job from inside pump().
-        const failed: RunResult = { ok: false, error: { code: "SECRET_UNAVAILABLE", message: `supervisor ${name} does not hold secret${missing.length > 1 ? "s" : ""} ${missing.join(", ")}` } };
+        const failed: RunResult = { ok: false, error: { code: StepFailureCode.SECRET_UNAVAILABLE, message: `supervisor ${name} does not hold secret${missing.length > 1 ? "s" : ""} ${missing.join(", ")}` } };
         queueMicrotask(() => finish(rec, failed));
         return;
       }
@@ -465,7 +466,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
 
   function finish(rec: JobRecord, result: RunResult): void {
     if (rec.state === JobState.SUCCEEDED || rec.state === JobState.FAILED) return;
-    if (rec.lostReason !== undefined && !result.ok) result = { ok: false, error: { code: "ATTEMPT_LOST", message: `stopped: ${rec.lostReason}` } };
+    if (rec.lostReason !== undefined && !result.ok) result = { ok: false, error: { code: StepFailureCode.ATTEMPT_LOST, message: `stopped: ${rec.lostReason}` } };
     const wasRunning = rec.state === JobState.RUNNING;
     let output: JsonValue | undefined;
     let outputBytes = 0;
@@ -484,15 +485,15 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
         outputBytes = bytes;
       } catch (err) {
         error =
-          err instanceof OutputTooLarge ? stepError("OUTPUT_TOO_LARGE", err.message)
-          : err instanceof OutputTooDeep ? stepError("OUTPUT_TOO_DEEP", err.message)
-          : stepError("RUNNER_ERROR", `output is not JSON: ${errorText(err)}`);
+          err instanceof OutputTooLarge ? stepError(StepFailureCode.OUTPUT_TOO_LARGE, err.message)
+          : err instanceof OutputTooDeep ? stepError(StepFailureCode.OUTPUT_TOO_DEEP, err.message)
+          : stepError(StepFailureCode.RUNNER_ERROR, `output is not JSON: ${errorText(err)}`);
       }
     } else if (result && result.ok === false && result.error) {
       const message = String(result.error.message ?? "");
-      error = stepError(String(result.error.code || "RUNNER_ERROR"), rec.mask ? rec.mask(message) : message);
+      error = stepError(String(result.error.code || StepFailureCode.RUNNER_ERROR), rec.mask ? rec.mask(message) : message);
     } else {
-      error = stepError("RUNNER_ERROR", "runner returned no result");
+      error = stepError(StepFailureCode.RUNNER_ERROR, "runner returned no result");
     }
     rec.state = error ? JobState.FAILED : JobState.SUCCEEDED;
     rec.finishedAt = now();
@@ -556,7 +557,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     if (rec.state === JobState.QUEUED) {
       rec.slot.queued--;
       queued--;
-      finish(rec, { ok: false, error: { code: "CANCELLED", message: reason ? `cancelled: ${reason}` : "cancelled" } });
+      finish(rec, { ok: false, error: { code: StepFailureCode.CANCELLED, message: reason ? `cancelled: ${reason}` : "cancelled" } });
       return true;
     }
     if (rec.state === JobState.RUNNING) {
@@ -770,7 +771,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     for (const rec of jobs.values()) {
       if (rec.state === JobState.RUNNING) {
         rec.lostReason ??= "supervisor shut down";
-        finish(rec, { ok: false, error: { code: "CANCELLED", message: "cancelled: supervisor shut down" } });
+        finish(rec, { ok: false, error: { code: StepFailureCode.CANCELLED, message: "cancelled: supervisor shut down" } });
       }
     }
     clearInterval(pruneTimer);
@@ -824,7 +825,7 @@ function positive(value: number | undefined, fallback: number): number {
 }
 
 function runnerError(err: unknown): RunResult {
-  return { ok: false, error: { code: "RUNNER_ERROR", message: `runner failed: ${errorText(err)}` } };
+  return { ok: false, error: { code: StepFailureCode.RUNNER_ERROR, message: `runner failed: ${errorText(err)}` } };
 }
 
 function errorText(err: unknown): string {

@@ -14,6 +14,7 @@ import type { ValidationLimits } from "../../workflow/definition.js";
 import { MAX_SUB_WORKFLOW_DEPTH, validateAndPlan, type WorkflowPlan } from "../../workflow/plan.js";
 import { applyInputs } from "../../workflow/inputs.js";
 import { newWorkflowRecord } from "../records.js";
+import { StepFailureCode } from "../../common/failure-codes.js";
 
 type StartChild = Extract<Command, { type: "startChild" }>;
 type CancelChild = Extract<Command, { type: "cancelChild" }>;
@@ -75,25 +76,25 @@ export type ChildPlan = { ok: true; record: WorkflowRecord; plan: WorkflowPlan }
 export function planChild(parent: EngineState, c: StartChild, template: TemplateRecord | undefined, now: number, limits: ReplanLimits = replanLimits()): ChildPlan {
   const wf = parent.record;
   const sub = parent.plan.steps[c.planIndex]!.workflow!;
-  const fail = (code: string, message: string): ChildPlan => ({ ok: false, error: { code, message } });
+  const fail = (code: StepFailureCode, message: string): ChildPlan => ({ ok: false, error: { code, message } });
   let definition = "inline" in sub ? sub.inline : undefined;
   let ref: WorkflowRecord["template"];
   if ("template" in sub) {
-    if (!template) return fail("TEMPLATE_NOT_FOUND", `template "${sub.template}"${sub.version ? ` version ${sub.version}` : ""} is not registered`);
+    if (!template) return fail(StepFailureCode.TEMPLATE_NOT_FOUND, `template "${sub.template}"${sub.version ? ` version ${sub.version}` : ""} is not registered`);
     definition = template.definition;
     ref = { name: template.name, version: template.version };
   }
   // W4: templates can refer to each other in a chain (or a cycle registration could not see): bound it here.
   const depth = (wf.depth ?? 0) + 1;
   if (depth >= limits.maxDepth) {
-    return fail("WORKFLOW_TOO_DEEP", `sub-workflows nest more than ${limits.maxDepth} deep: ${"template" in sub ? `template "${sub.template}"` : "an inline sub-workflow"} would run at level ${depth + 1}`);
+    return fail(StepFailureCode.WORKFLOW_TOO_DEEP, `sub-workflows nest more than ${limits.maxDepth} deep: ${"template" in sub ? `template "${sub.template}"` : "an inline sub-workflow"} would run at level ${depth + 1}`);
   }
   const { plan, problems } = validateAndPlan(definition!, limits);
-  if (!plan) return fail("INVALID_WORKFLOW", problems.map((p) => p.message).join("; "));
+  if (!plan) return fail(StepFailureCode.INVALID_WORKFLOW, problems.map((p) => p.message).join("; "));
   // I5: the child's declared inputs are checked against what the step passes
   // it (its dependencies' outputs, which it cannot choose: the rest pass through).
   const given = applyInputs(definition!.inputs, jobInput(parent, c.step, c.extraInput), { keepUndeclared: true });
-  if (given.problems.length > 0) return fail("INVALID_INPUTS", `sub-workflow ${"template" in sub ? `template "${sub.template}"` : "(inline)"}: ${given.problems.map((p) => p.message).join("; ")}`);
+  if (given.problems.length > 0) return fail(StepFailureCode.INVALID_INPUTS, `sub-workflow ${"template" in sub ? `template "${sub.template}"` : "(inline)"}: ${given.problems.map((p) => p.message).join("; ")}`);
   const record = newWorkflowRecord({
     depth,
     definition: definition!,
@@ -110,11 +111,11 @@ export function planChild(parent: EngineState, c: StartChild, template: Template
 
 /** The engine input for a child workflow that ended (or vanished: `child` undefined). */
 export function childFinished(attemptId: string, childId: string, child: WorkflowRecord | undefined): EngineInput {
-  if (!child) return { type: "childFinished", attemptId, ok: false, error: { code: "CHILD_LOST", message: `sub-workflow ${childId} no longer exists` } };
+  if (!child) return { type: "childFinished", attemptId, ok: false, error: { code: StepFailureCode.CHILD_LOST, message: `sub-workflow ${childId} no longer exists` } };
   if (child.state === WorkflowState.SUCCEEDED) return { type: "childFinished", attemptId, ok: true, output: childOutput(child) };
   // Too deep below is too deep here as well: the code goes up the chain, so no level retries it (W4).
-  const tooDeep = child.steps.some((s) => s.error?.code === "WORKFLOW_TOO_DEEP");
-  const code = child.state === WorkflowState.CANCELLED ? "CHILD_CANCELLED" : tooDeep ? "WORKFLOW_TOO_DEEP" : "CHILD_FAILED";
+  const tooDeep = child.steps.some((s) => s.error?.code === StepFailureCode.WORKFLOW_TOO_DEEP);
+  const code = child.state === WorkflowState.CANCELLED ? StepFailureCode.CHILD_CANCELLED : tooDeep ? StepFailureCode.WORKFLOW_TOO_DEEP : StepFailureCode.CHILD_FAILED;
   return { type: "childFinished", attemptId, ok: false, error: { code, message: `sub-workflow ${childId}: ${child.error ?? "failed"}` } };
 }
 

@@ -8,6 +8,7 @@ import { fromValue, tsMs } from "../../common/json.js";
 import { jsonOf } from "../../common/lazy-field.js";
 import type { EngineInput } from "../../engine/engine.js";
 import type { LogRecord, LogStreamName } from "../../store/store.js";
+import { StepFailureCode } from "../../common/failure-codes.js";
 
 export interface JobEventContext {
   /** Largest step output accepted, as JSON bytes; 0 or less: no limit. A larger one fails the step OUTPUT_TOO_LARGE. */
@@ -48,12 +49,12 @@ export function jobEventEffect(ev: JobEvent, ctx: JobEventContext): JobEventEffe
       if (f.succeeded) {
         const output = jsonOf(f, "output", fromValue);
         const tooLarge = outputTooLarge(output, ctx.maxOutputBytes);
-        if (tooLarge) return { type: "input", input: { type: "finished", attemptId, ok: false, error: { code: "OUTPUT_TOO_LARGE", message: tooLarge } } };
+        if (tooLarge) return { type: "input", input: { type: "finished", attemptId, ok: false, error: { code: StepFailureCode.OUTPUT_TOO_LARGE, message: tooLarge } } };
         return { type: "input", input: { type: "finished", attemptId, ok: true, output } };
       }
       // Stopped by a dispatcher or a supervisor shutting down, not by the step: run it again (R5).
-      if (f.error?.code === "ATTEMPT_LOST") return { type: "input", input: { type: "lost", attemptId, reason: f.error.message } };
-      return { type: "input", input: { type: "finished", attemptId, ok: false, error: { code: f.error?.code || "ERROR", message: f.error?.message ?? "" } } };
+      if (f.error?.code === StepFailureCode.ATTEMPT_LOST) return { type: "input", input: { type: "lost", attemptId, reason: f.error.message } };
+      return { type: "input", input: { type: "finished", attemptId, ok: false, error: { code: f.error?.code || StepFailureCode.ERROR, message: f.error?.message ?? "" } } };
     }
     default:
       return undefined;

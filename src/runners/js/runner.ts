@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import type { JsonValue } from "../../common/json.js";
 import { baseEnvironment, jobVariables } from "../env.js";
 import { cancelMessage, failure, timerDelay, type JobInput, type LogStreamName, type Runner, type RunContext, type RunResult } from "../types.js";
+import { StepFailureCode } from "../../common/failure-codes.js";
 
 export interface JsRunnerOptions {
   /**
@@ -139,7 +140,7 @@ class ChildWorker extends EventEmitter implements WorkerLike {
 type WorkerMessage =
   | { type: "log"; id: number; stream: "stdout" | "stderr"; lines: string[] }
   | { type: "result"; id: number; ok: true; json: string }
-  | { type: "result"; id: number; ok: false; code: string; message: string };
+  | { type: "result"; id: number; ok: false; code: typeof StepFailureCode.SCRIPT_ERROR | typeof StepFailureCode.OUTPUT_TOO_LARGE; message: string };
 
 /** What the worker is doing for the runner right now. */
 interface Assignment {
@@ -245,14 +246,14 @@ export function createJsRunner(options: JsRunnerOptions = {}): Runner {
 
   function run(ctx: RunContext): Promise<RunResult> {
     const { job, signal } = ctx;
-    if (signal.aborted) return Promise.resolve(failure("CANCELLED", cancelMessage(signal)));
-    if (closed) return Promise.resolve(failure("RUNNER_ERROR", "js runner is closed"));
+    if (signal.aborted) return Promise.resolve(failure(StepFailureCode.CANCELLED, cancelMessage(signal)));
+    if (closed) return Promise.resolve(failure(StepFailureCode.RUNNER_ERROR, "js runner is closed"));
     return new Promise<RunResult>((resolve) => {
       let pw: PooledWorker;
       try {
         pw = acquire();
       } catch (err) {
-        resolve(failure("RUNNER_ERROR", `cannot start a worker: ${errorText(err)}`));
+        resolve(failure(StepFailureCode.RUNNER_ERROR, `cannot start a worker: ${errorText(err)}`));
         return;
       }
       const id = ++nextId;
@@ -280,7 +281,7 @@ export function createJsRunner(options: JsRunnerOptions = {}): Runner {
             try {
               output = JSON.parse(msg.json) as JsonValue;
             } catch (err) {
-              finish(failure("RUNNER_ERROR", `bad output from worker: ${errorText(err)}`), false);
+              finish(failure(StepFailureCode.RUNNER_ERROR, `bad output from worker: ${errorText(err)}`), false);
               return;
             }
             finish({ ok: true, output }, true);
@@ -290,15 +291,15 @@ export function createJsRunner(options: JsRunnerOptions = {}): Runner {
         },
         onDeath(error, exitCode) {
           if (isOutOfMemory(error)) {
-            finish(failure("MEMORY_LIMIT", `step exceeded the heap limit of ${resourceLimits.maxOldGenerationSizeMb} MB`), false);
+            finish(failure(StepFailureCode.MEMORY_LIMIT, `step exceeded the heap limit of ${resourceLimits.maxOldGenerationSizeMb} MB`), false);
           } else if (errorCode(error) === RSS_LIMIT) {
-            finish(failure("MEMORY_LIMIT", `step exceeded the memory limit of ${options.maxMemoryMb ?? 512} MB (resident memory, ArrayBuffers included)`), false);
+            finish(failure(StepFailureCode.MEMORY_LIMIT, `step exceeded the memory limit of ${options.maxMemoryMb ?? 512} MB (resident memory, ArrayBuffers included)`), false);
           } else if (closed) {
-            finish(failure("CANCELLED", "cancelled: runner closed"), false);
+            finish(failure(StepFailureCode.CANCELLED, "cancelled: runner closed"), false);
           } else if (error !== undefined) {
-            finish(failure("RUNNER_ERROR", `worker failed: ${errorText(error)}`), false);
+            finish(failure(StepFailureCode.RUNNER_ERROR, `worker failed: ${errorText(error)}`), false);
           } else {
-            finish(failure("RUNNER_ERROR", `worker exited unexpectedly (code ${exitCode ?? "unknown"})`), false);
+            finish(failure(StepFailureCode.RUNNER_ERROR, `worker exited unexpectedly (code ${exitCode ?? "unknown"})`), false);
           }
         },
       };
@@ -311,7 +312,7 @@ export function createJsRunner(options: JsRunnerOptions = {}): Runner {
       const startTimer = (): void => {
         clearTimeout(timer);
         timer = setTimeout(() => {
-          finish(failure("TIMEOUT", `step exceeded its time limit of ${job.timeoutMs} ms`), false);
+          finish(failure(StepFailureCode.TIMEOUT, `step exceeded its time limit of ${job.timeoutMs} ms`), false);
         }, timerDelay(job.timeoutMs));
       };
       if (pw.ready) {
@@ -319,10 +320,10 @@ export function createJsRunner(options: JsRunnerOptions = {}): Runner {
       } else {
         pw.onReady = startTimer;
         timer = setTimeout(() => {
-          finish(failure("RUNNER_ERROR", `the job process did not start within ${START_TIMEOUT_MS} ms`), false);
+          finish(failure(StepFailureCode.RUNNER_ERROR, `the job process did not start within ${START_TIMEOUT_MS} ms`), false);
         }, START_TIMEOUT_MS);
       }
-      const onAbort = (): void => finish(failure("CANCELLED", cancelMessage(signal)), false);
+      const onAbort = (): void => finish(failure(StepFailureCode.CANCELLED, cancelMessage(signal)), false);
       signal.addEventListener("abort", onAbort, { once: true });
 
       try {
@@ -338,7 +339,7 @@ export function createJsRunner(options: JsRunnerOptions = {}): Runner {
           env: jobEnvironment(job),
         });
       } catch (err) {
-        finish(failure("RUNNER_ERROR", `cannot send the job to a worker: ${errorText(err)}`), false);
+        finish(failure(StepFailureCode.RUNNER_ERROR, `cannot send the job to a worker: ${errorText(err)}`), false);
       }
     });
   }

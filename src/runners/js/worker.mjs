@@ -3,6 +3,8 @@
 //   in:  { type: "run", id, code, filename, input, inputs, secrets, maxOutputBytes, env }
 //   out: { type: "log", id, stream, lines }   (console output of the job)
 //        { type: "result", id, ok: true, json } | { type: "result", id, ok: false, code, message }
+// (`code` is SCRIPT_ERROR or OUTPUT_TOO_LARGE of src/common/failure-codes.ts,
+// written out here because the thread imports nothing of the coordinator)
 // The thread is reused for later jobs, so everything a job leaves behind
 // (timers) is cleared when it ends. node:vm is not a security boundary: the
 // context keeps jobs from seeing each other's globals, while the worker's

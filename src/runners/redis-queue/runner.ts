@@ -11,6 +11,7 @@ import { Redis } from "ioredis";
 import type { Runner, RunContext, RunResult } from "../types.js";
 import { cancelMessage, failure, SupersededStop, timerDelay } from "../types.js";
 import { REQUEUE_SCRIPT, runnerKeys, type QueueJob, type RunnerEvent } from "./protocol.js";
+import { StepFailureCode } from "../../common/failure-codes.js";
 
 export interface RedisQueueRunnerOptions {
   /** The runner name steps ask for; also names the Redis keys. */
@@ -74,7 +75,7 @@ export function createRedisQueueRunner(options: RedisQueueRunnerOptions): Runner
     if (ev.type === "log") p.ctx.log(ev.stream === "stderr" || ev.stream === "system" ? ev.stream : "stdout", String(ev.line));
     else if (ev.type === "started") p.ctx.log("system", `taken by runner process ${ev.worker}`);
     else if (ev.type === "result") {
-      settle(ev.attempt_id, ev.ok ? { ok: true, output: ev.output ?? null } : failure(String(ev.error?.code || "RUNNER_ERROR"), String(ev.error?.message ?? "")));
+      settle(ev.attempt_id, ev.ok ? { ok: true, output: ev.output ?? null } : failure(String(ev.error?.code || StepFailureCode.RUNNER_ERROR), String(ev.error?.message ?? "")));
     }
   }
 
@@ -213,15 +214,15 @@ export function createRedisQueueRunner(options: RedisQueueRunnerOptions): Runner
             () => settle(job.attemptId, result),
           );
         };
-        const onAbort = () => giveUp(failure("CANCELLED", cancelMessage(ctx.signal)), "cancelled");
+        const onAbort = () => giveUp(failure(StepFailureCode.CANCELLED, cancelMessage(ctx.signal)), "cancelled");
         ctx.signal.addEventListener("abort", onAbort, { once: true });
-        timer = setTimeout(() => giveUp(failure("TIMEOUT", `no result from runner ${options.name} within ${job.timeoutMs} ms`), "timeout"), timerDelay(job.timeoutMs));
-        cmd.lpush(keys.queue, raw).catch((err: Error) => settle(job.attemptId, failure("RUNNER_UNAVAILABLE", `cannot queue the job for runner ${options.name}: ${err.message}`)));
+        timer = setTimeout(() => giveUp(failure(StepFailureCode.TIMEOUT, `no result from runner ${options.name} within ${job.timeoutMs} ms`), "timeout"), timerDelay(job.timeoutMs));
+        cmd.lpush(keys.queue, raw).catch((err: Error) => settle(job.attemptId, failure(StepFailureCode.RUNNER_UNAVAILABLE, `cannot queue the job for runner ${options.name}: ${err.message}`)));
       });
     },
     async close() {
       closed = true;
-      for (const id of [...pending.keys()]) settle(id, failure("CANCELLED", "cancelled: supervisor shut down"));
+      for (const id of [...pending.keys()]) settle(id, failure(StepFailureCode.CANCELLED, "cancelled: supervisor shut down"));
       blocking.disconnect();
       await cmd.quit().catch(() => cmd.disconnect());
     },
