@@ -75,7 +75,7 @@ export type CommitReply =
   /** The workflow is not in Redis. */
   | { kind: "gone" }
   /** The store is at another commit number than the caller. */
-  | { kind: "seq"; seq: string };
+  | { kind: "seqMismatch"; seq: string };
 
 export function commitCall(input: CommitInput): ScriptCall<CommitReply> {
   const { keys: k, id, commit } = input;
@@ -122,7 +122,7 @@ export function parseCommitReply(reply: unknown): CommitReply {
     case "GONE":
       return { kind: "gone" };
     case "SEQ":
-      return { kind: "seq", seq: String(r[1]) };
+      return { kind: "seqMismatch", seq: String(r[1]) };
     default:
       throw unexpected("commit", reply);
   }

@@ -114,7 +114,7 @@ export function createWorkflowStore(
       const call = commitCall({ keys: k, id, fence: own.fence, expectedSeq: own.seq, ttlMs: terminal ? ctx.retentionMs : 0, maxEvents: options.maxEvents, commit });
       const res = await persistently(ctx, `commit of ${id}`, () => runScript(client, call));
       switch (res.kind) {
-        case "seq":
+        case "seqMismatch":
           owned.delete(id);
           throw new LeaseLostError(`workflow ${id}: the store is at commit ${res.seq}, this coordinator at ${own.seq}; reloading`, true);
         case "gone":
