@@ -3,6 +3,7 @@
 // Pure: the store hands it keys and hash fields, and runs what it returns.
 import type { WorkflowRecord } from "../../engine/model.js";
 import { isTerminalWorkflow } from "../../engine/states.js";
+import { UnexpectedReplyError } from "./calls.js";
 import type { Keys } from "./keys.js";
 import type { ScriptCall } from "./scripts.js";
 
@@ -37,7 +38,7 @@ export type CreateManyResult = { ok: true; results: Array<{ id: string; existing
 export function parseCreateManyReply(records: readonly WorkflowRecord[], reply: unknown): CreateManyResult {
   const r = reply as string[];
   if (r[0] === "EXISTS") return { ok: false, existingId: r[1]! };
-  if (r[0] !== "OK" || r.length !== records.length + 1) throw new Error(`unexpected reply from createMany: ${JSON.stringify(r).slice(0, 200)}`);
+  if (!Array.isArray(r) || r[0] !== "OK" || r.length !== records.length + 1) throw new UnexpectedReplyError(`unexpected reply from createMany: ${JSON.stringify(r).slice(0, 200)}`);
   return {
     ok: true,
     results: records.map((rec, i) => {
