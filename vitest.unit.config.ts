@@ -1,7 +1,7 @@
 import { defineConfig } from "vitest/config";
 
 // `npm run test:unit`: the pure cores' table and property tests (engine,
-// definitions and CEL, placement and health, codecs, credits, the CLI's and
+// definitions and CEL, placement and health, codecs (the Redis codec too), credits, the CLI's and
 // the dashboard's formatting, the schedule core, the docs' links). They need no Redis, no
 // browser, no build and no server, so this config has no global setup and
 // finishes in seconds; `npm test` still runs them with everything else.
@@ -16,6 +16,7 @@ export default defineConfig({
       "test/supervisor/{credits,event-ring,inputs-cache}.test.ts",
       "test/cli/format.test.ts",
       "test/schedule/core.test.ts",
+      "test/redis-codec/**/*.test.ts",
       "test/dashboard/{model,page-cores}.test.ts",
       "test/docs/**/*.test.ts",
     ],

@@ -57,6 +57,8 @@ export default function setup(): void {
   execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.json", "--incremental", "--tsBuildInfoFile", "dist/.tsbuildinfo"], {
     stdio: "inherit",
   });
+  // The Lua scripts next to the compiled store (dist/src/store/redis/lua), as `npm run build` copies them.
+  execFileSync(process.execPath, ["scripts/copy-lua.mjs"], { stdio: "inherit" });
   // The dashboard bundle the coordinator serves at / (dist/dashboard), as `npm run build` makes it.
   execFileSync(process.execPath, ["scripts/build-dashboard.mjs"], { stdio: "inherit" });
   process.env.HORUS_GLOBAL_SETUP_DONE = String(process.pid);

@@ -158,7 +158,7 @@ afterAll(async () => {
 describe("the tarballs", () => {
   it("horus-coordinator holds the compiled code with declarations, the dashboard bundle, proto/, gen/ and the CLI; no tests, benches or sources", async () => {
     const files = await contents(tarballs.get("horus-coordinator")!);
-    for (const f of ["package.json", "README.md", "bin/horus.js", "dist/src/cli/main.js", "dist/src/index.js", "dist/src/index.d.ts", "dist/src/coordinator/app.d.ts", "dist/dashboard/app.js", "dist/dashboard/index.html", "proto/horus/coordinator/v1/coordinator.proto", "gen/horus/coordinator/v1/coordinator_pb.ts", "dist/gen/horus/coordinator/v1/coordinator_pb.js"]) {
+    for (const f of ["package.json", "README.md", "bin/horus.js", "dist/src/cli/main.js", "dist/src/index.js", "dist/src/index.d.ts", "dist/src/coordinator/app.d.ts", "dist/src/store/redis/lua/commit-4.lua", "dist/dashboard/app.js", "dist/dashboard/index.html", "proto/horus/coordinator/v1/coordinator.proto", "gen/horus/coordinator/v1/coordinator_pb.ts", "dist/gen/horus/coordinator/v1/coordinator_pb.js"]) {
       expect(files, f).toContain(f);
     }
     expect(files.filter((f) => /^(test|bench|dist\/test|dist\/bench|clients\/|src\/|scripts\/|examples\/)/.test(f) || f.endsWith(".tsbuildinfo"))).toEqual([]);

@@ -17,6 +17,34 @@ const open = async (options: Partial<RedisStoreOptions> = {}) => createRedisStor
 
 storeContract("redis", () => open());
 
+/**
+ * Watches every command clients send to the Redis at `url` (MONITOR);
+ * settle() returns those sent since the last call, by name. Commands a
+ * script runs come from "lua" and are left out. Connect the store first: a
+ * command of another client arriving while ioredis switches its connection
+ * to monitor mode breaks its reply queue.
+ */
+async function watchCommands(url: string): Promise<{ stop: () => void; settle: () => Promise<string[]> }> {
+  // monitor() opens a connection of its own: both are closed by stop().
+  const base = new Redis(url);
+  const monitor = await base.monitor();
+  const sent: string[] = [];
+  monitor.on("monitor", (_time: string, args: string[], source: string) => {
+    if (source !== "lua") sent.push(args[0]!.toLowerCase());
+  });
+  const settle = async () => {
+    // A PING through another connection: once MONITOR shows it, it showed everything before (its handshake is left out).
+    const probe = new Redis(url);
+    await probe.ping("settle");
+    for (let i = 0; !sent.includes("ping") && i < 200; i++) await new Promise((r) => setTimeout(r, 5));
+    probe.disconnect();
+    const got = sent.filter((c) => !["ping", "hello", "info", "client"].includes(c));
+    sent.length = 0;
+    return got;
+  };
+  return { settle, stop: () => (monitor.disconnect(), base.disconnect()) };
+}
+
 describe("redis store", () => {
   it("fences: after another node claims a workflow, the old owner's commits fail and change nothing", async () => {
     const p = prefix();
@@ -138,22 +166,7 @@ describe("redis store", () => {
     // Connected before MONITOR starts: a command of another client arriving
     // while ioredis switches its connection to monitor mode breaks its reply queue.
     const store = await createRedisStore({ url: redis.url, prefix: prefix(), nodeId: "n1" });
-    const monitor = await new Redis(redis.url).monitor();
-    // Every command a client sends, by name; commands a script runs come from "lua" and are left out.
-    const sent: string[] = [];
-    monitor.on("monitor", (_time: string, args: string[], source: string) => {
-      if (source !== "lua") sent.push(args[0]!.toLowerCase());
-    });
-    const settle = async () => {
-      // A PING through another connection: once MONITOR shows it, it showed everything before (its handshake is left out).
-      const probe = new Redis(redis.url);
-      await probe.ping("settle");
-      for (let i = 0; !sent.includes("ping") && i < 200; i++) await new Promise((r) => setTimeout(r, 5));
-      probe.disconnect();
-      const got = sent.filter((c) => !["ping", "hello", "info", "client"].includes(c));
-      sent.length = 0;
-      return got;
-    };
+    const { stop, settle } = await watchCommands(redis.url);
     try {
       await settle();
       const recs = Array.from({ length: 50 }, (_, i) => sampleRecord({ name: `batch-${i % 3}`, ...(i % 2 ? { idempotencyKey: `k${i}` } : {}) }));
@@ -168,7 +181,29 @@ describe("redis store", () => {
       expect((await store.listWorkflows({ states: [], name: "batch-1", pageSize: 100, pageToken: "" })).items).toHaveLength(17);
       await store.close();
     } finally {
-      monitor.disconnect();
+      stop();
+      await redis.remove();
+    }
+  });
+
+  it("commits in one round trip: one EVALSHA, and index commands only when the workflow's state changed", async () => {
+    const redis = await startRedis();
+    const store = await createRedisStore({ url: redis.url, prefix: prefix(), nodeId: "n1" });
+    const { stop, settle } = await watchCommands(redis.url);
+    try {
+      const r = sampleRecord();
+      await store.createWorkflow(r);
+      await store.commit(r.id, { header: { state: W.RUNNING, startedAt: 1 }, steps: [], events: [] });
+      await settle();
+      const step = { id: "a", state: S.RUNNING, attempts: [] };
+      await store.commit(r.id, { steps: [{ index: 0, record: step }], events: [{ type: "x" } as never] });
+      // The events' "e" on the workflow's channel is the notification, not a write.
+      expect(await settle()).toEqual(["evalsha", "publish"]);
+      await store.commit(r.id, { steps: [{ index: 0, record: { ...step, state: S.SUCCEEDED } }], events: [] });
+      expect(await settle()).toEqual(["evalsha"]);
+      await store.close();
+    } finally {
+      stop();
       await redis.remove();
     }
   });

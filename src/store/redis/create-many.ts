@@ -1,9 +1,11 @@
-// The arguments and reply of the createMany script (scripts.ts): new
+// The arguments and reply of the createMany script (lua/create-many.lua): new
 // workflows, their idempotency keys and their index entries in one call.
 // Pure: the store hands it keys and hash fields, and runs what it returns.
 import type { WorkflowRecord } from "../../engine/model.js";
 import { isTerminalWorkflow } from "../../engine/states.js";
+import { UnexpectedReplyError } from "./calls.js";
 import type { Keys } from "./keys.js";
+import type { ScriptCall } from "./scripts.js";
 
 export interface CreateManyInput {
   keys: Keys;
@@ -13,7 +15,7 @@ export interface CreateManyInput {
   provisionalTtlMs: number;
   /** TTL of an idempotency key (ms). */
   idempotencyTtlMs: number;
-  /** Each record with its hash fields (field/value pairs, as recordFields writes them). */
+  /** Each record with its hash fields (field/value pairs, as record-codec.ts encodeRecord writes them). */
   records: ReadonlyArray<{ record: WorkflowRecord; fields: string[] }>;
 }
 
@@ -36,7 +38,7 @@ export type CreateManyResult = { ok: true; results: Array<{ id: string; existing
 export function parseCreateManyReply(records: readonly WorkflowRecord[], reply: unknown): CreateManyResult {
   const r = reply as string[];
   if (r[0] === "EXISTS") return { ok: false, existingId: r[1]! };
-  if (r[0] !== "OK" || r.length !== records.length + 1) throw new Error(`unexpected reply from createMany: ${JSON.stringify(r).slice(0, 200)}`);
+  if (!Array.isArray(r) || r[0] !== "OK" || r.length !== records.length + 1) throw new UnexpectedReplyError(`unexpected reply from createMany: ${JSON.stringify(r).slice(0, 200)}`);
   return {
     ok: true,
     results: records.map((rec, i) => {
@@ -44,4 +46,10 @@ export function parseCreateManyReply(records: readonly WorkflowRecord[], reply: 
       return got === "new" ? { id: rec.id, existing: false } : { id: got.slice(1), existing: true };
     }),
   };
+}
+
+/** createManyCall and parseCreateManyReply as one call for runScript. */
+export function createManyScriptCall(input: CreateManyInput): ScriptCall<CreateManyResult> {
+  const records = input.records.map((r) => r.record);
+  return { script: "createMany", ...createManyCall(input), parse: (reply) => parseCreateManyReply(records, reply) };
 }

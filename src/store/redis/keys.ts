@@ -18,7 +18,8 @@
 //   <p>:idem:<key>       string  workflow id for an idempotency key
 //   <p>:tpl:{<name>}     hash    a template: "latest" version and "v:<n>" definitions
 //   <p>:idx:templates    zset    template names
-//   <p>:{sup}, :{sup}:exp hash+zset registered supervisors and their lease expiries (supervisors.ts)
+//   <p>:{sup}            hash    registered supervisors: name -> registration JSON (supervisors.ts)
+//   <p>:{sup}:exp        zset    supervisor names scored by lease expiry (ms); same hash tag as {sup}
 //   <p>:sched:{<name>}   hash    a cron schedule and its progress (schedules.ts)
 //   <p>:idx:schedules    zset    schedule names
 //   <p>:notify:<id>      channel "e" (events) or "l" (logs) when either grows
@@ -41,6 +42,8 @@ export interface Keys {
   templates: string;
   schedule(name: string): string;
   schedules: string;
+  supervisors: string;
+  supervisorExpiries: string;
   channel(id: string): string;
   /** The channel pattern prefix, to tell our messages from others. */
   channelPrefix: string;
@@ -66,6 +69,8 @@ export function keysFor(prefix: string): Keys {
     templates: `${prefix}:idx:templates`,
     schedule: (name) => `${prefix}:sched:{${name}}`,
     schedules: `${prefix}:idx:schedules`,
+    supervisors: `${prefix}:{sup}`,
+    supervisorExpiries: `${prefix}:{sup}:exp`,
     channel: (id) => `${prefix}:notify:${id}`,
     channelPrefix: `${prefix}:notify:`,
     nodeChannel: (node) => `${prefix}:node:${node}`,

@@ -5,43 +5,17 @@
 //   <p>:idx:schedules    zset  schedule names (score 0)
 //
 // Every change of a schedule's hash is one script on that one key (one
-// Redis Cluster slot); the index is written with single-key commands. The
-// scripts compare `created`, so progress of a deleted schedule never lands
-// on a new one of the same name.
+// Redis Cluster slot; lua/schedule-*.lua); the index is written with
+// single-key commands. The scripts compare `created`, so progress of a
+// deleted schedule never lands on a new one of the same name.
 import type { ScheduleAdvance, ScheduleRecord, ScheduleSpec, ScheduleStore } from "../schedules.js";
 import type { RedisClient } from "./connection.js";
+import { scheduleAdvanceCall, scheduleCreateCall, scheduleSetPausedCall } from "./calls.js";
 import type { Keys } from "./keys.js";
+import { SCHED } from "./record-codec.js";
+import { evalScript } from "./scripts.js";
 
-// KEYS[1] the hash. ARGV: spec JSON, created, paused, last. 1 when created, 0 when the name is taken.
-const CREATE = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'spec', ARGV[1], 'created', ARGV[2], 'paused', ARGV[3], 'last', ARGV[4])
-return 1
-`;
-
-// KEYS[1] the hash. ARGV: paused ("0"/"1"), now. Resuming moves last to now at least. 1, or 0 when absent.
-const SET_PAUSED = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], 'paused', ARGV[1])
-if ARGV[1] == '0' and tonumber(redis.call('HGET', KEYS[1], 'last')) < tonumber(ARGV[2]) then
-  redis.call('HSET', KEYS[1], 'last', ARGV[2])
-end
-return 1
-`;
-
-// KEYS[1] the hash. ARGV: created, tick ("" none), workflow id ("" none), run time.
-// Only forward: a tick not newer than the stored one changes nothing (0).
-const ADVANCE = `
-if redis.call('HGET', KEYS[1], 'created') ~= ARGV[1] then return 0 end
-if ARGV[2] ~= '' then
-  if tonumber(ARGV[2]) <= tonumber(redis.call('HGET', KEYS[1], 'last')) then return 0 end
-  redis.call('HSET', KEYS[1], 'last', ARGV[2])
-end
-if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'wf', ARGV[3], 'runAt', ARGV[4]) end
-return 1
-`;
-
-const FIELDS = ["spec", "created", "paused", "last", "wf", "runAt"] as const;
+const FIELDS = [SCHED.spec, SCHED.created, SCHED.paused, SCHED.last, SCHED.workflow, SCHED.runAt] as const;
 
 function fromRow(row: Array<string | null>): ScheduleRecord | undefined {
   const [spec, created, paused, last, wf, runAt] = row;
@@ -61,8 +35,8 @@ export function createRedisScheduleStore(client: RedisClient, k: Keys, unavailab
   return {
     async create(r) {
       const spec: ScheduleSpec = { name: r.name, cron: r.cron, timeZone: r.timeZone, overlap: r.overlap, catchUpMs: r.catchUpMs, target: r.target, inputs: r.inputs };
-      const created = await client.eval(CREATE, 1, k.schedule(r.name), JSON.stringify(spec), r.createdAt, r.paused ? "1" : "0", r.lastTick).catch(unavailable);
-      if (created !== 1) return false;
+      const call = scheduleCreateCall({ keys: k, name: r.name, specJson: JSON.stringify(spec), createdAt: r.createdAt, paused: r.paused, lastTick: r.lastTick });
+      if (!(await evalScript(client, call).catch(unavailable))) return false;
       await client.zadd(k.schedules, 0, r.name).catch(unavailable);
       return true;
     },
@@ -85,12 +59,11 @@ export function createRedisScheduleStore(client: RedisClient, k: Keys, unavailab
       return deleted === 1;
     },
     async setPaused(name, paused, now) {
-      const done = await client.eval(SET_PAUSED, 1, k.schedule(name), paused ? "1" : "0", now).catch(unavailable);
-      return done === 1 ? get(name) : undefined;
+      const done = await evalScript(client, scheduleSetPausedCall({ keys: k, name, paused, now })).catch(unavailable);
+      return done ? get(name) : undefined;
     },
     async advance(name, a: ScheduleAdvance) {
-      const args = [a.createdAt, a.tick ?? "", a.run?.workflowId ?? "", a.run?.at ?? ""];
-      return (await client.eval(ADVANCE, 1, k.schedule(name), ...args).catch(unavailable)) === 1;
+      return evalScript(client, scheduleAdvanceCall({ keys: k, name, advance: a })).catch(unavailable);
     },
   };
 }

@@ -5,32 +5,25 @@
 //   <p>:{sup}      hash  name -> registration JSON
 //   <p>:{sup}:exp  zset  name scored by lease expiry (ms)
 import type { SupervisorRegistration, SupervisorRegistry } from "../supervisors.js";
+import { supervisorsPruneCall } from "./calls.js";
 import type { RedisClient } from "./connection.js";
+import type { Keys } from "./keys.js";
+import { evalScript } from "./scripts.js";
 
 /** Expired registrations are kept this long (harmless, filtered out) before being deleted. */
 const KEEP_EXPIRED_MS = 60_000;
 
-// Deletes registrations that expired before ARGV[1], unless renewed meanwhile
-// (the score is read in the same script, so a renewal is never lost).
-const PRUNE = `
-local names = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, 100)
-for _, n in ipairs(names) do
-  redis.call('ZREM', KEYS[2], n)
-  redis.call('HDEL', KEYS[1], n)
-end
-return #names
-`;
-
-export function createRedisSupervisorRegistry(client: RedisClient, prefix: string, unavailable: (err: unknown) => never): SupervisorRegistry {
-  const hash = `${prefix}:{sup}`;
-  const expiries = `${prefix}:{sup}:exp`;
+export function createRedisSupervisorRegistry(client: RedisClient, k: Keys, unavailable: (err: unknown) => never): SupervisorRegistry {
+  const hash = k.supervisors;
+  const expiries = k.supervisorExpiries;
   return {
     async register(r) {
       await client.multi().hset(hash, r.name, JSON.stringify(r)).zadd(expiries, r.expiresAt, r.name).exec().catch(unavailable);
     },
     async list(now) {
       const names = await client.zrangebyscore(expiries, `(${now}`, "+inf").catch(unavailable);
-      client.eval(PRUNE, 2, hash, expiries, now - KEEP_EXPIRED_MS).catch(() => {});
+      // Deletes what expired a while ago (lua/supervisors-prune-2.lua); nobody waits for it.
+      evalScript(client, supervisorsPruneCall({ keys: k, before: now - KEEP_EXPIRED_MS })).catch(() => {});
       if (names.length === 0) return [];
       const rows = await client.hmget(hash, ...names).catch(unavailable);
       const out: SupervisorRegistration[] = [];

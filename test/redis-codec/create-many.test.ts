@@ -1,9 +1,10 @@
 // The createMany script's arguments and replies (src/store/redis/create-many.ts), as a table.
 import { describe, expect, it } from "vitest";
 import { WorkflowState as W } from "../../src/engine/states.js";
+import { UnexpectedReplyError } from "../../src/store/redis/calls.js";
 import { createManyCall, parseCreateManyReply } from "../../src/store/redis/create-many.js";
 import { keysFor } from "../../src/store/redis/keys.js";
-import { sampleRecord } from "./contract.js";
+import { sampleRecord } from "../store/contract.js";
 
 const keys = keysFor("p");
 
@@ -38,5 +39,6 @@ describe("parseCreateManyReply", () => {
 
   it("a reply of the wrong length is an error, not a guess", () => {
     expect(() => parseCreateManyReply(recs, ["OK", "new"])).toThrow(/unexpected reply from createMany/);
+    expect(() => parseCreateManyReply(recs, "OK")).toThrow(UnexpectedReplyError);
   });
 });

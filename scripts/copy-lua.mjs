@@ -1,0 +1,25 @@
+// Copies the Lua scripts (src/**/*.lua) next to the compiled modules in
+// dist/src, where they load them from (import.meta.url): tsc emits only
+// what it compiles. Run by `npm run build`, the test setup and the bench
+// builds, after tsc.
+import { copyFileSync, mkdirSync, readdirSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+export function copyLua(from = join(root, "src"), to = join(root, "dist", "src")) {
+  const copied = [];
+  for (const entry of readdirSync(from, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || !entry.name.endsWith(".lua")) continue;
+    // parentPath from Node 20.12; `path` before it.
+    const source = join(entry.parentPath ?? entry.path, entry.name);
+    const target = join(to, relative(from, source));
+    mkdirSync(dirname(target), { recursive: true });
+    copyFileSync(source, target);
+    copied.push(target);
+  }
+  return copied;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) copyLua();

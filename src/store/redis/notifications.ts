@@ -1,0 +1,122 @@
+// Pub/sub between coordinators sharing a Redis: wakes watchers of a
+// workflow's events and logs here and everywhere, feeds live lists, and
+// carries ownership notices to the node that lost a workflow. Nothing here
+// is state: a missed message only delays a watcher until its next wake.
+import type { OwnershipNotice, Store } from "../store.js";
+import type { RedisClient } from "./connection.js";
+import { unavailable, type StoreContext } from "./context.js";
+
+type Kind = "events" | "logs";
+
+export interface Notifications {
+  /**
+   * Tells watchers here and on every coordinator: "e" new events, "l" new
+   * log lines. A commit that ended the workflow also sends "t" after its
+   * "e", so live lists send the end at once (see subscribeChanges); a
+   * coordinator that knows only "e" still sees the change through it.
+   */
+  publish(kind: Kind, id: string, ended?: boolean): void;
+  /** Tells `node` why it lost workflow `id`. */
+  notice(node: string, notice: OwnershipNotice, id: string): void;
+  onNotice(listener: (id: string, notice: OwnershipNotice) => void): void;
+  subscribe: Store["subscribe"];
+  subscribeChanges: Store["subscribeChanges"];
+  /** Wakes every watcher one last time and forgets them (the store closes). */
+  close(): void;
+}
+
+/** Subscribes `subscriber` (a connection of its own) to this node's channel and routes what arrives. */
+export async function createNotifications(ctx: StoreContext, subscriber: RedisClient): Promise<Notifications> {
+  const { client, keys: k } = ctx;
+  const listeners = { events: new Map<string, Set<() => void>>(), logs: new Map<string, Set<() => void>>() };
+  const changeListeners = new Set<(id: string, terminal: boolean) => void>();
+  const changePattern = `${k.channelPrefix}*`;
+  const noticeListeners: Array<(id: string, notice: OwnershipNotice) => void> = [];
+  const myChannel = k.nodeChannel(ctx.nodeId);
+
+  function notifyLocal(kind: Kind, id: string): void {
+    const set = listeners[kind].get(id);
+    if (set) for (const l of [...set]) l();
+  }
+
+  await subscriber.subscribe(myChannel).catch(unavailable);
+
+  subscriber.on("message", (channel: string, message: string) => {
+    if (channel === myChannel) {
+      const [notice, id] = message.split(" ");
+      if (notice === "cancel" && id) for (const l of noticeListeners) l(id, notice);
+      return;
+    }
+    if (!channel.startsWith(k.channelPrefix)) return;
+    // "t" follows an "e" for the same commit: no new events of its own.
+    if (message === "t") return;
+    notifyLocal(message === "l" ? "logs" : "events", channel.slice(k.channelPrefix.length));
+  });
+  // Live lists: every commit with events already publishes "e" on its
+  // workflow's channel, so a pattern subscription sees every change without
+  // an extra write per commit.
+  subscriber.on("pmessage", (_pattern: string, channel: string, message: string) => {
+    if ((message !== "e" && message !== "t") || !channel.startsWith(k.channelPrefix)) return;
+    const id = channel.slice(k.channelPrefix.length);
+    for (const l of [...changeListeners]) l(id, message === "t");
+  });
+  subscriber.on("ready", () => {
+    if (changeListeners.size > 0) subscriber.psubscribe(changePattern).catch(() => {});
+    // Back after an outage: messages may have been missed, so wake every
+    // watcher to re-read, and make sure every channel is subscribed.
+    const ids = new Set([...listeners.events.keys(), ...listeners.logs.keys()]);
+    if (ids.size > 0) subscriber.subscribe(...[...ids].map(k.channel)).catch(() => {});
+    for (const id of ids) {
+      notifyLocal("events", id);
+      notifyLocal("logs", id);
+    }
+  });
+
+  return {
+    publish(kind, id, ended = false) {
+      notifyLocal(kind, id);
+      const lost = () => {
+        /* watchers elsewhere catch up on their next wake or reconnect */
+      };
+      client.publish(k.channel(id), kind === "events" ? "e" : "l").catch(lost);
+      if (ended) client.publish(k.channel(id), "t").catch(lost);
+    },
+
+    notice(node, notice, id) {
+      client.publish(k.nodeChannel(node), `${notice} ${id}`).catch(() => {});
+    },
+
+    onNotice(listener) {
+      noticeListeners.push(listener);
+    },
+
+    subscribe(kind, id, listener) {
+      const first = !listeners.events.has(id) && !listeners.logs.has(id);
+      let set = listeners[kind].get(id);
+      if (!set) listeners[kind].set(id, (set = new Set()));
+      set.add(listener);
+      if (first) subscriber.subscribe(k.channel(id)).catch(() => {});
+      return () => {
+        set!.delete(listener);
+        if (set!.size === 0) listeners[kind].delete(id);
+        if (!listeners.events.has(id) && !listeners.logs.has(id)) subscriber.unsubscribe(k.channel(id)).catch(() => {});
+      };
+    },
+
+    subscribeChanges(listener) {
+      if (changeListeners.size === 0) subscriber.psubscribe(changePattern).catch(() => {});
+      changeListeners.add(listener);
+      return () => {
+        if (!changeListeners.delete(listener) || changeListeners.size > 0) return;
+        subscriber.punsubscribe(changePattern).catch(() => {});
+      };
+    },
+
+    close() {
+      changeListeners.clear();
+      for (const map of Object.values(listeners)) {
+        for (const set of map.values()) for (const l of [...set]) l();
+      }
+    },
+  };
+}
