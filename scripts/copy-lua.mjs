@@ -10,15 +10,20 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 export function copyLua(from = join(root, "src"), to = join(root, "dist", "src")) {
   const copied = [];
-  for (const entry of readdirSync(from, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile() || !entry.name.endsWith(".lua")) continue;
-    // parentPath from Node 20.12; `path` before it.
-    const source = join(entry.parentPath ?? entry.path, entry.name);
-    const target = join(to, relative(from, source));
-    mkdirSync(dirname(target), { recursive: true });
-    copyFileSync(source, target);
-    copied.push(target);
-  }
+  // A walk of our own: readdirSync's `recursive` needs Node 20.1, and engines says 20.
+  const walk = (dir) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const source = join(dir, entry.name);
+      if (entry.isDirectory()) walk(source);
+      else if (entry.isFile() && entry.name.endsWith(".lua")) {
+        const target = join(to, relative(from, source));
+        mkdirSync(dirname(target), { recursive: true });
+        copyFileSync(source, target);
+        copied.push(target);
+      }
+    }
+  };
+  walk(from);
   return copied;
 }
 
