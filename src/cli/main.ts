@@ -17,7 +17,6 @@ import { parseDuration } from "../workflow/duration.js";
 import { parseInputText } from "../workflow/inputs.js";
 import { CliError, coordinatorClient, describeError } from "./client.js";
 import { followWorkflow } from "./follow.js";
-import { createMemoryStore } from "../store/memory/memory-store.js";
 import { summaryLine, workflowText } from "./format.js";
 import { registerSchedule } from "./commands/schedule.js";
 import { styleFor } from "./colour.js";
@@ -265,7 +264,7 @@ program
     const transitionBudgetMs = positiveDuration(opts.maxTransitionTime, "--max-transition-time");
     const start = () => startCoordinator({
       security,
-      ...(opts.redisUrl ? {} : { store: createMemoryStore({ maxEventsPerWorkflow: maxEvents, maxLogLinesPerStep: parsePositive(opts.maxLogLines, "--max-log-lines"), ...maxMemoryBytes }) }),
+      ...(opts.redisUrl ? {} : { memory: { maxEventsPerWorkflow: maxEvents, ...maxMemoryBytes } }),
       port: parsePort(opts.port),
       host: opts.host,
       supervisors: opts.supervisor,

@@ -18,9 +18,10 @@ import type { ConnectionLimits } from "../server/connection-policy.js";
 import { allowedHostNames } from "../server/request-policy.js";
 import { withClientLimits, type ClientLimits } from "./limits.js";
 import { bearerToken } from "../../clients/api/src/token.js";
-import { createMemoryStore } from "../store/memory/memory-store.js";
-import { createRedisStore, type RedisStoreOptions } from "../store/redis/redis-store.js";
+import type { MemoryStoreOptions } from "../store/memory/memory-store.js";
+import type { RedisStoreOptions } from "../store/redis/redis-store.js";
 import type { Store } from "../store/store.js";
+import { openStore } from "./store-choice.js";
 import { createSupervisor, type SupervisorOptions } from "../supervisor/index.js";
 import type { ValidationLimits } from "../workflow/definition.js";
 import { dashboardPage, type DashboardOptions } from "../dashboard/serve.js";
@@ -55,6 +56,8 @@ export interface CoordinatorOptions {
   store?: Store;
   /** Keep all state in Redis: durable, and shared by every coordinator on it. */
   redis?: Omit<RedisStoreOptions, "onWarning">;
+  /** Options of the in-process store (events kept, memory bound), used when neither `store` nor `redis` is given. */
+  memory?: Omit<MemoryStoreOptions, "maxLogLinesPerStep">;
   /**
    * With a shared store: how long this coordinator's lease on its workflows
    * lasts unrenewed (default 6,000 ms; renewed every third of it). A dead
@@ -128,13 +131,9 @@ export interface RunningCoordinator {
 
 export async function startCoordinator(options: CoordinatorOptions = {}): Promise<RunningCoordinator> {
   const logger = options.logger ?? silentLogger();
-  const logCap = options.maxLogLinesPerStep !== undefined ? { maxLogLinesPerStep: options.maxLogLinesPerStep } : {};
   const metrics = createMetrics(options.metrics);
   // Every store call is timed (horus_store_operation_duration_seconds).
-  const store = metrics.instrumentStore(
-    options.store ??
-      (options.redis ? await createRedisStore({ ...options.redis, ...logCap, onWarning: (msg, err) => logger.warn({ err }, msg) }) : createMemoryStore(logCap)),
-  );
+  const store = metrics.instrumentStore(await openStore(options, logger));
   if (!store.durable) logger.warn("using the in-process store: workflow state does not survive a restart");
   const security = options.security ?? {};
   const auth = createAuth({ ...(security.tokens ? { tokens: security.tokens } : {}), ...(security.publicMetrics ? { publicMetrics: true } : {}) });
