@@ -14,7 +14,7 @@ export default defineConfig({
       "test/coordinator/{commit-queue,event-wire,job-events,list-batcher,runner-warnings}.test.ts",
       "test/common/**/*.test.ts",
       "test/supervisor/{credits,event-ring,inputs-cache}.test.ts",
-      "test/cli/format.test.ts",
+      "test/cli/{format,coordinator-flags,supervisor-flags}.test.ts",
       "test/schedule/core.test.ts",
       "test/dashboard/{model,page-cores}.test.ts",
     ],
