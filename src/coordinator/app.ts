@@ -18,10 +18,8 @@ import type { ConnectionLimits } from "../server/connection-policy.js";
 import { allowedHostNames } from "../server/request-policy.js";
 import { withClientLimits, type ClientLimits } from "./limits.js";
 import { bearerToken } from "../../clients/api/src/token.js";
-import type { MemoryStoreOptions } from "../store/memory/memory-store.js";
-import type { RedisStoreOptions } from "../store/redis/redis-store.js";
 import type { Store } from "../store/store.js";
-import { openStore } from "./store-choice.js";
+import { openStore, type StoreChoice } from "./store-choice.js";
 import { createSupervisor, type SupervisorOptions } from "../supervisor/index.js";
 import type { ValidationLimits } from "../workflow/definition.js";
 import { dashboardPage, type DashboardOptions } from "../dashboard/serve.js";
@@ -35,7 +33,8 @@ import { createRequestOffload } from "./request-offload.js";
 import { startScheduler, type Scheduler } from "../schedule/scheduler.js";
 import { createScheduleRuns, workflowRunning } from "./schedules.js";
 
-export interface CoordinatorOptions {
+/** Where state lives (`store`, `redis`, `memory`, `maxLogLinesPerStep`) is StoreChoice's part; openStore decides. */
+export interface CoordinatorOptions extends StoreChoice {
   /** TCP port; 0 picks a free one (default 9090). */
   port?: number;
   /** Interface to bind (default 127.0.0.1). */
@@ -52,12 +51,6 @@ export interface CoordinatorOptions {
   registrationLeaseMs?: number;
   /** Options for the in-process supervisor (ignored when supervisors are given). */
   embeddedSupervisor?: SupervisorOptions;
-  /** State backend (default: Redis when `redis` is set, else the in-process memory store). */
-  store?: Store;
-  /** Keep all state in Redis: durable, and shared by every coordinator on it. */
-  redis?: Omit<RedisStoreOptions, "onWarning">;
-  /** Options of the in-process store (events kept, memory bound), used when neither `store` nor `redis` is given. */
-  memory?: Omit<MemoryStoreOptions, "maxLogLinesPerStep">;
   /**
    * With a shared store: how long this coordinator's lease on its workflows
    * lasts unrenewed (default 6,000 ms; renewed every third of it). A dead
@@ -77,8 +70,6 @@ export interface CoordinatorOptions {
   drainTimeoutMs?: number;
   /** Browser origins allowed to call (Connect, gRPC-web, JSON-RPC); none when absent. */
   cors?: CorsOptions;
-  /** Log lines kept per step attempt; later ones are dropped after one truncation marker (default 10,000). */
-  maxLogLinesPerStep?: number;
   /** GET /metrics; `processMetrics: false` leaves out prom-client's process metrics. */
   metrics?: MetricsOptions;
   /** The dashboard at / (default on; false: no dashboard). */

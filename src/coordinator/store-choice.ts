@@ -8,13 +8,13 @@ import { createRedisStore, type RedisStoreOptions } from "../store/redis/redis-s
 import type { Store } from "../store/store.js";
 
 export interface StoreChoice {
-  /** A store built by the caller (tests, embedders); used as given. */
+  /** A store built by the caller (tests, embedders); used as given. Default: Redis when `redis` is set, else the in-process memory store. */
   store?: Store;
   /** Keep all state in Redis: durable, and shared by every coordinator on it. */
   redis?: Omit<RedisStoreOptions, "onWarning">;
   /** Options of the in-process store, used when neither `store` nor `redis` is given. */
   memory?: Omit<MemoryStoreOptions, "maxLogLinesPerStep">;
-  /** Log lines kept per step attempt, by whichever store is built (each store's default when absent). */
+  /** Log lines kept per step attempt; later ones are dropped after one truncation marker (default 10,000). */
   maxLogLinesPerStep?: number;
 }
 
