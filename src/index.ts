@@ -4,6 +4,7 @@
 // and not importable from outside. The API's messages and clients are in
 // horus-api, horus-client-node and horus-client-web.
 export { startCoordinator, type CoordinatorOptions, type CoordinatorSecurity, type RunningCoordinator } from "./coordinator/app.js";
+export type { StoreChoice } from "./coordinator/store-choice.js";
 export { startSupervisorServer, type SupervisorServerOptions, type SupervisorSecurity, type RunningSupervisor } from "./server/supervisor-server.js";
 export { createSupervisor, type Supervisor, type SupervisorOptions } from "./supervisor/index.js";
 export { createMemoryStore, type MemoryStoreOptions } from "./store/memory/memory-store.js";

@@ -11,6 +11,9 @@ import { bearerToken } from "../../clients/api/src/token.js";
 import { BINARY_READ_OPTIONS, JSON_READ_OPTIONS } from "../common/depth.js";
 import { STORE_UNAVAILABLE_HEADER } from "../common/store-unavailable.js";
 import { readSingleToken } from "../server/auth.js";
+import { CliError } from "./errors.js";
+
+export { CliError };
 
 export type CoordinatorClient = Client<typeof CoordinatorService>;
 
@@ -66,14 +69,6 @@ function readToken(file: string): string {
     return readSingleToken(file);
   } catch (err) {
     throw new CliError((err as Error).message);
-  }
-}
-
-/** A user-facing problem: printed as one line, exit code 2. */
-export class CliError extends Error {
-  override name = "CliError";
-  constructor(message: string, readonly exitCode = 2) {
-    super(message);
   }
 }
 

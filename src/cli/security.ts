@@ -1,11 +1,12 @@
-// The CLI's security options: token files and variables, TLS files, the
-// run-as user. Every problem is a CliError (one line, exit 2) that names the
+// The CLI's security options: token files and variables, TLS files, secret
+// files, the run-as user. Every problem is a CliError (one line, exit 2) that names the
 // file or variable, never a token.
 import { execFileSync } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { readFileSync } from "node:fs";
 import { checkBinding, parseTokens, readSingleToken, readTokenFile, TokenFileError, type Principal } from "../server/auth.js";
-import { CliError } from "./client.js";
+import type { Logger } from "../common/logger.js";
+import { CliError } from "./errors.js";
 
 function wrap<T>(fn: () => T): T {
   try {
@@ -101,4 +102,18 @@ export function resolveUser(spec: string): { uid: number; gid: number } {
   const self = process.getuid?.();
   if (self !== 0 && self !== ids.uid) throw new CliError(`--run-as ${spec} needs the supervisor to run as root (it runs as uid ${self})`);
   return ids;
+}
+
+/** `--secret-file`, read before serving (a bad file is a one-line error) and again on SIGHUP. */
+export async function secretFileOption(path: string, logger: Logger) {
+  const { loadSecretFile, reloadOnSighup } = await import("../supervisor/secrets.js");
+  let file;
+  try {
+    file = await loadSecretFile(path);
+  } catch (err) {
+    throw new CliError(`--secret-file ${(err as Error).message}`);
+  }
+  logger.info(`secrets loaded from ${path}: ${file.names().length} held (${file.names().join(", ") || "none"})`);
+  reloadOnSighup(file, path, { info: (m) => logger.info(m), warn: (m) => logger.warn(m) });
+  return file;
 }

@@ -18,9 +18,8 @@ import type { ConnectionLimits } from "../server/connection-policy.js";
 import { allowedHostNames } from "../server/request-policy.js";
 import { withClientLimits, type ClientLimits } from "./limits.js";
 import { bearerToken } from "../../clients/api/src/token.js";
-import { createMemoryStore } from "../store/memory/memory-store.js";
-import { createRedisStore, type RedisStoreOptions } from "../store/redis/redis-store.js";
 import type { Store } from "../store/store.js";
+import { openStore, type StoreChoice } from "./store-choice.js";
 import { createSupervisor, type SupervisorOptions } from "../supervisor/index.js";
 import type { ValidationLimits } from "../workflow/definition.js";
 import { dashboardPage, type DashboardOptions } from "../dashboard/serve.js";
@@ -34,7 +33,8 @@ import { createRequestOffload } from "./request-offload.js";
 import { startScheduler, type Scheduler } from "../schedule/scheduler.js";
 import { createScheduleRuns, workflowRunning } from "./schedules.js";
 
-export interface CoordinatorOptions {
+/** Where state lives (`store`, `redis`, `memory`, `maxLogLinesPerStep`) is StoreChoice's part; openStore decides. */
+export interface CoordinatorOptions extends StoreChoice {
   /** TCP port; 0 picks a free one (default 9090). */
   port?: number;
   /** Interface to bind (default 127.0.0.1). */
@@ -51,10 +51,6 @@ export interface CoordinatorOptions {
   registrationLeaseMs?: number;
   /** Options for the in-process supervisor (ignored when supervisors are given). */
   embeddedSupervisor?: SupervisorOptions;
-  /** State backend (default: Redis when `redis` is set, else the in-process memory store). */
-  store?: Store;
-  /** Keep all state in Redis: durable, and shared by every coordinator on it. */
-  redis?: Omit<RedisStoreOptions, "onWarning">;
   /**
    * With a shared store: how long this coordinator's lease on its workflows
    * lasts unrenewed (default 6,000 ms; renewed every third of it). A dead
@@ -74,8 +70,6 @@ export interface CoordinatorOptions {
   drainTimeoutMs?: number;
   /** Browser origins allowed to call (Connect, gRPC-web, JSON-RPC); none when absent. */
   cors?: CorsOptions;
-  /** Log lines kept per step attempt; later ones are dropped after one truncation marker (default 10,000). */
-  maxLogLinesPerStep?: number;
   /** GET /metrics; `processMetrics: false` leaves out prom-client's process metrics. */
   metrics?: MetricsOptions;
   /** The dashboard at / (default on; false: no dashboard). */
@@ -128,13 +122,9 @@ export interface RunningCoordinator {
 
 export async function startCoordinator(options: CoordinatorOptions = {}): Promise<RunningCoordinator> {
   const logger = options.logger ?? silentLogger();
-  const logCap = options.maxLogLinesPerStep !== undefined ? { maxLogLinesPerStep: options.maxLogLinesPerStep } : {};
   const metrics = createMetrics(options.metrics);
   // Every store call is timed (horus_store_operation_duration_seconds).
-  const store = metrics.instrumentStore(
-    options.store ??
-      (options.redis ? await createRedisStore({ ...options.redis, ...logCap, onWarning: (msg, err) => logger.warn({ err }, msg) }) : createMemoryStore(logCap)),
-  );
+  const store = metrics.instrumentStore(await openStore(options, logger));
   if (!store.durable) logger.warn("using the in-process store: workflow state does not survive a restart");
   const security = options.security ?? {};
   const auth = createAuth({ ...(security.tokens ? { tokens: security.tokens } : {}), ...(security.publicMetrics ? { publicMetrics: true } : {}) });

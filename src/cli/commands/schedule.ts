@@ -3,23 +3,16 @@
 import { toJson } from "@bufbuild/protobuf";
 import type { Command } from "commander";
 import { CreateScheduleResponseSchema, ListSchedulesResponseSchema, OverlapPolicy, PauseScheduleResponseSchema, ResumeScheduleResponseSchema, TriggerScheduleResponseSchema, type Schedule } from "../../../gen/horus/coordinator/v1/schedule_pb.js";
-import { msDuration, toValueMap, tsMs, type JsonMap } from "../../common/json.js";
+import { msDuration, toValueMap, tsMs } from "../../common/json.js";
 import { parseDuration } from "../../workflow/duration.js";
-import { CliError, coordinatorClient } from "../client.js";
-
-/** What the command borrows from main.ts, so inputs and files are read as `horus run` reads them. */
-export interface ScheduleCommandHelpers {
-  collectInputs(pairs: string[], file: string | undefined): Promise<JsonMap>;
-  readDefinition(file: string): Promise<string>;
-}
+import { coordinatorClient } from "../client.js";
+import { CliError } from "../errors.js";
+import { collect } from "../flags.js";
+import { globals } from "../globals.js";
+import { print } from "../output.js";
+import { collectInputs, readDefinition } from "../workflow-files.js";
 
 const OVERLAPS: Record<string, OverlapPolicy> = { skip: OverlapPolicy.SKIP, allow: OverlapPolicy.ALLOW, "cancel-previous": OverlapPolicy.CANCEL_PREVIOUS };
-
-const collect = (value: string, previous: string[]) => [...previous, value];
-
-function print(text: string): void {
-  process.stdout.write(`${text}\n`);
-}
 
 function when(t: Parameters<typeof tsMs>[0]): string {
   const ms = tsMs(t);
@@ -55,9 +48,8 @@ function scheduleLine(s: Schedule): string {
   return `${spec.name.padEnd(16)} ${state.padEnd(7)} ${spec.cron.padEnd(16)} ${spec.timeZone.padEnd(14)} next ${when(s.nextRunAt).padEnd(19)}  last ${last}`;
 }
 
-export function registerSchedule(program: Command, helpers: ScheduleCommandHelpers): void {
-  const globals = () => program.opts<{ coordinator: string; json: boolean }>();
-  const client = () => coordinatorClient(globals().coordinator);
+export function registerSchedule(program: Command): void {
+  const client = () => coordinatorClient(globals(program).coordinator);
   const schedule = program.command("schedule").description("Cron schedules: start a template or a workflow file at each tick.");
 
   schedule
@@ -77,7 +69,7 @@ export function registerSchedule(program: Command, helpers: ScheduleCommandHelpe
       if (!file && !opts.template) throw new CliError("give a workflow file or --template NAME[@VERSION]");
       const overlap = OVERLAPS[opts.overlap];
       if (overlap === undefined) throw new CliError(`--overlap takes skip, allow or cancel-previous, got "${opts.overlap}"`);
-      const inputs = await helpers.collectInputs(opts.input, opts.inputs);
+      const inputs = await collectInputs(opts.input, opts.inputs);
       const res = await client().createSchedule({
         schedule: {
           name,
@@ -85,11 +77,11 @@ export function registerSchedule(program: Command, helpers: ScheduleCommandHelpe
           timeZone: opts.tz,
           overlap,
           ...catchUp(opts.catchUp),
-          target: opts.template ? { case: "template", value: templateRef(opts.template) } : { case: "yaml", value: await helpers.readDefinition(file!) },
+          target: opts.template ? { case: "template", value: templateRef(opts.template) } : { case: "yaml", value: await readDefinition(file!) },
           inputs: toValueMap(inputs),
         },
       });
-      if (globals().json) return print(JSON.stringify(toJson(CreateScheduleResponseSchema, res), null, 2));
+      if (globals(program).json) return print(JSON.stringify(toJson(CreateScheduleResponseSchema, res), null, 2));
       const s = res.schedule!;
       print(`schedule ${name} created: ${target(s)} at "${s.spec!.cron}" (${s.spec!.timeZone}), next run ${when(s.nextRunAt)} UTC`);
     });
@@ -99,7 +91,7 @@ export function registerSchedule(program: Command, helpers: ScheduleCommandHelpe
     .description("List schedules with their next and last runs.")
     .action(async () => {
       const res = await client().listSchedules({});
-      if (globals().json) return print(JSON.stringify(toJson(ListSchedulesResponseSchema, res), null, 2));
+      if (globals(program).json) return print(JSON.stringify(toJson(ListSchedulesResponseSchema, res), null, 2));
       if (res.schedules.length === 0) return print("no schedules");
       for (const s of res.schedules) print(scheduleLine(s));
     });
@@ -110,7 +102,7 @@ export function registerSchedule(program: Command, helpers: ScheduleCommandHelpe
     .argument("<name>")
     .action(async (name: string) => {
       const res = await client().pauseSchedule({ name });
-      if (globals().json) return print(JSON.stringify(toJson(PauseScheduleResponseSchema, res), null, 2));
+      if (globals(program).json) return print(JSON.stringify(toJson(PauseScheduleResponseSchema, res), null, 2));
       print(`schedule ${name} paused`);
     });
 
@@ -120,7 +112,7 @@ export function registerSchedule(program: Command, helpers: ScheduleCommandHelpe
     .argument("<name>")
     .action(async (name: string) => {
       const res = await client().resumeSchedule({ name });
-      if (globals().json) return print(JSON.stringify(toJson(ResumeScheduleResponseSchema, res), null, 2));
+      if (globals(program).json) return print(JSON.stringify(toJson(ResumeScheduleResponseSchema, res), null, 2));
       print(`schedule ${name} resumed, next run ${when(res.schedule?.nextRunAt)} UTC`);
     });
 
@@ -130,7 +122,7 @@ export function registerSchedule(program: Command, helpers: ScheduleCommandHelpe
     .argument("<name>")
     .action(async (name: string) => {
       await client().deleteSchedule({ name });
-      if (globals().json) return print(JSON.stringify({ deleted: name }));
+      if (globals(program).json) return print(JSON.stringify({ deleted: name }));
       print(`schedule ${name} deleted`);
     });
 
@@ -140,7 +132,7 @@ export function registerSchedule(program: Command, helpers: ScheduleCommandHelpe
     .argument("<name>")
     .action(async (name: string) => {
       const res = await client().triggerSchedule({ name });
-      if (globals().json) return print(JSON.stringify(toJson(TriggerScheduleResponseSchema, res), null, 2));
+      if (globals(program).json) return print(JSON.stringify(toJson(TriggerScheduleResponseSchema, res), null, 2));
       print(res.workflowId);
     });
 }
