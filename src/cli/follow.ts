@@ -1,6 +1,7 @@
-// Follows a workflow to its end through WatchWorkflow: a live view on a
-// terminal, one line per change otherwise. Reconnects and resumes from the
-// last cursor when the stream drops.
+// Follows a workflow to its end through WatchWorkflow (or submits it and
+// follows it in one RunWorkflow call): a live view on a terminal, one line
+// per change otherwise. Reconnects and resumes from the last cursor when
+// the stream drops after the workflow exists.
 import { Code, ConnectError } from "@connectrpc/connect";
 import { create, toJson } from "@bufbuild/protobuf";
 import { StepSchema, WorkflowSchema, type Step, type Workflow, type WorkflowEvent } from "../../gen/horus/coordinator/v1/workflow_pb.js";
@@ -8,7 +9,8 @@ import { StepState, WorkflowState, isTerminalWorkflow, stepStateName, workflowSt
 import type { CoordinatorClient } from "./client.js";
 import { plainStyle, type Style } from "./colour.js";
 import { displayOrder, elapsed, stepLabel, stepLine } from "./format.js";
-import { OutputFormat } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
+import { OutputFormat, type SubmitWorkflowResponse } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
+import type { Submission } from "./submit.js";
 import { counts, createPlainProgress, resultLine } from "./plain-progress.js";
 
 export interface FollowOptions {
@@ -23,7 +25,17 @@ export interface FollowOptions {
 
 const MAX_RECONNECTS = 30;
 
-export async function followWorkflow(client: CoordinatorClient, id: string, opts: FollowOptions): Promise<Workflow> {
+/** A workflow to submit and follow in one call (RunWorkflow). */
+export interface RunTarget {
+  submit: Submission;
+  /** Told the submission's answer (id, warnings) before the view starts. */
+  onSubmitted?: (res: SubmitWorkflowResponse) => void;
+}
+
+/** Follows the workflow `target` names, or submits it first (a RunTarget); the workflow as it ended. */
+export async function followWorkflow(client: CoordinatorClient, target: string | RunTarget, opts: FollowOptions): Promise<Workflow> {
+  let id = typeof target === "string" ? target : "";
+  const run = typeof target === "string" ? undefined : target;
   let cursor = "";
   let wf: Workflow | undefined;
   const style = opts.style ?? plainStyle;
@@ -31,8 +43,17 @@ export async function followWorkflow(client: CoordinatorClient, id: string, opts
   let reconnects = 0;
   for (;;) {
     try {
-      for await (const msg of client.watchWorkflow({ workflowId: id, cursor, batch: true, outputs: OutputFormat.JSON })) {
+      const stream =
+        !id && run
+          ? client.runWorkflow({ submit: run.submit, batch: true, outputs: OutputFormat.JSON })
+          : client.watchWorkflow({ workflowId: id, cursor, batch: true, outputs: OutputFormat.JSON });
+      for await (const msg of stream) {
         reconnects = 0;
+        if (msg.kind.case === "submitted") {
+          id = msg.kind.value.workflowId;
+          run?.onSubmitted?.(msg.kind.value);
+          continue;
+        }
         cursor = msg.cursor;
         if (msg.kind.case === "snapshot") {
           wf = msg.kind.value;
@@ -48,7 +69,7 @@ export async function followWorkflow(client: CoordinatorClient, id: string, opts
       }
       if (wf && isTerminalWorkflow(wf.state)) break;
     } catch (err) {
-      const retriable = err instanceof ConnectError && (err.code === Code.Unavailable || err.code === Code.Internal) && wf !== undefined;
+      const retriable = err instanceof ConnectError && (err.code === Code.Unavailable || err.code === Code.Internal) && id !== "";
       if (!retriable || ++reconnects > MAX_RECONNECTS) throw err;
       await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** reconnects)));
     }

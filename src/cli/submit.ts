@@ -1,9 +1,13 @@
 // Submitting workflow files, for `horus run` (one file, then followed) and
 // `horus submit` (one or several).
-import type { SubmitWorkflowResponse, SubmitWorkflowsResponse } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { SubmitWorkflowRequestSchema, SubmitWorkflowResponse, SubmitWorkflowsResponse } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
 import { toValueMap } from "../common/json.js";
 import { coordinatorClient, type CoordinatorClient } from "./client.js";
 import { collectInputs, readDefinition } from "./workflow-files.js";
+
+/** A SubmitWorkflow request, as RunWorkflow takes it too. */
+export type Submission = MessageInitShape<typeof SubmitWorkflowRequestSchema>;
 
 /** The inputs and idempotency key of a submission, as the commands' flags give them. */
 export interface SubmitFlags {
@@ -12,17 +16,20 @@ export interface SubmitFlags {
   idempotencyKey?: string;
 }
 
-/** One file in one SubmitWorkflow call; the client is returned for following the run. */
-export async function submitOne(coordinator: string, file: string, opts: SubmitFlags): Promise<{ client: CoordinatorClient; res: SubmitWorkflowResponse }> {
+/** One file's submission, not sent yet, and a client to send it with. */
+export async function submissionOf(coordinator: string, file: string, opts: SubmitFlags): Promise<{ client: CoordinatorClient; submit: Submission }> {
   const yaml = await readDefinition(file);
   const inputs = await collectInputs(opts.input, opts.inputs, yaml);
-  const client = coordinatorClient(coordinator);
-  const res = await client.submitWorkflow({
-    definition: { case: "yaml", value: yaml },
-    inputs: toValueMap(inputs),
-    idempotencyKey: opts.idempotencyKey ?? "",
-  });
-  return { client, res };
+  return {
+    client: coordinatorClient(coordinator),
+    submit: { definition: { case: "yaml", value: yaml }, inputs: toValueMap(inputs), idempotencyKey: opts.idempotencyKey ?? "" },
+  };
+}
+
+/** One file in one SubmitWorkflow call. */
+export async function submitOne(coordinator: string, file: string, opts: SubmitFlags): Promise<{ client: CoordinatorClient; res: SubmitWorkflowResponse }> {
+  const { client, submit } = await submissionOf(coordinator, file, opts);
+  return { client, res: await client.submitWorkflow(submit) };
 }
 
 /**

@@ -103,6 +103,16 @@ describe("runner wiring that explains itself", () => {
     expect([clean.code, clean.stderr]).toEqual([0, ""]);
   }, 90_000);
 
+  it("run warns about the runner before it shows the run, and follows it to its end", async () => {
+    const skipped = file("typo-run.yaml", `workflow:\n  name: typo-run\n  steps:\n    - { id: hello, runner: jss, payload: "1", when: "false" }\n    - { id: fine, runner: js, payload: "40 + 2" }\n`);
+    const r = await horus(["--coordinator", coord.url, "run", skipped]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe(`warning: ${WARNING}\n`);
+    expect(r.stdout).toMatch(/^\S+ workflow typo-run wf_\w+ RUNNING \(2 steps\)$/m);
+    expect(r.stdout).toMatch(/^\S+ step fine SUCCEEDED → 42 /m);
+    expect(r.stdout).toMatch(/^workflow wf_\w+ SUCCEEDED in /m);
+  }, 90_000);
+
   it("validate warns too when a coordinator answers, and stays local when none does", async () => {
     const typo = file("typo-validate.yaml", TYPO);
     const reached = await horus(["--coordinator", coord.url, "validate", typo]);

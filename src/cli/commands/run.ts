@@ -5,7 +5,7 @@ import { followWorkflow } from "../follow.js";
 import { collect } from "../flags.js";
 import { followOptions, globals } from "../globals.js";
 import { printWarnings } from "../output.js";
-import { submitOne, type SubmitFlags } from "../submit.js";
+import { submissionOf, type SubmitFlags } from "../submit.js";
 
 export function registerRun(program: Command): void {
   program
@@ -16,9 +16,9 @@ export function registerRun(program: Command): void {
     .option("--inputs <file>", "workflow inputs from a JSON object file")
     .option("--idempotency-key <key>", "submit at most once per key")
     .action(async (file: string, opts: SubmitFlags) => {
-      const { client, res } = await submitOne(globals(program).coordinator, file, opts);
-      printWarnings(res.warnings);
-      const final = await followWorkflow(client, res.workflowId, followOptions(program));
+      // One RunWorkflow call: the stream is open before the first step runs.
+      const { client, submit } = await submissionOf(globals(program).coordinator, file, opts);
+      const final = await followWorkflow(client, { submit, onSubmitted: (res) => printWarnings(res.warnings) }, followOptions(program));
       process.exitCode = final.state === WorkflowState.SUCCEEDED ? 0 : 1;
     });
 }
