@@ -135,6 +135,7 @@ describe("the OpenRPC document", () => {
       submit_workflows: { workflows: [{ yaml: QUICK, inputs: { n: 2 } }, { yaml: QUICK, idempotencyKey: "openrpc-1" }] },
       validate_workflow: { yaml: QUICK },
       watch_workflow: { workflowId },
+      run_workflow: { submit: { yaml: QUICK, inputs: { n: 4 } } },
       get_workflow_status: { workflowId },
       list_workflows: { pageSize: 10, name: "openrpc" },
       watch_workflows: { pageSize: 5 },
