@@ -2,42 +2,13 @@
 // process: the command line goes through the command's own commander
 // definition (so defaults and HORUS_* variables apply as they do for a user),
 // its action replaced, and the parsed flags through the pure mapping.
-import { Command } from "commander";
 import { describe, expect, it } from "vitest";
+import { commandFlags } from "../helpers/command-flags.js";
 import { registerCoordinator } from "../../src/cli/commands/coordinator.js";
 import { COORDINATOR_DEFAULTS, coordinatorSettings, type CoordinatorFlags, type CoordinatorSettings } from "../../src/cli/coordinator-flags.js";
-import { registerGlobals } from "../../src/cli/globals.js";
-
-/** The variables commander reads for this command: unset unless a case sets them. */
-const UNSET = { HORUS_REDIS_URL: undefined, HORUS_ALLOWED_HOSTS: undefined };
 
 /** The flags commander hands the coordinator action for `horus coordinator ...args`, with `env` set meanwhile. */
-async function parsed(args: string[], given: Record<string, string> = {}): Promise<CoordinatorFlags> {
-  const env: Record<string, string | undefined> = { ...UNSET, ...given };
-  const program = new Command();
-  registerGlobals(program);
-  registerCoordinator(program);
-  const command = program.commands.find((c) => c.name() === "coordinator")!;
-  let flags: CoordinatorFlags | undefined;
-  command.action((opts: CoordinatorFlags) => {
-    flags = opts;
-  });
-  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-  setEnv(env);
-  try {
-    await program.parseAsync(["coordinator", ...args], { from: "user" });
-  } finally {
-    setEnv(saved);
-  }
-  return flags!;
-}
-
-function setEnv(env: Record<string, string | undefined>): void {
-  for (const [k, v] of Object.entries(env)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-}
+const parsed = (args: string[], env: Record<string, string> = {}) => commandFlags<CoordinatorFlags>(registerCoordinator, "coordinator", args, env);
 
 async function settings(args: string[], env: Record<string, string> = {}): Promise<CoordinatorSettings> {
   const result = coordinatorSettings(await parsed(args, env));

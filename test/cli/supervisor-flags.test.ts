@@ -3,42 +3,13 @@
 // command's own commander definition (defaults and HORUS_* variables as a
 // user gets them), its action replaced, and the parsed flags through the pure
 // mapping.
-import { Command } from "commander";
 import { describe, expect, it } from "vitest";
+import { commandFlags } from "../helpers/command-flags.js";
 import { registerSupervisor } from "../../src/cli/commands/supervisor.js";
-import { registerGlobals } from "../../src/cli/globals.js";
 import { SUPERVISOR_DEFAULTS, supervisorSettings, type SupervisorFlags, type SupervisorSettings } from "../../src/cli/supervisor-flags.js";
 
-/** The variables commander reads for this command: unset unless a case sets them. */
-const UNSET = { HORUS_REDIS_URL: undefined, HORUS_ALLOWED_HOSTS: undefined };
-
 /** The flags commander hands the supervisor action for `horus supervisor ...args`, with `env` set meanwhile. */
-async function parsed(args: string[], given: Record<string, string> = {}): Promise<SupervisorFlags> {
-  const env: Record<string, string | undefined> = { ...UNSET, ...given };
-  const program = new Command();
-  registerGlobals(program);
-  registerSupervisor(program);
-  const command = program.commands.find((c) => c.name() === "supervisor")!;
-  let flags: SupervisorFlags | undefined;
-  command.action((opts: SupervisorFlags) => {
-    flags = opts;
-  });
-  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-  setEnv(env);
-  try {
-    await program.parseAsync(["supervisor", ...args], { from: "user" });
-  } finally {
-    setEnv(saved);
-  }
-  return flags!;
-}
-
-function setEnv(env: Record<string, string | undefined>): void {
-  for (const [k, v] of Object.entries(env)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-}
+const parsed = (args: string[], env: Record<string, string> = {}) => commandFlags<SupervisorFlags>(registerSupervisor, "supervisor", args, env);
 
 async function settings(args: string[], env: Record<string, string> = {}): Promise<SupervisorSettings> {
   const result = supervisorSettings(await parsed(args, env));
