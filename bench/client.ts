@@ -7,7 +7,7 @@
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
-import { CoordinatorService, OutputFormat, type WatchWorkflowResponse } from "../gen/horus/coordinator/v1/coordinator_pb.js";
+import { CoordinatorService, OutputFormat, type RunWorkflowResponse, type WatchWorkflowResponse } from "../gen/horus/coordinator/v1/coordinator_pb.js";
 import { BINARY_READ_OPTIONS } from "../src/common/depth.js";
 import { toValueMap, type JsonMap } from "../src/common/json.js";
 import { isTerminalWorkflow } from "../src/engine/states.js";
@@ -43,7 +43,7 @@ export function specOf(yaml: string): ReturnType<typeof definitionToSpec> {
  * batched and with outputs as JSON text, as the SDK's helpers, the CLI and
  * the dashboard ask; the outputs are parsed, as the SDK does for its caller.
  */
-function isEnd(msg: WatchWorkflowResponse): boolean {
+function isEnd(msg: WatchWorkflowResponse | RunWorkflowResponse): boolean {
   if (msg.kind.case === "snapshot") return isTerminalWorkflow(msg.kind.value.state);
   const events = msg.kind.case === "events" ? msg.kind.value.events : msg.kind.case === "event" ? [msg.kind.value] : [];
   for (const e of events) if (e.kind.case === "step" && e.kind.value.outputJson) JSON.parse(e.kind.value.outputJson);

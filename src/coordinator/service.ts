@@ -1,15 +1,16 @@
 // The one implementation of CoordinatorService. Every surface (Connect,
 // gRPC, gRPC-web, and later JSON-RPC) calls these methods.
 import { setImmediate as yieldToIo } from "node:timers/promises";
-import type { MessageInitShape } from "@bufbuild/protobuf";
+import { create, isMessage, type MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import {
   CoordinatorService,
+  RunWorkflowResponseSchema,
   ValidateWorkflowResponseSchema,
   type SubmitWorkflowRequest,
   type SubmitWorkflowResponseSchema,
   type WatchWorkflowRequest,
-  type WatchWorkflowResponseSchema,
+  WatchWorkflowResponseSchema,
 } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
 import { fromValueMap } from "../common/json.js";
 import { STORE_UNAVAILABLE_HEADER } from "../common/store-unavailable.js";
@@ -101,6 +102,18 @@ type SubmitWorkflowResponseInit = MessageInitShape<typeof SubmitWorkflowResponse
 type WatchWorkflowResponseInit = MessageInitShape<typeof WatchWorkflowResponseSchema>;
 /** What following a workflow needs of WatchWorkflow's request (RunWorkflow makes one). */
 type FollowRequest = Pick<WatchWorkflowRequest, "workflowId" | "cursor" | "batch" | "outputs">;
+
+/**
+ * A watch message as RunWorkflow's: the same fields under the same numbers.
+ * Fields pre-encoded as unknown ones (event-wire.ts) are kept, which
+ * Connect's own conversion of a message of another type would drop.
+ */
+function asRunResponse(msg: WatchWorkflowResponseInit): MessageInitShape<typeof RunWorkflowResponseSchema> {
+  if (!isMessage(msg, WatchWorkflowResponseSchema)) return msg as MessageInitShape<typeof RunWorkflowResponseSchema>;
+  const run = create(RunWorkflowResponseSchema, { kind: msg.kind, cursor: msg.cursor } as MessageInitShape<typeof RunWorkflowResponseSchema>);
+  if (msg.$unknown) run.$unknown = msg.$unknown;
+  return run;
+}
 
 function requireId(id: string): void {
   if (!id) throw new ConnectError("workflow_id is required", Code.InvalidArgument);
@@ -435,7 +448,7 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
       if (!req.submit) throw new ConnectError("submit: the submission is required", Code.InvalidArgument);
       const submitted = await submitOne(req.submit, ctx);
       yield { kind: { case: "submitted", value: submitted } };
-      yield* follow({ workflowId: submitted.workflowId, cursor: "", batch: req.batch, outputs: req.outputs }, ctx);
+      for await (const msg of follow({ workflowId: submitted.workflowId, cursor: "", batch: req.batch, outputs: req.outputs }, ctx)) yield asRunResponse(msg);
     },
 
     async *watchWorkflows(req, ctx) {

@@ -5,7 +5,7 @@
 import { fromBinary, toBinary, toJson, create } from "@bufbuild/protobuf";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { OutputFormat, WatchWorkflowResponseSchema } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
+import { OutputFormat, RunWorkflowResponseSchema, WatchWorkflowResponseSchema } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
 import { WorkflowEventSchema } from "../../gen/horus/coordinator/v1/workflow_pb.js";
 import { BINARY_READ_OPTIONS } from "../../src/common/depth.js";
 import type { JsonValue } from "../../src/common/json.js";
@@ -90,5 +90,27 @@ describe("eventsMessage", () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe("RunWorkflow's messages", () => {
+  it("have every field of WatchWorkflowResponse under the same number and type, so pre-encoded batches stay valid", () => {
+    const shape = (fields: readonly { name: string; number: number; fieldKind: string; message?: { typeName: string } }[]) =>
+      fields.map((f) => [f.name, f.number, f.fieldKind, f.message?.typeName]);
+    const run = shape(RunWorkflowResponseSchema.fields);
+    for (const f of shape(WatchWorkflowResponseSchema.fields)) expect(run).toContainEqual(f);
+  });
+
+  it("a batch written for WatchWorkflow decodes as a RunWorkflow message with the same events", () => {
+    const events: StoredEvent[] = [
+      { kind: "step", stepId: "a", state: 5, attempt: 1, time: 1_700_000_000_000, cursor: "7", output: { n: 1 } } as StoredEvent,
+      { kind: "workflow", state: 3, time: 1_700_000_000_001, cursor: "8" } as StoredEvent,
+    ];
+    const bytes = toBinary(WatchWorkflowResponseSchema, eventsMessage("wf_1", events, OutputFormat.JSON, "8"));
+    const asRun = fromBinary(RunWorkflowResponseSchema, bytes, BINARY_READ_OPTIONS);
+    const asWatch = fromBinary(WatchWorkflowResponseSchema, bytes, BINARY_READ_OPTIONS);
+    expect(asRun.cursor).toBe("8");
+    expect(asRun.kind.case).toBe("events");
+    expect(asRun.kind.value).toEqual(asWatch.kind.value);
   });
 });

@@ -8,8 +8,8 @@
 import { writeFileSync } from "node:fs";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createCoordinatorClient, runWorkflow, StepState, WorkflowState as PlainState, type Plain } from "../../clients/node/index.js";
-import { CoordinatorService, OutputFormat, type WatchWorkflowResponse } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
+import { createCoordinatorClient, runWorkflow, StepState, WorkflowState as PlainState, type WatchMessage } from "../../clients/node/index.js";
+import { CoordinatorService, OutputFormat, type RunWorkflowResponse as WatchWorkflowResponse } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
 import { toValueMap } from "../../src/common/json.js";
 import type { RunningCoordinator } from "../../src/coordinator/app.js";
 import { createRedisStore } from "../../src/store/redis/redis-store.js";
@@ -140,7 +140,7 @@ describe("runWorkflow in the SDK", () => {
     const gate = `/tmp/horus-run-gate-${process.pid}-${Date.now()}`;
     const yaml = `workflow:\n  name: gated-run\n  steps:\n    - { id: wait, runner: shell, payload: "while [ ! -e ${gate} ]; do sleep 0.02; done; rm ${gate}; echo 1" }\n    - { id: after, runner: js, depends_on: [wait], payload: "({ got: input.wait + 1 })" }\n`;
     const before = (await client.listWorkflows({ pageSize: 1000 })).workflows.length;
-    const got: Array<Plain<WatchWorkflowResponse>> = [];
+    const got: WatchMessage[] = [];
     const reconnects: Code[] = [];
     for await (const m of runWorkflow(viaProxy, { definition: { case: "yaml", value: yaml } }, { initialDelayMs: 10, onReconnect: (e) => reconnects.push(e.code) })) {
       got.push(m);

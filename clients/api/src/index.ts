@@ -8,6 +8,6 @@ export * from "../../../gen/horus/coordinator/v1/coordinator_pb.js";
 export * from "../../../gen/horus/coordinator/v1/workflow_pb.js";
 export * from "../../../gen/horus/coordinator/v1/schedule_pb.js";
 export { createPlainClient, toPlain, fromPlain, type Plain, type PlainInit, type PlainClient } from "./plain.js";
-export { watchWorkflow, runWorkflow, isFinal, unbatched, type WatchOptions, type WatchClient, type RunClient } from "./watch.js";
+export { watchWorkflow, runWorkflow, isFinal, unbatched, type WatchOptions, type WatchClient, type RunClient, type WatchMessage } from "./watch.js";
 export { bearerToken, type TokenSource } from "./token.js";
 export { BINARY_READ_OPTIONS, JSON_READ_OPTIONS } from "./read-limits.js";

@@ -5,7 +5,7 @@
 // The caller sees every message once, in order. Used by the Node and the
 // browser client alike (it needs nothing but a client).
 import { Code, ConnectError } from "@connectrpc/connect";
-import { OutputFormat, type CoordinatorService, type SubmitWorkflowRequest, type WatchWorkflowResponse } from "../../../gen/horus/coordinator/v1/coordinator_pb.js";
+import { OutputFormat, type CoordinatorService, type RunWorkflowResponse, type SubmitWorkflowRequest, type WatchWorkflowResponse } from "../../../gen/horus/coordinator/v1/coordinator_pb.js";
 import type { PlainInit } from "./plain.js";
 import { WorkflowState } from "../../../gen/horus/coordinator/v1/workflow_pb.js";
 import type { Plain, PlainClient } from "./plain.js";
@@ -50,17 +50,20 @@ const RETRYABLE = new Set([Code.Unavailable, Code.Unknown, Code.Internal, Code.D
 
 const TERMINAL = new Set([WorkflowState.SUCCEEDED, WorkflowState.FAILED, WorkflowState.CANCELLED]);
 
+/** A message of WatchWorkflow or of RunWorkflow: the same fields, and RunWorkflow's `submitted` first. */
+export type WatchMessage = Plain<WatchWorkflowResponse> | Plain<RunWorkflowResponse>;
+
 /** True for the message after which the server sends nothing more. */
-export function isFinal(msg: Plain<WatchWorkflowResponse>): boolean {
+export function isFinal(msg: WatchMessage): boolean {
   if (msg.kind.case === "snapshot") return TERMINAL.has(msg.kind.value.state);
   if (msg.kind.case === "event" && msg.kind.value.kind.case === "workflow") return TERMINAL.has(msg.kind.value.kind.value.state);
   return false;
 }
 
 /** A message as the one-event messages it stands for (an `events` batch is split; others pass as they are). */
-export function unbatched(msg: Plain<WatchWorkflowResponse>): Array<Plain<WatchWorkflowResponse>> {
+export function unbatched<M extends WatchMessage>(msg: M): M[] {
   if (msg.kind.case !== "events") return [msg];
-  return msg.kind.value.events.map((event) => ({ ...msg, kind: { case: "event" as const, value: event }, cursor: event.cursor }));
+  return msg.kind.value.events.map((event) => ({ ...msg, kind: { case: "event" as const, value: event }, cursor: event.cursor }) as M);
 }
 
 type WithOutput = { output?: unknown; outputJson: string };
@@ -73,7 +76,7 @@ function parseOutput(m: WithOutput): void {
 }
 
 /** The message with every step output in `output` (the snapshot's steps, and step events). */
-function parsedOutputs(msg: Plain<WatchWorkflowResponse>): Plain<WatchWorkflowResponse> {
+function parsedOutputs<M extends WatchMessage>(msg: M): M {
   if (msg.kind.case === "snapshot") for (const step of msg.kind.value.steps) parseOutput(step);
   const events = msg.kind.case === "events" ? msg.kind.value.events : msg.kind.case === "event" ? [msg.kind.value] : [];
   for (const e of events) if (e.kind.case === "step") parseOutput(e.kind.value);
@@ -144,7 +147,7 @@ export async function* runWorkflow(
   client: RunClient,
   submission: PlainInit<SubmitWorkflowRequest>,
   options: Omit<WatchOptions, "cursor"> = {},
-): AsyncGenerator<Plain<WatchWorkflowResponse>> {
+): AsyncGenerator<WatchMessage> {
   let workflowId = "";
   let cursor = "";
   let failures = 0;
