@@ -6,7 +6,7 @@
 // so this part can be tested with a table and no process.
 import type { LogLevel } from "../common/logger.js";
 import type { CoordinatorOptions, CoordinatorSecurity } from "../coordinator/app.js";
-import { allowedHosts, count, duration, durationAtLeast, envNames, HTTP_BASE_URL, logLevel, NAME_PATTERN, port, positive, positiveDuration, REDIS_URL, settle } from "./flags.js";
+import { allowedHosts, count, duration, durationAtLeast, envNames, HTTP_BASE_URL, logLevel, port, positive, positiveDuration, REDIS_URL, redisPrefix, settle } from "./flags.js";
 import { CliError } from "./errors.js";
 
 /** The coordinator command's options as commander hands them over: text as typed, lists for repeatable flags. */
@@ -136,7 +136,7 @@ function mapFlags(flags: CoordinatorFlags): CoordinatorSettings {
   for (const o of cors) {
     if (o !== "*" && !/^https?:\/\/[^\s/]+$/.test(o)) throw new CliError(`--cors-origin must be an origin like https://app.example.com (or "*"), got "${o}"`);
   }
-  if (!NAME_PATTERN.test(flags.redisPrefix)) throw new CliError(`--redis-prefix may hold letters, digits, "_", "." and "-" only, got "${flags.redisPrefix}"`);
+  redisPrefix(flags.redisPrefix);
   const security: FlagSecurity = {
     insecure: flags.insecure === true,
     publicMetrics: flags.publicMetrics === true,

@@ -52,6 +52,12 @@ export function count(text: string, flag: string): number {
   return n;
 }
 
+/** A --redis-prefix: a name, so every key it starts stays one plain word (no hash tag, space or separator of its own). */
+export function redisPrefix(text: string): string {
+  if (!NAME_PATTERN.test(text)) throw new CliError(`--redis-prefix may hold letters, digits, "_", "." and "-" only, got "${text}"`);
+  return text;
+}
+
 export function positive(text: string, flag: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n <= 0) throw new CliError(`${flag} must be a positive integer, got "${text}"`);

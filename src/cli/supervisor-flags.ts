@@ -7,7 +7,7 @@
 import type { LogLevel } from "../common/logger.js";
 import type { SupervisorSecurity, SupervisorServerOptions } from "../server/supervisor-server.js";
 import type { SupervisorOptions } from "../supervisor/index.js";
-import { allowedHosts, duration, envNames, HTTP_BASE_URL, logLevel, NAME_PATTERN, pairs, port, positive, REDIS_URL, settle } from "./flags.js";
+import { allowedHosts, duration, envNames, HTTP_BASE_URL, logLevel, NAME_PATTERN, pairs, port, positive, REDIS_URL, redisPrefix, settle } from "./flags.js";
 import { CliError } from "./errors.js";
 
 /** The supervisor command's options as commander hands them over: text as typed, lists for repeatable flags. */
@@ -104,7 +104,7 @@ function mapFlags(flags: SupervisorFlags): SupervisorSettings {
   const jsMaxMemoryMb = positive(flags.jsMaxMemoryMb, "--js-max-memory-mb");
   const heldBytes = positive(flags.maxHeldOutputBytes, "--max-held-output-bytes");
   const runnerLeaseMs = duration(flags.runnerLease, "--runner-lease");
-  const external = externalRunners(flags.externalRunner, flags.redisUrl, flags.redisPrefix, runnerLeaseMs, flags.runnerLease);
+  const external = externalRunners(flags.externalRunner, flags.redisUrl, redisPrefix(flags.redisPrefix), runnerLeaseMs, flags.runnerLease);
   for (const name of flags.disableRunner) {
     if (!(BUILTIN_RUNNERS as readonly string[]).includes(name)) throw new CliError(`--disable-runner takes js, shell or noop, got "${name}"`);
   }

@@ -75,6 +75,7 @@ describe("supervisor flag problems: one line naming the flag", () => {
     [["--external-runner", "x"], "--external-runner needs --redis-url (the Redis its runner processes read jobs from)"],
     [["--external-runner", "x", "--redis-url", "localhost:6379"], '--redis-url must look like redis://host:6379, got "localhost:6379"'],
     [["--external-runner", "x", "--redis-url", "redis://r", "--runner-lease", "99ms"], '--runner-lease must be at least 100ms, got "99ms"'],
+    [["--external-runner", "x", "--redis-url", "redis://r", "--redis-prefix", "{q}"], '--redis-prefix may hold letters, digits, "_", "." and "-" only, got "{q}"'],
     [["--external-runner", "a b", "--redis-url", "redis://r"], '--external-runner takes a runner name of letters, digits, "_", "." and "-", got "a b"'],
     [["--disable-runner", "python"], '--disable-runner takes js, shell or noop, got "python"'],
     [["--allowed-host", "host:8080"], '--allowed-host takes a host name or address without scheme or port, e.g. horus.example.com, got "host:8080"'],
