@@ -6,9 +6,8 @@
 // browser client alike (it needs nothing but a client).
 import { Code, ConnectError } from "@connectrpc/connect";
 import { OutputFormat, type CoordinatorService, type RunWorkflowResponse, type SubmitWorkflowRequest, type WatchWorkflowResponse } from "../../../gen/horus/coordinator/v1/coordinator_pb.js";
-import type { PlainInit } from "./plain.js";
 import { WorkflowState } from "../../../gen/horus/coordinator/v1/workflow_pb.js";
-import type { Plain, PlainClient } from "./plain.js";
+import type { Plain, PlainClient, PlainInit } from "./plain.js";
 
 /** What watchWorkflow needs of a client: its WatchWorkflow method (plain). */
 export type WatchClient = Pick<PlainClient<typeof CoordinatorService>, "watchWorkflow">;
