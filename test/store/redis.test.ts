@@ -4,6 +4,7 @@ import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { StepState as S, WorkflowState as W } from "../../src/engine/states.js";
+import { keysFor } from "../../src/store/redis/keys.js";
 import { createRedisStore, type RedisStoreOptions } from "../../src/store/redis/redis-store.js";
 import { LeaseLostError, StoreUnavailableError } from "../../src/store/store.js";
 import { sharedRedisUrl, startRedis, startRedisCluster, stopSharedRedis } from "../helpers/redis.js";
@@ -157,6 +158,50 @@ describe("redis store", () => {
       }
       await store.close();
     } finally {
+      await redis.remove();
+    }
+  });
+
+  it("after Redis comes back, hears its node's notices and watched workflows' events again; a flapping Redis leaves no unhandled rejection", async () => {
+    const redis = await startRedis();
+    const rejections: unknown[] = [];
+    const onRejection = (reason: unknown) => rejections.push(reason);
+    process.on("unhandledRejection", onRejection);
+    const p = prefix();
+    const k = keysFor(p);
+    const store = await createRedisStore({ url: redis.url, prefix: p, nodeId: "n1", commandTimeoutMs: 1_000 });
+    try {
+      const heard: string[] = [];
+      store.ownership.onNotice((id, notice) => heard.push(`${notice} ${id}`));
+      const stop = [store.subscribe("events", "wf_w", () => heard.push("events wf_w")), store.subscribeChanges((id) => heard.push(`change ${id}`))];
+      // Down and up again, at different moments of the subscriber's reconnects.
+      for (const pause of [0, 10, 30, 60, 120, 250]) {
+        await redis.kill();
+        await redis.restart();
+        await new Promise((r) => setTimeout(r, pause));
+      }
+      const publisher = new Redis(redis.url);
+      try {
+        // Until the store's subscriber is back, a publish may reach nobody: repeat until each is heard.
+        for (const [channel, message, expected] of [
+          [k.nodeChannel("n1"), "cancel wf_n", "cancel wf_n"],
+          [k.channel("wf_w"), "e", "events wf_w"],
+          [k.channel("wf_other"), "e", "change wf_other"],
+        ] as const) {
+          for (let i = 0; !heard.includes(expected); i++) {
+            if (i > 200) throw new Error(`never heard "${expected}" after Redis came back; heard ${JSON.stringify(heard)}`);
+            await publisher.publish(channel, message);
+            await new Promise((r) => setTimeout(r, 25));
+          }
+        }
+      } finally {
+        publisher.disconnect();
+      }
+      for (const s of stop) s();
+      expect(rejections).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", onRejection);
+      await store.close();
       await redis.remove();
     }
   });

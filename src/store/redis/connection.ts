@@ -11,6 +11,13 @@ export interface RedisConnectionOptions {
   cluster?: boolean;
   /** A command not answered within this time fails (default 5,000 ms). */
   commandTimeoutMs?: number;
+  /**
+   * A connection for SUBSCRIBE: its owner subscribes again on every
+   * "ready" (standalone Redis). ioredis's own resubscription on reconnect
+   * leaves its promise unhandled: if Redis drops again at that moment, the
+   * rejection has no handler, and an unhandled rejection ends a Node process.
+   */
+  subscriber?: boolean;
 }
 
 export type RedisClient = Redis | Cluster;
@@ -48,7 +55,7 @@ export function openRedis(options: RedisConnectionOptions): RedisClient {
       },
     });
   }
-  return new Redis(options.url, base);
+  return new Redis(options.url, options.subscriber ? { ...base, autoResubscribe: false } : base);
 }
 
 /** Connects, waiting for the first ready state (bounded by `timeoutMs`). */

@@ -61,9 +61,12 @@ export async function createNotifications(ctx: StoreContext, subscriber: RedisCl
     for (const l of [...changeListeners]) l(id, message === "t");
   });
   subscriber.on("ready", () => {
+    // Back after an outage: every channel is subscribed again here (the
+    // connection does not do it itself, see openRedis' `subscriber`). A
+    // failure is the next outage, and the next "ready" tries again.
+    subscriber.subscribe(myChannel).catch(() => {});
     if (changeListeners.size > 0) subscriber.psubscribe(changePattern).catch(() => {});
-    // Back after an outage: messages may have been missed, so wake every
-    // watcher to re-read, and make sure every channel is subscribed.
+    // Messages may have been missed, so every watcher is woken to re-read.
     const ids = new Set([...listeners.events.keys(), ...listeners.logs.keys()]);
     if (ids.size > 0) subscriber.subscribe(...[...ids].map(k.channel)).catch(() => {});
     for (const id of ids) {

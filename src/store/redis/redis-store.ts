@@ -65,7 +65,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
   const warn = options.onWarning ?? (() => {});
   const connection = { url: options.url, ...(options.cluster ? { cluster: true } : {}), ...(options.commandTimeoutMs ? { commandTimeoutMs: options.commandTimeoutMs } : {}) };
   const client = openRedis(connection);
-  const subscriber = openRedis(connection);
+  const subscriber = openRedis({ ...connection, subscriber: true });
   let lastWarning = 0;
   let lastError: Error | undefined;
   let started = false;
