@@ -59,8 +59,11 @@ export function clientTarget(url: string, form: SubmitForm = "spec"): Target {
     createConnectTransport({ baseUrl: url, httpVersion: "2", useBinaryFormat: true, sessionManager: session, binaryOptions: BINARY_READ_OPTIONS }),
   );
 
+  /** A definition as this target sends it: the spec (parsed once per YAML) or the YAML text. */
+  const definitionOf = (yaml: string) => (form === "spec" ? { case: "spec" as const, value: specOf(yaml) } : { case: "yaml" as const, value: yaml });
+
   async function submit(yaml: string, inputs: JsonMap = {}): Promise<string> {
-    const definition = form === "spec" ? { case: "spec" as const, value: specOf(yaml) } : { case: "yaml" as const, value: yaml };
+    const definition = definitionOf(yaml);
     const res = await client.submitWorkflow({ definition, inputs: toValueMap(inputs) });
     return res.workflowId;
   }
@@ -71,7 +74,7 @@ export function clientTarget(url: string, form: SubmitForm = "spec"): Target {
     async submitMany(yaml, count) {
       // SubmitWorkflows, a thousand definitions a call at most: one call for
       // the whole batch, as BullMQ's side adds its flows with addBulk.
-      const definition = form === "spec" ? { case: "spec" as const, value: specOf(yaml) } : { case: "yaml" as const, value: yaml };
+      const definition = definitionOf(yaml);
       const ids: string[] = [];
       for (let left = count; left > 0; left -= 1000) {
         const res = await client.submitWorkflows({ workflows: Array.from({ length: Math.min(left, 1000) }, () => ({ definition })) });
@@ -81,7 +84,7 @@ export function clientTarget(url: string, form: SubmitForm = "spec"): Target {
     },
 
     async run(yaml, inputs = {}) {
-      const definition = form === "spec" ? { case: "spec" as const, value: specOf(yaml) } : { case: "yaml" as const, value: yaml };
+      const definition = definitionOf(yaml);
       let id = "";
       for await (const msg of client.runWorkflow({ submit: { definition, inputs: toValueMap(inputs) }, batch: true, outputs: OutputFormat.JSON })) {
         if (msg.kind.case === "submitted") id = msg.kind.value.workflowId;
