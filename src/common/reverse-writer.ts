@@ -71,11 +71,38 @@ export class ReverseWriter {
 
   /** UTF-8 bytes of `s` (lone surrogates as U+FFFD, as TextEncoder writes them); their count. */
   string(s: string): number {
+    // Short ASCII strings (ids, cursors, states' names) are most of what is
+    // written, and copying their bytes here is several times cheaper than a
+    // call into Buffer's native UTF-8 code.
+    const len = s.length;
+    if (len <= 64) {
+      this.room(len);
+      const end = this.pos;
+      let at = end - len;
+      let i = 0;
+      for (; i < len; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        this.buf[at++] = c;
+      }
+      if (i === len) {
+        this.pos = end - len;
+        return len;
+      }
+    }
     const n = Buffer.byteLength(s, "utf8");
     this.room(n);
     this.pos -= n;
     this.buf.write(s, this.pos, n, "utf8");
     return n;
+  }
+
+  /** `b` as it is (bytes encoded once and written many times); their count. */
+  raw(b: Uint8Array): number {
+    this.room(b.length);
+    this.pos -= b.length;
+    this.buf.set(b, this.pos);
+    return b.length;
   }
 
   bytes(): Uint8Array {

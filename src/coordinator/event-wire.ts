@@ -82,7 +82,14 @@ export function directlyEncodable(e: StoredEvent): boolean {
   return e.kind === "workflow" || (isUint31(e.attempt) && isUint31(e.instance) && isUint(e.nextRetryAt));
 }
 
-function event(w: ReverseWriter, workflowId: string, e: StoredEvent, outputs: OutputFormat): void {
+/** A string field already encoded (the workflow id, the same in every event of a message). */
+function encoded(w: ReverseWriter, no: number, b: Uint8Array): void {
+  if (b.length === 0) return;
+  w.varint(w.raw(b));
+  tag(w, no, LEN);
+}
+
+function event(w: ReverseWriter, workflowId: Uint8Array, e: StoredEvent, outputs: OutputFormat): void {
   if (e.kind === "workflow") {
     message(w, F.event.workflow, () => {
       str(w, F.workflow.error, e.error);
@@ -116,14 +123,14 @@ function event(w: ReverseWriter, workflowId: string, e: StoredEvent, outputs: Ou
     });
   }
   timestamp(w, F.event.time, e.time);
-  str(w, F.event.workflowId, workflowId);
+  encoded(w, F.event.workflowId, workflowId);
   str(w, F.event.cursor, e.cursor);
 }
 
 /** One WorkflowEvent message's bytes (what eventsMessage writes for each event). */
 export function encodeEvent(workflowId: string, e: StoredEvent, outputs: OutputFormat): Uint8Array {
   const w = new ReverseWriter(128);
-  event(w, workflowId, e, outputs);
+  event(w, Buffer.from(workflowId, "utf8"), e, outputs);
   return w.bytes();
 }
 
@@ -133,9 +140,10 @@ export function encodeEvent(workflowId: string, e: StoredEvent, outputs: OutputF
  */
 export function eventsMessage(workflowId: string, events: readonly StoredEvent[], outputs: OutputFormat, cursor: string): WatchWorkflowResponse {
   const w = new ReverseWriter(256 + events.length * 96);
+  const id = Buffer.from(workflowId, "utf8");
   for (let i = events.length - 1; i >= 0; i--) {
     const start = w.written;
-    event(w, workflowId, events[i]!, outputs);
+    event(w, id, events[i]!, outputs);
     w.varint(w.written - start);
     tag(w, F.events.events, LEN);
   }
