@@ -11,7 +11,7 @@ export default defineConfig({
       "test/engine/**/*.test.ts",
       "test/workflow/{cel-budget,cel-literal,durations,features,inputs,validate}.test.ts",
       "test/dispatch/{answers,health,placement}.test.ts",
-      "test/coordinator/{commit-queue,event-wire,job-events,list-batcher,runner-warnings,store-choice}.test.ts",
+      "test/coordinator/{commit-queue,event-wire,job-events,list-batcher,runner-warnings,store-choice,watch-fold}.test.ts",
       "test/common/**/*.test.ts",
       "test/supervisor/{credits,event-ring,inputs-cache}.test.ts",
       "test/cli/{format,coordinator-flags,supervisor-flags}.test.ts",

@@ -83,10 +83,10 @@ export function clientTarget(url: string, form: SubmitForm = "spec"): Target {
       return ids;
     },
 
-    async run(yaml, inputs = {}) {
+    async run(yaml, inputs = {}, options = {}) {
       const definition = definitionOf(yaml);
       let id = "";
-      for await (const msg of client.runWorkflow({ submit: { definition, inputs: toValueMap(inputs) }, batch: true, outputs: OutputFormat.JSON })) {
+      for await (const msg of client.runWorkflow({ submit: { definition, inputs: toValueMap(inputs) }, batch: true, outputs: OutputFormat.JSON, latestOnly: options.latestOnly ?? false })) {
         if (msg.kind.case === "submitted") id = msg.kind.value.workflowId;
         else if (isEnd(msg)) return id;
       }

@@ -4,7 +4,7 @@
 import type { JsonMap } from "../src/common/json.js";
 import { chainYaml, forEachYaml, SMALL_YAML, wideYaml } from "./shapes.js";
 import { latency, median, type Latency } from "./stats.js";
-import type { Target } from "./target.js";
+import type { RunOptions, Target } from "./target.js";
 
 export interface Sizes {
   wide: number;
@@ -36,6 +36,8 @@ export interface HorusFigures extends Figures {
    * WatchWorkflow of the workflow: what following one workflow costs.
    */
   listWatched: { wide: number; chain: number; forEach: number };
+  /** Median ms of the chain followed with RunWorkflow's `latest_only` (each step's latest change, as the dashboard follows). */
+  latestWatched?: { chain: number };
   /** WatchWorkflows' terminal delivery, ms from finished_at to a separate client's receipt (bench/delivery.ts). */
   delivery?: Latency;
   /** Dispatch latency of the chain runs. */
@@ -47,9 +49,9 @@ export interface HorusFigures extends Figures {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Submits one workflow and follows it to its end (in one call where the target can); milliseconds from submit to end. */
-export async function runOne(t: Target, yaml: string, inputs?: JsonMap): Promise<{ ms: number; id: string }> {
+export async function runOne(t: Target, yaml: string, inputs?: JsonMap, options?: RunOptions): Promise<{ ms: number; id: string }> {
   const start = performance.now();
-  if (t.run) return { id: await t.run(yaml, inputs), ms: performance.now() - start };
+  if (t.run) return { id: await t.run(yaml, inputs, options), ms: performance.now() - start };
   const id = await t.submit(yaml, inputs);
   await t.ended(id);
   return { ms: performance.now() - start, id };
@@ -104,6 +106,7 @@ export async function horusShapes(t: Target, size: Sizes, log: (msg: string) => 
   const samples = { wide: [] as number[], chain: [] as number[], many: [] as number[], forEach: [] as number[] };
   const listed = { wide: [] as number[], chain: [] as number[], forEach: [] as number[] };
   const idle: number[] = [];
+  const latest: number[] = [];
   for (let r = 0; r < size.runs; r++) {
     samples.wide.push((await runOne(t, wideYaml(size.wide))).ms);
     listed.wide.push(await runOneListed(t, wideYaml(size.wide)));
@@ -111,12 +114,18 @@ export async function horusShapes(t: Target, size: Sizes, log: (msg: string) => 
     const chain = await runOne(t, chainYaml(size.chain));
     samples.chain.push(chain.ms);
     idle.push(...(await t.dispatchLatencies(chain.id)));
+    if (t.run) latest.push((await runOne(t, chainYaml(size.chain), undefined, { latestOnly: true })).ms);
     samples.many.push((await runMany(t, SMALL_YAML, size.many)).ms);
     samples.forEach.push((await runOne(t, forEachYaml(size.forEach))).ms);
     listed.forEach.push(await runOneListed(t, forEachYaml(size.forEach)));
     log(`${label} run ${r + 1}: wide ${samples.wide.at(-1)!.toFixed(0)} ms, chain ${samples.chain.at(-1)!.toFixed(0)} ms (${listed.chain.at(-1)!.toFixed(0)} ms unwatched), many ${samples.many.at(-1)!.toFixed(0)} ms, for_each ${samples.forEach.at(-1)!.toFixed(0)} ms (${listed.forEach.at(-1)!.toFixed(0)} ms unwatched)`);
   }
-  const out = { ...figures(size, samples), idle: latency(idle), listWatched: { wide: median(listed.wide), chain: median(listed.chain), forEach: median(listed.forEach) } };
+  const out: HorusFigures = {
+    ...figures(size, samples),
+    idle: latency(idle),
+    listWatched: { wide: median(listed.wide), chain: median(listed.chain), forEach: median(listed.forEach) },
+    ...(latest.length > 0 ? { latestWatched: { chain: median(latest) } } : {}),
+  };
   log(`${label}: wide ${out.wide.toFixed(0)} steps/s, chain ${out.chain.toFixed(0)} steps/s (${out.chainHopMs.toFixed(2)} ms a hop), many ${out.many.toFixed(0)} steps/s, for_each of ${size.forEach} ${out.forEachMs.toFixed(0)} ms`);
   return out;
 }

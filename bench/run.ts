@@ -284,9 +284,13 @@ async function main(): Promise<void> {
       ["end noticed on (median ms)", "embedded WatchWorkflow", "WatchWorkflows", "ratio", "redis WatchWorkflow", "WatchWorkflows", "ratio"],
       watchRow(`wide (${SIZE.wide} + 1)`, "wide"),
       watchRow(`chain (${SIZE.chain})`, "chain"),
+      (() => {
+        const cells = (f: HorusFigures | undefined) => [f0(f?.latestWatched?.chain), f0(f?.listWatched.chain), f2(f?.latestWatched ? f.latestWatched.chain / f.listWatched.chain : undefined)];
+        return [`chain (${SIZE.chain}), latest_only`, ...cells(embedded), ...cells(redis)];
+      })(),
       watchRow(`for_each (${SIZE.forEach})`, "forEach"),
     ]));
-    out.push("(WatchWorkflow follows the workflow: a snapshot, then every event. WatchWorkflows: one stream for every workflow, summaries only, progress in 100 ms windows, ends at once: the unwatched figure. ratio: watched / unwatched. The throughput table above uses WatchWorkflow)");
+    out.push("(WatchWorkflow follows the workflow: a snapshot, then every event; latest_only: each step's latest change, as the dashboard follows. WatchWorkflows: one stream for every workflow, summaries only, progress in 100 ms windows, ends at once: the unwatched figure. ratio: watched / unwatched. The throughput table above uses WatchWorkflow)");
     out.push("");
     out.push(table([
       ["WatchWorkflows end delivery (ms): finished_at -> a separate client's receipt", "p50", "p99", "max", "samples"],

@@ -12,6 +12,12 @@ export interface EndWatch {
   close(): Promise<void>;
 }
 
+/** How a run follows its workflow. */
+export interface RunOptions {
+  /** Each step's latest change only (RunWorkflowRequest.latest_only), as the dashboard follows a workflow. */
+  latestOnly?: boolean;
+}
+
 export interface Target {
   /** Submits one workflow; its id. `inputs` are the workflow's inputs. */
   submit(yaml: string, inputs?: JsonMap): Promise<string>;
@@ -22,7 +28,7 @@ export interface Target {
    * as the SDK's runWorkflow and `horus run` do; its id. Without it, runOne
    * submits and then calls `ended`.
    */
-  run?(yaml: string, inputs?: JsonMap): Promise<string>;
+  run?(yaml: string, inputs?: JsonMap, options?: RunOptions): Promise<string>;
   /** Resolves once this one workflow has ended (call it right after submit). */
   ended(id: string): Promise<void>;
   /** Starts noticing the ends of every workflow, for a batch. */

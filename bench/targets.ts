@@ -20,11 +20,13 @@ export interface HorusTargetFigures {
   load?: Latency;
   /** Ends noticed on WatchWorkflows (no workflow followed): chain and for_each, ms. */
   listWatched: { chain: number; forEach: number };
+  /** The chain followed with `latest_only`, ms. */
+  latestWatched?: { chain: number };
   /** WatchWorkflows' terminal delivery to a separate client. */
   delivery?: Latency;
 }
 
-type Figure = NonNullable<TargetInput["bullmq"]> & Partial<Pick<HorusTargetFigures, "listWatched" | "delivery">>;
+type Figure = NonNullable<TargetInput["bullmq"]> & Partial<Pick<HorusTargetFigures, "listWatched" | "latestWatched" | "delivery">>;
 
 export interface TargetRow {
   shape: string;
@@ -63,6 +65,8 @@ const specs = (size: TargetSizes): Spec[] => [
   { shape: `for_each of ${n(size.forEach)} noop items`, unit: "ms", figure: (f) => f.listWatched?.forEach ?? f.forEachMs, bound: { embedded: { atMost: 2_000, strict: true }, redis: { atMost: 5_000, strict: true } } },
   // Cheap watching: a chain followed on WatchWorkflow against the same chain with its end noticed on WatchWorkflows.
   { shape: `chain watched / unwatched`, unit: "x", figure: (f) => (f.listWatched ? (f.chainHopMs * size.chain) / f.listWatched.chain : undefined), bound: { embedded: { atMost: 1.1 }, redis: { atMost: 1.1 } } },
+  // The same, followed as the dashboard does: each step's latest change only.
+  { shape: `chain watched (latest only) / unwatched`, unit: "x", figure: (f) => (f.listWatched && f.latestWatched ? f.latestWatched.chain / f.listWatched.chain : undefined), bound: { embedded: { atMost: 1.1 }, redis: { atMost: 1.1 } } },
   { shape: "WatchWorkflows end delivery p99", unit: "ms", figure: (f) => f.delivery?.p99, bound: { embedded: { atMost: 5 }, redis: { atMost: 5 } } },
 ];
 

@@ -28,6 +28,7 @@ import { newWorkflowRecord } from "./records.js";
 import { applyInputs } from "../workflow/inputs.js";
 import { createListBatch, decideListSend } from "./list-batcher.js";
 import { directlyEncodable, eventsMessage } from "./event-wire.js";
+import { latestOnly } from "./watch-fold.js";
 import type { RegistrySync } from "../dispatch/registry.js";
 import { ts } from "../common/json.js";
 import type { Scheduler } from "../schedule/scheduler.js";
@@ -101,7 +102,7 @@ function inBatch(index: number, p: Problem): Problem {
 type SubmitWorkflowResponseInit = MessageInitShape<typeof SubmitWorkflowResponseSchema>;
 type WatchWorkflowResponseInit = MessageInitShape<typeof WatchWorkflowResponseSchema>;
 /** What following a workflow needs of WatchWorkflow's request (RunWorkflow makes one). */
-type FollowRequest = Pick<WatchWorkflowRequest, "workflowId" | "cursor" | "batch" | "outputs">;
+type FollowRequest = Pick<WatchWorkflowRequest, "workflowId" | "cursor" | "batch" | "outputs" | "latestOnly">;
 
 /**
  * A watch message as RunWorkflow's: the same fields under the same numbers.
@@ -290,9 +291,10 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
             const sent = end < 0 ? events : events.slice(0, end + 1);
             if (sent.length > 0) {
               cursor = sent[sent.length - 1]!.cursor;
-              yield wire.binary && sent.every(directlyEncodable)
-                ? eventsMessage(req.workflowId, sent, req.outputs, cursor)
-                : { kind: { case: "events", value: { events: sent.map((e) => eventToProto(req.workflowId, e, wire)) } }, cursor };
+              const shown = req.latestOnly ? latestOnly(sent) : sent;
+              yield wire.binary && shown.every(directlyEncodable)
+                ? eventsMessage(req.workflowId, shown, req.outputs, cursor)
+                : { kind: { case: "events", value: { events: shown.map((e) => eventToProto(req.workflowId, e, wire)) } }, cursor };
             }
             if (end >= 0) return;
           } else {
@@ -448,7 +450,7 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
       if (!req.submit) throw new ConnectError("submit: the submission is required", Code.InvalidArgument);
       const submitted = await submitOne(req.submit, ctx);
       yield { kind: { case: "submitted", value: submitted } };
-      for await (const msg of follow({ workflowId: submitted.workflowId, cursor: "", batch: req.batch, outputs: req.outputs }, ctx)) yield asRunResponse(msg);
+      for await (const msg of follow({ workflowId: submitted.workflowId, cursor: "", batch: req.batch, outputs: req.outputs, latestOnly: req.latestOnly }, ctx)) yield asRunResponse(msg);
     },
 
     async *watchWorkflows(req, ctx) {

@@ -203,6 +203,42 @@ describe("watch", () => {
     expect(batched).toEqual(single);
   });
 
+  it("latest_only, each batch is its part of the log less the progress a later event of the same attempt supersedes, on every protocol", async () => {
+    const steps = Array.from({ length: 30 }, (_, i) => `    - { id: s${i}, runner: noop${i > 0 ? `, depends_on: [s${i - 1}]` : ""} }`).join("\n");
+    const id = await submit(`workflow:\n  name: chain\n  steps:\n${steps}\n    - { id: late, runner: js, depends_on: [s29], retry: { max_attempts: 2, initial_backoff: 1ms }, payload: "throw new Error('no')" }\n`);
+    // Events by cursor, in order, from one replay of the whole log.
+    const full: Array<{ cursor: string; key: string; state: number; superseded: boolean }> = [];
+    for await (const m of client.watchWorkflow({ workflowId: id, cursor: "0" })) {
+      if (m.kind.case !== "event") continue;
+      const e = m.kind.value;
+      if (e.kind.case === "step") {
+        const c = e.kind.value;
+        const progress = c.state === StepState.READY || c.state === StepState.DISPATCHED || c.state === StepState.RUNNING;
+        full.push({ cursor: e.cursor, key: `${c.stepId}/${c.instance ?? ""}/${c.attempt}`, state: c.state, superseded: progress && !c.error && !c.waitingReason && !c.nextRetryAt });
+      } else if (e.kind.case === "workflow") full.push({ cursor: e.cursor, key: "", state: e.kind.value.state, superseded: false });
+    }
+    expect(full.at(-1)!.state).toBe(WorkflowState.FAILED);
+    for (const [protocol, transport] of Object.entries(PROTOCOLS)) {
+      const c = createClient(CoordinatorService, transport(running.url));
+      let from = 0;
+      let sent = 0;
+      for await (const m of c.watchWorkflow({ workflowId: id, batch: true, latestOnly: true, cursor: "0" })) {
+        if (m.kind.case !== "events") continue;
+        const to = full.findIndex((e) => e.cursor === m.cursor);
+        expect(to, protocol).toBeGreaterThanOrEqual(from);
+        const part = full.slice(from, to + 1);
+        // Left out: exactly the progress events with a later event of the same step, instance and attempt in this message.
+        const want = part.filter((e, i) => !(e.superseded && part.slice(i + 1).some((later) => later.key === e.key))).map((e) => e.cursor);
+        expect(m.kind.value.events.map((e) => e.cursor), protocol).toEqual(want);
+        sent += want.length;
+        from = to + 1;
+      }
+      expect(from, protocol).toBe(full.length);
+      // Replayed in one message, a noop step's four events are one.
+      expect(sent, protocol).toBeLessThan(full.length / 2);
+    }
+  });
+
   it("batched, carries step outputs as Value, as JSON text, or not at all, the same on every protocol", async () => {
     const id = await submit(`workflow:\n  name: outs\n  steps:\n    - { id: a, runner: js, payload: "({ n: 1, s: 'é😀', deep: [[{ x: null }]] })" }\n    - { id: b, runner: noop, depends_on: [a] }\n    - { id: c, runner: noop, depends_on: [b] }\n`);
     await waitForEnd(client, id);

@@ -94,6 +94,19 @@ describe("RunWorkflow", () => {
     expect(replay(msgs.slice(1))).toEqual({ state: WorkflowState.SUCCEEDED, outputs: { a: 2, b: 3 } });
   });
 
+  it("latest_only: the same outputs and end, with a step's superseded progress left out", async () => {
+    const msgs: WatchWorkflowResponse[] = [];
+    const submit = { definition: { case: "yaml" as const, value: YAML }, inputs: toValueMap({ n: 5 }) };
+    for await (const m of client.runWorkflow({ submit, batch: true, outputs: OutputFormat.JSON, latestOnly: true }, { timeoutMs: 20_000 })) msgs.push(m);
+    expect(replay(msgs.slice(1))).toEqual({ state: WorkflowState.SUCCEEDED, outputs: { a: 10, b: 11 } });
+    const sent = msgs.flatMap((m) => (m.kind.case === "events" ? m.kind.value.events : []));
+    const log: string[] = [];
+    for await (const m of client.watchWorkflow({ workflowId: (msgs[0]!.kind.value as { workflowId: string }).workflowId, cursor: msgs[1]!.cursor })) log.push(m.cursor);
+    // Each step's last change is sent; READY, DISPATCHED or RUNNING of an attempt that ended in the same message are not.
+    expect(sent.length).toBeLessThan(log.length);
+    expect(sent.filter((e) => e.kind.case === "step" && e.kind.value.state === StepState.SUCCEEDED).map((e) => (e.kind.value as { stepId: string }).stepId)).toEqual(["a", "b"]);
+  });
+
   it("refuses a bad definition or missing input with INVALID_ARGUMENT naming it, and creates nothing", async () => {
     const before = (await client.listWorkflows({ pageSize: 1000 })).workflows.length;
     const bad = await errorOf(runAll(client, { definition: { case: "yaml", value: YAML.replace("depends_on: [a]", "depends_on: [zz]") }, inputs: toValueMap({ n: 1 }) }));

@@ -42,6 +42,15 @@ export interface WatchOptions {
    * outputs with GetWorkflow when they need them.
    */
   outputs?: boolean;
+  /**
+   * Each step's latest change only (default false; the request's
+   * `latest_only`, with `batch`): a step's READY, DISPATCHED and RUNNING
+   * events are left out when a later change of the same attempt comes in the
+   * same batch, so a `noop` step is one event instead of four. Errors,
+   * retries, waits and ends are always sent. For views of current states:
+   * cheaper for the coordinator and for you.
+   */
+  latestOnly?: boolean;
 }
 
 /** Errors worth a reconnect: the server or the network, not the request. */
@@ -111,7 +120,7 @@ export async function* watchWorkflow(
     try {
       const batch = options.batch ?? true;
       const outputs = options.outputs === false ? OutputFormat.NONE : OutputFormat.JSON;
-      for await (const msg of client.watchWorkflow({ workflowId, cursor, batch, outputs }, options.signal ? { signal: options.signal } : {})) {
+      for await (const msg of client.watchWorkflow({ workflowId, cursor, batch, outputs, latestOnly: options.latestOnly ?? false }, options.signal ? { signal: options.signal } : {})) {
         failures = 0;
         for (const one of unbatched(parsedOutputs(msg))) {
           cursor = one.cursor;
@@ -155,7 +164,7 @@ export async function* runWorkflow(
   const outputs = options.outputs === false ? OutputFormat.NONE : OutputFormat.JSON;
   while (!workflowId) {
     try {
-      for await (const msg of client.runWorkflow({ submit: submission, batch, outputs }, options.signal ? { signal: options.signal } : {})) {
+      for await (const msg of client.runWorkflow({ submit: submission, batch, outputs, latestOnly: options.latestOnly ?? false }, options.signal ? { signal: options.signal } : {})) {
         failures = 0;
         if (msg.kind.case === "submitted") {
           workflowId = msg.kind.value.workflowId;

@@ -113,7 +113,8 @@ function openWorkflow(id: string): void {
 
 async function watch(c: Current): Promise<void> {
   try {
-    for await (const msg of watchWorkflow(client, c.id, { signal: c.abort.signal })) {
+    // Latest changes only: the page draws each step's current state, and the final read below has every time.
+    for await (const msg of watchWorkflow(client, c.id, { signal: c.abort.signal, latestOnly: true })) {
       if (c !== current) return;
       if (msg.kind.case === "snapshot") {
         load(c, msg.kind.value);
