@@ -206,6 +206,43 @@ describe("redis store", () => {
     }
   });
 
+  it("tells its own change listeners of a commit when the commit returns, once; another node's commits come through Redis, once", async () => {
+    const p = prefix();
+    const a = await open({ prefix: p, nodeId: "a" });
+    const b = await open({ prefix: p, nodeId: "b" });
+    try {
+      const heard: string[] = [];
+      const stop = a.subscribeChanges((id, terminal) => heard.push(`${id}${terminal ? " ended" : ""}`));
+      // The pattern subscription is confirmed once a change of another node is heard.
+      const probe = sampleRecord();
+      await b.createWorkflow(probe);
+      for (let i = 0; !heard.length; i++) {
+        if (i > 200) throw new Error("the change feed never started");
+        await b.commit(probe.id, { steps: [], events: [{ kind: "workflow", time: i, state: W.RUNNING }] });
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      heard.length = 0;
+      const own = sampleRecord();
+      await a.createWorkflow(own);
+      await a.commit(own.id, { header: { state: W.RUNNING, startedAt: 1 }, steps: [], events: [{ kind: "workflow", time: 1, state: W.RUNNING }] });
+      await a.commit(own.id, { header: { state: W.SUCCEEDED, finishedAt: 2 }, steps: [], events: [{ kind: "workflow", time: 2, state: W.SUCCEEDED }] });
+      // Heard when the commits returned, before any message could come back from Redis.
+      expect(heard).toEqual([own.id, own.id, `${own.id} ended`]);
+      // Then another node's change: by the time it is heard, the echoes of a's own publishes came back (one connection, in order) and were not told again.
+      await b.commit(probe.id, { steps: [], events: [{ kind: "workflow", time: 9, state: W.RUNNING }] });
+      for (let i = 0; heard.length < 4; i++) {
+        if (i > 200) throw new Error(`never heard b's change; heard ${JSON.stringify(heard)}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await new Promise((r) => setTimeout(r, 50));
+      expect(heard).toEqual([own.id, own.id, `${own.id} ended`, probe.id]);
+      stop();
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   it("creates a batch of workflows, their idempotency keys and index entries in one round trip: one script call", async () => {
     const redis = await startRedis();
     // Connected before MONITOR starts: a command of another client arriving

@@ -39,6 +39,43 @@ export async function createNotifications(ctx: StoreContext, subscriber: RedisCl
     if (set) for (const l of [...set]) l();
   }
 
+  // This node's own changes reach its change listeners at once, not after a
+  // round trip through Redis: a live list (WatchWorkflows) and a batched
+  // watch's end then wait for nothing. The pattern message each publish
+  // brings back is then skipped, once: `echoes` counts those still to come,
+  // by "e <id>" / "t <id>". They are counted only while the pattern
+  // subscription is confirmed, since only then does every publish come back,
+  // and forgotten when the subscriber's connection drops (what it missed,
+  // it missed).
+  let patternActive = false;
+  const echoes = new Map<string, number>();
+  function tellChanges(id: string, terminal: boolean): void {
+    for (const l of [...changeListeners]) l(id, terminal);
+  }
+  function expectEcho(key: string): void {
+    if (patternActive) echoes.set(key, (echoes.get(key) ?? 0) + 1);
+  }
+  /** Whether a pattern message is the echo of this node's own publish (consumed). */
+  function isEcho(key: string): boolean {
+    const n = echoes.get(key);
+    if (n === undefined) return false;
+    if (n <= 1) echoes.delete(key);
+    else echoes.set(key, n - 1);
+    return true;
+  }
+  function subscribePattern(): void {
+    subscriber.psubscribe(changePattern).then(
+      () => {
+        patternActive = changeListeners.size > 0;
+      },
+      () => {},
+    );
+  }
+  subscriber.on("close", () => {
+    patternActive = false;
+    echoes.clear();
+  });
+
   await subscriber.subscribe(myChannel).catch(unavailable);
 
   subscriber.on("message", (channel: string, message: string) => {
@@ -58,14 +95,15 @@ export async function createNotifications(ctx: StoreContext, subscriber: RedisCl
   subscriber.on("pmessage", (_pattern: string, channel: string, message: string) => {
     if ((message !== "e" && message !== "t") || !channel.startsWith(k.channelPrefix)) return;
     const id = channel.slice(k.channelPrefix.length);
-    for (const l of [...changeListeners]) l(id, message === "t");
+    if (isEcho(`${message} ${id}`)) return;
+    tellChanges(id, message === "t");
   });
   subscriber.on("ready", () => {
     // Back after an outage: every channel is subscribed again here (the
     // connection does not do it itself, see openRedis' `subscriber`). A
     // failure is the next outage, and the next "ready" tries again.
     subscriber.subscribe(myChannel).catch(() => {});
-    if (changeListeners.size > 0) subscriber.psubscribe(changePattern).catch(() => {});
+    if (changeListeners.size > 0) subscribePattern();
     // Messages may have been missed, so every watcher is woken to re-read.
     const ids = new Set([...listeners.events.keys(), ...listeners.logs.keys()]);
     if (ids.size > 0) subscriber.subscribe(...[...ids].map(k.channel)).catch(() => {});
@@ -83,6 +121,11 @@ export async function createNotifications(ctx: StoreContext, subscriber: RedisCl
       };
       client.publish(k.channel(id), kind === "events" ? "e" : "l").catch(lost);
       if (ended) client.publish(k.channel(id), "t").catch(lost);
+      if (kind !== "events" || changeListeners.size === 0) return;
+      expectEcho(`e ${id}`);
+      if (ended) expectEcho(`t ${id}`);
+      tellChanges(id, false);
+      if (ended) tellChanges(id, true);
     },
 
     notice(node, notice, id) {
@@ -107,16 +150,21 @@ export async function createNotifications(ctx: StoreContext, subscriber: RedisCl
     },
 
     subscribeChanges(listener) {
-      if (changeListeners.size === 0) subscriber.psubscribe(changePattern).catch(() => {});
+      const first = changeListeners.size === 0;
       changeListeners.add(listener);
+      if (first) subscribePattern();
       return () => {
         if (!changeListeners.delete(listener) || changeListeners.size > 0) return;
+        patternActive = false;
+        echoes.clear();
         subscriber.punsubscribe(changePattern).catch(() => {});
       };
     },
 
     close() {
       changeListeners.clear();
+      patternActive = false;
+      echoes.clear();
       for (const map of Object.values(listeners)) {
         for (const set of map.values()) for (const l of [...set]) l();
       }
