@@ -12,7 +12,10 @@ export { BINARY_READ_OPTIONS, JSON_READ_OPTIONS } from "../../clients/api/src/re
  * so along a chain the outputs nest one level per step (about two message
  * levels per JSON level): protobuf-es's default limit of 100 would refuse
  * the finished event of step ~50 of a noop chain, and the event stream
- * would fail on it for ever.
+ * would fail on it for ever. On a link whose peers read JSON values
+ * (docs/supervisor-protocol.md) inputs and outputs travel as JSON bytes and
+ * add no message nesting; the coordinator then checks an output's depth
+ * against MAX_OUTPUT_DEPTH itself.
  */
 export const SUPERVISOR_BINARY_OPTIONS = BINARY_READ_OPTIONS;
 

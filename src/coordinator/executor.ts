@@ -310,13 +310,15 @@ export function createExecutor(options: ExecutorOptions): Executor {
       attempt: c.attempt,
       runner: def.runner,
       payload: def.payload,
-      inputs: (a.jobInputs ??= toValueMap(wf.inputs)),
       ...(timeoutMs !== undefined ? { timeout: msDuration(timeoutMs + 1_000) } : {}),
       // Names only: the supervisor holds the values.
       ...(def.secrets !== undefined ? { secrets: def.secrets } : {}),
     });
-    // Converted to Values only if the job goes over the wire (lazy-field.ts).
+    // Converted to Values only if the job goes over the wire as Values
+    // (lazy-field.ts); a link whose supervisor reads JSON sends the JSON.
     setLazyField(job, "input", jobInput(a.engine, c.step, c.extraInput), (json) => toValueMap(json as JsonMap));
+    // The workflow's inputs: converted at most once per workflow, whatever the number of its jobs.
+    setLazyField(job, "inputs", wf.inputs, () => (a.jobInputs ??= toValueMap(wf.inputs)));
     const route = {
       ...(def.supervisor !== undefined ? { supervisor: def.supervisor } : {}),
       ...(def.labels !== undefined ? { labels: def.labels } : {}),

@@ -19,17 +19,26 @@
 // stopped answering is torn down within pongTimeoutMs, failing its calls
 // as above), the credits the supervisor grants per runner, and the demand
 // this coordinator reports so credits go where jobs wait.
+//
+// Values travel as JSON bytes on a link whose supervisor reads them (its
+// hello answer says json_values): each job's input and its workflow's
+// inputs go as input_json / inputs_json, and the hello asks for outputs as
+// output_json. The unary calls keep the Value fields.
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type CallOptions, type Client, type Transport } from "@connectrpc/connect";
 import {
   SupervisorService,
   type DispatchJobsRequestSchema,
   type DispatchJobsResponse,
+  type LinkHelloResponse,
   type LinkRequestSchema,
   type LinkResponse,
   type WatchJobEventsRequestSchema,
   type WatchJobEventsResponse,
 } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
+import { encodeJson } from "../common/json-bytes.js";
+import { fromValueMap, type JsonMap } from "../common/json.js";
+import { jsonOf } from "../common/lazy-field.js";
 
 /** The SupervisorService calls the pool makes. */
 export type SupervisorCalls = Pick<Client<typeof SupervisorService>, "describeSupervisor" | "dispatchJobs" | "cancelJobs" | "getJobs" | "watchJobEvents">;
@@ -61,6 +70,12 @@ export interface SupervisorLinkOptions {
    * a stream and its pings; the next call opens one again.
    */
   idleCloseMs?: number;
+  /**
+   * Job inputs and step outputs travel as JSON bytes on a link whose
+   * supervisor reads them (default true); false sends and asks for the
+   * google.protobuf.Value fields only, as a coordinator before them did.
+   */
+  jsonValues?: boolean;
   /** Clock, replaceable in tests. */
   now?: () => number;
 }
@@ -117,6 +132,8 @@ interface Stream {
   sent: Map<string, number>;
   /** Workflows whose inputs a job on this stream carried: later jobs of theirs leave them out. */
   inputsSent: Set<string>;
+  /** The supervisor reads input_json and inputs_json (its hello answer said json_values). */
+  json: boolean;
   /** The open deadline and the ping interval. */
   timers: Array<ReturnType<typeof setTimeout>>;
   /** When a call or watch was last in flight on it. */
@@ -135,23 +152,67 @@ const MAX_INPUTS_SENT = 100_000;
 
 /**
  * The jobs as sent on a stream: the first job of a workflow on it carries
- * the workflow's inputs, later ones leave them out (Job.inputs_omitted).
+ * the workflow's inputs, later ones leave them out (Job.inputs_omitted); on
+ * a stream whose supervisor reads JSON, input and inputs go as JSON bytes.
+ * The jobs given are not changed (the pool keeps them to send again).
  */
-function withoutRepeatedInputs(s: { inputsSent: Set<string> }, jobs: JobInit[]): JobInit[] {
+function onTheWire(s: { inputsSent: Set<string>; json: boolean }, jobs: JobInit[], omitInputs: boolean): JobInit[] {
   let out = jobs;
   for (let i = 0; i < jobs.length; i++) {
     const job = jobs[i]!;
-    if (job.inputsOmitted || !job.inputs || isEmpty(job.inputs)) continue;
-    const wf = job.workflowId ?? "";
-    if (!s.inputsSent.has(wf)) {
-      if (s.inputsSent.size >= MAX_INPUTS_SENT) s.inputsSent.clear();
-      s.inputsSent.add(wf);
+    const omit = omitInputs && !job.inputsOmitted && hasInputs(job, s.json) && !firstOfWorkflow(s, job.workflowId ?? "");
+    if (!omit && !s.json) continue;
+    if (out === jobs) out = jobs.slice();
+    if (!s.json) {
+      out[i] = { ...job, inputs: {}, inputsOmitted: true };
       continue;
     }
-    if (out === jobs) out = jobs.slice();
-    out[i] = { ...job, inputs: {}, inputsOmitted: true };
+    out[i] = asJson(job, omit);
   }
   return out;
+}
+
+/** Whether a job carries its workflow's inputs; read as JSON when `json`, so a lazy Value map is not converted for nothing. */
+function hasInputs(job: JobInit, json: boolean): boolean {
+  if (json) return (job.inputsJson?.length ?? 0) > 0 || !isEmpty(jsonOf(job, "inputs", valueMapJson) as JsonMap);
+  return job.inputs !== undefined && !isEmpty(job.inputs);
+}
+
+/** True the first time a workflow's job goes on this stream; it then carries the inputs. */
+function firstOfWorkflow(s: { inputsSent: Set<string> }, workflowId: string): boolean {
+  if (s.inputsSent.has(workflowId)) return false;
+  if (s.inputsSent.size >= MAX_INPUTS_SENT) s.inputsSent.clear();
+  s.inputsSent.add(workflowId);
+  return true;
+}
+
+/**
+ * A shallow copy of a job with its input and inputs as JSON bytes and the
+ * Value maps empty. Copied key by key, never spread: a spread would read the
+ * lazy Value fields (lazy-field.ts) and convert what this avoids converting.
+ */
+function asJson(job: JobInit, omitInputs: boolean): JobInit {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(job)) if (key !== "input" && key !== "inputs") out[key] = (job as Record<string, unknown>)[key];
+  const copy = out as JobInit;
+  copy.input = {};
+  copy.inputs = {};
+  if (!job.inputJson?.length) {
+    const input = jsonOf(job, "input", valueMapJson) as JsonMap;
+    copy.inputJson = isEmpty(input) ? new Uint8Array(0) : encodeJson(input);
+  }
+  if (omitInputs) {
+    copy.inputsOmitted = true;
+    copy.inputsJson = new Uint8Array(0);
+  } else if (!job.inputsJson?.length) {
+    const inputs = jsonOf(job, "inputs", valueMapJson) as JsonMap;
+    copy.inputsJson = isEmpty(inputs) ? new Uint8Array(0) : encodeJson(inputs);
+  }
+  return copy;
+}
+
+function valueMapJson(map: JobInit["input"]): JsonMap {
+  return map ? fromValueMap(map as Parameters<typeof fromValueMap>[0]) : {};
 }
 
 function isEmpty(o: object): boolean {
@@ -170,6 +231,7 @@ export function createSupervisorLink(transport: Transport, options: SupervisorLi
   const retryLinkAfterMs = options.retryLinkAfterMs ?? 60_000;
   const idleCloseMs = options.idleCloseMs ?? 30_000;
   const now = options.now ?? Date.now;
+  const jsonValues = options.jsonValues ?? true;
   const listeners = new Set<(runner: string, credits: number | undefined) => void>();
   const demand = new Map<string, number>();
   const demandDirty = new Set<string>();
@@ -212,6 +274,7 @@ export function createSupervisorLink(transport: Transport, options: SupervisorLi
       limit: new Map(),
       sent: new Map(),
       inputsSent: new Set(),
+      json: false,
       timers: [],
       lastBusy: now(),
     };
@@ -220,14 +283,15 @@ export function createSupervisorLink(transport: Transport, options: SupervisorLi
     const helloId = nextId++;
     s.pending.set(helloId, {
       expect: "hello",
-      resolve: () => {
+      resolve: (hello) => {
+        s.json = jsonValues && (hello as LinkHelloResponse).jsonValues;
         s.isReady = true;
         readyResolve();
         startPings(s);
       },
       reject: (err) => readyReject(err),
     });
-    send(s, { id: helloId, kind: { case: "hello", value: { nodeId: options.nodeId ?? "", nodeName: options.nodeName ?? "" } } });
+    send(s, { id: helloId, kind: { case: "hello", value: { nodeId: options.nodeId ?? "", nodeName: options.nodeName ?? "", jsonValues } } });
     if (demand.size > 0) send(s, { id: 0n, kind: { case: "demand", value: { waiting: Object.fromEntries(demand) } } });
     const openTimer = setTimeout(() => {
       if (!s.isReady) breakStream(s, new ConnectError(`supervisor link: no answer to hello within ${openTimeoutMs} ms`, Code.Unavailable));
@@ -415,7 +479,7 @@ export function createSupervisorLink(transport: Transport, options: SupervisorLi
               const r = job.runner ?? "";
               s.sent.set(r, (s.sent.get(r) ?? 0) + 1);
             }
-            if (omitInputs) value = { jobs: withoutRepeatedInputs(s, jobs) };
+            value = { jobs: onTheWire(s, jobs, omitInputs) };
           }
           send(s, { id, kind: { case: kind, value } } as RequestInit);
           if (kind === "dispatch") for (const r of s.limit.keys()) notify(r, creditOf(s, r));

@@ -1064,7 +1064,12 @@ function finishedEvent(job: JobStatus, known: Job): JobEvent {
     stepId: known.stepId,
     kind: {
       case: "finished",
-      value: { succeeded: job.state === JobState.SUCCEEDED, ...(job.output ? { output: job.output } : {}), ...(job.error ? { error: job.error } : {}) },
+      value: {
+        succeeded: job.state === JobState.SUCCEEDED,
+        // The output as the supervisor sent it: JSON bytes (on a link reading them) or a Value.
+        ...(job.outputJson.length > 0 ? { outputJson: job.outputJson } : job.output ? { output: job.output } : {}),
+        ...(job.error ? { error: job.error } : {}),
+      },
     },
   });
 }

@@ -31,9 +31,10 @@ export interface LinkHost {
   describe(): Init<typeof DescribeSupervisorResponseSchema>;
   dispatch(req: DispatchJobsRequest): Init<typeof DispatchJobsResponseSchema>;
   cancel(req: CancelJobsRequest): Init<typeof CancelJobsResponseSchema>;
-  getJobs(req: GetJobsRequest): Init<typeof GetJobsResponseSchema>;
-  /** As WatchJobEvents, ending when `signal` aborts or the supervisor closes its streams. */
-  watch(afterSeq: bigint, signal: AbortSignal): AsyncIterable<Init<typeof WatchJobEventsResponseSchema>>;
+  /** `json`: outputs as output_json, for a link whose coordinator reads it (LinkHello.json_values). */
+  getJobs(req: GetJobsRequest, json: boolean): Init<typeof GetJobsResponseSchema>;
+  /** As WatchJobEvents, ending when `signal` aborts or the supervisor closes its streams; `json` as for getJobs. */
+  watch(afterSeq: bigint, signal: AbortSignal, json: boolean): AsyncIterable<Init<typeof WatchJobEventsResponseSchema>>;
   /** Each runner's capacity and the jobs held of it now (running and queued). */
   runners(): Iterable<{ name: string; capacity: number; held: number }>;
 }
@@ -67,6 +68,8 @@ const HIGH_WATER = 64;
 
 interface LinkState {
   push(msg: LinkResponseInit): void;
+  /** Its coordinator reads output_json (said so in its hello). */
+  json: boolean;
   /** Per runner: the cumulative limit granted, jobs received, and demand. */
   limit: Map<string, number>;
   received: Map<string, number>;
@@ -157,6 +160,7 @@ export function createLinkHub(host: LinkHost, options: LinkHubOptions = {}): Lin
         out.push(msg);
         rouse();
       },
+      json: false,
       limit: new Map(),
       peak: new Map(),
       received: new Map(),
@@ -179,7 +183,7 @@ export function createLinkHub(host: LinkHost, options: LinkHubOptions = {}): Lin
 
     async function follow(id: bigint, afterSeq: bigint, controller: AbortController): Promise<void> {
       try {
-        for await (const msg of host.watch(afterSeq, controller.signal)) {
+        for await (const msg of host.watch(afterSeq, controller.signal, state.json)) {
           if (controller.signal.aborted || ended) return;
           state.push({ id, kind: { case: "events", value: msg } });
           // A coordinator that reads slowly holds the watch back, not the supervisor's memory.
@@ -198,7 +202,9 @@ export function createLinkHub(host: LinkHost, options: LinkHubOptions = {}): Lin
       try {
         switch (kind.case) {
           case "hello":
-            state.push({ id, kind: { case: "hello", value: { name: host.name, instanceId: host.instanceId, silenceLimitMs } } });
+            state.json = kind.value.jsonValues;
+            // json_values: this supervisor reads the jobs' input_json and inputs_json.
+            state.push({ id, kind: { case: "hello", value: { name: host.name, instanceId: host.instanceId, silenceLimitMs, jsonValues: true } } });
             return;
           case "describe":
             state.push({ id, kind: { case: "describe", value: host.describe() } });
@@ -213,7 +219,7 @@ export function createLinkHub(host: LinkHost, options: LinkHubOptions = {}): Lin
             state.push({ id, kind: { case: "cancel", value: host.cancel(kind.value) } });
             return;
           case "getJobs":
-            state.push({ id, kind: { case: "getJobs", value: host.getJobs(kind.value) } });
+            state.push({ id, kind: { case: "getJobs", value: host.getJobs(kind.value, state.json) } });
             return;
           case "watch": {
             watches.get(id)?.abort();

@@ -25,6 +25,7 @@ import {
 import { LogStream, type StepError } from "../../gen/horus/coordinator/v1/workflow_pb.js";
 import { durationMs, fromValueMap, nestsDeeperThan, toValue, ts, type JsonMap, type JsonValue } from "../common/json.js";
 import { jsonOf } from "../common/lazy-field.js";
+import { decodeJsonObject, encodeJson } from "../common/json-bytes.js";
 import { MAX_OUTPUT_DEPTH } from "../common/depth.js";
 import type { Logger } from "../common/logger.js";
 import { builtinRunners } from "../runners/index.js";
@@ -33,7 +34,7 @@ import { EventRing } from "./event-ring.js";
 import { createLinkHub } from "./link.js";
 import { InputsCache } from "./inputs-cache.js";
 import { Fifo } from "./fifo.js";
-import { finishedEvent, logEvent, startedEvent, stepError } from "./messages.js";
+import { finishedEvent, jsonOutput, logEvent, startedEvent, stepError } from "./messages.js";
 import { createMasker, maskJson, type Masker } from "./mask.js";
 import type { SecretSource } from "./secrets.js";
 import { StepFailureCode } from "../common/failure-codes.js";
@@ -344,7 +345,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
 
   // ---- job lifecycle ---------------------------------------------------
 
-  function accept(job: Job, inputs: JsonMap): JobRecord {
+  function accept(job: Job, input: JsonMap, inputs: JsonMap): JobRecord {
     const timeout = durationMs(job.timeout);
     const rec: JobRecord = {
       attemptId: job.attemptId,
@@ -358,7 +359,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
         attempt: job.attempt,
         runner: job.runner,
         payload: job.payload,
-        input: jsonOf(job, "input", fromValueMap) as JsonMap,
+        input,
         inputs,
         timeoutMs: timeout !== undefined && timeout > 0 ? timeout : defaultTimeoutMs,
       },
@@ -382,15 +383,46 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     return rec;
   }
 
-  /** Keeps the inputs of a job's workflow when not kept yet; returns them converted when it did. */
+  /**
+   * Keeps the inputs of a job's workflow when not kept yet; returns them
+   * converted when it did. Throws JobInputError when inputs_json is not a
+   * JSON object.
+   */
   function keepInputs(job: Job): JsonMap | undefined {
     if (keptInputs.has(job.workflowId)) return undefined;
+    if (job.inputsJson.length > 0) {
+      const inputs = jsonField(job, "inputs_json");
+      keptInputs.put(job.workflowId, inputs, job.inputsJson.length);
+      return inputs;
+    }
     for (const _ in job.inputs) {
       const inputs = fromValueMap(job.inputs);
       keptInputs.put(job.workflowId, inputs, Buffer.byteLength(JSON.stringify(inputs), "utf8"));
       return inputs;
     }
     return undefined;
+  }
+
+  /** The workflow inputs a job carries (inputs_json when set, else the Value map). */
+  function inputsOf(job: Job): JsonMap {
+    return job.inputsJson.length > 0 ? jsonField(job, "inputs_json") : fromValueMap(job.inputs);
+  }
+
+  /** The step input a job carries: input_json when set, else the Value map (as given, in process: lazy-field.ts). */
+  function inputOf(job: Job): JsonMap {
+    return job.inputJson.length > 0 ? jsonField(job, "input_json") : (jsonOf(job, "input", fromValueMap) as JsonMap);
+  }
+
+  /**
+   * Accepts a job whose input could not be read, and fails it at once
+   * without running it: the step fails with a reason saying what was wrong,
+   * where refusing it would have its coordinator send it again and again.
+   */
+  function failUnreadable(job: Job, err: JobInputError): void {
+    const rec = accept(job, {}, {});
+    rec.slot.queued--;
+    queued--;
+    finish(rec, { ok: false, error: { code: StepFailureCode.RUNNER_ERROR, message: err.message } });
   }
 
   function schedulePump(): void {
@@ -602,6 +634,8 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
         labels,
         lastSeq: BigInt(events.lastSeq),
         secrets: secrets?.names() ?? [],
+        // It reads Job.input_json and Job.inputs_json.
+        jsonValues: true,
       };
     },
 
@@ -613,7 +647,14 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
         if (attemptId === "") return { attemptId, accepted: false, reason: "attempt_id is required" };
         // Kept whatever becomes of this job (a duplicate, an unknown
         // runner): its coordinator leaves them out of the next ones.
-        let inputs = job.inputsOmitted ? undefined : keepInputs(job);
+        let inputs: JsonMap | undefined;
+        let unreadable: JobInputError | undefined;
+        try {
+          inputs = job.inputsOmitted ? undefined : keepInputs(job);
+        } catch (err) {
+          if (!(err instanceof JobInputError)) throw err;
+          unreadable = err;
+        }
         if (jobs.has(attemptId)) return { attemptId, accepted: true, duplicate: true };
         if (!slots.has(job.runner)) {
           return { attemptId, accepted: false, reason: `unknown runner "${job.runner}" (offered: ${offered || "none"})` };
@@ -623,8 +664,17 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
           // Never run with empty inputs: the coordinator sends it again in full.
           if (!inputs) return { attemptId, accepted: false, reason: `inputs unknown: this supervisor does not keep the inputs of workflow ${job.workflowId}; send the job with its inputs` };
         }
-        inputs ??= fromValueMap(job.inputs);
-        const rec = accept(job, inputs);
+        let input: JsonMap;
+        try {
+          if (unreadable) throw unreadable;
+          inputs ??= inputsOf(job);
+          input = inputOf(job);
+        } catch (err) {
+          if (!(err instanceof JobInputError)) throw err;
+          failUnreadable(job, err);
+          return { attemptId, accepted: true };
+        }
+        const rec = accept(job, input, inputs);
         const early = cancelledEarly.get(attemptId);
         if (early) {
           cancelledEarly.delete(attemptId);
@@ -654,7 +704,8 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
       return { cancelled };
     },
 
-    getJobs(req: GetJobsRequest) {
+    /** `json`: the caller reads output_json (a link whose coordinator said so), so outputs go as JSON bytes. */
+    getJobs(req: GetJobsRequest, json = false) {
       prune();
       const statuses = req.attemptIds.map((attemptId): MessageInitShape<typeof JobStatusSchema> => {
         const rec = jobs.get(attemptId);
@@ -662,7 +713,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
         return {
           attemptId,
           state: rec.state,
-          output: rec.output === undefined ? undefined : toValue(rec.output),
+          ...(rec.output === undefined ? {} : json ? { outputJson: encodeJson(rec.output) } : { output: toValue(rec.output) }),
           error: rec.error,
           startedAt: ts(rec.startedAt),
           finishedAt: ts(rec.finishedAt),
@@ -694,7 +745,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     getJobs: (req) => calls.getJobs(req),
 
     watchJobEvents(req, ctx) {
-      return watch(req.afterSeq, ctx.signal);
+      return watch(req.afterSeq, ctx.signal, false);
     },
 
     link(requests, ctx) {
@@ -702,7 +753,8 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
     },
   };
 
-  async function* watch(afterSeq: bigint, signal: AbortSignal): AsyncGenerator<MessageInitShape<typeof WatchJobEventsResponseSchema>> {
+  /** `json`: the caller reads output_json (a link whose coordinator said so), so finished events carry their outputs as JSON bytes. */
+  async function* watch(afterSeq: bigint, signal: AbortSignal, json: boolean): AsyncGenerator<MessageInitShape<typeof WatchJobEventsResponseSchema>> {
     // A sequence number beyond ours belongs to an earlier instance: to this
     // one the caller has seen nothing (the instance_id tells it so).
     let cursor = afterSeq > BigInt(events.lastSeq) ? 0 : Number(afterSeq);
@@ -731,7 +783,7 @@ export function createSupervisor(options: SupervisorOptions = {}): Supervisor {
           }
           const batch = events.slice(cursor + 1, MAX_EVENTS_PER_MESSAGE);
           cursor += batch.length;
-          yield { events: batch, instanceId, gap: first && gap };
+          yield { events: json ? batch.map(jsonOutput) : batch, instanceId, gap: first && gap };
           first = false;
         }
         if (first) {
@@ -839,6 +891,20 @@ function truncate(line: string, maxBytes: number): string {
   if (bytes <= maxBytes) return line;
   const cut = Buffer.from(line, "utf8").subarray(0, maxBytes).toString("utf8").replace(/\uFFFD$/, "");
   return `${cut}… [${bytes - Buffer.byteLength(cut, "utf8")} bytes cut]`;
+}
+
+/** A job's input or inputs that cannot be read: the job fails with this message, never runs. */
+class JobInputError extends Error {
+  override name = "JobInputError";
+}
+
+/** A JSON bytes field of a job, which must hold a JSON object. */
+function jsonField(job: Job, field: "input_json" | "inputs_json"): JsonMap {
+  try {
+    return decodeJsonObject(field === "input_json" ? job.inputJson : job.inputsJson);
+  } catch (err) {
+    throw new JobInputError(`job ${field} of step ${job.stepId} cannot be read: ${errorText(err)}`);
+  }
 }
 
 class OutputTooLarge extends Error {

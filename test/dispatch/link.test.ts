@@ -12,6 +12,7 @@ import { Code, ConnectError, createClient, type ConnectRouter, type Interceptor 
 import { connectNodeAdapter, createConnectTransport } from "@connectrpc/connect-node";
 import { JobState, SupervisorService, type LinkRequest, type WatchJobEventsResponse } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
 import { fromValue, toValue } from "../../src/common/json.js";
+import { decodeJson } from "../../src/common/json-bytes.js";
 import { bearerToken } from "../../clients/api/src/token.js";
 import { createInProcessTransport } from "../../src/dispatch/in-process.js";
 import { createSupervisorLink, type SupervisorLink } from "../../src/dispatch/link.js";
@@ -73,6 +74,11 @@ function link(url: string, options: Parameters<typeof createSupervisorLink>[1] =
   return l;
 }
 
+/** A job status's output, whichever way it travelled (output_json on a link, a Value on the unary calls). */
+function outputOf(s: { output?: Parameters<typeof fromValue>[0]; outputJson: Uint8Array }) {
+  return s.outputJson.length > 0 ? decodeJson(s.outputJson) : s.output && fromValue(s.output);
+}
+
 let n = 0;
 function job(runner: string, extra: { attemptId?: string; workflowId?: string } = {}) {
   n++;
@@ -127,7 +133,11 @@ describe("supervisor link", () => {
     })();
     const fromUnary = await unary.getJobs({ attemptIds: ids });
     expect(finished.jobs.map((j) => j.state)).toEqual([JobState.SUCCEEDED, JobState.SUCCEEDED, JobState.UNKNOWN]);
-    expect(finished.jobs.map((j) => [j.attemptId, j.state, j.output && fromValue(j.output)])).toEqual(fromUnary.jobs.map((j) => [j.attemptId, j.state, j.output && fromValue(j.output)]));
+    expect(finished.jobs.map((j) => [j.attemptId, j.state, outputOf(j)])).toEqual(fromUnary.jobs.map((j) => [j.attemptId, j.state, outputOf(j)]));
+    // On the link as JSON bytes (the link's hello said so), on the unary calls as Values.
+    expect(finished.jobs[0]!.outputJson.length).toBeGreaterThan(0);
+    expect(finished.jobs[0]!.output).toBeUndefined();
+    expect(fromUnary.jobs[0]!.outputJson.length).toBe(0);
 
     expect(await l.cancelJobs({ attemptIds: [a.attemptId, "early"], reason: "x" })).toEqual(await unary.cancelJobs({ attemptIds: [a.attemptId, "early2"], reason: "x" }));
 
@@ -161,7 +171,7 @@ describe("supervisor link", () => {
         await new Promise((r) => setTimeout(r, 10));
       }
     })();
-    expect(fromValue(st.jobs[0]!.output!)).toMatchObject({ attempt: "wf.s.1" });
+    expect(outputOf(st.jobs[0]!)).toMatchObject({ attempt: "wf.s.1" });
     expect(gate.started).toEqual(["wf.s.1"]);
   });
 
@@ -352,13 +362,18 @@ describe("supervisor link", () => {
       const gate = inputsRunner();
       const sup = await supervisorServer({ runners: new Map([["gate", gate.runner]]) });
       // What goes on the wire, seen by an interceptor on the link's transport.
-      const sent: Array<{ attemptId: string; omitted: boolean; inputs: number }> = [];
+      const sent: Array<{ attemptId: string; omitted: boolean; inputs: number; values: number }> = [];
       const recorder: Interceptor = (next) => async (req) => {
         if (!req.stream || req.method.name !== "Link") return next(req);
         const original = req.message;
         async function* recorded() {
           for await (const m of original as AsyncIterable<LinkRequest>) {
-            if (m.kind.case === "dispatch") for (const j of m.kind.value.jobs) sent.push({ attemptId: j.attemptId, omitted: j.inputsOmitted, inputs: Object.keys(j.inputs).length });
+            if (m.kind.case === "dispatch") {
+              for (const j of m.kind.value.jobs) {
+                const inputs = j.inputsJson.length > 0 ? Object.keys(decodeJson(j.inputsJson) as object).length : 0;
+                sent.push({ attemptId: j.attemptId, omitted: j.inputsOmitted, inputs, values: Object.keys(j.inputs).length });
+              }
+            }
             yield m;
           }
         }
@@ -370,10 +385,10 @@ describe("supervisor link", () => {
       const second = await l.dispatchJobs({ jobs: [wfJob("wf-in", "i.2")] });
       expect([...first.acks, ...second.acks].every((a) => a.accepted)).toBe(true);
       expect(sent).toEqual([
-        { attemptId: "i.0", omitted: false, inputs: 1 },
-        { attemptId: "i.1", omitted: true, inputs: 0 },
-        { attemptId: "o.0", omitted: false, inputs: 1 },
-        { attemptId: "i.2", omitted: true, inputs: 0 },
+        { attemptId: "i.0", omitted: false, inputs: 1, values: 0 },
+        { attemptId: "i.1", omitted: true, inputs: 0, values: 0 },
+        { attemptId: "o.0", omitted: false, inputs: 1, values: 0 },
+        { attemptId: "i.2", omitted: true, inputs: 0, values: 0 },
       ]);
       await until(() => (gate.seen.size === 4 ? true : undefined));
       for (const id of ["i.0", "i.1", "i.2", "o.0"]) expect(gate.seen.get(id)).toEqual({ items: fromValue(inputs.items) });

@@ -4,8 +4,10 @@
 // arguments, so every rule here has a table test.
 import type { JobEvent } from "../../../gen/horus/coordinator/v1/supervisor_pb.js";
 import { LogStream } from "../../../gen/horus/coordinator/v1/workflow_pb.js";
-import { fromValue, tsMs } from "../../common/json.js";
+import { fromValue, nestsDeeperThan, tsMs, type JsonValue } from "../../common/json.js";
+import { decodeJson } from "../../common/json-bytes.js";
 import { jsonOf } from "../../common/lazy-field.js";
+import { MAX_OUTPUT_DEPTH } from "../../common/depth.js";
 import type { EngineInput } from "../../engine/engine.js";
 import type { LogRecord, LogStreamName } from "../../store/store.js";
 import { StepFailureCode } from "../../common/failure-codes.js";
@@ -47,10 +49,9 @@ export function jobEventEffect(ev: JobEvent, ctx: JobEventContext): JobEventEffe
       const f = ev.kind.value;
       const attemptId = ev.attemptId;
       if (f.succeeded) {
-        const output = jsonOf(f, "output", fromValue);
-        const tooLarge = outputTooLarge(output, ctx.maxOutputBytes);
-        if (tooLarge) return { type: "input", input: { type: "finished", attemptId, ok: false, error: { code: StepFailureCode.OUTPUT_TOO_LARGE, message: tooLarge } } };
-        return { type: "input", input: { type: "finished", attemptId, ok: true, output } };
+        const read = outputOf(f, ctx.maxOutputBytes);
+        if ("error" in read) return { type: "input", input: { type: "finished", attemptId, ok: false, error: read.error } };
+        return { type: "input", input: { type: "finished", attemptId, ok: true, output: read.output } };
       }
       // Stopped by a dispatcher or a supervisor shutting down, not by the step: run it again (R5).
       if (f.error?.code === StepFailureCode.ATTEMPT_LOST) return { type: "input", input: { type: "lost", attemptId, reason: f.error.message } };
@@ -61,9 +62,42 @@ export function jobEventEffect(ev: JobEvent, ctx: JobEventContext): JobEventEffe
   }
 }
 
+type Finished = Extract<JobEvent["kind"], { case: "finished" }>["value"];
+
+/**
+ * A succeeded job's output: output_json when the supervisor sent it (a
+ * link whose coordinator reads it), else the Value (or, in process, the
+ * JSON it was set from: lazy-field.ts). An output_json that is not JSON
+ * fails the step as a runner's non-JSON output does; one nesting deeper
+ * than supervisors allow fails it as there, so every output stored stays
+ * readable by clients (depth.ts).
+ */
+function outputOf(f: Finished, maxOutputBytes: number): { output: JsonValue } | { error: { code: StepFailureCode; message: string } } {
+  if (f.outputJson.length === 0) {
+    const output = jsonOf(f, "output", fromValue);
+    const tooLarge = outputTooLarge(output, maxOutputBytes);
+    return tooLarge ? { error: { code: StepFailureCode.OUTPUT_TOO_LARGE, message: tooLarge } } : { output };
+  }
+  // The bytes are the JSON: no need to encode it again to measure it.
+  const bytes = f.outputJson.length;
+  if (maxOutputBytes > 0 && bytes > maxOutputBytes) return { error: { code: StepFailureCode.OUTPUT_TOO_LARGE, message: tooLargeText(bytes, maxOutputBytes) } };
+  let output: JsonValue;
+  try {
+    output = decodeJson(f.outputJson);
+  } catch (err) {
+    return { error: { code: StepFailureCode.RUNNER_ERROR, message: `the supervisor sent an output_json that cannot be read: ${err instanceof Error ? err.message : String(err)}` } };
+  }
+  if (nestsDeeperThan(output, MAX_OUTPUT_DEPTH)) return { error: { code: StepFailureCode.OUTPUT_TOO_DEEP, message: `output nests deeper than ${MAX_OUTPUT_DEPTH} arrays/objects` } };
+  return { output };
+}
+
+function tooLargeText(bytes: number, max: number): string {
+  return `step output of ${bytes} bytes exceeds the coordinator's limit of ${max} bytes (--max-output-bytes)`;
+}
+
 /** Why an output is over the limit, or "" when it fits. */
 export function outputTooLarge(output: unknown, max: number): string {
   if (max <= 0) return "";
   const bytes = Buffer.byteLength(JSON.stringify(output) ?? "null", "utf8");
-  return bytes > max ? `step output of ${bytes} bytes exceeds the coordinator's limit of ${max} bytes (--max-output-bytes)` : "";
+  return bytes > max ? tooLargeText(bytes, max) : "";
 }
