@@ -30,14 +30,14 @@ describe("commitCall", () => {
 
   it("writes the header's fields, clears the absent ones, and passes each step with its bucket, then the events", () => {
     const call = commitCall({
-      keys, id: "wf_1", fence: "3", expectedSeq: 7, ttlMs: 0, maxEvents: 100,
+      keys, id: "wf_1", fence: "3", expectedSeq: 7, ttlMs: 0, maxEvents: 100, ends: false,
       commit: { header: { state: W.RUNNING, startedAt: 10 }, steps: [{ index: 2, record: step }], events: [event] },
     });
     expect(call.script).toBe("commit");
     expect(call.keys).toEqual(["p:{wf_1}", "p:{wf_1}:ev", "p:{wf_1}:logs", "p:{wf_1}:logn"]);
     expect(call.keys).toHaveLength(SCRIPTS.commit.keys as number);
     expect(call.args).toEqual([
-      "3", 7, 0, 100,
+      "3", 7, 0, 100, keys.channel("wf_1"), "0",
       3, "state", String(W.RUNNING), "startedAt", "10", "s:2", JSON.stringify(step),
       2, "finishedAt", "error",
       1, "2", "s",
@@ -45,11 +45,11 @@ describe("commitCall", () => {
     ]);
   });
 
-  it("a commit without a header changes steps only; a finished workflow's keys get the TTL", () => {
+  it("a commit without a header changes steps only; a finished workflow's keys get the TTL and its end is announced", () => {
     const running = { id: "b", state: S.RUNNING, attempts: [] };
     const pending = { id: "c", state: S.PENDING, attempts: [] };
-    const call = commitCall({ keys, id: "wf_1", fence: "1", expectedSeq: 0, ttlMs: 60_000, maxEvents: 0, commit: { steps: [{ index: 0, record: running }, { index: 1, record: pending }], events: [] } });
-    expect(call.args).toEqual(["1", 0, 60_000, 0, 2, "s:0", JSON.stringify(running), "s:1", JSON.stringify(pending), 0, 2, "0", "r", "1", ""]);
+    const call = commitCall({ keys, id: "wf_1", fence: "1", expectedSeq: 0, ttlMs: 60_000, maxEvents: 0, ends: true, commit: { steps: [{ index: 0, record: running }, { index: 1, record: pending }], events: [] } });
+    expect(call.args).toEqual(["1", 0, 60_000, 0, keys.channel("wf_1"), "1", 2, "s:0", JSON.stringify(running), "s:1", JSON.stringify(pending), 0, 2, "0", "r", "1", ""]);
   });
 
   const replies: Array<[string, unknown, unknown]> = [

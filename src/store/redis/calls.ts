@@ -62,6 +62,8 @@ export interface CommitInput {
   ttlMs: number;
   /** Events kept per workflow, about (0: all). */
   maxEvents: number;
+  /** Whether the commit ends the workflow: its "t" notification follows the "e". */
+  ends: boolean;
   commit: WorkflowCommit;
 }
 
@@ -99,6 +101,8 @@ export function commitCall(input: CommitInput): ScriptCall<CommitReply> {
     input.expectedSeq,
     input.ttlMs,
     input.maxEvents,
+    k.channel(id),
+    input.ends ? "1" : "0",
     set.length / 2,
     ...set,
     del.length,

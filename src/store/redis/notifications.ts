@@ -5,6 +5,7 @@
 import type { OwnershipNotice, Store } from "../store.js";
 import type { RedisClient } from "./connection.js";
 import { unavailable, type StoreContext } from "./context.js";
+import { NOTE } from "./record-codec.js";
 
 type Kind = "events" | "logs";
 
@@ -16,6 +17,12 @@ export interface Notifications {
    * coordinator that knows only "e" still sees the change through it.
    */
   publish(kind: Kind, id: string, ended?: boolean): void;
+  /**
+   * Wakes this node's watchers of a commit whose script published "e" (and
+   * "t") itself (commit-4.lua). Live lists hear it through Redis like every
+   * other node: the message comes back with the commit's reply.
+   */
+  committed(id: string): void;
   /** Tells `node` why it lost workflow `id`. */
   notice(node: string, notice: OwnershipNotice, id: string): void;
   onNotice(listener: (id: string, notice: OwnershipNotice) => void): void;
@@ -39,43 +46,6 @@ export async function createNotifications(ctx: StoreContext, subscriber: RedisCl
     if (set) for (const l of [...set]) l();
   }
 
-  // This node's own changes reach its change listeners at once, not after a
-  // round trip through Redis: a live list (WatchWorkflows) and a batched
-  // watch's end then wait for nothing. The pattern message each publish
-  // brings back is then skipped, once: `echoes` counts those still to come,
-  // by "e <id>" / "t <id>". They are counted only while the pattern
-  // subscription is confirmed, since only then does every publish come back,
-  // and forgotten when the subscriber's connection drops (what it missed,
-  // it missed).
-  let patternActive = false;
-  const echoes = new Map<string, number>();
-  function tellChanges(id: string, terminal: boolean): void {
-    for (const l of [...changeListeners]) l(id, terminal);
-  }
-  function expectEcho(key: string): void {
-    if (patternActive) echoes.set(key, (echoes.get(key) ?? 0) + 1);
-  }
-  /** Whether a pattern message is the echo of this node's own publish (consumed). */
-  function isEcho(key: string): boolean {
-    const n = echoes.get(key);
-    if (n === undefined) return false;
-    if (n <= 1) echoes.delete(key);
-    else echoes.set(key, n - 1);
-    return true;
-  }
-  function subscribePattern(): void {
-    subscriber.psubscribe(changePattern).then(
-      () => {
-        patternActive = changeListeners.size > 0;
-      },
-      () => {},
-    );
-  }
-  subscriber.on("close", () => {
-    patternActive = false;
-    echoes.clear();
-  });
-
   await subscriber.subscribe(myChannel).catch(unavailable);
 
   subscriber.on("message", (channel: string, message: string) => {
@@ -85,25 +55,24 @@ export async function createNotifications(ctx: StoreContext, subscriber: RedisCl
       return;
     }
     if (!channel.startsWith(k.channelPrefix)) return;
-    // "t" follows an "e" for the same commit: no new events of its own.
-    if (message === "t") return;
-    notifyLocal(message === "l" ? "logs" : "events", channel.slice(k.channelPrefix.length));
+    // "ended" follows an "events" for the same commit: no new events of its own.
+    if (message === NOTE.ended) return;
+    notifyLocal(message === NOTE.logs ? "logs" : "events", channel.slice(k.channelPrefix.length));
   });
   // Live lists: every commit with events already publishes "e" on its
   // workflow's channel, so a pattern subscription sees every change without
   // an extra write per commit.
   subscriber.on("pmessage", (_pattern: string, channel: string, message: string) => {
-    if ((message !== "e" && message !== "t") || !channel.startsWith(k.channelPrefix)) return;
+    if ((message !== NOTE.events && message !== NOTE.ended) || !channel.startsWith(k.channelPrefix)) return;
     const id = channel.slice(k.channelPrefix.length);
-    if (isEcho(`${message} ${id}`)) return;
-    tellChanges(id, message === "t");
+    for (const l of [...changeListeners]) l(id, message === NOTE.ended);
   });
   subscriber.on("ready", () => {
     // Back after an outage: every channel is subscribed again here (the
     // connection does not do it itself, see openRedis' `subscriber`). A
     // failure is the next outage, and the next "ready" tries again.
     subscriber.subscribe(myChannel).catch(() => {});
-    if (changeListeners.size > 0) subscribePattern();
+    if (changeListeners.size > 0) subscriber.psubscribe(changePattern).catch(() => {});
     // Messages may have been missed, so every watcher is woken to re-read.
     const ids = new Set([...listeners.events.keys(), ...listeners.logs.keys()]);
     if (ids.size > 0) subscriber.subscribe(...[...ids].map(k.channel)).catch(() => {});
@@ -119,13 +88,12 @@ export async function createNotifications(ctx: StoreContext, subscriber: RedisCl
       const lost = () => {
         /* watchers elsewhere catch up on their next wake or reconnect */
       };
-      client.publish(k.channel(id), kind === "events" ? "e" : "l").catch(lost);
-      if (ended) client.publish(k.channel(id), "t").catch(lost);
-      if (kind !== "events" || changeListeners.size === 0) return;
-      expectEcho(`e ${id}`);
-      if (ended) expectEcho(`t ${id}`);
-      tellChanges(id, false);
-      if (ended) tellChanges(id, true);
+      client.publish(k.channel(id), kind === "events" ? NOTE.events : NOTE.logs).catch(lost);
+      if (ended) client.publish(k.channel(id), NOTE.ended).catch(lost);
+    },
+
+    committed(id) {
+      notifyLocal("events", id);
     },
 
     notice(node, notice, id) {
@@ -150,21 +118,16 @@ export async function createNotifications(ctx: StoreContext, subscriber: RedisCl
     },
 
     subscribeChanges(listener) {
-      const first = changeListeners.size === 0;
+      if (changeListeners.size === 0) subscriber.psubscribe(changePattern).catch(() => {});
       changeListeners.add(listener);
-      if (first) subscribePattern();
       return () => {
         if (!changeListeners.delete(listener) || changeListeners.size > 0) return;
-        patternActive = false;
-        echoes.clear();
         subscriber.punsubscribe(changePattern).catch(() => {});
       };
     },
 
     close() {
       changeListeners.clear();
-      patternActive = false;
-      echoes.clear();
       for (const map of Object.values(listeners)) {
         for (const set of map.values()) for (const l of [...set]) l();
       }

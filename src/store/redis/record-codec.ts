@@ -62,6 +62,13 @@ export const TPL_PREFIX = { version: "v:" } as const;
 /** Fields of a schedule hash <p>:sched:{<name>} (see schedules.ts). */
 export const SCHED = { spec: "spec", created: "created", paused: "paused", last: "last", workflow: "wf", runAt: "runAt" } as const;
 
+/**
+ * Messages on a workflow's notification channel (notifications.ts): new
+ * events, new log lines, and, after the "events" of the commit that ended
+ * the workflow, "ended" (live lists send an end at once).
+ */
+export const NOTE = { events: "e", logs: "l", ended: "t" } as const;
+
 export const stepField = (i: number): string => `${WF_PREFIX.step}${i}`;
 export const bucketField = (i: number): string => `${WF_PREFIX.bucket}${i}`;
 export const templateVersionField = (v: number): string => `${TPL_PREFIX.version}${v}`;
@@ -72,7 +79,7 @@ export const templateVersionField = (v: number): string => `${TPL_PREFIX.version
  * snake case (WF_FENCE, WF_PREFIX_STEP, LOG_STEP_ID, ...).
  */
 export const LUA_CONSTANTS: Readonly<Record<string, string>> = Object.fromEntries(
-  Object.entries({ WF, WF_PREFIX, EVENT, LOG, TPL, TPL_PREFIX, SCHED }).flatMap(([group, names]) =>
+  Object.entries({ WF, WF_PREFIX, EVENT, LOG, TPL, TPL_PREFIX, SCHED, NOTE }).flatMap(([group, names]) =>
     Object.entries(names).map(([key, value]) => [`${group}_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`, value]),
   ),
 );

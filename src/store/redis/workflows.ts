@@ -111,7 +111,7 @@ export function createWorkflowStore(
       if (!own) throw new LeaseLostError(`workflow ${id} is not owned by this coordinator`);
       const header = commit.header;
       const terminal = header !== undefined && isTerminalWorkflow(header.state);
-      const call = commitCall({ keys: k, id, fence: own.fence, expectedSeq: own.seq, ttlMs: terminal ? ctx.retentionMs : 0, maxEvents: options.maxEvents, commit });
+      const call = commitCall({ keys: k, id, fence: own.fence, expectedSeq: own.seq, ttlMs: terminal ? ctx.retentionMs : 0, maxEvents: options.maxEvents, ends: terminal, commit });
       const res = await persistently(ctx, `commit of ${id}`, () => runScript(client, call));
       switch (res.kind) {
         case "seqMismatch":
@@ -133,7 +133,8 @@ export function createWorkflowStore(
         const from = res.kind === "ok" ? res.previousState : undefined;
         await persistently(ctx, `indexes of ${id}`, () => indexes.reindex(id, own.name, from, header.state, header.finishedAt));
       }
-      if (commit.events.length > 0) notifications.publish("events", id, terminal);
+      // The script published "e" (and "t") for every node; watchers here are woken now.
+      if (commit.events.length > 0 && res.kind === "ok") notifications.committed(id);
       return res.kind === "ok" ? res.cursors : [];
     },
   };

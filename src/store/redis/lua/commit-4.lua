@@ -9,7 +9,12 @@
 -- ARGV[2]  expected commit number (seq)
 -- ARGV[3]  TTL (ms) of all four keys, 0 unless the workflow just finished
 -- ARGV[4]  events kept, about (the stream is trimmed; 0: never trimmed)
--- ARGV[5]  nSet, then nSet field/value pairs to write
+-- ARGV[5]  the workflow's notification channel: a commit with events
+--          publishes "e" there, and "t" after it when ARGV[6] is '1' (the
+--          commit ends the workflow); in the script, so a hop costs Redis
+--          and the coordinator one command, not two
+-- ARGV[6]  '1' when the commit ends the workflow, else '0'
+-- ARGV[7]  nSet, then nSet field/value pairs to write
 --          nDel, then nDel fields to delete
 --          nBucket, then nBucket step-index/bucket pairs (bucket: 's'
 --          succeeded, 'f' failed, 'r' running, '' other; keeps the counters)
@@ -28,8 +33,8 @@ local expected = tonumber(ARGV[2])
 if seq == expected + 1 then return {'DUP'} end
 if seq ~= expected then return {'SEQ', tostring(seq)} end
 local prev = redis.call('HGET', h, WF_STATE)
-local i = 6
-for k = 1, tonumber(ARGV[5]) do redis.call('HSET', h, ARGV[i], ARGV[i + 1]); i = i + 2 end
+local i = 8
+for k = 1, tonumber(ARGV[7]) do redis.call('HSET', h, ARGV[i], ARGV[i + 1]); i = i + 2 end
 local nd = tonumber(ARGV[i]); i = i + 1
 for k = 1, nd do redis.call('HDEL', h, ARGV[i]); i = i + 1 end
 local nb = tonumber(ARGV[i]); i = i + 1
@@ -56,5 +61,9 @@ if ttl > 0 then
 else
   -- Not finished (new, running, or running again after RetryWorkflow): keep everything.
   for k = 1, 4 do redis.call('PERSIST', KEYS[k]) end
+end
+if #out > 2 then
+  redis.call('PUBLISH', ARGV[5], NOTE_EVENTS)
+  if ARGV[6] == '1' then redis.call('PUBLISH', ARGV[5], NOTE_ENDED) end
 end
 return out
