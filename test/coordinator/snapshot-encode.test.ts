@@ -47,6 +47,8 @@ async function warm(options: DefinitionPoolOptions = {}): Promise<DefinitionPool
 async function warmInBackground(p: DefinitionPool, record: WorkflowRecord): Promise<Promise<Uint8Array> | undefined> {
   expect(p.encodeWorkflow(record, { binary: true })).toBeUndefined();
   expect(p.encodeWorkflow(record, { binary: true })).toBeUndefined();
+  // Its worker has started, idle but not ready yet: a job now would wait for its modules to load.
+  expect(p.encodeWorkflow(record, { binary: true })).toBeUndefined();
   let promise: Promise<Uint8Array> | undefined;
   for (let i = 0; i < 600 && !promise; i++) {
     await new Promise((r) => setTimeout(r, 50));
