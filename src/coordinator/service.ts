@@ -29,6 +29,7 @@ import { applyInputs } from "../workflow/inputs.js";
 import { createListBatch, decideListSend } from "./list-batcher.js";
 import { directlyEncodable, eventsMessage } from "./event-wire.js";
 import { latestOnly } from "./watch-fold.js";
+import { snapshotMessage } from "./snapshot-wire.js";
 import type { RegistrySync } from "../dispatch/registry.js";
 import { ts } from "../common/json.js";
 import type { Scheduler } from "../schedule/scheduler.js";
@@ -264,7 +265,11 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
       let cursor = req.cursor;
       if (!cursor) {
         cursor = got.cursor;
-        yield { kind: { case: "snapshot", value: workflowToProto(got.record, wire) }, cursor };
+        // A ready, idle definition worker encodes a binary client's snapshot,
+        // off the thread that runs the workflow; otherwise it is built here.
+        const offThread = wire.binary ? definitions.encodeWorkflow(got.record, wire) : undefined;
+        const bytes = offThread && (await offThread.catch(() => undefined));
+        yield bytes ? snapshotMessage(bytes, cursor) : { kind: { case: "snapshot", value: workflowToProto(got.record, wire) }, cursor };
         if (isTerminalWorkflow(got.record.state)) return;
       }
       const endedBefore = isTerminalWorkflow(got.record.state);
