@@ -18,7 +18,7 @@ import { copyStep, type DomainEvent, type StepFailure, type WorkflowRecord } fro
 import { DEFAULT_TRANSITION_BUDGET_MS, overTransitionBudget, quarantine } from "../engine/quarantine.js";
 import { StepState, WorkflowState, isTerminalStep, isTerminalWorkflow, stepStateName, workflowStateName } from "../engine/states.js";
 import type { AttachedAttempt, DispatchListener, SupervisorPool } from "../dispatch/pool.js";
-import { LeaseLostError, StoreUnavailableError, type Store } from "../store/store.js";
+import { LeaseLostError, StoreUnavailableError, type LogRecord, type Store, type WorkflowCommit } from "../store/store.js";
 import type { ValidationLimits } from "../workflow/definition.js";
 import { validateAndPlan, type WorkflowPlan } from "../workflow/plan.js";
 import { createChildren, replanLimits, type Children, type ChildrenContext } from "./executor/children.js";
@@ -127,6 +127,8 @@ export function createExecutor(options: ExecutorOptions): Executor {
   const replan = replanLimits(options.limits);
   const transitionBudgetMs = options.transitionBudgetMs ?? DEFAULT_TRANSITION_BUDGET_MS;
   const active = new Map<string, Active>();
+  /** Copies whose final commit is being written: no longer active, but still to be dropped if the workflow is taken over meanwhile. */
+  const finishing = new Map<string, Active>();
   let pool: SupervisorPool | undefined;
 
   function pendingOf(a: Active, urgent: boolean): PendingCommit {
@@ -221,13 +223,30 @@ export function createExecutor(options: ExecutorOptions): Executor {
         sent.push(c.attemptId);
       }
     }
-    if (isTerminalWorkflow(wf.state)) {
+    const ending = isTerminalWorkflow(wf.state);
+    if (ending) {
       active.delete(wf.id);
       release(a);
+      // Still forgettable until its last commit is written (see below).
+      finishing.set(wf.id, a);
     }
+    try {
+      await writeStored(a, wf, commit, logs, sent);
+    } finally {
+      if (ending && finishing.get(wf.id) === a) finishing.delete(wf.id);
+    }
+    if (!a.dropped) for (const c of commands) run(a, c);
+  }
+
+  async function writeStored(a: Active, wf: WorkflowRecord, commit: WorkflowCommit, logs: LogRecord[], sent: string[]): Promise<void> {
     if (logs.length > 0) await store.appendLogs(wf.id, logs);
     if (commit.events.length > 0 || commit.steps.length > 0 || commit.header) {
       try {
+        // A copy dropped while this write waited (the workflow was taken
+        // over, or taken back by this node: ownership.ts forgets the copy
+        // before it claims) must not commit: the store would check it
+        // against the ownership this node holds now, the new copy's.
+        if (a.dropped) throw new LeaseLostError(`workflow ${wf.id}: this copy was dropped before its commit was written`);
         await store.commit(wf.id, commit);
       } catch (err) {
         if (err instanceof LeaseLostError && !err.reload) stopUnstored(sent);
@@ -235,7 +254,6 @@ export function createExecutor(options: ExecutorOptions): Executor {
       }
       if (commit.events.length > 0) observe(wf.id, commit.events);
     }
-    if (!a.dropped) for (const c of commands) run(a, c);
   }
 
   /**
@@ -610,6 +628,9 @@ export function createExecutor(options: ExecutorOptions): Executor {
     forget(id) {
       const a = active.get(id);
       if (a) drop(a);
+      // A copy whose final commit is still being written is dropped too.
+      const ending = finishing.get(id);
+      if (ending) drop(ending);
     },
     activeCount() {
       return active.size;
