@@ -27,7 +27,10 @@ storeContract("redis", () => open());
  */
 async function watchCommands(url: string): Promise<{ stop: () => void; settle: () => Promise<string[]> }> {
   // monitor() opens a connection of its own: both are closed by stop().
+  // base is ready first: its own ready check (INFO) arriving on the monitor
+  // connection while ioredis switches it to monitor mode breaks its reply queue.
   const base = new Redis(url);
+  await base.ping();
   const monitor = await base.monitor();
   const sent: string[] = [];
   monitor.on("monitor", (_time: string, args: string[], source: string) => {
