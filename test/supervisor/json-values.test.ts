@@ -5,10 +5,9 @@
 // secrets in output_json as in Values, and sends output_json only on a link
 // whose coordinator said in its hello that it reads it.
 import { afterEach, describe, expect, it } from "vitest";
-import type { MessageInitShape } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { JobState, SupervisorService, type JobEvent, type LinkRequestSchema, type LinkResponse } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
+import { JobState, SupervisorService } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
 import { SUPERVISOR_BINARY_OPTIONS } from "../../src/common/depth.js";
 import { decodeJson, encodeJson } from "../../src/common/json-bytes.js";
 import { fromValue, toValueMap, type JsonValue } from "../../src/common/json.js";
@@ -16,6 +15,7 @@ import type { Runner } from "../../src/runners/types.js";
 import { startSupervisorServer, type RunningSupervisor } from "../../src/server/supervisor-server.js";
 import { staticSecrets } from "../../src/supervisor/secrets.js";
 import type { SupervisorOptions } from "../../src/supervisor/supervisor.js";
+import { rawLink as openLink } from "../helpers/raw-link.js";
 import { until } from "../helpers/wait.js";
 
 const cleanup: Array<() => Promise<void> | void> = [];
@@ -159,37 +159,5 @@ describe("supervisor: JSON job inputs and outputs", () => {
   }
 });
 
-type Req = MessageInitShape<typeof LinkRequestSchema>;
-
-/** A raw Link stream to a supervisor server: push requests, read every response. */
-function rawLink(sup: RunningSupervisor) {
-  const queue: Req[] = [];
-  let wake: (() => void) | undefined;
-  const ctl = new AbortController();
-  cleanup.push(() => ctl.abort());
-  async function* requests() {
-    for (;;) {
-      while (queue.length > 0) yield queue.shift()!;
-      await new Promise<void>((r) => (wake = r));
-    }
-  }
-  const got: LinkResponse[] = [];
-  void (async () => {
-    try {
-      for await (const m of client(sup).link(requests(), { signal: ctl.signal })) got.push(m);
-    } catch {
-      // Ended by the test.
-    }
-  })();
-  return {
-    got,
-    send(req: Req) {
-      queue.push(req);
-      wake?.();
-    },
-    /** Finished events received on watches. */
-    finished(): JobEvent[] {
-      return got.flatMap((m) => (m.kind.case === "events" ? m.kind.value.events : [])).filter((e) => e.kind.case === "finished");
-    },
-  };
-}
+/** A raw Link stream to `sup`, ended after the test. */
+const rawLink = (sup: RunningSupervisor) => openLink(sup.url, (end) => cleanup.push(end));

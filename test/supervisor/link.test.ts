@@ -3,60 +3,17 @@
 // answers by id, errors by id without ending the link, watches ended by
 // `end`, and credits that follow demand and capacity.
 import { afterEach, describe, expect, it } from "vitest";
-import type { MessageInitShape } from "@bufbuild/protobuf";
-import { createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
-import { SupervisorService, type LinkRequestSchema, type LinkResponse } from "../../gen/horus/coordinator/v1/supervisor_pb.js";
-import { SUPERVISOR_BINARY_OPTIONS } from "../../src/common/depth.js";
 import { startSupervisorServer, type RunningSupervisor } from "../../src/server/supervisor-server.js";
+import { rawLink as openLink } from "../helpers/raw-link.js";
 import { until } from "../helpers/wait.js";
-
-type Req = MessageInitShape<typeof LinkRequestSchema>;
 
 const cleanup: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const f of cleanup.splice(0).reverse()) await f();
 });
 
-/** A raw Link stream: push requests, read every response. */
-function rawLink(sup: RunningSupervisor) {
-  const client = createClient(SupervisorService, createConnectTransport({ baseUrl: sup.url, httpVersion: "2", useBinaryFormat: true, binaryOptions: SUPERVISOR_BINARY_OPTIONS }));
-  const queue: Req[] = [];
-  let wake: (() => void) | undefined;
-  const ctl = new AbortController();
-  cleanup.push(() => ctl.abort());
-  async function* requests() {
-    for (;;) {
-      while (queue.length > 0) yield queue.shift()!;
-      await new Promise<void>((r) => (wake = r));
-    }
-  }
-  const got: LinkResponse[] = [];
-  let failure: unknown;
-  const done = (async () => {
-    try {
-      for await (const m of client.link(requests(), { signal: ctl.signal })) got.push(m);
-    } catch (err) {
-      failure = err;
-    }
-  })();
-  return {
-    send(req: Req) {
-      queue.push(req);
-      wake?.();
-    },
-    got,
-    byId: (id: bigint) => got.filter((m) => m.id === id),
-    credit: (runner: string) => {
-      let limit: bigint | undefined;
-      for (const m of got) if (m.kind.case === "credit" && m.kind.value.limit[runner] !== undefined) limit = m.kind.value.limit[runner];
-      return limit;
-    },
-    done,
-    failure: () => failure,
-    close: () => ctl.abort(),
-  };
-}
+/** A raw Link stream to `sup`, ended after the test. */
+const rawLink = (sup: RunningSupervisor) => openLink(sup.url, (end) => cleanup.push(end));
 
 describe("supervisor Link handler", () => {
   it("answers by id, reports a bad request by id and goes on, and ends a watch on `end`", async () => {
