@@ -10,17 +10,13 @@ import { NOTE } from "./record-codec.js";
 type Kind = "events" | "logs";
 
 export interface Notifications {
+  /** Tells watchers here and on every coordinator that workflow `id` has new log lines ("l"). */
+  logged(id: string): void;
   /**
-   * Tells watchers here and on every coordinator: "e" new events, "l" new
-   * log lines. A commit that ended the workflow also sends "t" after its
-   * "e", so live lists send the end at once (see subscribeChanges); a
-   * coordinator that knows only "e" still sees the change through it.
-   */
-  publish(kind: Kind, id: string, ended?: boolean): void;
-  /**
-   * Wakes this node's watchers of a commit whose script published "e" (and
-   * "t") itself (commit-4.lua). Live lists hear it through Redis like every
-   * other node: the message comes back with the commit's reply.
+   * Wakes this node's watchers of a commit whose script published "e" (new
+   * events) and, when it ended the workflow, "t" after it, so live lists
+   * send the end at once (commit-4.lua). Live lists hear it through Redis
+   * like every other node: the message comes back with the commit's reply.
    */
   committed(id: string): void;
   /** Tells `node` why it lost workflow `id`. */
@@ -83,13 +79,11 @@ export async function createNotifications(ctx: StoreContext, subscriber: RedisCl
   });
 
   return {
-    publish(kind, id, ended = false) {
-      notifyLocal(kind, id);
-      const lost = () => {
+    logged(id) {
+      notifyLocal("logs", id);
+      client.publish(k.channel(id), NOTE.logs).catch(() => {
         /* watchers elsewhere catch up on their next wake or reconnect */
-      };
-      client.publish(k.channel(id), kind === "events" ? NOTE.events : NOTE.logs).catch(lost);
-      if (ended) client.publish(k.channel(id), NOTE.ended).catch(lost);
+      });
     },
 
     committed(id) {

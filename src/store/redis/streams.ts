@@ -39,7 +39,7 @@ export function createStreams(ctx: StoreContext, notifications: Notifications, o
         const call = appendLogsCall({ keys: k, id, maxPerAttempt: options.maxLogLines, lines: lines.slice(at, at + LOG_BATCH) });
         await persistently(ctx, `logs of ${id}`, () => runScript(client, call));
       }
-      notifications.publish("logs", id);
+      notifications.logged(id);
     },
 
     async readLogs(id, query) {
