@@ -7,6 +7,7 @@
 // such fields, and would send a message with no snapshot.
 import { create } from "@bufbuild/protobuf";
 import { WatchWorkflowResponseSchema, type WatchWorkflowResponse } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
+import { ReverseWriter } from "../common/reverse-writer.js";
 
 /** WatchWorkflowResponse.snapshot's field number (RunWorkflowResponse's is the same). */
 const SNAPSHOT_FIELD = 1;
@@ -19,13 +20,9 @@ const LEN = 2;
  */
 export function snapshotMessage(bytes: Uint8Array, cursor: string): WatchWorkflowResponse {
   // The unknown field's data is what follows its tag: the length, then the message.
-  let size = 1;
-  for (let n = bytes.length; n >= 0x80; n = Math.floor(n / 0x80)) size++;
-  const data = new Uint8Array(size + bytes.length);
-  let n = bytes.length;
-  for (let i = 0; i < size - 1; i++, n = Math.floor(n / 0x80)) data[i] = (n % 0x80) | 0x80;
-  data[size - 1] = n;
-  data.set(bytes, size);
+  const w = new ReverseWriter(bytes.length + 5);
+  w.varint(w.raw(bytes));
+  const data = w.bytes();
   const msg = create(WatchWorkflowResponseSchema, { cursor });
   msg.$unknown = [{ no: SNAPSHOT_FIELD, wireType: LEN, data }];
   return msg;
