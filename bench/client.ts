@@ -157,6 +157,12 @@ export function clientTarget(url: string, form: SubmitForm = "spec"): Target {
       return timestampMs(workflow.finishedAt);
     },
 
+    async ranMs(id) {
+      const { workflow } = await client.getWorkflow({ workflowId: id });
+      if (!workflow?.finishedAt || !workflow.createdAt) throw new Error(`workflow ${id} has not finished`);
+      return timestampMs(workflow.finishedAt) - timestampMs(workflow.createdAt);
+    },
+
     async close() {
       session.abort();
     },

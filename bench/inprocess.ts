@@ -82,6 +82,10 @@ export async function startInProcess(mode: "embedded" | "redis", opts: { redisUr
     watchAll: async () => all,
     dispatchLatencies: async (id) => dispatchLatencies(await record(id)),
     finishedAt: async (id) => (await record(id)).finishedAt ?? NaN,
+    ranMs: async (id) => {
+      const r = await record(id);
+      return (r.finishedAt ?? NaN) - r.createdAt;
+    },
     close: () => coordinator.close(),
   };
 }

@@ -6,8 +6,8 @@
 // with whether each is met, dispatch latency, planning cost and memory.
 // Prints tables and writes bench/results/latest.json. `--quick` runs
 // everything small (CI proves it works; no figure is asserted). `--only=a,b`
-// runs some sections: plan, cel, bigdoc, embedded, redis, bullmq, inprocess,
-// memory. `--submit=yaml` sends definitions as YAML instead of specs.
+// runs some sections: plan, cel, bigdoc, embedded, redis, watching, bullmq,
+// inprocess, memory. `--submit=yaml` sends definitions as YAML instead of specs.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
@@ -23,7 +23,8 @@ import { startInProcess } from "./inprocess.js";
 import { terminalDelivery } from "./delivery.js";
 import { figures, horusShapes, loadedLatency, type Figures, type HorusFigures, type Sizes } from "./measure.js";
 import { median, type Latency } from "./stats.js";
-import { targetRows } from "./targets.js";
+import { targetRows, type Mode } from "./targets.js";
+import { watchingCost, type WatchingFigures } from "./watching.js";
 
 const quick = process.argv.includes("--quick");
 const onlyArg = process.argv.find((a) => a.startsWith("--only="));
@@ -33,9 +34,9 @@ const submitArg = process.argv.find((a) => a.startsWith("--submit="))?.slice(9) 
 if (submitArg !== "spec" && submitArg !== "yaml") throw new Error(`--submit must be spec or yaml, not ${submitArg}`);
 const form: SubmitForm = submitArg;
 
-const SIZE: Sizes & { plan: number[]; memWorkflows: number; memSteps: number; deliveries: number; bigdoc: { big: number; within: number; maxSteps?: number } } = quick
-  ? { wide: 200, chain: 20, many: 50, forEach: 200, runs: 1, warmUp: false, probe: 20, deliveries: 20, plan: [1_000, 10_000], memWorkflows: 2, memSteps: 500, bigdoc: { big: 1_200, within: 200, maxSteps: 1_000 } }
-  : { wide: 2_000, chain: 100, many: 500, forEach: 10_000, runs: 3, warmUp: true, probe: 100, deliveries: 200, plan: [1_000, 10_000, 100_000], memWorkflows: 100, memSteps: 1_000, bigdoc: { big: 100_000, within: 10_000 } };
+const SIZE: Sizes & { plan: number[]; memWorkflows: number; memSteps: number; deliveries: number; watchRounds: Record<Mode, number>; bigdoc: { big: number; within: number; maxSteps?: number } } = quick
+  ? { wide: 200, chain: 20, many: 50, forEach: 200, runs: 1, warmUp: false, probe: 20, deliveries: 20, watchRounds: { embedded: 3, redis: 2 }, plan: [1_000, 10_000], memWorkflows: 2, memSteps: 500, bigdoc: { big: 1_200, within: 200, maxSteps: 1_000 } }
+  : { wide: 2_000, chain: 100, many: 500, forEach: 10_000, runs: 3, warmUp: true, probe: 100, deliveries: 200, watchRounds: { embedded: 60, redis: 25 }, plan: [1_000, 10_000, 100_000], memWorkflows: 100, memSteps: 1_000, bigdoc: { big: 100_000, within: 10_000 } };
 /** Jobs a BullMQ worker runs at once: the reference supervisor's default for noop. */
 const BULL_CONCURRENCY = 1_000;
 
@@ -118,16 +119,29 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  ")).join("\n");
 }
 
-/** Horus through a coordinator process: the shapes and the dispatch latency under wide load. */
-async function publicShapes(url: string, label: string): Promise<HorusFigures> {
+/**
+ * Horus through a coordinator process (`pid` is its): with `shapes`, the
+ * shapes, the dispatch latency under wide load and WatchWorkflows' end
+ * delivery; with the watching section asked for, what following a
+ * workflow costs (bench/watching.ts).
+ */
+async function publicShapes(url: string, pid: number, label: Mode, shapes: boolean): Promise<{ figures?: HorusFigures; watching?: WatchingFigures }> {
   const t = clientTarget(url, form);
   try {
-    const out = await horusShapes(t, SIZE, log, label);
-    out.load = await loadedLatency(t, SIZE);
-    log(`${label}: dispatch under wide load p50 ${out.load.p50} ms, p99 ${out.load.p99} ms`);
-    out.delivery = await terminalDelivery(url, t, SIZE.deliveries);
-    log(`${label}: WatchWorkflows end delivery p50 ${out.delivery.p50.toFixed(1)} ms, p99 ${out.delivery.p99.toFixed(1)} ms`);
-    return out;
+    let figures: HorusFigures | undefined;
+    if (shapes) {
+      figures = await horusShapes(t, SIZE, log, label);
+      figures.load = await loadedLatency(t, SIZE);
+      log(`${label}: dispatch under wide load p50 ${figures.load.p50} ms, p99 ${figures.load.p99} ms`);
+      figures.delivery = await terminalDelivery(url, t, SIZE.deliveries);
+      log(`${label}: WatchWorkflows end delivery p50 ${figures.delivery.p50.toFixed(1)} ms, p99 ${figures.delivery.p99.toFixed(1)} ms`);
+    }
+    if (!want("watching")) return { figures };
+    const rounds = SIZE.watchRounds[label];
+    const watching = await watchingCost(t, pid, SIZE.chain, rounds);
+    const m = watching.modes;
+    log(`${label}: watching, ${rounds} interleaved rounds: unwatched ${m.unwatched.ms.toFixed(1)} ms, every event ${m.every.ms.toFixed(1)} ms (${watching.ratio.every.toFixed(2)}x), latest_only ${m.latest.ms.toFixed(1)} ms (${watching.ratio.latest.toFixed(2)}x)`);
+    return { figures, watching };
   } finally {
     await t.close();
   }
@@ -153,16 +167,17 @@ async function main(): Promise<void> {
 
   if (want("bigdoc")) result.bigdoc = await bigDocuments(SIZE.bigdoc, log);
 
+  const watching: Partial<Record<Mode, WatchingFigures>> = {};
   let embedded: HorusFigures | undefined;
-  if (want("embedded")) {
+  if (want("embedded") || want("watching")) {
     // `horus coordinator` as a user starts it: memory store, in-process supervisor.
     const coord = await startCoordinatorProcess();
     try {
-      embedded = await publicShapes(coord.url, "embedded");
+      ({ figures: embedded, watching: watching.embedded } = await publicShapes(coord.url, coord.pid, "embedded", want("embedded")));
     } finally {
       await coord.stop();
     }
-    result.embedded = embedded;
+    if (embedded) result.embedded = embedded;
   }
 
   const inprocess: { embedded?: HorusFigures; redis?: HorusFigures } = {};
@@ -180,21 +195,21 @@ async function main(): Promise<void> {
 
   let redis: HorusFigures | undefined;
   let bull: Figures & { load: Latency } | undefined;
-  if (want("redis") || want("bullmq") || want("inprocess")) {
+  if (want("redis") || want("watching") || want("bullmq") || want("inprocess")) {
     const server = await startRedis();
     redisVersion = server.version;
     try {
-      if (want("redis") || want("inprocess")) {
+      if (want("redis") || want("watching") || want("inprocess")) {
         const sup = await startSupervisorProcess();
         try {
-          if (want("redis")) {
+          if (want("redis") || want("watching")) {
             const coord = await startCoordinatorProcess(["--redis-url", server.url, "--redis-prefix", "bench", "--supervisor", sup.url]);
             try {
-              redis = await publicShapes(coord.url, "redis");
+              ({ figures: redis, watching: watching.redis } = await publicShapes(coord.url, coord.pid, "redis", want("redis")));
             } finally {
               await coord.stop();
             }
-            result.redis = redis;
+            if (redis) result.redis = redis;
           }
           // --quick proves the in-process path with the embedded run alone, unless asked for.
           if (want("inprocess") && (!quick || only?.has("inprocess"))) {
@@ -242,7 +257,11 @@ async function main(): Promise<void> {
       redis: redis ? { wide: ratio(redis, "wide"), chain: ratio(redis, "chain"), many: ratio(redis, "many") } : undefined,
     };
   }
-  const targets = targetRows({ horus: { ...(embedded ? { embedded } : {}), ...(redis ? { redis } : {}) }, ...(bull ? { bullmq: bull } : {}) }, SIZE);
+  if (watching.embedded || watching.redis) result.watching = watching;
+  const horusTargets = (f: HorusFigures | undefined, w: WatchingFigures | undefined) => (f || w ? { ...f, ...(w ? { watching: w.ratio } : {}) } : undefined);
+  const embeddedTargets = horusTargets(embedded, watching.embedded);
+  const redisTargets = horusTargets(redis, watching.redis);
+  const targets = targetRows({ horus: { ...(embeddedTargets ? { embedded: embeddedTargets } : {}), ...(redisTargets ? { redis: redisTargets } : {}) }, ...(bull ? { bullmq: bull } : {}) }, SIZE);
   result.targets = targets;
   result.loadavgAtEnd = loadavg();
   result.seconds = (Date.now() - started) / 1000;
@@ -298,7 +317,22 @@ async function main(): Promise<void> {
       ["redis", f1(redis?.delivery?.p50), f1(redis?.delivery?.p99), f1(redis?.delivery?.max), f0(redis?.delivery?.n)],
     ]));
   }
-  if (embedded || redis) {
+  if (watching.embedded || watching.redis) {
+    out.push("");
+    const rows = [[`following a ${SIZE.chain}-step chain, interleaved (${SIZE.watchRounds.embedded} / ${SIZE.watchRounds.redis} rounds)`, "ran ms", "ratio", "noticed ms", "ratio", "main CPU ms", "CPU ms"]];
+    const labels = { unwatched: "unwatched (end on WatchWorkflows)", every: "followed, every event (RunWorkflow)", latest: "followed, latest_only" } as const;
+    for (const mode of ["embedded", "redis"] as const) {
+      const wf = watching[mode];
+      if (!wf) continue;
+      for (const k of ["unwatched", "every", "latest"] as const) {
+        const m = wf.modes[k];
+        rows.push([`${mode}: ${labels[k]}`, f1(m.ranMs), k === "unwatched" ? "" : f2(wf.ratio[k]), f1(m.ms), k === "unwatched" ? "" : f2(wf.noticedRatio[k]), f1(m.mainCpuMs), f1(m.cpuMs)]);
+      }
+    }
+    out.push(table(rows));
+    out.push("(ran: the workflow's created_at -> finished_at, what watching slows, mean of the middle 80% of runs (whole-ms times), and ratio: followed / unwatched, the cheap-watching targets' figure; noticed: median of submit -> the end seen by the client, and ratio: median over rounds of followed / unwatched in the same round; CPU: the coordinator process's mean per run, its main thread and all its threads, from /proc)");
+  }
+  if (embedded || redis || watching.embedded || watching.redis) {
     out.push("");
     const fig = (r: (typeof targets)[number], x: number | undefined) => (r.unit !== "steps/s" && (x ?? 0) < 100 ? f2(x) : f0(x));
     const versus = (r: (typeof targets)[number]) => (!r.horus || !r.bullmq ? undefined : r.unit === "ms" ? r.bullmq / r.horus : r.horus / r.bullmq);

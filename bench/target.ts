@@ -42,5 +42,7 @@ export interface Target {
   dispatchLatencies(id: string): Promise<number[]>;
   /** When an ended workflow finished (its finished_at, ms on the coordinator's wall clock). */
   finishedAt(id: string): Promise<number>;
+  /** How long an ended workflow ran by the coordinator's clock: finished_at minus created_at, ms. */
+  ranMs(id: string): Promise<number>;
   close(): Promise<void>;
 }

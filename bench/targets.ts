@@ -6,7 +6,7 @@ export type Mode = "embedded" | "redis";
 
 /** What a target is checked on. */
 export interface TargetInput {
-  horus: Partial<Record<Mode, HorusTargetFigures>>;
+  horus: Partial<Record<Mode, Partial<HorusTargetFigures>>>;
   bullmq?: { wide: number; chain: number; many: number; chainHopMs: number; forEachMs: number; load?: Latency };
 }
 
@@ -24,9 +24,16 @@ export interface HorusTargetFigures {
   latestWatched?: { chain: number };
   /** WatchWorkflows' terminal delivery to a separate client. */
   delivery?: Latency;
+  /**
+   * How much longer the chain ran followed than unwatched (created_at to
+   * finished_at), from interleaved runs (bench/watching.ts): every event,
+   * and `latest_only`. Preferred to the shapes' 3-run medians.
+   */
+  watching?: { every: number; latest: number };
 }
 
-type Figure = NonNullable<TargetInput["bullmq"]> & Partial<Pick<HorusTargetFigures, "listWatched" | "latestWatched" | "delivery">>;
+/** What a spec reads a figure from: either system's, any of them missing. */
+type Figure = Partial<NonNullable<TargetInput["bullmq"]> & HorusTargetFigures>;
 
 export interface TargetRow {
   shape: string;
@@ -63,10 +70,12 @@ const specs = (size: TargetSizes): Spec[] => [
   { shape: "dispatch p99 under wide load", unit: "ms", figure: (f) => f.load?.p99, bound: { embedded: { atMost: 20 }, redis: { atMost: 50 } } },
   // Horus: the end noticed on WatchWorkflows; following the workflow on WatchWorkflow (30,000 events) is the watched figure, printed apart.
   { shape: `for_each of ${n(size.forEach)} noop items`, unit: "ms", figure: (f) => f.listWatched?.forEach ?? f.forEachMs, bound: { embedded: { atMost: 2_000, strict: true }, redis: { atMost: 5_000, strict: true } } },
-  // Cheap watching: a chain followed on WatchWorkflow against the same chain with its end noticed on WatchWorkflows.
-  { shape: `chain watched / unwatched`, unit: "x", figure: (f) => (f.listWatched ? (f.chainHopMs * size.chain) / f.listWatched.chain : undefined), bound: { embedded: { atMost: 1.1 }, redis: { atMost: 1.1 } } },
+  // Cheap watching ("runs no more than 10% slower"): a chain followed on WatchWorkflow against the same chain
+  // with its end noticed on WatchWorkflows; how long it ran, from the interleaved runs where there are some,
+  // else the time to its end noticed, from the shapes' medians.
+  { shape: `chain watched / unwatched`, unit: "x", figure: (f) => f.watching?.every ?? (f.listWatched && f.chainHopMs !== undefined ? (f.chainHopMs * size.chain) / f.listWatched.chain : undefined), bound: { embedded: { atMost: 1.1 }, redis: { atMost: 1.1 } } },
   // The same, followed as the dashboard does: each step's latest change only.
-  { shape: `chain watched (latest only) / unwatched`, unit: "x", figure: (f) => (f.listWatched && f.latestWatched ? f.latestWatched.chain / f.listWatched.chain : undefined), bound: { embedded: { atMost: 1.1 }, redis: { atMost: 1.1 } } },
+  { shape: `chain watched (latest only) / unwatched`, unit: "x", figure: (f) => f.watching?.latest ?? (f.listWatched && f.latestWatched ? f.latestWatched.chain / f.listWatched.chain : undefined), bound: { embedded: { atMost: 1.1 }, redis: { atMost: 1.1 } } },
   { shape: "WatchWorkflows end delivery p99", unit: "ms", figure: (f) => f.delivery?.p99, bound: { embedded: { atMost: 5 }, redis: { atMost: 5 } } },
 ];
 

@@ -9,25 +9,11 @@
 // Workers start when needed and exit after a while idle. Each has a heap
 // limit and a time limit per document: a document that needs more fails
 // with a problem, never the coordinator.
-//
-// A worker that is up and idle also encodes WatchWorkflow snapshots
-// (encodeWorkflow), which otherwise cost the main thread a millisecond or
-// more per watched workflow of a hundred steps, on the thread running it.
 import { Worker } from "node:worker_threads";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Problem, ValidationLimits } from "../workflow/definition.js";
 import { checkDefinition, checkedOffThread, type CheckedDefinition, type Definition } from "./check-definition.js";
-import type { WorkflowRecord } from "../engine/model.js";
-import type { ConvertOptions } from "./convert.js";
-import {
-  DEFINITION_WORKER,
-  WORKER_READY,
-  type DefinitionJob,
-  type DefinitionMethod,
-  type DefinitionReply,
-  type EncodeReply,
-  type WorkerJob,
-} from "./definition-worker.js";
+import { DEFINITION_WORKER, type DefinitionJob, type DefinitionMethod, type DefinitionReply } from "./definition-worker.js";
 
 export interface DefinitionPoolOptions {
   /** YAML texts of at least this many characters go to a worker (default 32 KiB, ~30 ms of parsing). */
@@ -44,13 +30,6 @@ export interface DefinitionPoolOptions {
   maxMs?: number;
   /** A worker idle this long exits (default 30 s). */
   idleMs?: number;
-  /**
-   * encodeWorkflow leaves workflows with fewer step records than this to
-   * the caller (default 8): below it, encoding here costs the main thread
-   * under 0.1 ms more than a worker's copy and reply do, and the worker's
-   * answer comes later than that.
-   */
-  encodeMinSteps?: number;
 }
 
 export interface DefinitionPool {
@@ -66,19 +45,6 @@ export interface DefinitionPool {
    * without its definition (`message`), or why it is refused (`error`).
    */
   checkRequest(method: DefinitionMethod, format: "binary" | "json", bytes: Uint8Array, limits: Partial<ValidationLimits>): Promise<Omit<DefinitionReply, "id">>;
-  /**
-   * The protobuf binary of `workflowToProto(record, options)` as a Workflow
-   * message, encoded by a worker, when one is started, ready and idle;
-   * otherwise `undefined`, and the caller encodes it itself (this never
-   * waits for a worker to start or for definitions ahead of it). The record
-   * is copied when this is called: later changes to it are not seen. The
-   * promise is rejected when the worker fails (it stops, runs out of memory
-   * or time, or encoding throws); the caller can then encode it itself.
-   *
-   * When no worker was ready for this call and another in the last
-   * `idleMs`, one starts in the background for the next calls.
-   */
-  encodeWorkflow(record: WorkflowRecord, options: ConvertOptions): Promise<Uint8Array> | undefined;
   /** Stops every worker; pending documents get a problem. */
   close(): Promise<void>;
 }
@@ -90,11 +56,8 @@ const WORKER_URL = import.meta.url.endsWith(".ts")
   : new URL("./definition-worker.js", import.meta.url);
 
 interface Pending {
-  job: WorkerJob;
-  /** The worker's reply to `job`. */
-  reply(reply: DefinitionReply | EncodeReply): void;
-  /** The job has no reply: its worker failed, or the pool closes. */
-  lost(why: Failure): void;
+  job: DefinitionJob;
+  resolve(reply: DefinitionReply): void;
 }
 
 interface Slot {
@@ -103,52 +66,12 @@ interface Slot {
   /** Idle exit, or the document's time limit while busy. */
   timer?: NodeJS.Timeout;
   dead: boolean;
-  /** The worker has loaded its modules and listens (it posted WORKER_READY). */
-  ready: boolean;
 }
-
-/** Why a job has no reply. */
-type Failure =
-  | { kind: "memory"; maxHeapMb: number }
-  | { kind: "time"; maxMs: number }
-  | { kind: "error"; message: string }
-  | { kind: "stopped" }
-  | { kind: "closing" };
 
 const problem = (message: string): Problem => ({ stepId: "", field: "", message });
 
-/** A definition job's failure, as the problem its caller reports. */
-function definitionFailure(job: DefinitionJob, why: Failure): string {
-  const what = job.kind === "yaml" ? "YAML document" : "request";
-  switch (why.kind) {
-    case "memory":
-      return `the ${what} needs more than the ${why.maxHeapMb} MiB of memory a definition may use to be read; make it smaller`;
-    case "time":
-      return `the ${what} took longer than ${why.maxMs / 1000}s to read; make it smaller`;
-    case "error":
-      return `the ${what} could not be read: ${why.message}`;
-    case "stopped":
-      return `the ${what} could not be read: its worker stopped`;
-    case "closing":
-      return "the coordinator is shutting down";
-  }
-}
-
-/** An encode job's failure, as its rejection's message. */
-function encodeFailure(why: Failure): string {
-  switch (why.kind) {
-    case "memory":
-      return `encoding the workflow snapshot needed more than the worker's ${why.maxHeapMb} MiB of memory`;
-    case "time":
-      return `encoding the workflow snapshot took longer than ${why.maxMs / 1000}s`;
-    case "error":
-      return `encoding the workflow snapshot failed: ${why.message}`;
-    case "stopped":
-      return "encoding the workflow snapshot failed: its worker stopped";
-    case "closing":
-      return "the coordinator is shutting down";
-  }
-}
+/** What a job is, in the problems its worker's failures become. */
+const noun = (job: DefinitionJob) => (job.kind === "yaml" ? "YAML document" : "request");
 
 export function createDefinitionPool(options: DefinitionPoolOptions = {}): DefinitionPool {
   const offloadChars = options.offloadChars ?? 32 * 1024;
@@ -158,41 +81,36 @@ export function createDefinitionPool(options: DefinitionPoolOptions = {}): Defin
   const maxHeapMb = options.maxHeapMb ?? 1024;
   const maxMs = options.maxMs ?? 60_000;
   const idleMs = options.idleMs ?? 30_000;
-  const encodeMinSteps = options.encodeMinSteps ?? 8;
   const slots = new Set<Slot>();
   const idle: Slot[] = [];
   const queue: Pending[] = [];
   let nextId = 1;
   let closed = false;
-  /** When encodeWorkflow last found no worker ready (-Infinity: never). */
-  let lastMiss = -Infinity;
 
   function spawn(): Slot {
     const worker = new Worker(WORKER_URL, { workerData: DEFINITION_WORKER, resourceLimits: { maxOldGenerationSizeMb: maxHeapMb } });
     // A worker never keeps the process alive: requests waiting on it do, through the server.
     worker.unref();
-    const slot: Slot = { worker, dead: false, ready: false };
+    const slot: Slot = { worker, dead: false };
     slots.add(slot);
-    worker.on("message", (reply: DefinitionReply | EncodeReply | typeof WORKER_READY) => {
-      if (reply === WORKER_READY) {
-        slot.ready = true;
-        return;
-      }
+    worker.on("message", (reply: DefinitionReply) => {
       const p = slot.pending;
       slot.pending = undefined;
       clearTimeout(slot.timer);
-      p?.reply(reply);
+      p?.resolve(reply);
       release(slot);
     });
     worker.on("error", (err: Error & { code?: string }) => {
-      end(slot, err.code === "ERR_WORKER_OUT_OF_MEMORY" ? { kind: "memory", maxHeapMb } : { kind: "error", message: err.message.split("\n")[0]! });
+      end(slot, (what) => err.code === "ERR_WORKER_OUT_OF_MEMORY"
+        ? `the ${what} needs more than the ${maxHeapMb} MiB of memory a definition may use to be read; make it smaller`
+        : `the ${what} could not be read: ${err.message.split("\n")[0]}`);
     });
-    worker.on("exit", () => end(slot, { kind: "stopped" }));
+    worker.on("exit", () => end(slot, (what) => `the ${what} could not be read: its worker stopped`));
     return slot;
   }
 
-  /** A worker is gone: its job is lost for `why`, and the queue moves on. */
-  function end(slot: Slot, why: Failure): void {
+  /** A worker is gone: its document gets `message` as its problem, and the queue moves on. */
+  function end(slot: Slot, message: (what: string) => string): void {
     if (slot.dead) return;
     slot.dead = true;
     clearTimeout(slot.timer);
@@ -201,7 +119,7 @@ export function createDefinitionPool(options: DefinitionPoolOptions = {}): Defin
     if (at >= 0) idle.splice(at, 1);
     const p = slot.pending;
     slot.pending = undefined;
-    p?.lost(why);
+    p?.resolve({ id: p.job.id, problems: [problem(message(noun(p.job)))] });
     void slot.worker.terminate();
     pump();
   }
@@ -209,18 +127,9 @@ export function createDefinitionPool(options: DefinitionPoolOptions = {}): Defin
   function run(slot: Slot, p: Pending): void {
     clearTimeout(slot.timer);
     slot.pending = p;
-    slot.timer = setTimeout(() => end(slot, { kind: "time", maxMs }), maxMs);
+    slot.timer = setTimeout(() => end(slot, (what) => `the ${what} took longer than ${maxMs / 1000}s to read; make it smaller`), maxMs);
     slot.timer.unref();
-    try {
-      slot.worker.postMessage(p.job, p.job.kind === "request" ? [p.job.bytes.buffer as ArrayBuffer] : []);
-    } catch (err) {
-      // The job does not clone (a record holding something other than plain
-      // data): the worker never saw it and stays usable.
-      clearTimeout(slot.timer);
-      slot.pending = undefined;
-      p.lost({ kind: "error", message: err instanceof Error ? err.message : String(err) });
-      release(slot);
-    }
+    slot.worker.postMessage(p.job, p.job.kind === "request" ? [p.job.bytes.buffer as ArrayBuffer] : []);
   }
 
   function release(slot: Slot): void {
@@ -252,49 +161,9 @@ export function createDefinitionPool(options: DefinitionPoolOptions = {}): Defin
       return Promise.reject(new ConnectError(`too many large definitions are being read (${size} at a time, ${maxQueued} waiting); retry later`, Code.ResourceExhausted));
     }
     return new Promise((resolve) => {
-      queue.push({
-        job,
-        reply: (reply) => resolve(reply as DefinitionReply),
-        lost: (why) => resolve({ id: job.id, problems: [problem(definitionFailure(job, why))] }),
-      });
+      queue.push({ job, resolve });
       pump();
     });
-  }
-
-  function encodeWorkflow(record: WorkflowRecord, options: ConvertOptions): Promise<Uint8Array> | undefined {
-    if (closed || record.steps.length < encodeMinSteps) return undefined;
-    let at = idle.length - 1;
-    while (at >= 0 && !idle[at]!.ready) at--;
-    if (at < 0) {
-      warmUp();
-      return undefined;
-    }
-    const [slot] = idle.splice(at, 1);
-    return new Promise((resolve, reject) => {
-      run(slot!, {
-        job: { id: nextId++, kind: "workflow", record, options },
-        reply: (reply) => {
-          const r = reply as EncodeReply;
-          if (r.bytes) resolve(r.bytes);
-          else reject(new Error(encodeFailure({ kind: "error", message: r.error ?? "no reply" })));
-        },
-        lost: (why) => reject(new Error(encodeFailure(why))),
-      });
-    });
-  }
-
-  /**
-   * No worker was ready for a snapshot: start one for the next, when
-   * snapshots come often enough to keep it (another missed within idleMs).
-   * A worker's start costs tens of milliseconds of CPU, on another thread,
-   * and saves a millisecond or more of this one per snapshot.
-   */
-  function warmUp(): void {
-    const now = performance.now();
-    const often = now - lastMiss < idleMs;
-    lastMiss = now;
-    if (!often || slots.size >= size || [...slots].some((s) => !s.ready)) return;
-    release(spawn());
   }
 
   return {
@@ -302,12 +171,11 @@ export function createDefinitionPool(options: DefinitionPoolOptions = {}): Defin
     offloadBytes,
     check: (yaml, limits) => submit({ id: nextId++, kind: "yaml", yaml, limits }),
     checkRequest: (method, format, bytes, limits) => submit({ id: nextId++, kind: "request", method, format, bytes, limits }),
-    encodeWorkflow,
 
     async close() {
       closed = true;
-      for (const p of queue.splice(0)) p.lost({ kind: "closing" });
-      await Promise.all([...slots].map((s) => (end(s, { kind: "closing" }), s.worker.terminate())));
+      for (const p of queue.splice(0)) p.resolve({ id: p.job.id, problems: [problem("the coordinator is shutting down")] });
+      await Promise.all([...slots].map((s) => (end(s, () => "the coordinator is shutting down"), s.worker.terminate())));
     },
   };
 }

@@ -3,11 +3,6 @@
 // takes about a second per megabyte, and decoding a request of 100,000 steps
 // (protobuf binary or JSON) most of a second: on the main thread either held
 // every other request up.
-//
-// It also encodes a workflow's snapshot for WatchWorkflow when one is idle:
-// building the message and protobuf-es's toBinary by reflection cost a
-// millisecond or more for a workflow of a hundred steps, on the thread that
-// runs the workflow being watched.
 import { create, fromBinary, fromJsonString, toBinary, toJsonString, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { parentPort, workerData } from "node:worker_threads";
@@ -19,13 +14,11 @@ import {
   type RunWorkflowRequest,
   type SubmitWorkflowRequest,
 } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
-import { WorkflowSchema, WorkflowSpecSchema } from "../../gen/horus/coordinator/v1/workflow_pb.js";
+import { WorkflowSpecSchema } from "../../gen/horus/coordinator/v1/workflow_pb.js";
 import { BINARY_READ_OPTIONS, JSON_READ_OPTIONS } from "../common/depth.js";
 import { createRequestValidation } from "../server/validation.js";
 import { DEFAULT_LIMITS, type Problem, type ValidationLimits, type WorkflowDefinition } from "../workflow/definition.js";
-import type { WorkflowRecord } from "../engine/model.js";
 import { checkDefinition, type Definition } from "./check-definition.js";
-import { workflowToProto, type ConvertOptions } from "./convert.js";
 
 /** The request methods whose messages a worker decodes, by method name. */
 export const REQUEST_SCHEMAS = {
@@ -47,31 +40,6 @@ export type DefinitionJob =
       bytes: Uint8Array;
       limits: Partial<ValidationLimits>;
     };
-
-/** A workflow record to encode as a binary Workflow message (a WatchWorkflow snapshot). */
-export interface EncodeJob {
-  id: number;
-  kind: "workflow";
-  /** Plain data (model.ts), so it crosses threads by structured clone as it is. */
-  record: WorkflowRecord;
-  options: ConvertOptions;
-}
-
-export interface EncodeReply {
-  id: number;
-  /** toBinary(WorkflowSchema, workflowToProto(record, options)), transferred. */
-  bytes?: Uint8Array;
-  /** Why it could not be encoded (the error's message). */
-  error?: string;
-}
-
-export type WorkerJob = DefinitionJob | EncodeJob;
-
-/**
- * What a worker posts once it listens: from then on a job costs only its
- * message, not the thread's start (tens of milliseconds of loading modules).
- */
-export const WORKER_READY = "horus-definition-worker-ready";
 
 /** A ConnectError that can cross threads (details as their type name and binary). */
 export interface RequestError {
@@ -175,14 +143,6 @@ function handle(job: DefinitionJob): DefinitionReply {
   return { id: job.id, ...check({ case: "yaml", value: job.yaml }, job.limits) };
 }
 
-function encode(job: EncodeJob): EncodeReply {
-  try {
-    return { id: job.id, bytes: toBinary(WorkflowSchema, workflowToProto(job.record, job.options)) };
-  } catch (err) {
-    return { id: job.id, error: err instanceof Error ? err.message : String(err) };
-  }
-}
-
 /** The workerData the pool starts this module with. */
 export const DEFINITION_WORKER = "horus-definition-worker";
 
@@ -190,14 +150,8 @@ export const DEFINITION_WORKER = "horus-definition-worker";
 // its schemas, and may itself run in a worker thread (a test runner's) whose
 // port carries someone else's messages.
 if (workerData === DEFINITION_WORKER) {
-  parentPort?.on("message", (job: WorkerJob) => {
-    if (job.kind === "workflow") {
-      const reply = encode(job);
-      parentPort!.postMessage(reply, reply.bytes ? [reply.bytes.buffer as ArrayBuffer] : []);
-      return;
-    }
+  parentPort?.on("message", (job: DefinitionJob) => {
     const reply = handle(job);
     parentPort!.postMessage(reply, reply.message ? [reply.message.buffer as ArrayBuffer] : []);
   });
-  parentPort?.postMessage(WORKER_READY);
 }
