@@ -67,7 +67,8 @@ export function durationMs(d: Duration | undefined): number | undefined {
 }
 
 /** google.protobuf.Duration's range (about 10,000 years): its JSON form refuses anything beyond. */
-const MAX_DURATION_MS = 315_576_000_000 * 1000;
+/** The longest google.protobuf.Duration, in ms (msDuration clamps to it). */
+export const MAX_DURATION_MS = 315_576_000_000 * 1000;
 
 /**
  * A Duration of `ms`, clamped to Duration's range (NaN as 0), so that no

@@ -17,60 +17,18 @@ import { create } from "@bufbuild/protobuf";
 import { OutputFormat, WatchWorkflowResponseSchema, type WatchWorkflowResponse } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
 import { ReverseWriter } from "../common/reverse-writer.js";
 import { writeValue } from "../common/value-wire.js";
+import { isUint, isUint31, LEN, message, str, tag, timestamp, uint } from "../common/proto-write.js";
 import type { StoredEvent } from "../engine/model.js";
-
-/** Wire types: varint and length-delimited. */
-const VARINT = 0;
-const LEN = 2;
 
 /** Field numbers, as in workflow.proto and coordinator.proto. */
 const F = {
   response: { events: 4 },
   events: { events: 1 },
   event: { cursor: 1, workflowId: 2, time: 3, workflow: 4, step: 5 },
-  timestamp: { seconds: 1, nanos: 2 },
   workflow: { state: 1, error: 2 },
   step: { stepId: 1, state: 2, attempt: 3, supervisor: 4, output: 5, error: 6, instance: 7, nextRetryAt: 8, waitingReason: 40, outputJson: 41 },
   stepError: { code: 1, message: 2 },
 } as const;
-
-function tag(w: ReverseWriter, no: number, wireType: number): void {
-  w.varint((no << 3) | wireType);
-}
-
-/** A string field, left out when empty (proto3 implicit presence). */
-function str(w: ReverseWriter, no: number, s: string | undefined): void {
-  if (!s) return;
-  w.varint(w.string(s));
-  tag(w, no, LEN);
-}
-
-/** A non-negative integer or enum field, left out when zero unless `always` (an `optional` field that is set). */
-function uint(w: ReverseWriter, no: number, v: number | undefined, always = false): void {
-  if (v === undefined || (v === 0 && !always)) return;
-  w.varint53(v);
-  tag(w, no, VARINT);
-}
-
-/** A message field: `content` writes its fields (last first), then its length and tag. */
-function message(w: ReverseWriter, no: number, content: () => void): void {
-  const start = w.written;
-  content();
-  w.varint(w.written - start);
-  tag(w, no, LEN);
-}
-
-function timestamp(w: ReverseWriter, no: number, ms: number): void {
-  const seconds = Math.floor(ms / 1000);
-  message(w, no, () => {
-    uint(w, F.timestamp.nanos, (ms - seconds * 1000) * 1_000_000);
-    uint(w, F.timestamp.seconds, seconds);
-  });
-}
-
-const isUint = (v: number | undefined) => v === undefined || (Number.isSafeInteger(v) && v >= 0);
-/** int32 fields and enums: their non-negative range. */
-const isUint31 = (v: number | undefined) => v === undefined || (Number.isInteger(v) && v >= 0 && v <= 0x7fffffff);
 
 /**
  * Whether this writer can encode the event. Every event the engine makes

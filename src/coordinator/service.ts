@@ -29,6 +29,7 @@ import { applyInputs } from "../workflow/inputs.js";
 import { createListBatch, decideListSend } from "./list-batcher.js";
 import { directlyEncodable, eventsMessage } from "./event-wire.js";
 import { latestOnly } from "./watch-fold.js";
+import { encodeWorkflow } from "./workflow-wire.js";
 import { snapshotMessage } from "./snapshot-wire.js";
 import type { RegistrySync } from "../dispatch/registry.js";
 import { ts } from "../common/json.js";
@@ -265,10 +266,10 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
       let cursor = req.cursor;
       if (!cursor) {
         cursor = got.cursor;
-        // A ready, idle definition worker encodes a binary client's snapshot,
-        // off the thread that runs the workflow; otherwise it is built here.
-        const offThread = wire.binary ? definitions.encodeWorkflow(got.record, wire) : undefined;
-        const bytes = offThread && (await offThread.catch(() => undefined));
+        // A binary client's snapshot is written straight from the record
+        // (workflow-wire.ts); a JSON client's, or a record that writer
+        // leaves alone, is built by protobuf-es.
+        const bytes = wire.binary ? encodeWorkflow(got.record, wire) : undefined;
         yield bytes ? snapshotMessage(bytes, cursor) : { kind: { case: "snapshot", value: workflowToProto(got.record, wire) }, cursor };
         if (isTerminalWorkflow(got.record.state)) return;
       }

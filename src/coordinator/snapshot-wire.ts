@@ -1,5 +1,5 @@
 // A WatchWorkflow snapshot message whose Workflow is already protobuf
-// binary (encoded in a worker: definition-pool.ts encodeWorkflow).
+// binary (written from the record: workflow-wire.ts).
 //
 // The `snapshot` field travels pre-encoded in `$unknown`, as event-wire.ts
 // sends batched events, so the Connect, gRPC and gRPC-web serializers write

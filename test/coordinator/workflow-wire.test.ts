@@ -1,21 +1,22 @@
-// WatchWorkflow snapshots encoded in a definition worker
-// (definition-pool.ts encodeWorkflow): the bytes are exactly the main
-// thread's (workflowToProto, then toBinary) for every kind of record a real
-// coordinator stores, the pool answers `undefined` rather than make the
-// caller wait for a worker, and a worker that fails mid-job rejects the
-// promise without harm. snapshotMessage carries such bytes as the snapshot
-// field. What it saves the main thread is measured in .scratch, not asserted.
+// WatchWorkflow snapshots written straight from the record
+// (workflow-wire.ts encodeWorkflow): the bytes are exactly protobuf-es's
+// (workflowToProto, then toBinary) for every kind of record a real
+// coordinator stores and every field a definition can hold, in each output
+// format; a record the writer does not handle gets undefined, so the caller
+// takes protobuf-es's way. snapshotMessage carries such bytes as the
+// snapshot field. What it saves the main thread is a bench figure, not
+// asserted here.
 import { create, fromBinary, toBinary, toJson } from "@bufbuild/protobuf";
 import { BinaryReader } from "@bufbuild/protobuf/wire";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OutputFormat, RunWorkflowResponseSchema, WatchWorkflowResponseSchema } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
 import { WorkflowSchema } from "../../gen/horus/coordinator/v1/workflow_pb.js";
 import { BINARY_READ_OPTIONS } from "../../src/common/depth.js";
+import { toValueMap } from "../../src/common/json.js";
 import { workflowToProto, type ConvertOptions } from "../../src/coordinator/convert.js";
-import { createDefinitionPool, type DefinitionPool, type DefinitionPoolOptions } from "../../src/coordinator/definition-pool.js";
 import { snapshotMessage } from "../../src/coordinator/snapshot-wire.js";
+import { encodeWorkflow } from "../../src/coordinator/workflow-wire.js";
 import type { WorkflowRecord } from "../../src/engine/model.js";
-import type { JsonValue } from "../../src/common/json.js";
 import { WorkflowState as State } from "../../src/engine/states.js";
 import { coordinator, waitForEnd, type CoordinatorClient } from "../helpers/coordinator.js";
 import type { RunningCoordinator } from "../../src/coordinator/app.js";
@@ -24,43 +25,14 @@ const OPTIONS: ConvertOptions[] = [
   { binary: true },
   { binary: true, outputs: OutputFormat.JSON },
   { binary: true, outputs: OutputFormat.NONE },
-  { binary: false },
 ];
 
 const reference = (record: WorkflowRecord, options: ConvertOptions) => toBinary(WorkflowSchema, workflowToProto(record, options));
 
-const pools: DefinitionPool[] = [];
-function pool(options: DefinitionPoolOptions = {}): DefinitionPool {
-  const p = createDefinitionPool({ encodeMinSteps: 0, ...options });
-  pools.push(p);
-  return p;
-}
-
-/** A pool with one worker started, ready and idle: it has read a small definition. */
-async function warm(options: DefinitionPoolOptions = {}): Promise<DefinitionPool> {
-  const p = pool({ offloadChars: 1, ...options });
-  expect((await p.check("workflow:\n  name: w\n  steps:\n    - {id: a, runner: noop}\n", {})).problems).toEqual([]);
-  return p;
-}
-
-/** Waits for the worker that missed snapshots start in the background (see encodeWorkflow). */
-async function warmInBackground(p: DefinitionPool, record: WorkflowRecord): Promise<Promise<Uint8Array> | undefined> {
-  expect(p.encodeWorkflow(record, { binary: true })).toBeUndefined();
-  expect(p.encodeWorkflow(record, { binary: true })).toBeUndefined();
-  // Its worker has started, idle but not ready yet: a job now would wait for its modules to load.
-  expect(p.encodeWorkflow(record, { binary: true })).toBeUndefined();
-  let promise: Promise<Uint8Array> | undefined;
-  for (let i = 0; i < 600 && !promise; i++) {
-    await new Promise((r) => setTimeout(r, 50));
-    promise = p.encodeWorkflow(record, { binary: true });
-  }
-  return promise;
-}
-
-function encoded(p: DefinitionPool, record: WorkflowRecord, options: ConvertOptions): Promise<Uint8Array> {
-  const promise = p.encodeWorkflow(record, options);
-  expect(promise, "a worker is ready and idle").toBeDefined();
-  return promise!;
+function encoded(record: WorkflowRecord, options: ConvertOptions): Uint8Array {
+  const bytes = encodeWorkflow(record, options);
+  expect(bytes, "the writer handles the record").toBeDefined();
+  return bytes!;
 }
 
 const chainYaml = (n: number, runner: string) =>
@@ -93,6 +65,32 @@ const WORKFLOWS = {
   on_failure:
     - {id: report, runner: noop}
 `,
+  "a pending workflow whose definition holds every field": `workflow:
+  name: every-field
+  labels: { team: "données", tier: "1", "": "empty key" }
+  timeout: 1h
+  retry: { max_attempts: 3, initial_backoff: 250ms, max_backoff: 90s, multiplier: 1.5, jitter: 0.25, non_retryable: [SCRIPT_ERROR, MY_CODE] }
+  inputs:
+    day: { type: string, required: true, description: "YYYY-MM-DD" }
+    limit: { type: number, default: 1000 }
+    opts: { type: object, default: { deep: [1, "x", null, true] } }
+  steps:
+    - { id: gate, runner: nosuch, supervisor: "far-away", labels: { zone: eu, gpu: "" }, secrets: [DB_URL, API_KEY], timeout: 1500ms, retry: { max_attempts: 1 }, when: "inputs.limit > 0", payload: "ééé" }
+    - { id: fan, runner: noop, depends_on: [gate], for_each: "[1, 2]", max_parallel: 7, trigger: all_done }
+    - { id: tpl, depends_on: [gate], workflow: { template: some-template, version: 4 }, trigger: none_failed }
+    - { id: latest, depends_on: [gate], workflow: { template: some-template } }
+    - id: inline
+      depends_on: [gate]
+      trigger: one_success
+      workflow:
+        name: inner
+        labels: { a: b }
+        retry: { multiplier: 1 }
+        steps:
+          - { id: x, runner: js, payload: "1", retry: { jitter: 0, non_retryable: [] } }
+  on_failure:
+    - { id: report, runner: noop, trigger: one_failed }
+`,
   "a sub-workflow parent": `workflow:
   name: parent
   steps:
@@ -107,7 +105,7 @@ const WORKFLOWS = {
 `,
 };
 
-describe("snapshots encoded in a worker", () => {
+describe("snapshots written from the record", () => {
   let running: RunningCoordinator;
   let client: CoordinatorClient;
   const records = new Map<string, WorkflowRecord>();
@@ -115,7 +113,8 @@ describe("snapshots encoded in a worker", () => {
   beforeAll(async () => {
     ({ running, client } = await coordinator());
     for (const [name, yaml] of Object.entries(WORKFLOWS)) {
-      const { workflowId } = await client.submitWorkflow({ definition: { case: "yaml", value: yaml } });
+      const inputs = toValueMap(name.includes("every field") ? { day: "2026-12-02" } : {});
+      const { workflowId } = await client.submitWorkflow({ definition: { case: "yaml", value: yaml }, inputs });
       if (!name.startsWith("a pending")) await waitForEnd(client, workflowId);
       const got = await running.store.getWorkflow(workflowId);
       records.set(name, got!.record);
@@ -127,7 +126,6 @@ describe("snapshots encoded in a worker", () => {
   }, 60_000);
 
   afterAll(async () => {
-    for (const p of pools) await p.close();
     await running?.close();
   });
 
@@ -141,20 +139,23 @@ describe("snapshots encoded in a worker", () => {
     expect(all.some((r) => r.parent)).toBe(true);
     expect(all.some((r) => r.error)).toBe(true);
     expect(JSON.stringify(all)).toContain("é€😀");
+    const every = records.get("a pending workflow whose definition holds every field")!.definition;
+    expect(every.inputs && every.retry && every.timeoutMs && every.onFailure).toBeTruthy();
+    expect(every.steps.map((s) => [s.trigger, s.workflow, s.secrets, s.labels, s.supervisor, s.retry, s.when, s.forEach, s.maxParallel].filter((x) => x !== undefined).length)).toEqual([5, 3, 2, 1, 2]);
   });
 
   for (const name of [...Object.keys(WORKFLOWS), `${Object.keys(WORKFLOWS).at(-1)}: its child`]) {
-    it(`the main thread's bytes for ${name}, in each output format`, async () => {
+    it(`protobuf-es's bytes for ${name}, in each output format`, () => {
       const record = records.get(name)!;
-      const p = await warm();
       for (const options of OPTIONS) {
-        const bytes = await encoded(p, record, options);
-        expect(Buffer.from(bytes), JSON.stringify(options)).toEqual(Buffer.from(reference(record, options)));
+        expect(Buffer.from(encoded(record, options)), JSON.stringify(options)).toEqual(Buffer.from(reference(record, options)));
       }
+      // The JSON format has no pre-encoded fields: protobuf-es builds those.
+      expect(encodeWorkflow(record, { binary: false })).toBeUndefined();
     });
   }
 
-  it("the main thread's bytes for a 2,000-step workflow, whose snapshot needs a multi-byte length", async () => {
+  it("protobuf-es's bytes for a 2,000-step workflow, whose snapshot needs a multi-byte length", () => {
     const base = records.get("a pending 100-step chain (its first step waits for a supervisor)")!;
     const record: WorkflowRecord = {
       ...base,
@@ -162,18 +163,17 @@ describe("snapshots encoded in a worker", () => {
       levels: Array.from({ length: 2_000 }, () => 0),
       steps: Array.from({ length: 2_000 }, (_, i) => ({ ...base.steps[0]!, id: `w${i}` })),
     };
-    const bytes = await encoded(await warm(), record, { binary: true });
+    const bytes = encoded(record, { binary: true });
     expect(bytes.length).toBeGreaterThan(100_000);
     expect(Buffer.from(bytes)).toEqual(Buffer.from(reference(record, { binary: true })));
     const msg = fromBinary(WatchWorkflowResponseSchema, toBinary(WatchWorkflowResponseSchema, snapshotMessage(bytes, "7")), BINARY_READ_OPTIONS);
     expect(msg.kind.case === "snapshot" && msg.kind.value.steps).toHaveLength(2_000);
   });
 
-  it("snapshotMessage decodes as the message the library would send, for WatchWorkflow and RunWorkflow", async () => {
-    const p = await warm();
+  it("snapshotMessage decodes as the message the library would send, for WatchWorkflow and RunWorkflow", () => {
     for (const [name, record] of records) {
-      for (const options of OPTIONS.filter((o) => o.binary)) {
-        const msg = snapshotMessage(await encoded(p, record, options), "42");
+      for (const options of OPTIONS) {
+        const msg = snapshotMessage(encoded(record, options), "42");
         for (const schema of [WatchWorkflowResponseSchema, RunWorkflowResponseSchema] as const) {
           const expected = create(schema, { kind: { case: "snapshot", value: workflowToProto(record, options) }, cursor: "42" });
           // As RunWorkflow passes it on (service.ts asRunResponse): the cursor, and $unknown as it is.
@@ -185,9 +185,9 @@ describe("snapshots encoded in a worker", () => {
     }
   });
 
-  it("snapshotMessage is for the binary format only: JSON has no snapshot in it", async () => {
+  it("snapshotMessage is for the binary format only: JSON has no snapshot in it", () => {
     const record = records.get("a sub-workflow parent")!;
-    const msg = snapshotMessage(await encoded(await warm(), record, { binary: true }), "9");
+    const msg = snapshotMessage(encoded(record, { binary: true }), "9");
     expect(toJson(WatchWorkflowResponseSchema, msg)).toEqual({ cursor: "9" });
   });
 
@@ -200,67 +200,20 @@ describe("snapshots encoded in a worker", () => {
     }
   });
 
-  it("undefined while no worker is ready and idle, and for small records; never queued behind a definition", async () => {
-    const record = records.get("a pending 100-step chain (its first step waits for a supervisor)")!;
-    // No worker started yet.
-    expect(pool().encodeWorkflow(record, { binary: true })).toBeUndefined();
-    // Its one worker busy reading a definition.
-    const p = await warm({ size: 1 });
-    const reading = p.check(chainYaml(3_000, "noop"), {});
-    expect(p.encodeWorkflow(record, { binary: true })).toBeUndefined();
-    expect((await reading).problems).toEqual([]);
-    // Free again, and the bytes come from it.
-    expect(Buffer.from(await encoded(p, record, { binary: true }))).toEqual(Buffer.from(reference(record, { binary: true })));
-    // Below encodeMinSteps: the caller's.
-    const small = await warm({ encodeMinSteps: 101 });
-    expect(small.encodeWorkflow(record, { binary: true })).toBeUndefined();
-  });
-
-  it("snapshots asked for while none is ready start a worker in the background for the next ones", async () => {
-    const record = records.get("a for_each with instances")!;
-    const promise = await warmInBackground(pool(), record);
-    expect(promise, "a worker became ready").toBeDefined();
-    expect(Buffer.from(await promise!)).toEqual(Buffer.from(reference(record, { binary: true })));
-  });
-
-  it("a worker that runs out of time or memory mid-snapshot rejects the promise, and the pool goes on", async () => {
-    const base = records.get("a finished workflow with nested, non-ASCII outputs")!;
-    // Large enough that encoding takes longer than 1 ms, and more than 16 MiB of heap.
-    const big: WorkflowRecord = { ...base, steps: Array.from({ length: 40_000 }, (_, i) => ({ ...base.steps[0]!, id: `s${i}`, instanceOf: 0, output: { i, text: "x".repeat(400) } })) };
-    const small = records.get("a for_each with instances")!;
-    // One deep output shared by 10,000 steps: cloned once, but converted and
-    // encoded by reflection once per step, which takes far longer than 1 s.
-    let deep: JsonValue = { leaf: "x" };
-    for (let i = 0; i < 400; i++) deep = { [`c${i}`]: [deep] };
-    const slow: WorkflowRecord = { ...base, steps: Array.from({ length: 10_000 }, (_, i) => ({ ...base.steps[0]!, id: `s${i}`, instanceOf: 0, output: deep })) };
-    // Started in the background, which has no time limit.
-    const hurried = pool({ maxMs: 1_000 });
-    expect(Buffer.from(await (await warmInBackground(hurried, small))!)).toEqual(Buffer.from(reference(small, { binary: true })));
-    await expect(encoded(hurried, slow, { binary: false })).rejects.toThrow(/encoding the workflow snapshot took longer than 1s/);
-    const starved = await warm({ maxHeapMb: 16 });
-    await expect(encoded(starved, big, { binary: true })).rejects.toThrow(/encoding the workflow snapshot (needed more than the worker's 16 MiB|failed)/);
-    // Its worker is gone; the next definition starts another, which encodes.
-    expect((await starved.check("workflow:\n  name: w\n  steps:\n    - {id: a, runner: noop}\n", {})).problems).toEqual([]);
-    expect(Buffer.from(await encoded(starved, small, { binary: true }))).toEqual(Buffer.from(reference(small, { binary: true })));
-  }, 60_000);
-
-  it("a record that does not clone, or does not convert, is rejected, and the worker stays usable", async () => {
-    const record = records.get("a for_each with instances")!;
-    const p = await warm();
-    const odd = { ...record, labels: { ...record.labels, get: (() => "x") as unknown as string } };
-    await expect(encoded(p, odd, { binary: true })).rejects.toThrow(/encoding the workflow snapshot failed: .*could not be cloned/);
-    // A step record with no definition: workflowToProto throws in the worker.
-    const broken = { ...record, steps: [...record.steps, { ...record.steps[0]!, id: "stray" }] };
-    expect(() => reference(broken, { binary: true })).toThrow();
-    await expect(encoded(p, broken, { binary: true })).rejects.toThrow(/encoding the workflow snapshot failed: /);
-    expect(Buffer.from(await encoded(p, record, { binary: true }))).toEqual(Buffer.from(reference(record, { binary: true })));
-  });
-
-  it("closing the pool mid-snapshot rejects the promise", async () => {
-    const base = records.get("a pending 100-step chain (its first step waits for a supervisor)")!;
-    const p = await warm();
-    const rejected = expect(encoded(p, base, { binary: true })).rejects.toThrow(/shutting down/);
-    await p.close();
-    await rejected;
+  it("a record with a number the writer does not handle gets undefined, and protobuf-es still encodes it", () => {
+    const base = records.get("a for_each with instances")!;
+    const step = base.steps[0]!;
+    const odd: WorkflowRecord[] = [
+      { ...base, createdAt: 1.5 },
+      { ...base, finishedAt: -1 },
+      { ...base, levels: base.levels.map(() => -1) },
+      { ...base, steps: [{ ...step, attempts: step.attempts.map((a) => ({ ...a, number: -1 })) }, ...base.steps.slice(1)] },
+      { ...base, definition: { ...base.definition, timeoutMs: -5 } },
+      { ...base, definition: { ...base.definition, steps: base.definition.steps.map((s) => ({ ...s, timeoutMs: 0.5 })) } },
+    ];
+    for (const [i, record] of odd.entries()) {
+      expect(encodeWorkflow(record, { binary: true }), `case ${i}`).toBeUndefined();
+      expect(() => reference(record, { binary: true })).not.toThrow();
+    }
   });
 });

@@ -1,8 +1,7 @@
-// A watch's snapshot encoded by a definition worker (definition-pool.ts
-// encodeWorkflow) reaches binary clients as the one built on the main
-// thread would: the same workflow, with outputs in the format asked for.
-// The coordinator's workers are warm here (every YAML is read in one), so
-// the 12-step workflow's snapshot is taken off the main thread.
+// A watch's snapshot written straight from the record (workflow-wire.ts)
+// reaches binary clients as the one protobuf-es builds: the same workflow
+// GetWorkflow gives, with outputs in the format asked for, on every binary
+// protocol.
 import { createClient } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CoordinatorService, OutputFormat } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
@@ -13,24 +12,23 @@ let running: RunningCoordinator;
 let client: CoordinatorClient;
 
 beforeAll(async () => {
-  ({ running, client } = await coordinator({ definitions: { offloadChars: 1 } }));
+  ({ running, client } = await coordinator());
 });
 afterAll(async () => {
   await running.close();
 });
 
 const steps = Array.from({ length: 12 }, (_, i) => `    - { id: s${i}, runner: js, payload: "({ i: ${i}, s: 'é😀', deep: [[{ x: null }]] })"${i > 0 ? `, depends_on: [s${i - 1}]` : ""} }`).join("\n");
-const YAML = `workflow:\n  name: offloaded\n  steps:\n${steps}\n`;
+const YAML = `workflow:\n  name: snapshot\n  steps:\n${steps}\n`;
 
-describe("a snapshot encoded off the main thread", () => {
+describe("a snapshot written from the record", () => {
   for (const [name, transport] of Object.entries(PROTOCOLS).filter(([n]) => !n.includes("json"))) {
     it(`${name}: is the workflow GetWorkflow gives, with outputs as asked`, async () => {
       const { workflowId } = await client.submitWorkflow({ definition: { case: "yaml", value: YAML } });
       await waitForEnd(client, workflowId);
       const want = (await client.getWorkflow({ workflowId })).workflow!;
       const c = createClient(CoordinatorService, transport(running.url));
-      // Twice each: a miss may be what starts a worker for the next.
-      for (const format of [OutputFormat.VALUE_UNSPECIFIED, OutputFormat.JSON, OutputFormat.NONE, OutputFormat.VALUE_UNSPECIFIED, OutputFormat.JSON, OutputFormat.NONE]) {
+      for (const format of [OutputFormat.VALUE_UNSPECIFIED, OutputFormat.JSON, OutputFormat.NONE]) {
         const first = await c.watchWorkflow({ workflowId, outputs: format })[Symbol.asyncIterator]().next();
         expect(first.value?.kind.case, `${name} ${format}`).toBe("snapshot");
         const got = first.value!.kind.value as typeof want;
