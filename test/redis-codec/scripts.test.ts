@@ -31,7 +31,7 @@ function literals(lua: string): string[] {
  */
 const NOT_FIELDS = new Set([
   // commands
-  "EXISTS", "HSET", "HGET", "HDEL", "HINCRBY", "PEXPIRE", "PERSIST", "PTTL", "GET", "SET", "ZADD", "ZREM", "SADD",
+  "EXISTS", "HSET", "HGET", "HMGET", "HDEL", "HINCRBY", "PEXPIRE", "PERSIST", "PTTL", "GET", "SET", "ZADD", "ZREM", "SADD",
   "ZRANGEBYSCORE", "XADD", "XTRIM", "TIME", "PUBLISH",
   // options and range bounds
   "PX", "MAXLEN", "LIMIT", "*", "~", "-inf", "+inf", "(",

@@ -136,6 +136,30 @@ export function storeContract(name: string, make: () => Promise<Store>): void {
       await store.close();
     });
 
+    it("counts steps by state across commits: a step changed twice in one commit, steps added past the count, a commit of 4,500 steps (more values than one Lua unpack takes)", async () => {
+      const store = await make();
+      const rec = sampleRecord();
+      await store.createWorkflow(rec);
+      const step = (id: string, state: (typeof S)[keyof typeof S]) => ({ id, state, attempts: [] });
+      const counts = async () => {
+        const [s] = await store.summaries([rec.id]);
+        return { total: s!.stepsTotal, succeeded: s!.stepsSucceeded, failed: s!.stepsFailed, running: s!.stepsRunning };
+      };
+      await store.commit(rec.id, { header: { state: W.RUNNING }, steps: [{ index: 0, record: step("a", S.RUNNING) }, { index: 1, record: step("b", S.SUCCEEDED) }], events: [] });
+      expect(await counts()).toEqual({ total: 2, succeeded: 1, failed: 0, running: 1 });
+      await store.commit(rec.id, {
+        steps: [{ index: 0, record: step("a", S.FAILED) }, { index: 0, record: step("a", S.SUCCEEDED) }, { index: 2, record: step("c", S.FAILED) }],
+        events: [],
+      });
+      const after = await store.getWorkflow(rec.id);
+      expect(after!.record.steps.map((s) => s.state)).toEqual([S.SUCCEEDED, S.SUCCEEDED, S.FAILED]);
+      expect(await counts()).toEqual({ total: 3, succeeded: 2, failed: 1, running: 0 });
+      const many = Array.from({ length: 4_500 }, (_, i) => ({ index: 3 + i, record: step(`i${i}`, i % 3 === 0 ? S.RUNNING : S.SUCCEEDED) }));
+      await store.commit(rec.id, { steps: many, events: [] });
+      expect(await counts()).toEqual({ total: 4_503, succeeded: 2 + 3_000, failed: 1, running: 1_500 });
+      await store.close();
+    });
+
     it("notifies subscribers of events and logs, and stops after unsubscribe", async () => {
       const store = await make();
       const rec = sampleRecord();
