@@ -223,40 +223,37 @@ function duration(w: ReverseWriter, no: number, ms: number): void {
 }
 
 function inputSpecs(w: ReverseWriter, inputs: InputDeclarations): void {
-  const entries = Object.entries(inputs);
-  for (let i = entries.length - 1; i >= 0; i--) {
-    const [name, d] = entries[i]!;
-    message(w, F.spec.inputs, () => {
-      message(w, F.entry.value, () => {
-        str(w, F.inputSpec.description, d.description);
-        if (d.default !== undefined) valueField(w, F.inputSpec.default, d.default);
-        uint(w, F.inputSpec.required, d.required ? 1 : 0);
-        str(w, F.inputSpec.type, d.type);
-      });
-      str(w, F.entry.key, name, true);
-    });
-  }
+  mapField(w, F.spec.inputs, inputs, (d) =>
+    message(w, F.entry.value, () => {
+      str(w, F.inputSpec.description, d.description);
+      if (d.default !== undefined) valueField(w, F.inputSpec.default, d.default);
+      uint(w, F.inputSpec.required, d.required ? 1 : 0);
+      str(w, F.inputSpec.type, d.type);
+    }),
+  );
 }
 
-/** A map<string, string> field: an entry per key, key and value always written, in the object's order. */
+/** A map<string, string> field. */
 function stringMap(w: ReverseWriter, no: number, map: Record<string, string>): void {
-  const entries = Object.entries(map);
-  for (let i = entries.length - 1; i >= 0; i--) {
-    const [k, v] = entries[i]!;
-    message(w, no, () => {
-      str(w, F.entry.value, v, true);
-      str(w, F.entry.key, k, true);
-    });
-  }
+  mapField(w, no, map, (v) => str(w, F.entry.value, v, true));
 }
 
 /** A map<string, google.protobuf.Value> field. */
 function valueMap(w: ReverseWriter, no: number, map: Record<string, JsonValue>): void {
+  mapField(w, no, map, (v) => valueField(w, F.entry.value, v));
+}
+
+/**
+ * A map field: an entry message per key, in the object's order, its key
+ * always written and its value by `value` (as protobuf-es writes map
+ * entries, defaults included).
+ */
+function mapField<V>(w: ReverseWriter, no: number, map: Record<string, V>, value: (v: V) => void): void {
   const entries = Object.entries(map);
   for (let i = entries.length - 1; i >= 0; i--) {
     const [k, v] = entries[i]!;
     message(w, no, () => {
-      valueField(w, F.entry.value, v);
+      value(v);
       str(w, F.entry.key, k, true);
     });
   }
