@@ -66,8 +66,7 @@ export function durationMs(d: Duration | undefined): number | undefined {
   return Number(d.seconds) * 1000 + Math.floor(d.nanos / 1e6);
 }
 
-/** google.protobuf.Duration's range (about 10,000 years): its JSON form refuses anything beyond. */
-/** The longest google.protobuf.Duration, in ms (msDuration clamps to it). */
+/** google.protobuf.Duration's range (about 10,000 years), in ms: its JSON form refuses anything beyond, and msDuration clamps to it. */
 export const MAX_DURATION_MS = 315_576_000_000 * 1000;
 
 /**

@@ -13,6 +13,7 @@
 // It writes with a ReverseWriter (reverse-writer.ts), so no byte is copied
 // twice. The bytes are the same as toBinary's (test/common/value-wire.test.ts).
 import type { JsonValue } from "@bufbuild/protobuf";
+import { LEN, tag } from "./proto-write.js";
 import { ReverseWriter } from "./reverse-writer.js";
 
 /** Field tags of google.protobuf.Value, Struct, its map entry and ListValue. */
@@ -75,6 +76,14 @@ export function writeValue(w: ReverseWriter, v: JsonValue | undefined): void {
     w.varint(w.written - start);
     w.byte(TAG.structValue);
   }
+}
+
+/** A google.protobuf.Value field `no` holding `v`, for a ReverseWriter (its content, length, then tag). */
+export function writeValueField(w: ReverseWriter, no: number, v: JsonValue | undefined): void {
+  const start = w.written;
+  writeValue(w, v);
+  w.varint(w.written - start);
+  tag(w, no, LEN);
 }
 
 /** google.protobuf.Value's binary encoding of `json` (the same bytes as toBinary(ValueSchema, toValue(json))). */

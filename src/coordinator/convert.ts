@@ -138,7 +138,8 @@ export function definitionToSpec(def: WorkflowDefinition): WorkflowSpec {
 
 // Plain init objects (create() fills in the rest), so an inline child
 // workflow converts by the same code as its parent.
-const TRIGGER_NUMBER: Record<TriggerRule, TriggerRuleMsg> = {
+/** A trigger rule's number in the proto's TriggerRule. */
+export const TRIGGER_NUMBER: Record<TriggerRule, TriggerRuleMsg> = {
   all_success: TriggerRuleMsg.ALL_SUCCESS,
   all_done: TriggerRuleMsg.ALL_DONE,
   one_success: TriggerRuleMsg.ONE_SUCCESS,

@@ -16,7 +16,7 @@
 import { create } from "@bufbuild/protobuf";
 import { OutputFormat, WatchWorkflowResponseSchema, type WatchWorkflowResponse } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
 import { ReverseWriter } from "../common/reverse-writer.js";
-import { writeValue } from "../common/value-wire.js";
+import { writeValueField } from "../common/value-wire.js";
 import { isUint, isUint31, LEN, message, str, tag, timestamp, uint } from "../common/proto-write.js";
 import type { StoredEvent } from "../engine/model.js";
 
@@ -57,12 +57,7 @@ function event(w: ReverseWriter, workflowId: Uint8Array, e: StoredEvent, outputs
     message(w, F.event.step, () => {
       // A Value output is an unknown field to the converter (convert.ts), which
       // protobuf-es writes after the known ones: here it is written first.
-      if (e.output !== undefined && outputs === OutputFormat.VALUE_UNSPECIFIED) {
-        const start = w.written;
-        writeValue(w, e.output);
-        w.varint(w.written - start);
-        tag(w, F.step.output, LEN);
-      }
+      if (e.output !== undefined && outputs === OutputFormat.VALUE_UNSPECIFIED) writeValueField(w, F.step.output, e.output);
       if (e.output !== undefined && outputs === OutputFormat.JSON) str(w, F.step.outputJson, JSON.stringify(e.output));
       str(w, F.step.waitingReason, e.waitingReason);
       if (e.nextRetryAt !== undefined) timestamp(w, F.step.nextRetryAt, e.nextRetryAt);

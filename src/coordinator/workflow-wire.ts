@@ -13,16 +13,15 @@
 // what this writer handles (a negative or fractional number where the proto
 // has an integer) gets undefined, and the caller takes protobuf-es's way.
 import { OutputFormat } from "../../gen/horus/coordinator/v1/coordinator_pb.js";
-import { TriggerRule as TriggerRuleMsg } from "../../gen/horus/coordinator/v1/workflow_pb.js";
 import { MAX_DURATION_MS, type JsonValue } from "../common/json.js";
-import { double, isUint, isUint31, LEN, message, str, strs, tag, timestamp, uint } from "../common/proto-write.js";
+import { double, isUint, isUint31, message, str, strs, timestamp, uint } from "../common/proto-write.js";
 import { ReverseWriter } from "../common/reverse-writer.js";
-import { writeValue } from "../common/value-wire.js";
+import { writeValueField } from "../common/value-wire.js";
 import type { AttemptRecord, StepRecord, WorkflowRecord } from "../engine/model.js";
 import { StepState } from "../engine/states.js";
-import type { RetryPolicyDefinition, StepDefinition, TriggerRule, WorkflowDefinition } from "../workflow/definition.js";
+import type { RetryPolicyDefinition, StepDefinition, WorkflowDefinition } from "../workflow/definition.js";
 import type { InputDeclarations } from "../workflow/inputs.js";
-import type { ConvertOptions } from "./convert.js";
+import { TRIGGER_NUMBER, type ConvertOptions } from "./convert.js";
 
 /** Field numbers, as in workflow.proto. */
 const F = {
@@ -38,14 +37,6 @@ const F = {
   duration: { seconds: 1, nanos: 2 },
   entry: { key: 1, value: 2 },
 } as const;
-
-const TRIGGER_NUMBER: Record<TriggerRule, number> = {
-  all_success: TriggerRuleMsg.ALL_SUCCESS,
-  all_done: TriggerRuleMsg.ALL_DONE,
-  one_success: TriggerRuleMsg.ONE_SUCCESS,
-  one_failed: TriggerRuleMsg.ONE_FAILED,
-  none_failed: TriggerRuleMsg.NONE_FAILED,
-};
 
 /** Thrown inside the writer for a record it does not handle; encodeWorkflow answers undefined. */
 class NotDirect extends Error {}
@@ -115,12 +106,12 @@ function workflow(w: ReverseWriter, wf: WorkflowRecord, outputs: OutputFormat): 
 function step(w: ReverseWriter, s: StepRecord, def: StepDefinition, level: number, onFailure: boolean, outputs: OutputFormat): void {
   const output = outputs === OutputFormat.NONE ? undefined : s.output;
   // A Value output is an unknown field to protobuf-es (convert.ts withOutput), written after the known ones.
-  if (output !== undefined && outputs === OutputFormat.VALUE_UNSPECIFIED) valueField(w, F.step.output, output);
+  if (output !== undefined && outputs === OutputFormat.VALUE_UNSPECIFIED) writeValueField(w, F.step.output, output);
   if (output !== undefined && outputs === OutputFormat.JSON) str(w, F.step.outputJson, JSON.stringify(output));
   str(w, F.step.waitingReason, s.state === StepState.READY ? s.waitingReason : undefined);
   uint(w, F.step.onFailure, onFailure ? 1 : 0);
   uint(w, F.step.instanceCount, int31(s.instances?.count));
-  if (s.item !== undefined) valueField(w, F.step.item, s.item);
+  if (s.item !== undefined) writeValueField(w, F.step.item, s.item);
   uint(w, F.step.instance, int31(s.instance), true);
   timestamp(w, F.step.nextRetryAt, time(s.nextRetryAt));
   uint(w, F.step.level, int31(level));
@@ -226,7 +217,7 @@ function inputSpecs(w: ReverseWriter, inputs: InputDeclarations): void {
   mapField(w, F.spec.inputs, inputs, (d) =>
     message(w, F.entry.value, () => {
       str(w, F.inputSpec.description, d.description);
-      if (d.default !== undefined) valueField(w, F.inputSpec.default, d.default);
+      if (d.default !== undefined) writeValueField(w, F.inputSpec.default, d.default);
       uint(w, F.inputSpec.required, d.required ? 1 : 0);
       str(w, F.inputSpec.type, d.type);
     }),
@@ -240,7 +231,7 @@ function stringMap(w: ReverseWriter, no: number, map: Record<string, string>): v
 
 /** A map<string, google.protobuf.Value> field. */
 function valueMap(w: ReverseWriter, no: number, map: Record<string, JsonValue>): void {
-  mapField(w, no, map, (v) => valueField(w, F.entry.value, v));
+  mapField(w, no, map, (v) => writeValueField(w, F.entry.value, v));
 }
 
 /**
@@ -257,12 +248,4 @@ function mapField<V>(w: ReverseWriter, no: number, map: Record<string, V>, value
       str(w, F.entry.key, k, true);
     });
   }
-}
-
-/** A google.protobuf.Value field. */
-function valueField(w: ReverseWriter, no: number, v: JsonValue): void {
-  const start = w.written;
-  writeValue(w, v);
-  w.varint(w.written - start);
-  tag(w, no, LEN);
 }
