@@ -71,12 +71,13 @@ export async function runMany(t: Target, yaml: string, count: number): Promise<{
 }
 
 /** Like runOne, but the end is noticed on a WatchWorkflows stream opened before the submission. */
-export async function runOneListed(t: Target, yaml: string): Promise<number> {
+export async function runOneListed(t: Target, yaml: string): Promise<{ ms: number; id: string }> {
   const watch = await t.watchAll();
   try {
     const start = performance.now();
-    await watch.ended(await t.submit(yaml));
-    return performance.now() - start;
+    const id = await t.submit(yaml);
+    await watch.ended(id);
+    return { ms: performance.now() - start, id };
   } finally {
     await watch.close();
   }
@@ -109,15 +110,15 @@ export async function horusShapes(t: Target, size: Sizes, log: (msg: string) => 
   const latest: number[] = [];
   for (let r = 0; r < size.runs; r++) {
     samples.wide.push((await runOne(t, wideYaml(size.wide))).ms);
-    listed.wide.push(await runOneListed(t, wideYaml(size.wide)));
-    listed.chain.push(await runOneListed(t, chainYaml(size.chain)));
+    listed.wide.push((await runOneListed(t, wideYaml(size.wide))).ms);
+    listed.chain.push((await runOneListed(t, chainYaml(size.chain))).ms);
     const chain = await runOne(t, chainYaml(size.chain));
     samples.chain.push(chain.ms);
     idle.push(...(await t.dispatchLatencies(chain.id)));
     if (t.run) latest.push((await runOne(t, chainYaml(size.chain), undefined, { latestOnly: true })).ms);
     samples.many.push((await runMany(t, SMALL_YAML, size.many)).ms);
     samples.forEach.push((await runOne(t, forEachYaml(size.forEach))).ms);
-    listed.forEach.push(await runOneListed(t, forEachYaml(size.forEach)));
+    listed.forEach.push((await runOneListed(t, forEachYaml(size.forEach))).ms);
     log(`${label} run ${r + 1}: wide ${samples.wide.at(-1)!.toFixed(0)} ms, chain ${samples.chain.at(-1)!.toFixed(0)} ms (${listed.chain.at(-1)!.toFixed(0)} ms unwatched), many ${samples.many.at(-1)!.toFixed(0)} ms, for_each ${samples.forEach.at(-1)!.toFixed(0)} ms (${listed.forEach.at(-1)!.toFixed(0)} ms unwatched)`);
   }
   const out: HorusFigures = {

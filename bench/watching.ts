@@ -13,7 +13,7 @@
 // CPU per run is read from /proc as well: its main thread, and all its
 // threads.
 import { readFileSync } from "node:fs";
-import { runOne } from "./measure.js";
+import { runOne, runOneListed } from "./measure.js";
 import { chainYaml } from "./shapes.js";
 import { median, trimmedMean } from "./stats.js";
 import type { Target } from "./target.js";
@@ -68,19 +68,8 @@ function cpuOf(pid: number): { main: number; all: number } | undefined {
 export async function watchingCost(t: Target, pid: number, chain: number, rounds: number): Promise<WatchingFigures> {
   if (!t.run) throw new Error("the watching section needs a target that runs workflows in one call");
   const yaml = chainYaml(chain);
-  const once = async (mode: WatchMode): Promise<{ ms: number; id: string }> => {
-    if (mode !== "unwatched") return runOne(t, yaml, undefined, { latestOnly: mode === "latest" });
-    // As runOneListed, keeping the id.
-    const watch = await t.watchAll();
-    try {
-      const start = performance.now();
-      const id = await t.submit(yaml);
-      await watch.ended(id);
-      return { ms: performance.now() - start, id };
-    } finally {
-      await watch.close();
-    }
-  };
+  const once = (mode: WatchMode): Promise<{ ms: number; id: string }> =>
+    mode === "unwatched" ? runOneListed(t, yaml) : runOne(t, yaml, undefined, { latestOnly: mode === "latest" });
   // Warm up each mode.
   for (const mode of MODES) await once(mode);
   const wall: Record<WatchMode, number[]> = { unwatched: [], every: [], latest: [] };
@@ -109,7 +98,8 @@ export async function watchingCost(t: Target, pid: number, chain: number, rounds
   const figures = (mode: WatchMode): ModeFigures => ({
     ms: median(wall[mode]),
     ranMs: trimmedMean(ran[mode]),
-    ...(main[mode].length > 0 ? { mainCpuMs: mean(main[mode]), cpuMs: mean(all[mode]) } : {}),
+    // CPU is read in 10 ms ticks: a mean over many runs says more than a median of whole ticks.
+    ...(main[mode].length > 0 ? { mainCpuMs: trimmedMean(main[mode], 0), cpuMs: trimmedMean(all[mode], 0) } : {}),
   });
   const modes = { unwatched: figures("unwatched"), every: figures("every"), latest: figures("latest") };
   return {
@@ -119,9 +109,4 @@ export async function watchingCost(t: Target, pid: number, chain: number, rounds
     ratio: { every: modes.every.ranMs / modes.unwatched.ranMs, latest: modes.latest.ranMs / modes.unwatched.ranMs },
     noticedRatio: { every: median(noticed.every), latest: median(noticed.latest) },
   };
-}
-
-/** CPU is read in 10 ms ticks: a mean over many runs says more than a median of whole ticks. */
-function mean(xs: number[]): number {
-  return xs.reduce((a, b) => a + b, 0) / xs.length;
 }
