@@ -246,6 +246,38 @@ describe("redis store", () => {
     }
   });
 
+  it("the change feed keeps hearing when its last listener leaves and a new one comes in the same turn (a live list closed and opened again)", async () => {
+    const p = prefix();
+    const a = await open({ prefix: p, nodeId: "a" });
+    const b = await open({ prefix: p, nodeId: "b" });
+    const rec = sampleRecord();
+    await b.createWorkflow(rec);
+    const heardBy = async (feed: string[]) => {
+      for (let i = 0; !feed.length; i++) {
+        if (i > 100) return false;
+        await b.commit(rec.id, { steps: [], events: [{ kind: "workflow", time: i, state: W.RUNNING }] });
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      return true;
+    };
+    try {
+      for (let round = 0; round < 3; round++) {
+        const first: string[] = [];
+        const stopFirst = a.subscribeChanges((id) => first.push(id));
+        expect(await heardBy(first), `round ${round}: the first listener`).toBe(true);
+        // The first leaves (PUNSUBSCRIBE) and the second comes (PSUBSCRIBE) in one turn of the event loop.
+        stopFirst();
+        const second: string[] = [];
+        const stopSecond = a.subscribeChanges((id) => second.push(id));
+        expect(await heardBy(second), `round ${round}: the listener that came as the other left`).toBe(true);
+        stopSecond();
+      }
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   it("creates a batch of workflows, their idempotency keys and index entries in one round trip: one script call", async () => {
     const redis = await startRedis();
     // Connected before MONITOR starts: a command of another client arriving

@@ -16,6 +16,13 @@ export interface RedisConnectionOptions {
    * "ready" (standalone Redis). ioredis's own resubscription on reconnect
    * leaves its promise unhandled: if Redis drops again at that moment, the
    * rejection has no handler, and an unhandled rejection ends a Node process.
+   *
+   * It sends every command at once, in the order given, without automatic
+   * pipelining: ioredis leaves (P)SUBSCRIBE and UNSUBSCRIBE out of its
+   * pipelines but not PUNSUBSCRIBE (its list of such commands spells it
+   * "unpsubscribe"), so a PUNSUBSCRIBE went a tick after a PSUBSCRIBE
+   * called after it, and the pattern ended unsubscribed while a live list
+   * still wanted it.
    */
   subscriber?: boolean;
 }
@@ -45,17 +52,18 @@ export function openRedis(options: RedisConnectionOptions): RedisClient {
     const first = new URL(options.url.split(",")[0]!.trim());
     return new Cluster(nodes, {
       enableOfflineQueue: false,
-      enableAutoPipelining: true,
+      enableAutoPipelining: !options.subscriber,
       lazyConnect: true,
       clusterRetryStrategy: (times) => Math.min(100 * times, 2_000),
       redisOptions: {
         ...base,
+        enableAutoPipelining: !options.subscriber,
         ...(first.username ? { username: decodeURIComponent(first.username) } : {}),
         ...(first.password ? { password: decodeURIComponent(first.password) } : {}),
       },
     });
   }
-  return new Redis(options.url, options.subscriber ? { ...base, autoResubscribe: false } : base);
+  return new Redis(options.url, options.subscriber ? { ...base, autoResubscribe: false, enableAutoPipelining: false } : base);
 }
 
 /** Connects, waiting for the first ready state (bounded by `timeoutMs`). */
