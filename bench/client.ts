@@ -5,7 +5,7 @@
 // `horus watch` do; a batch's ends on one WatchWorkflows stream, as the
 // dashboard does. Dispatch latencies come from GetWorkflow.
 import { timestampMs } from "@bufbuild/protobuf/wkt";
-import { createClient, type Client } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { CoordinatorService, OutputFormat, type RunWorkflowResponse, type WatchWorkflowResponse } from "../gen/horus/coordinator/v1/coordinator_pb.js";
 import { BINARY_READ_OPTIONS } from "../src/common/depth.js";
@@ -50,6 +50,15 @@ function isEnd(msg: WatchWorkflowResponse | RunWorkflowResponse): boolean {
   return events.some((e) => e.kind.case === "workflow" && isTerminalWorkflow(e.kind.value.state));
 }
 
+/**
+ * The longest a bench run waits for one workflow's end (ms). Runs take
+ * seconds at most; an end never heard fails the bench with this message
+ * rather than hang it (and CI) until the job's own time limit.
+ */
+const END_TIMEOUT_MS = 120_000;
+
+const endTimedOut = (id: string) => new Error(`workflow ${id || "(not submitted)"}: its end was not heard within ${END_TIMEOUT_MS / 1000} s`);
+
 /** A client of the coordinator at `url`, as a Target. */
 export function clientTarget(url: string, form: SubmitForm = "spec"): Target {
   // One HTTP/2 connection for every call and stream, as one client has.
@@ -86,9 +95,13 @@ export function clientTarget(url: string, form: SubmitForm = "spec"): Target {
     async run(yaml, inputs = {}, options = {}) {
       const definition = definitionOf(yaml);
       let id = "";
-      for await (const msg of client.runWorkflow({ submit: { definition, inputs: toValueMap(inputs) }, batch: true, outputs: OutputFormat.JSON, latestOnly: options.latestOnly ?? false })) {
-        if (msg.kind.case === "submitted") id = msg.kind.value.workflowId;
-        else if (isEnd(msg)) return id;
+      try {
+        for await (const msg of client.runWorkflow({ submit: { definition, inputs: toValueMap(inputs) }, batch: true, outputs: OutputFormat.JSON, latestOnly: options.latestOnly ?? false }, { timeoutMs: END_TIMEOUT_MS })) {
+          if (msg.kind.case === "submitted") id = msg.kind.value.workflowId;
+          else if (isEnd(msg)) return id;
+        }
+      } catch (err) {
+        throw ConnectError.from(err).code === Code.DeadlineExceeded ? endTimedOut(id) : err;
       }
       throw new Error(`the run of workflow ${id || "(not submitted)"} closed before it ended`);
     },
@@ -96,7 +109,11 @@ export function clientTarget(url: string, form: SubmitForm = "spec"): Target {
     async ended(id) {
       // The first message is a snapshot: a workflow that ended before the
       // watch opened is seen there.
-      for await (const msg of client.watchWorkflow({ workflowId: id, batch: true, outputs: OutputFormat.JSON })) if (isEnd(msg)) return;
+      try {
+        for await (const msg of client.watchWorkflow({ workflowId: id, batch: true, outputs: OutputFormat.JSON }, { timeoutMs: END_TIMEOUT_MS })) if (isEnd(msg)) return;
+      } catch (err) {
+        throw ConnectError.from(err).code === Code.DeadlineExceeded ? endTimedOut(id) : err;
+      }
       throw new Error(`the watch of workflow ${id} closed before it ended`);
     },
 
@@ -129,7 +146,10 @@ export function clientTarget(url: string, form: SubmitForm = "spec"): Target {
         ended(id) {
           if (done.has(id)) return Promise.resolve();
           if (failed) return Promise.reject(failed);
-          return new Promise((resolve, reject) => waiters.set(id, { resolve: () => { waiters.delete(id); resolve(); }, reject }));
+          return new Promise((resolve, reject) => {
+            const timer = setTimeout(() => (waiters.delete(id), reject(endTimedOut(id))), END_TIMEOUT_MS);
+            waiters.set(id, { resolve: () => { clearTimeout(timer); waiters.delete(id); resolve(); }, reject });
+          });
         },
         async close() {
           abort.abort();
