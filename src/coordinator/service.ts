@@ -16,7 +16,7 @@ import { fromValueMap } from "../common/json.js";
 import { STORE_UNAVAILABLE_HEADER } from "../common/store-unavailable.js";
 import { truncateId } from "../common/truncate.js";
 import { WorkflowState, isTerminalWorkflow, workflowStateName } from "../engine/states.js";
-import { InvalidCursorError, StoreUnavailableError, type Store } from "../store/store.js";
+import { InvalidCursorError, StoreUnavailableError, type Store, type Unsubscribe } from "../store/store.js";
 import type { Problem, ValidationLimits, WorkflowDefinition } from "../workflow/definition.js";
 import { findTemplateCycle } from "../workflow/template-refs.js";
 import { binaryWire, definitionToSpec, eventToProto, logToProto, planToProto, problemsToProto, summaryToProto, templateToProto, workflowToProto } from "./convert.js";
@@ -60,8 +60,9 @@ export interface CoordinatorServiceOptions {
 
 /**
  * A watch that hears nothing for this long checks that its workflow still
- * exists (ms): one deleted from the store, or lost with a store that
- * restarted empty, sends no notification, and its watchers would wait forever.
+ * exists, and reads its events again (ms): one deleted from the store, or
+ * lost with a store that restarted empty, sends no notification, nor does a
+ * change whose pub/sub message was lost, and its watchers would wait forever.
  */
 const WATCH_EXISTS_CHECK_MS = 5_000;
 
@@ -136,6 +137,8 @@ function waiter(store: Store, kinds: Array<"events" | "logs">, id: string, signa
   const onAbort = () => wake?.();
   for (const s of signals) s.addEventListener("abort", onAbort);
   return {
+    /** Settles once every notification is sure to come: await it before the first read (Unsubscribe.ready). */
+    ready: Promise.all(unsubscribes.map((u) => u.ready)),
     /** True once, after each notification (and initially). */
     take(): boolean {
       const was = dirty;
@@ -241,7 +244,7 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
     // Batched: wait out the window unless the change feed says the workflow ended.
     let ended = false;
     let endNow: (() => void) | undefined;
-    const unsubscribe = req.batch
+    const unsubscribe: Unsubscribe = req.batch
       ? store.subscribeChanges((id, terminal) => {
           if (id !== req.workflowId || !terminal) return;
           ended = true;
@@ -261,6 +264,7 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
             endNow = done;
           });
     try {
+      await Promise.all([w.ready, unsubscribe.ready]);
       const got = await store.getWorkflow(req.workflowId);
       if (!got) throw new ConnectError(`workflow ${truncateId(req.workflowId)} not found`, Code.NotFound);
       let cursor = req.cursor;
@@ -283,7 +287,9 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
             if ((await store.summaries([req.workflowId])).length === 0) {
               throw new ConnectError(`workflow ${truncateId(req.workflowId)} no longer exists: its data is gone from the store (deleted, expired, or the store restarted empty)`, Code.NotFound);
             }
-            continue;
+            // And read: a notification lost on the way (a pub/sub message
+            // dropped with a connection) delays a watcher by this long at
+            // most, rather than leaving it waiting for the next change.
           }
         }
         if (req.batch) {
@@ -468,13 +474,14 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
       const onAbort = () => waiting?.wake();
       for (const s of sigs) s.addEventListener("abort", onAbort);
       // Subscribed before the snapshot is read, so no change falls in between.
-      const unsubscribe = req.follow
+      const unsubscribe: Unsubscribe = req.follow
         ? store.subscribeChanges((id, terminal) => {
             batch.add(id, terminal);
             if (waiting && (terminal || waiting.progress)) waiting.wake();
           })
         : () => {};
       try {
+        await unsubscribe.ready;
         const page = await store.listWorkflows({ states: [], name: "", pageSize, pageToken: "" });
         yield { workflows: page.items.map(summaryToProto), snapshot: true };
         if (!req.follow) return;
@@ -534,6 +541,7 @@ function createService(options: CoordinatorServiceOptions): ServiceImpl<typeof C
         // comes while the state is being read wakes the next wait, instead of
         // being cleared after a read that missed it (the stream then never
         // saw the workflow end).
+        await w.ready;
         w.take();
         const got = await store.getWorkflow(req.workflowId);
         if (!got) throw new ConnectError(`workflow ${truncateId(req.workflowId)} not found`, Code.NotFound);

@@ -168,6 +168,15 @@ export interface Ownership {
   release(): Promise<void>;
 }
 
+/**
+ * Stops a subscription. `ready`, when there, resolves once notifications
+ * are sure to arrive (Redis: the server has the subscription); a reader
+ * that reads state and then waits for changes awaits it first, or a change
+ * between its read and the subscription would never wake it. It never
+ * rejects: after an outage the store subscribes again and wakes everyone.
+ */
+export type Unsubscribe = (() => void) & { ready?: Promise<void> };
+
 export interface Store {
   /** Shown in logs and health: "memory" or "redis". */
   readonly kind: string;
@@ -202,7 +211,7 @@ export interface Store {
    * Calls `listener` whenever events ("events") or log lines ("logs") are
    * added to the workflow. Returns the unsubscribe function.
    */
-  subscribe(kind: "events" | "logs", id: string, listener: () => void): () => void;
+  subscribe(kind: "events" | "logs", id: string, listener: () => void): Unsubscribe;
   /**
    * Calls `listener` with the id of any workflow that was created or got
    * events, whichever coordinator wrote them (for live lists), and
@@ -211,7 +220,7 @@ export interface Store {
    * per-workflow channels, opened only while someone listens. Returns the
    * unsubscribe function.
    */
-  subscribeChanges(listener: (workflowId: string, terminal: boolean) => void): () => void;
+  subscribeChanges(listener: (workflowId: string, terminal: boolean) => void): Unsubscribe;
   /** Summaries of these workflows, in the order given; unknown ids are left out. */
   summaries(ids: string[]): Promise<WorkflowSummaryRecord[]>;
   /**

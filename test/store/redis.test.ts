@@ -8,6 +8,7 @@ import { keysFor } from "../../src/store/redis/keys.js";
 import { createRedisStore, type RedisStoreOptions } from "../../src/store/redis/redis-store.js";
 import { LeaseLostError, StoreUnavailableError } from "../../src/store/store.js";
 import { sharedRedisUrl, startRedis, startRedisCluster, stopSharedRedis } from "../helpers/redis.js";
+import { tcpProxy } from "../helpers/proxy.js";
 import { sampleRecord, storeContract } from "./contract.js";
 
 afterAll(stopSharedRedis);
@@ -243,6 +244,31 @@ describe("redis store", () => {
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+
+  it("a subscription is ready only once the server has confirmed it, for a workflow's channel and for the change feed", async () => {
+    // Through a proxy that holds Redis's replies back: the SUBSCRIBE reaches
+    // Redis, but until its reply comes the subscription is not ready.
+    const redis = await sharedRedisUrl();
+    const proxy = await tcpProxy(Number(new URL(redis).port));
+    const store = await createRedisStore({ url: `redis://127.0.0.1:${proxy.port}`, prefix: prefix(), nodeId: "a" });
+    try {
+      for (const subscribe of [() => store.subscribe("events", "wf_held", () => {}), () => store.subscribeChanges(() => {})]) {
+        proxy.hold();
+        const unsubscribe = subscribe();
+        let ready = false;
+        void Promise.resolve(unsubscribe.ready).then(() => (ready = true));
+        await new Promise((r) => setTimeout(r, 200));
+        expect(ready).toBe(false);
+        proxy.release();
+        for (let i = 0; !ready && i < 200; i++) await new Promise((r) => setTimeout(r, 10));
+        expect(ready).toBe(true);
+        unsubscribe();
+      }
+    } finally {
+      await store.close();
+      await proxy.close();
     }
   });
 

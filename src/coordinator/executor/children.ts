@@ -193,7 +193,8 @@ export function createChildren(parent: ChildParent, ctx: ChildrenContext): Child
       watching.delete(attemptId);
     };
     watching.set(attemptId, stop);
-    void check();
+    // Once subscribed: an end between this read and the subscription would never be heard.
+    void Promise.resolve(unsubscribe.ready).then(check);
   }
 
   return {

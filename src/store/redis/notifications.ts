@@ -2,7 +2,7 @@
 // workflow's events and logs here and everywhere, feeds live lists, and
 // carries ownership notices to the node that lost a workflow. Nothing here
 // is state: a missed message only delays a watcher until its next wake.
-import type { OwnershipNotice, Store } from "../store.js";
+import type { OwnershipNotice, Store, Unsubscribe } from "../store.js";
 import type { RedisClient } from "./connection.js";
 import { unavailable, type StoreContext } from "./context.js";
 import { NOTE } from "./record-codec.js";
@@ -36,6 +36,16 @@ export async function createNotifications(ctx: StoreContext, subscriber: RedisCl
   const changePattern = `${k.channelPrefix}*`;
   const noticeListeners: Array<(id: string, notice: OwnershipNotice) => void> = [];
   const myChannel = k.nodeChannel(ctx.nodeId);
+  /** Settles once the server has a workflow's channel, or the change pattern, subscribed (see Unsubscribe.ready). */
+  const channelReady = new Map<string, Promise<void>>();
+  let patternReady: Promise<void> | undefined;
+  const settled = (p: Promise<unknown>): Promise<void> =>
+    p.then(
+      () => {},
+      () => {
+        /* an outage: "ready" below subscribes again and wakes every watcher */
+      },
+    );
 
   function notifyLocal(kind: Kind, id: string): void {
     const set = listeners[kind].get(id);
@@ -98,26 +108,31 @@ export async function createNotifications(ctx: StoreContext, subscriber: RedisCl
       noticeListeners.push(listener);
     },
 
-    subscribe(kind, id, listener) {
+    subscribe(kind, id, listener): Unsubscribe {
       const first = !listeners.events.has(id) && !listeners.logs.has(id);
       let set = listeners[kind].get(id);
       if (!set) listeners[kind].set(id, (set = new Set()));
       set.add(listener);
-      if (first) subscriber.subscribe(k.channel(id)).catch(() => {});
-      return () => {
-        set!.delete(listener);
+      if (first) channelReady.set(id, settled(subscriber.subscribe(k.channel(id))));
+      const unsubscribe = () => {
+        if (!set!.delete(listener)) return;
         if (set!.size === 0) listeners[kind].delete(id);
-        if (!listeners.events.has(id) && !listeners.logs.has(id)) subscriber.unsubscribe(k.channel(id)).catch(() => {});
+        if (listeners.events.has(id) || listeners.logs.has(id)) return;
+        channelReady.delete(id);
+        subscriber.unsubscribe(k.channel(id)).catch(() => {});
       };
+      return Object.assign(unsubscribe, { ready: channelReady.get(id) });
     },
 
-    subscribeChanges(listener) {
-      if (changeListeners.size === 0) subscriber.psubscribe(changePattern).catch(() => {});
+    subscribeChanges(listener): Unsubscribe {
+      if (changeListeners.size === 0) patternReady = settled(subscriber.psubscribe(changePattern));
       changeListeners.add(listener);
-      return () => {
+      const unsubscribe = () => {
         if (!changeListeners.delete(listener) || changeListeners.size > 0) return;
+        patternReady = undefined;
         subscriber.punsubscribe(changePattern).catch(() => {});
       };
+      return Object.assign(unsubscribe, { ready: patternReady });
     },
 
     close() {
